@@ -1,0 +1,3 @@
+"""cskit — customer-service KPIs for Chinese e-commerce shops."""
+
+__version__ = "0.1.0"

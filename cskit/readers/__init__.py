@@ -1,0 +1,164 @@
+"""Readers: one small module per export format, behind one detection registry.
+
+Each reader registers a :class:`Reader` with
+
+* ``sniff(path, probe) -> int`` — a confidence score 0..100 (0 = "not mine"),
+  looking only at the file name, the decoded head of the text, or the
+  normalised headers of a tabular file (``probe.table``);
+* ``read(path, opts, probe) -> ReadResult`` — canonical columns plus
+  ``source_row`` and a list of rejected rows.
+
+:func:`detect` picks the best reader; with ``--kind``/``--platform`` the choice
+is restricted.  Nothing here writes anything: readers never import the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+from cskit.errors import MAPPING_HINT, CskitError, InputFileError
+from cskit.readers.common import (
+    EXCEL_EXT,
+    ReadOptions,
+    ReadResult,
+    Table,
+    load_table,
+    norm_header,
+    read_text,
+)
+
+__all__ = ["Reader", "Probe", "register", "detect", "read_file", "REGISTRY", "ReadOptions",
+           "ReadResult", "SUPPORTED_EXT"]
+
+SUPPORTED_EXT = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".json", ".jsonl",
+                 ".ndjson"}
+
+
+@dataclass(frozen=True)
+class Reader:
+    name: str
+    kind: str  #: messages | orders | excluded
+    platform: str  #: pdd | taobao | jd | douyin | generic
+    sniff: Callable[[Path, "Probe"], int]
+    read: Callable[[Path, ReadOptions, "Probe"], ReadResult]
+    known_headers: frozenset[str] = field(default_factory=frozenset)  #: normalised
+    description: str = ""
+
+
+REGISTRY: list[Reader] = []
+
+
+def register(reader: Reader) -> Reader:
+    REGISTRY.append(
+        Reader(reader.name, reader.kind, reader.platform, reader.sniff, reader.read,
+               frozenset(norm_header(h) for h in reader.known_headers), reader.description)
+    )
+    return reader
+
+
+def known_headers() -> set[str]:
+    out: set[str] = set()
+    for r in REGISTRY:
+        out |= r.known_headers
+    return out
+
+
+class Probe:
+    """Lazily computed views of a file shared by all sniffers (read once)."""
+
+    def __init__(self, path: Path, opts: ReadOptions):
+        self.path = path
+        self.opts = opts
+        self.ext = path.suffix.lower()
+        self._table_error: CskitError | None = None
+
+    @cached_property
+    def text(self) -> str | None:
+        """The whole decoded text (None for Excel files)."""
+        if self.ext in EXCEL_EXT:
+            return None
+        text, _ = read_text(self.path, self.opts.encoding)
+        return text.lstrip("\ufeff")
+
+    @property
+    def head(self) -> str:
+        t = self.text
+        return "" if t is None else t[:65536]
+
+    @cached_property
+    def table(self) -> Table | None:
+        """The file as a table of strings, or None if it is not tabular."""
+        if self.ext in {".json", ".jsonl", ".ndjson"}:
+            return None
+        extra = set()
+        if self.opts.mapping:
+            extra = {norm_header(v) for v in self.opts.mapping.values()}
+        try:
+            if self.ext in EXCEL_EXT:
+                return load_table(self.path, known_headers() | extra, self.opts.encoding)
+            from cskit.readers.common import table_from_text
+
+            return table_from_text(self.text or "", self.path, known_headers() | extra,
+                                   self.opts.encoding)
+        except InputFileError as exc:
+            self._table_error = exc
+            return None
+
+    @property
+    def headers(self) -> list[str]:
+        t = self.table
+        return [] if t is None else list(t.frame.columns)
+
+
+def _candidates(kind: str | None, platform: str | None) -> list[Reader]:
+    out = []
+    for r in REGISTRY:
+        if kind and kind != "auto" and r.kind != kind:
+            continue
+        if platform and platform != "auto" and r.platform not in (platform, "generic"):
+            continue
+        out.append(r)
+    return out
+
+
+def detect(path: Path, opts: ReadOptions, kind: str | None = None,
+           platform: str | None = None) -> tuple[Reader, Probe]:
+    probe = Probe(path, opts)
+    if probe.ext not in SUPPORTED_EXT:
+        raise InputFileError(
+            f"{path}: unsupported file type '{probe.ext or '(none)'}'",
+            hint="cskit reads .csv .tsv .txt .xlsx .json .jsonl exports",
+        )
+    scored = []
+    for r in _candidates(kind, platform):
+        score = r.sniff(path, probe)
+        if score > 0:
+            scored.append((score, r))
+    if not scored:
+        if probe._table_error is not None and probe.ext in EXCEL_EXT:
+            raise probe._table_error
+        found = probe.headers
+        shown = ", ".join(h for h in found[:12] if h) or "none"
+        want = {"messages": "a chat log", "orders": "an order export",
+                "excluded": "an excluded-buyers list"}.get(kind or "", "a chat log or order export")
+        raise InputFileError(
+            f"{path}: not recognised as {want} (headers found: {shown})",
+            hint=MAPPING_HINT,
+        )
+    scored.sort(key=lambda x: -x[0])
+    return scored[0][1], probe
+
+
+def read_file(path: Path, opts: ReadOptions, kind: str | None = None,
+              platform: str | None = None) -> ReadResult:
+    reader, probe = detect(path, opts, kind, platform)
+    result = reader.read(path, opts, probe)
+    result.reader = reader.name
+    return result
+
+
+# Register the readers (import order = tie-break order).
+from cskit.readers import chats_tabular, qianniu_text, pdd_json, orders, excluded  # noqa: E402,F401

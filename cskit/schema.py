@@ -1,0 +1,93 @@
+"""Canonical schemas of the store (documented in docs/schema.md).
+
+Readers turn every export into one of three canonical frames; the store keeps
+exactly these columns (plus the internal ``_key`` / ``_hash`` / ``_batch``
+columns it adds itself).  Personal data (recipient names, phones, addresses,
+ID numbers) has no column here and is never stored.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+MESSAGES = "messages"
+ORDERS = "orders"
+EXCLUDED = "excluded"
+KINDS = (MESSAGES, ORDERS, EXCLUDED)
+
+SENDERS = ("buyer", "agent", "bot", "system")
+PLATFORMS = ("pdd", "taobao", "jd", "douyin", "generic")
+
+TS = pa.timestamp("s")  # shop-local wall-clock time, second precision, no zone
+
+MESSAGES_SCHEMA = pa.schema(
+    [
+        ("shop", pa.string()),
+        ("platform", pa.string()),
+        ("conversation_id", pa.string()),
+        ("buyer_id", pa.string()),
+        ("agent_id", pa.string()),
+        ("sender", pa.string()),
+        ("sent_at", TS),
+        ("content", pa.string()),
+        ("msg_type", pa.string()),
+        ("msg_id", pa.string()),
+        ("source_file", pa.string()),
+        ("source_row", pa.int64()),
+    ]
+)
+
+ORDERS_SCHEMA = pa.schema(
+    [
+        ("shop", pa.string()),
+        ("platform", pa.string()),
+        ("order_id", pa.string()),
+        ("buyer_id", pa.string()),
+        ("created_at", TS),
+        ("paid_at", TS),
+        ("amount", pa.float64()),
+        ("status", pa.string()),
+        ("status_raw", pa.string()),
+        ("item_id", pa.string()),
+        ("item_title", pa.string()),
+        ("quantity", pa.int64()),
+        ("source_file", pa.string()),
+        ("source_row", pa.int64()),
+    ]
+)
+
+EXCLUDED_SCHEMA = pa.schema(
+    [
+        ("shop", pa.string()),
+        ("buyer_id", pa.string()),
+        ("reason", pa.string()),
+        ("since", TS),
+        ("source_file", pa.string()),
+        ("source_row", pa.int64()),
+    ]
+)
+
+SCHEMAS = {MESSAGES: MESSAGES_SCHEMA, ORDERS: ORDERS_SCHEMA, EXCLUDED: EXCLUDED_SCHEMA}
+
+#: columns a row cannot do without (a row missing one is rejected and reported)
+REQUIRED = {
+    MESSAGES: ("shop", "buyer_id", "sender", "sent_at"),
+    ORDERS: ("shop", "order_id", "created_at"),
+    EXCLUDED: ("shop", "buyer_id"),
+}
+
+#: columns that identify "the same record" across overlapping exports
+IDENTITY = {
+    MESSAGES: ("shop", "platform", "buyer_id", "agent_id", "sender", "sent_at", "content", "msg_id"),
+    ORDERS: ("shop", "platform", "order_id"),
+    EXCLUDED: ("shop", "buyer_id", "reason"),
+}
+
+#: normalised order statuses
+ORDER_STATUSES = ("unpaid", "paid", "shipped", "completed", "closed", "refunded")
+
+TIME_COLUMN = {MESSAGES: "sent_at", ORDERS: "created_at", EXCLUDED: None}
+
+
+def columns(kind: str) -> list[str]:
+    return SCHEMAS[kind].names
