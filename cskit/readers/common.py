@@ -307,7 +307,10 @@ def parse_datetime(s: pd.Series) -> pd.Series:
           .str.replace(r"[+-]\d\d:?\d\d$|Z$", "", regex=True)
           .str.strip())
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[s]")
-    todo = t.notna()
+    # 9..13 bare digits are epoch s/ms: keep them away from %Y%m%d%H%M%S, which would
+    # read 1714712345 as 1714-07-12 03:04:05
+    epochish = t.str.fullmatch(r"\d{9,13}").fillna(False).astype(bool)
+    todo = t.notna() & ~epochish
     for fmt in _TS_FORMATS:
         if not todo.any():
             break
@@ -315,18 +318,19 @@ def parse_datetime(s: pd.Series) -> pd.Series:
         ok = parsed.notna()
         out.loc[ok[ok].index] = parsed[ok].astype("datetime64[s]")
         todo &= out.isna()
-    if todo.any():  # epoch seconds or milliseconds
-        num = pd.to_numeric(t[todo], errors="coerce")
+    todo = (todo | epochish) & out.isna()
+    if todo.any():  # epoch seconds or milliseconds → shop-local (Asia/Shanghai) wall clock
+        num = pd.to_numeric(t[todo], errors="coerce").astype("float64")
         sec = num.where(num < 1e11, num / 1000.0)
         ok = sec.between(946684800, 4102444800)  # 2000..2100
         if ok.any():
-            out.loc[ok[ok].index] = pd.to_datetime(sec[ok].round(), unit="s").astype("datetime64[s]")
+            out.loc[ok[ok].index] = epoch_to_local(sec[ok])
     return out
 
 
 def epoch_to_local(s: pd.Series, tz: str = "Asia/Shanghai") -> pd.Series:
     """Epoch seconds (or ms) → shop-local naive datetime64[s]."""
-    num = pd.to_numeric(s, errors="coerce")
+    num = pd.to_numeric(s, errors="coerce").astype("float64")  # nullable Int64 cannot take /1000
     num = num.where(num < 1e11, num / 1000.0)
     ts = pd.to_datetime(num.round(), unit="s", utc=True, errors="coerce")
     return ts.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[s]")

@@ -1,0 +1,208 @@
+"""The thin Typer CLI: parse options, call the library, hand results to render.
+
+The one error boundary lives in :func:`_boundary`: a :class:`CskitError` prints
+one ``Error: …`` line on stderr and exits with its documented code; any other
+exception prints a one-line internal error (traceback only with ``--debug``).
+Local variables are never shown: they hold customers' chats.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cskit import __version__
+from cskit.errors import CskitError, ExitCode
+from cskit.render import Column, emit, stderr_console
+
+app = typer.Typer(
+    name="cskit",
+    help="cskit — 电商客服数据工具. Ingest chat and order exports (拼多多/淘宝千牛/京东/抖店) "
+         "into a Parquet store and compute customer-service KPIs (5分钟回复率, 响应时长, 询单转化).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+
+_state = {"debug": False}
+
+
+class Fmt(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+
+
+StoreOpt = Annotated[Optional[Path], typer.Option(
+    "--store", help="Store directory (default: $CSKIT_STORE or ./cskit-store). 数据仓库目录", show_default=False)]
+FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format: table (people), csv / json (cron).")]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of stdout.")]
+LangOpt = Annotated[Lang, typer.Option("--lang", help="Table header language (zh/en). CSV/JSON keys never change.")]
+
+
+def _boundary(fn):
+    """The single error boundary of every command."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except CskitError as exc:
+            if _state["debug"]:
+                raise
+            _error(str(exc))
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            _error("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - a bug: say so, without locals
+            if _state["debug"]:
+                raise
+            _error(f"internal error ({type(exc).__name__}); rerun with --debug for the traceback "
+                   "and report it")
+            raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+    return wrapper
+
+
+def _error(msg: str) -> None:
+    print(f"Error: {msg}", file=sys.stderr)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"cskit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    _state["debug"] = debug or bool(os.environ.get("CSKIT_DEBUG"))
+
+
+def _open_output(output: Path | None, fmt: str):
+    if output is None:
+        return None
+    try:
+        return open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as exc:
+        from cskit.errors import UsageError
+
+        raise UsageError(f"{output}: cannot write output file ({exc.strerror})") from None
+
+
+def _store(path: Path | None):
+    from cskit.store import Store
+
+    return Store(path)
+
+
+# --------------------------------------------------------------------------- ingest
+
+INGEST_COLUMNS = [
+    Column("kind", "类型", "kind"),
+    Column("shop", "店铺", "shop"),
+    Column("files", "文件数", "files", "count"),
+    Column("rows_read", "读取行数", "rows read", "count"),
+    Column("rows_added", "新增行数", "rows added", "count"),
+    Column("duplicates", "重复跳过", "duplicates skipped", "count"),
+    Column("updated", "更新", "updated", "count"),
+    Column("rejected", "拒绝行数", "rows rejected", "count"),
+    Column("first", "最早时间", "first", "time"),
+    Column("last", "最晚时间", "last", "time"),
+]
+
+
+class KindOpt(str, Enum):
+    auto = "auto"
+    chats = "chats"
+    orders = "orders"
+    excluded = "excluded"
+
+
+class PlatformOpt(str, Enum):
+    auto = "auto"
+    pdd = "pdd"
+    taobao = "taobao"
+    jd = "jd"
+    douyin = "douyin"
+    generic = "generic"
+
+
+def run_ingest(paths, store, *, kind=None, platform=None, shop=None, mapping=None, encoding=None,
+               max_bad=0.05, fmt="table", lang="zh", output=None, quiet=False):
+    from cskit.ingest import ingest
+    from cskit.progress import file_progress
+
+    with file_progress("读取 reading") as tick:
+        report = ingest(paths, store, kind=kind, platform=platform, shop=shop, mapping=mapping,
+                        encoding=encoding, max_bad=max_bad, progress=tick)
+    if quiet:
+        return report
+    table = report.by_shop()
+    tot = report.totals()
+    out = _open_output(output, fmt)
+    try:
+        emit(table, INGEST_COLUMNS, fmt, out=out, lang=lang, title="导入汇总 ingest summary",
+             total_row={"kind": "合计" if lang == "zh" else "total", "files": len(report.files), **tot},
+             meta={"store": str(store.root), "totals": tot, "skipped": report.skipped})
+    finally:
+        if out:
+            out.close()
+    err = stderr_console()
+    for f in report.files:
+        if f.rejected:
+            shown = "; ".join(f"row {r}: {why}" for r, why in f.rejects[:10])
+            more = f" (+{f.rejected - 10} more)" if f.rejected > 10 else ""
+            err.print(f"warning: {f.path}: {f.rejected} row(s) rejected — {shown}{more}", markup=False)
+    for s in report.skipped:
+        err.print(f"note: skipped {s} (not an export file type)", markup=False)
+    return report
+
+
+@app.command("ingest")
+@_boundary
+def ingest_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Export files or directories (recursed). 导出文件或目录")],
+    kind: Annotated[KindOpt, typer.Option("--kind", help="What the files hold (auto-detected by default).")] = KindOpt.auto,
+    platform: Annotated[PlatformOpt, typer.Option("--platform", help="Platform of the export (auto-detected).")] = PlatformOpt.auto,
+    shop: Annotated[Optional[str], typer.Option("--shop", help="Shop name for files that do not name one. 店铺名")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="TOML file naming the columns of an unusual export.")] = None,
+    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Force an encoding (default: utf-8, then gb18030).")] = None,
+    max_bad_rows: Annotated[float, typer.Option("--max-bad-rows", min=0.0, max=1.0, help="Reject a whole file when more than this share of its rows cannot be parsed.")] = 0.05,
+    store: StoreOpt = None,
+    fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = Lang.zh,
+    output: OutputOpt = None,
+) -> None:
+    """Read chat logs, order exports and excluded-buyer lists into the store (idempotent). 导入数据"""
+    k = {"chats": "messages", "orders": "orders", "excluded": "excluded"}.get(kind.value)
+    run_ingest(paths, _store(store), kind=k, platform=platform.value, shop=shop, mapping=mapping,
+               encoding=encoding, max_bad=max_bad_rows, fmt=fmt.value, lang=lang.value, output=output)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `cskit kpi | head` stays quiet
+    app()

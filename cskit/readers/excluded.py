@@ -1,0 +1,1 @@
+# TEMPORARY STUB created by the chat-readers helper; replace freely.
