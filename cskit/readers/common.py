@@ -119,11 +119,23 @@ class Table:
     header_row: int  #: 1-based row number of the header line in the file
     encoding: str | None = None
     sheet: str | None = None
+    row_numbers: np.ndarray | None = None  #: file row of each frame row (blank rows skipped)
 
     def rows(self) -> pd.Series:
         """1-based file row number of each data row."""
+        if self.row_numbers is not None and len(self.row_numbers) == len(self.frame):
+            return pd.Series(self.row_numbers, index=self.frame.index, dtype="int64")
         return pd.Series(np.arange(len(self.frame), dtype="int64") + self.header_row + 1,
                          index=self.frame.index)
+
+
+def _drop_blank_rows(tbl: "Table") -> "Table":
+    """Remove all-empty rows, remembering the file row number of the others."""
+    numbers = np.arange(len(tbl.frame), dtype="int64") + tbl.header_row + 1
+    keep = tbl.frame.notna().any(axis=1).to_numpy() if tbl.frame.shape[1] else np.ones(len(numbers), bool)
+    tbl.frame = tbl.frame.loc[keep].reset_index(drop=True)
+    tbl.row_numbers = numbers[keep]
+    return tbl
 
 
 def _records_to_table(records: list[list[object]], known: set[str], path: Path,
@@ -156,8 +168,8 @@ def _records_to_table(records: list[list[object]], known: set[str], path: Path,
     body = [list(r[:width]) + [None] * (width - len(r)) for r in body]
     frame = pd.DataFrame(body, columns=uniq, dtype=object)
     frame = frame.map(_cell_to_str) if len(frame) else frame
-    return Table(frame=frame, raw_headers=raw_headers, header_row=header_idx + 1,
-                 encoding=encoding, sheet=sheet)
+    return _drop_blank_rows(Table(frame=frame, raw_headers=raw_headers, header_row=header_idx + 1,
+                                  encoding=encoding, sheet=sheet))
 
 
 def _cell_to_str(v: object) -> str | None:
@@ -198,7 +210,7 @@ def table_from_text(text: str, path: Path, known_headers: set[str], enc: str | N
     delim = "\t" if first.count("\t") > max(first.count(","), 0) else ","
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delim, header=None, dtype=str,
-                            keep_default_na=False, skip_blank_lines=True, engine="c",
+                            keep_default_na=False, skip_blank_lines=False, engine="c",
                             quoting=csv.QUOTE_MINIMAL, on_bad_lines="error")
     except pd.errors.ParserError:
         try:  # ragged rows (summary lines): fall back to the python csv module
@@ -216,7 +228,7 @@ def table_from_text(text: str, path: Path, known_headers: set[str], enc: str | N
     body = body.replace("", None)
     body = body.reset_index(drop=True)
     tbl.frame = body
-    return tbl
+    return _drop_blank_rows(tbl)
 
 
 def _load_excel(path: Path, known_headers: set[str]) -> Table:
@@ -340,5 +352,11 @@ def is_summary_row(frame: pd.DataFrame) -> pd.Series:
     """Rows whose first non-empty cell is a summary word (汇总/合计/…)."""
     if frame.empty:
         return pd.Series(False, index=frame.index)
-    first = frame.bfill(axis=1).iloc[:, 0].astype("string").str.strip()
+    # first non-empty cell of each row, column by column (bfill(axis=1) transposes the
+    # frame and takes minutes on 100k-row files)
+    first = frame.iloc[:, -1]
+    for i in range(frame.shape[1] - 2, -1, -1):
+        col = frame.iloc[:, i]
+        first = col.where(col.notna(), first)
+    first = first.astype("string").str.strip()
     return first.str.startswith(SUMMARY_WORDS).fillna(False).astype(bool)

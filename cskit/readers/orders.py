@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cskit.errors import MAPPING_HINT, InputFileError, UsageError
 from cskit.readers import Probe, Reader, register
@@ -111,9 +113,9 @@ _ENGLISH_STATUS.update({"pending": "unpaid", "cancelled": "closed", "canceled": 
 _STATUS_KEYWORDS = (
     (r"关闭|取消|删除|未成团|cancel|close", "closed"),
     (r"退款|refund", "refunded"),
-    (r"未付款|未支付|(待|等待).*(付款|支付)", "unpaid"),
-    (r"(待|等待).*(发货|出库)|备货", "paid"),
-    (r"(待|等待).*(收货|签收|确认)", "shipped"),
+    (r"未付款|未支付|(?:待|等待).*(?:付款|支付)", "unpaid"),
+    (r"(?:待|等待).*(?:发货|出库)|备货", "paid"),
+    (r"(?:待|等待).*(?:收货|签收|确认)", "shipped"),
     (r"完成|成功|已签收|已收货|complete", "completed"),
     (r"发货|配送|运输|ship", "shipped"),
     (r"已付款|已支付|paid", "paid"),
@@ -350,7 +352,7 @@ def _coalesce(frame: pd.DataFrame, cols: list[str], parse) -> pd.Series:
     return out
 
 
-def _null_str(n: int, index: pd.Index) -> pd.Series:
+def _null_str(index: pd.Index) -> pd.Series:
     return pd.Series(pd.NA, index=index, dtype="string")
 
 
@@ -377,11 +379,11 @@ def read_orders(fmt: OrderFormat, path: Path, opts: ReadOptions, probe: Probe) -
     rows_read = int(len(frame))
 
     def text(field: str) -> pd.Series:
-        return clean_str(frame[cols[field][0]]) if field in cols else _null_str(len(idx), idx)
+        return clean_str(frame[cols[field][0]]) if field in cols else _null_str(idx)
 
     def ident(field: str) -> tuple[pd.Series, pd.Series]:
         if field not in cols:
-            return _null_str(len(idx), idx), pd.Series(False, index=idx)
+            return _null_str(idx), pd.Series(False, index=idx)
         return clean_id(frame[cols[field][0]])
 
     order_id, damaged = ident("order_id")
@@ -493,8 +495,7 @@ def collapse_lines(df: pd.DataFrame) -> pd.DataFrame:
     n_amounts = g["amount"].nunique()
     agg["amount"] = g["amount"].first().where(n_amounts <= 1, g["amount"].sum(min_count=1))
     agg["quantity"] = g["quantity"].sum(min_count=1).astype("Int64")
-    titles = multi[["order_id", "item_title"]].dropna().drop_duplicates()
-    agg["item_title"] = titles.groupby("order_id", sort=False)["item_title"].agg("；".join)
+    agg["item_title"] = _join_titles(multi[["order_id", "item_title"]])
     rank = multi["status"].map(_STATUS_RANK).astype("float64").fillna(len(_STATUS_RANK))
     best = (multi.assign(_rank=rank)
                  .sort_values(["_rank", "source_row"], kind="stable")
@@ -511,6 +512,20 @@ def collapse_lines(df: pd.DataFrame) -> pd.DataFrame:
     agg["amount"] = agg["amount"].astype("float64")
     agg["source_row"] = agg["source_row"].astype("int64")
     return pd.concat([single, agg[OUTPUT_COLUMNS]], ignore_index=True)
+
+
+def _join_titles(df: pd.DataFrame) -> pd.Series:
+    """Distinct titles per order, in file order, joined with "；" (index = order_id)."""
+    titles = df.dropna().drop_duplicates()
+    if titles.empty:
+        return pd.Series(dtype="string")
+    tbl = pa.Table.from_pandas(titles.astype(object), preserve_index=False)
+    grouped = tbl.group_by("order_id", use_threads=False).aggregate([("item_title", "list")])
+    joined = pc.binary_join(grouped["item_title_list"], "；")
+    return pd.Series(joined.to_numpy(zero_copy_only=False),
+                     index=pd.Index(grouped["order_id"].to_numpy(zero_copy_only=False),
+                                    dtype="string", name="order_id"),
+                     dtype="string")
 
 
 # --------------------------------------------------------------------------- registry
