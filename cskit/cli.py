@@ -201,6 +201,116 @@ def ingest_cmd(
                encoding=encoding, max_bad=max_bad_rows, fmt=fmt.value, lang=lang.value, output=output)
 
 
+# --------------------------------------------------------------------------- kpi
+
+
+class ByOpt(str, Enum):
+    day = "day"
+    week = "week"
+    shop = "shop"
+    agent = "agent"
+    hour = "hour"
+
+
+class RuleOpt(str, Enum):
+    pdd5 = "pdd5"
+    pdd3 = "pdd3"
+    taobao = "taobao"
+    jd = "jd"
+    douyin = "douyin"
+
+
+class ListOpt(str, Enum):
+    unreplied = "unreplied"
+
+
+GROUP_UNITS = {"date": "date", "hour": "int"}
+
+UNREPLIED_COLUMNS = [
+    Column("shop", "店铺", "shop"),
+    Column("buyer_id", "买家", "buyer"),
+    Column("sent_at", "发送时间", "sent at", "time"),
+    Column("wait_s", "等待(秒)", "wait (s)", "seconds"),
+    Column("reply_at", "回复时间", "reply at", "time"),
+    Column("agent", "客服", "agent"),
+]
+
+
+def kpi_columns(keys: list[str], rule) -> list[Column]:
+    from cskit.metrics import GROUP_KEYS, kpi
+
+    cols = []
+    for k in keys:
+        if k in GROUP_KEYS:
+            g = GROUP_KEYS[k]
+            cols.append(Column(k, g.label_zh, g.label_en, GROUP_UNITS.get(k, "text")))
+        elif k == "reply_rate":
+            cols.append(Column(k, rule.label_zh, rule.label_en, "rate"))
+        else:
+            m = kpi(k)
+            cols.append(Column(k, m.label_zh, m.label_en, m.unit))
+    return cols
+
+
+def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh", output=None,
+            slow_threshold_s=100, list_kind=None, out=None):
+    from cskit.kpi import reply_report, unreplied_report
+    from cskit.metrics import output_columns
+
+    handle = out or _open_output(output, fmt)
+    try:
+        meta = {"rule": rule.name, "threshold_s": rule.threshold_s, "window": rule.window_label,
+                "since": period.since.isoformat() if period.since else None,
+                "until": period.until.isoformat() if period.until else None}
+        if list_kind == "unreplied":
+            frame = unreplied_report(store, shops=shops, period=period, rule=rule)
+            title = f"未及时回复 ({rule.label_zh}, {period.label()})" if lang == "zh" else \
+                f"Late or unanswered ({rule.label_en}, {period.label()})"
+            emit(frame, UNREPLIED_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta)
+            return frame
+        frame = reply_report(store, shops=shops, period=period, rule=rule, by=by,
+                             slow_threshold_s=slow_threshold_s)
+        cols = kpi_columns(output_columns(rule, by), rule)
+        title = f"{rule.label_zh} · {period.label()} · 窗口 {rule.window_label}" if lang == "zh" else \
+            f"{rule.label_en} · {period.label()} · window {rule.window_label}"
+        emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta)
+        return frame
+    finally:
+        if handle is not None and out is None:
+            handle.close()
+
+
+@app.command("kpi")
+@_boundary
+def kpi_cmd(
+    store: StoreOpt = None,
+    shop: Annotated[Optional[list[str]], typer.Option("--shop", help="Only this shop (repeatable). 店铺")] = None,
+    since: Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD (inclusive).")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Last day, YYYY-MM-DD (inclusive).")] = None,
+    week: Annotated[Optional[str], typer.Option("--week", help="An ISO week such as 2026-W47.")] = None,
+    last_week: Annotated[bool, typer.Option("--last-week", help="Monday–Sunday of last week.")] = False,
+    by: Annotated[ByOpt, typer.Option("--by", help="Rows per day, week, shop, agent (客服) or hour.")] = ByOpt.day,
+    rule: Annotated[RuleOpt, typer.Option("--rule", help="Reply-rate rule preset (docs/metrics.md).")] = RuleOpt.pdd5,
+    threshold: Annotated[Optional[str], typer.Option("--threshold", help="Reply deadline, e.g. 5m, 3m, 30s (overrides the preset).")] = None,
+    window: Annotated[Optional[str], typer.Option("--window", help="Buyer-message window, e.g. 08:00-23:00.")] = None,
+    count_bot_replies: Annotated[Optional[bool], typer.Option("--count-bot-replies/--no-count-bot-replies", help="Count robot messages as replies.", show_default=False)] = None,
+    slow_threshold: Annotated[str, typer.Option("--slow-threshold", help="Wait above which a buyer counts as slow-served (慢响应).")] = "100s",
+    list_: Annotated[Optional[ListOpt], typer.Option("--list", help="Print a list instead: unreplied = who waited, when, how long.")] = None,
+    fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = Lang.zh,
+    output: OutputOpt = None,
+) -> None:
+    """Reply rate (5分钟回复率), response times and 答问比 from the store. 客服指标"""
+    from cskit.kpi import resolve_period
+    from cskit.metrics import get_rule, parse_threshold
+
+    period = resolve_period(since, until, week, last_week)
+    r = get_rule(rule.value, threshold=threshold, window=window, count_bot_replies=count_bot_replies)
+    run_kpi(_store(store), shops=shop, period=period, rule=r, by=by.value, fmt=fmt.value,
+            lang=lang.value, output=output, slow_threshold_s=parse_threshold(slow_threshold),
+            list_kind=list_.value if list_ else None)
+
+
 def main() -> None:
     """Console-script entry point."""
     if hasattr(signal, "SIGPIPE"):
