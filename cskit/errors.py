@@ -63,4 +63,4 @@ class StoreError(CskitError):
     exit_code = ExitCode.STORE
 
 
-MAPPING_HINT = "name the columns in a mapping file and pass --mapping FILE (see docs/formats.md)"
+MAPPING_HINT = "name the columns in a mapping file and pass --mapping FILE (see docs/formats-chats.md, docs/formats-orders.md)"

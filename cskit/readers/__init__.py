@@ -138,7 +138,7 @@ def detect(path: Path, opts: ReadOptions, kind: str | None = None,
         if score > 0:
             scored.append((score, r))
     if not scored:
-        if probe._table_error is not None and probe.ext in EXCEL_EXT:
+        if probe._table_error is not None:
             raise probe._table_error
         found = probe.headers
         shown = ", ".join(h for h in found[:12] if h) or "none"
