@@ -1,16 +1,17 @@
 """Reply rate and response times (issue #3).
 
-Pure functions, frames in, frames out; nothing prints.  Every computation is
-vectorised (numpy / pandas groupby on integer codes): messages are sorted once
-by (shop, buyer, sent_at, tie-break) and "the next human agent message to the
-same buyer" is a reverse running minimum of row positions; no Python loop ever
-runs over messages.  The rules are documented in docs/metrics.md.
+Pure functions, frames in, frames out; nothing prints.  Everything is vectorised:
+messages are sorted once by (shop, buyer, sent_at, tie-break); "the next human
+agent message to the same buyer" is a reverse running minimum of row positions;
+per-group figures are ``np.bincount`` over a dense (shop × day / week / agent /
+hour) index.  No Python loop ever runs over messages and there is no
+``groupby.apply``.  The rules are documented in docs/metrics.md.
 
 Tie order (messages of one buyer with the same ``sent_at`` second): by
 ``(source_file, source_row)`` when those columns exist (missing values last),
 then input order (the sort is stable).  A reply must come *after* the buyer
-message in this order; an agent message at the same second that sorts after the
-buyer message is a 0-second reply, one that sorts before it is not a reply.
+message in this order: an agent message at the same second that sorts after the
+buyer message is a 0-second reply; one that sorts before it is not a reply to it.
 """
 
 from __future__ import annotations
@@ -25,23 +26,24 @@ from cskit.errors import UsageError
 from cskit.metrics.registry import column_order
 from cskit.metrics.rules import PRESETS, RuleConfig, get_rule
 
-__all__ = ["annotate", "reply_kpis", "unreplied_list", "output_columns", "UNASSIGNED", "BOT_AGENT", "BY_CHOICES",
-           "FAST_ANSWER_S"]
+__all__ = ["annotate", "reply_kpis", "unreplied_list", "output_columns", "UNASSIGNED",
+           "BOT_AGENT", "BY_CHOICES", "FAST_ANSWER_S"]
 
 #: agent label for messages nobody served (and agent messages without an account)
 UNASSIGNED = "未分配"
 #: agent label for robot messages without an account
 BOT_AGENT = "机器人"
 BY_CHOICES = ("day", "week", "shop", "agent", "hour")
-#: threshold of answered_30s_rate
+#: threshold of answered_30s_rate (seconds, inclusive)
 FAST_ANSWER_S = 30
 
 _DAY = 86400
 _EPOCH = _dt.date(1970, 1, 1)
 _BUYER, _AGENT, _BOT = 0, 1, 2
-_SENDERS = {"buyer": _BUYER, "agent": _AGENT, "bot": _BOT}  # system & unknown: ignored
+_SENDERS = {"buyer": _BUYER, "agent": _AGENT, "bot": _BOT}  # system & anything else: ignored
 _NEVER = np.iinfo(np.int64).max
 _ALWAYS = np.iinfo(np.int64).min
+_BIG = 2 ** 62
 
 _KEY_COLS = {"day": ["shop", "date"], "week": ["shop", "week"], "shop": ["shop"],
              "agent": ["shop", "agent_id"], "hour": ["shop", "hour"]}
@@ -68,9 +70,17 @@ def _require(frame: pd.DataFrame, cols, what: str) -> None:
 
 def _factorize(s: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes (-1 = missing or blank) and the unique values (object array)."""
-    codes, uniq = pd.factorize(s, sort=sort)
-    uniq = np.asarray(uniq, dtype=object)
-    codes = np.asarray(codes, dtype=np.int64)
+    if isinstance(s.dtype, pd.CategoricalDtype) and not sort:
+        codes = s.cat.codes.to_numpy(dtype=np.int64)
+        uniq = np.asarray(s.cat.categories, dtype=object)
+    else:
+        n = len(s)
+        first = s.iloc[0] if n else None
+        if n and isinstance(first, str) and first and not sort and bool((s == first).all()):
+            return np.zeros(n, dtype=np.int64), np.array([first], dtype=object)  # one shop
+        codes, uniq = pd.factorize(s, sort=sort)
+        codes = np.asarray(codes, dtype=np.int64)
+        uniq = np.asarray(uniq, dtype=object)
     blank = np.flatnonzero(uniq == "") if len(uniq) else np.empty(0, np.int64)
     if len(blank):
         codes = np.where(np.isin(codes, blank), -1, codes)
@@ -100,10 +110,59 @@ def _day_number(x, what: str) -> int | None:
     return (ts.date() - _EPOCH).days
 
 
+def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
+    """Positions (into ``pos``) sorted by shop, buyer, sent_at, tie-break, input order."""
+    n = len(pos)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    nb = int(buyer_c.max()) + 1
+    tmin, span = int(t.min()), int(t.max() - t.min()) + 1
+    ngroups = (int(shop_c.max()) + 1) * nb
+    if ngroups < _BIG // span:
+        key = (shop_c * nb + buyer_c) * span + (t - tmin)
+        order = np.argsort(key, kind="stable")
+    else:  # astronomically many buyers × a very long time span: slower exact path
+        key = None
+        order = np.lexsort((t, buyer_c, shop_c))
+    has_tb = [c for c in ("source_file", "source_row") if c in df.columns]
+    if not has_tb or n < 2:
+        return order
+    # re-sort only the runs of equal (shop, buyer, sent_at) by (source_file, source_row)
+    if key is not None:
+        ks = key[order]
+        eq = ks[1:] == ks[:-1]
+    else:
+        s_, b_, t_ = shop_c[order], buyer_c[order], t[order]
+        eq = (s_[1:] == s_[:-1]) & (b_[1:] == b_[:-1]) & (t_[1:] == t_[:-1])
+    if not eq.any():
+        return order
+    tied = np.zeros(n, dtype=bool)
+    tied[1:] |= eq
+    tied[:-1] |= eq
+    run_start = np.ones(n, dtype=bool)
+    run_start[1:] = ~eq
+    run = np.cumsum(run_start)[tied]
+    sub = order[tied]  # positions into pos, input order within each run
+    rows = pos[sub]
+    keys: list[np.ndarray] = [np.arange(len(sub))]  # input order (already) as last resort
+    if "source_row" in df.columns:
+        sr = pd.to_numeric(df["source_row"].iloc[rows], errors="coerce")
+        keys.append(sr.to_numpy(dtype=float, na_value=np.inf))
+    if "source_file" in df.columns:
+        sf, _ = _factorize(df["source_file"].iloc[rows].astype(object).reset_index(drop=True),
+                           sort=True)
+        keys.append(np.where(sf < 0, _NEVER, sf))
+    keys.append(run)
+    order[tied] = sub[np.lexsort(keys)]
+    return order
+
+
 @dataclass
 class _Log:
     """Messages (buyer/agent/bot only) sorted by (shop, buyer, sent_at, tie-break)."""
 
+    frame: pd.DataFrame  # the input
+    pos: np.ndarray  # row positions in the input, in log order
     shop_names: np.ndarray  # object, by shop code
     shop_of_gid: np.ndarray  # int64, by group (shop, buyer)
     buyer_of_gid: np.ndarray  # object
@@ -115,8 +174,6 @@ class _Log:
     agent: np.ndarray  # int64 agent code per row (-1 on buyer rows)
     agent_names: np.ndarray  # object, by agent code
     unassigned: int  # agent code of UNASSIGNED
-    conv: np.ndarray | None  # conversation code per row (-1 = none)
-    index: pd.Index  # original index labels per row
     excl: np.ndarray  # bool per row: buyer excluded on this row's day
     dmin: int
     dmax: int
@@ -125,43 +182,37 @@ class _Log:
     def n(self) -> int:
         return len(self.t)
 
+    @property
+    def ndays(self) -> int:
+        return self.dmax - self.dmin + 1
+
     def day_table(self) -> np.ndarray:
         """datetime.date objects for days dmin..dmax (index by day - dmin)."""
-        return np.array([_EPOCH + _dt.timedelta(days=int(d))
-                         for d in range(self.dmin, self.dmax + 1)], dtype=object)
+        return np.array([_EPOCH + _dt.timedelta(days=d) for d in range(self.dmin, self.dmax + 1)],
+                        dtype=object)
 
-    def week_codes(self) -> np.ndarray:
-        """ISO week code (year*100 + week) for days dmin..dmax."""
-        out = []
-        for d in range(self.dmin, self.dmax + 1):
-            y, w, _ = (_EPOCH + _dt.timedelta(days=d)).isocalendar()
-            out.append(y * 100 + w)
-        return np.array(out, dtype=np.int64)
+    def conversation_codes(self) -> np.ndarray:
+        """Conversation code per row (-1 = none)."""
+        if "conversation_id" not in self.frame.columns:
+            return np.full(self.n, -1, dtype=np.int64)
+        cc, _ = _factorize(self.frame["conversation_id"])
+        return cc[self.pos]
 
 
 def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None) -> _Log:
     _require(messages, ("shop", "buyer_id", "sender", "sent_at"), "messages")
     df = messages
+    n_in = len(df)
+    sender_all = np.full(n_in, -1, dtype=np.int8)
+    snd = df["sender"]
+    for name, code in _SENDERS.items():
+        sender_all[(snd == name).to_numpy(dtype=bool, na_value=False)] = code
     shop_c, shop_u = _factorize(df["shop"])
     buyer_c, buyer_u = _factorize(df["buyer_id"])
-    snd_c, snd_u = pd.factorize(df["sender"])
-    lut = np.array([_SENDERS.get(str(u).strip().lower(), -1) for u in snd_u] + [-1], dtype=np.int8)
-    sender_all = lut[np.asarray(snd_c)]  # code -1 (missing) → lut[-1] = -1
     t_all, t_ok = _seconds(df["sent_at"])
     keep = (shop_c >= 0) & (buyer_c >= 0) & (sender_all >= 0) & t_ok
     pos = np.flatnonzero(keep)
-
-    # sort: shop, buyer, sent_at, then (source_file, source_row), then input order (stable)
-    keys: list[np.ndarray] = []
-    if "source_row" in df.columns:
-        sr = pd.to_numeric(df["source_row"], errors="coerce").to_numpy(dtype=float,
-                                                                       na_value=np.inf)
-        keys.append(sr[pos])
-    if "source_file" in df.columns:
-        sf, _ = _factorize(df["source_file"].astype(object), sort=True)
-        keys.append(np.where(sf[pos] < 0, _NEVER, sf[pos]))
-    keys += [t_all[pos], buyer_c[pos], shop_c[pos]]
-    pos = pos[np.lexsort(keys)] if len(pos) else pos
+    pos = pos[_sort_order(shop_c[pos], buyer_c[pos], t_all[pos], df, pos)]
 
     n = len(pos)
     shop_s, buy_s = shop_c[pos], buyer_c[pos]
@@ -178,9 +229,9 @@ def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None) -> _Log:
     sod = t - day * _DAY
     sender = sender_all[pos]
 
-    # agent labels: account id; missing → 未分配 (human) / 机器人 (robot)
+    # agent labels: the account id; missing → 未分配 (human) / 机器人 (robot)
     if "agent_id" in df.columns:
-        ac_all, au = _factorize(df["agent_id"].astype(object))
+        ac_all, au = _factorize(df["agent_id"])
         ac = ac_all[pos]
     else:
         au = np.empty(0, dtype=object)
@@ -192,22 +243,17 @@ def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None) -> _Log:
     agent = remap[code]
     agent[sender == _BUYER] = -1
 
-    conv = None
-    if "conversation_id" in df.columns:
-        cc, _ = _factorize(df["conversation_id"].astype(object))
-        conv = cc[pos]
-
     dmin = int(day.min()) if n else 0
     dmax = int(day.max()) if n else 0
     since_of_gid = _exclusion_days(excluded, np.asarray(shop_u, dtype=object)[shop_of_gid],
                                    buyer_of_gid)
-    excl = day >= since_of_gid[gid] if n else np.zeros(0, dtype=bool)
+    excl = day >= since_of_gid[gid]
 
-    return _Log(shop_names=np.asarray(shop_u, dtype=object), shop_of_gid=shop_of_gid,
-                buyer_of_gid=buyer_of_gid, gid=gid, t=t, day=day, sod=sod, sender=sender,
-                agent=agent, agent_names=np.asarray(uniq_names, dtype=object),
-                unassigned=int(remap[len(au)]), conv=conv, index=df.index[pos], excl=excl,
-                dmin=dmin, dmax=dmax)
+    return _Log(frame=df, pos=pos, shop_names=np.asarray(shop_u, dtype=object),
+                shop_of_gid=shop_of_gid, buyer_of_gid=buyer_of_gid, gid=gid, t=t, day=day,
+                sod=sod, sender=sender, agent=agent,
+                agent_names=np.asarray(uniq_names, dtype=object),
+                unassigned=int(remap[len(au)]), excl=excl, dmin=dmin, dmax=dmax)
 
 
 def _exclusion_days(excluded: pd.DataFrame | None, shops: np.ndarray,
@@ -244,7 +290,7 @@ def _next_pos(is_reply: np.ndarray, gid: np.ndarray) -> np.ndarray:
     group (-1 if none): a reverse running minimum of reply positions."""
     n = len(is_reply)
     p = np.where(is_reply, np.arange(n), n)
-    nxt = np.minimum.accumulate(p[::-1])[::-1]
+    nxt = np.minimum.accumulate(p[::-1])[::-1] if n else p
     ok = nxt < n
     ok[ok] = gid[nxt[ok]] == gid[ok]
     return np.where(ok, nxt, -1)
@@ -260,6 +306,13 @@ def _prev_pos(is_reply: np.ndarray, gid: np.ndarray) -> np.ndarray:
     return np.where(ok, prv, -1)
 
 
+def _take(values: np.ndarray, at: np.ndarray, default) -> np.ndarray:
+    """values[at] where at >= 0, else default (scalar or array)."""
+    if len(at) == 0:
+        return np.zeros(0, dtype=values.dtype)
+    return np.where(at >= 0, values[np.where(at >= 0, at, 0)], default)
+
+
 def _in_window(sod: np.ndarray, rule: RuleConfig) -> np.ndarray:
     s, e = rule.window_start_s, rule.window_end_s
     if s < e:
@@ -267,12 +320,14 @@ def _in_window(sod: np.ndarray, rule: RuleConfig) -> np.ndarray:
     return (sod >= s) | (sod < e)  # overnight window
 
 
-def _starts(g: np.ndarray, d: np.ndarray, nxt: np.ndarray) -> np.ndarray:
-    """Round starts among buyer messages (sorted): a new round when the buyer, the
-    calendar day or the reply that closes it changes."""
-    s = np.ones(len(g), dtype=bool)
-    if len(g):
-        s[1:] = (g[1:] != g[:-1]) | (d[1:] != d[:-1]) | (nxt[1:] != nxt[:-1])
+def _runs(*keys: np.ndarray) -> np.ndarray:
+    """True where any key differs from the previous element (start of a run)."""
+    n = len(keys[0])
+    s = np.ones(n, dtype=bool)
+    if n > 1:
+        s[1:] = False
+        for k in keys:
+            s[1:] |= k[1:] != k[:-1]
     return s
 
 
@@ -299,147 +354,113 @@ class _Ann:
     h_wait: np.ndarray
     h_agent: np.ndarray
     h_later_day: np.ndarray  # human reply on a later calendar day
-    r_round_start: np.ndarray
-    h_round_start: np.ndarray
-    session_start: np.ndarray
-
-
-def _wait(log: _Log, rows: np.ndarray, nxt: np.ndarray) -> np.ndarray:
-    safe = np.where(nxt >= 0, nxt, 0)
-    return np.where(nxt >= 0, (log.t[safe] - log.t[rows]).astype(float), np.nan)
 
 
 def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
     is_h = log.sender == _AGENT
-    is_r = (is_h | (log.sender == _BOT)) if rule.count_bot_replies else is_h
     h_next = _next_pos(is_h, log.gid)
-    r_next = _next_pos(is_r, log.gid) if rule.count_bot_replies else h_next
+    r_next = _next_pos(is_h | (log.sender == _BOT), log.gid) if rule.count_bot_replies else h_next
     h_prev = _prev_pos(is_h, log.gid)
 
     rows = np.flatnonzero(log.sender == _BUYER)
     g, t, day, sod = log.gid[rows], log.t[rows], log.day[rows], log.sod[rows]
-    h_pos, r_pos, prev = h_next[rows], r_next[rows], h_prev[rows]
+    h_pos, r_pos = h_next[rows], r_next[rows]
 
     # unanswered: the agent who last sent a human message to this buyer before it
-    fallback = np.where(prev >= 0, log.agent[np.where(prev >= 0, prev, 0)], log.unassigned) \
-        if len(rows) else np.zeros(0, dtype=np.int64)
-    h_agent = np.where(h_pos >= 0, log.agent[np.where(h_pos >= 0, h_pos, 0)], fallback) \
-        if len(rows) else fallback
-    r_agent = np.where(r_pos >= 0, log.agent[np.where(r_pos >= 0, r_pos, 0)], fallback) \
-        if len(rows) else fallback
-
-    h_wait = _wait(log, rows, h_pos)
-    r_wait = _wait(log, rows, r_pos)
-    if len(rows):
-        r_day = log.day[np.where(r_pos >= 0, r_pos, 0)]
-        h_later = (h_pos >= 0) & (log.day[np.where(h_pos >= 0, h_pos, 0)] > day)
-    else:
-        r_day = day
-        h_later = np.zeros(0, dtype=bool)
+    fallback = _take(log.agent, h_prev[rows], log.unassigned)
+    h_agent = _take(log.agent, h_pos, fallback)
+    r_agent = _take(log.agent, r_pos, fallback)
+    h_wait = np.where(h_pos >= 0, _take(log.t, h_pos, 0) - t, np.nan)
+    r_wait = np.where(r_pos >= 0, _take(log.t, r_pos, 0) - t, np.nan)
+    h_later = (h_pos >= 0) & (_take(log.day, h_pos, 0) > day)
     late = (r_pos < 0) | (r_wait > rule.threshold_s)
     if rule.midnight_cutoff:
-        late |= (r_pos >= 0) & (r_day > day)
+        late |= (r_pos >= 0) & (_take(log.day, r_pos, 0) > day)
 
     in_window = _in_window(sod, rule)
     excl = log.excl[rows]
     win = in_window & ~excl
-    counted = win.copy()
+    counted = win
     if rule.exclude_bot_only and len(rows):
-        span = log.dmax - log.dmin + 1
-        key = log.gid * span + (log.day - log.dmin)
-        bot_days = np.unique(key[log.sender == _BOT])
-        human_days = np.unique(key[log.sender == _AGENT])
-        kb = key[rows]
-        counted &= ~(np.isin(kb, bot_days) & ~np.isin(kb, human_days))
-
-    # sessions: conversation_id when present, else buyer + calendar day
-    if log.conv is not None:
-        c = log.conv[rows]
-    else:
-        c = np.full(len(rows), -1, dtype=np.int64)
-    sess = pd.DataFrame({"g": g, "c": c, "d": np.where(c >= 0, -1, day)})
-    session_start = ~sess.duplicated().to_numpy()
+        # buyer-days with ≥1 robot message and no human agent message (rows are sorted
+        # by buyer then time, so a buyer-day is one run of rows)
+        run = np.cumsum(_runs(log.gid, log.day)) - 1
+        has_bot = np.bincount(run, weights=log.sender == _BOT) > 0
+        has_human = np.bincount(run, weights=is_h) > 0
+        counted = win & ~(has_bot & ~has_human)[run[rows]]
 
     return _Ann(rows=rows, gid=g, t=t, day=day, hour=sod // 3600, in_window=in_window,
                 excl=excl, counted=counted, win=win, r_pos=r_pos, r_wait=r_wait, r_agent=r_agent,
-                late=late, h_pos=h_pos, h_wait=h_wait, h_agent=h_agent, h_later_day=h_later,
-                r_round_start=_starts(g, day, r_pos), h_round_start=_starts(g, day, h_pos),
-                session_start=session_start)
+                late=late, h_pos=h_pos, h_wait=h_wait, h_agent=h_agent, h_later_day=h_later)
+
+
+def _unit_starts(log: _Log, a: _Ann, unit: str) -> np.ndarray:
+    """Which buyer messages open a unit of the rule (all of them for ``message``)."""
+    if unit == "message":
+        return np.ones(len(a.rows), dtype=bool)
+    if unit == "round":  # a new round when the buyer, the day or the closing reply changes
+        return _runs(a.gid, a.day, a.r_pos)
+    if unit == "session":  # conversation_id, else buyer + calendar day; first buyer message
+        c = log.conversation_codes()[a.rows]
+        key = np.where(c >= 0, a.gid * (int(c.max()) + 1) + c,
+                       -(a.gid * log.ndays + (a.day - log.dmin)) - 1)
+        return ~pd.Series(key).duplicated().to_numpy()
+    return np.ones(len(a.rows), dtype=bool)  # buyer: not used
 
 
 # ----------------------------------------------------------------------------------------
-# public: annotate
+# public: annotate, unreplied_list
 # ----------------------------------------------------------------------------------------
-_ANNOTATE_COLUMNS = ["shop", "buyer_id", "sent_at", "date", "in_window", "excluded", "counted",
-                     "reply_at", "reply_agent", "wait_s", "late", "agent"]
-
-
 def _ts(values: np.ndarray) -> np.ndarray:
-    return values.astype("datetime64[s]")
+    return np.asarray(values, dtype=np.int64).astype("datetime64[s]")
+
+
+def _annotation_frame(log: _Log, a: _Ann, sel: np.ndarray) -> pd.DataFrame:
+    r_pos = a.r_pos[sel]
+    answered = r_pos >= 0
+    reply_at = _ts(_take(log.t, r_pos, 0))
+    reply_at[~answered] = np.datetime64("NaT")
+    reply_agent = np.where(answered, log.agent_names[_take(log.agent, r_pos, 0)], None) \
+        if len(r_pos) else np.zeros(0, dtype=object)
+    return pd.DataFrame({
+        "shop": log.shop_names[log.shop_of_gid[a.gid[sel]]],
+        "buyer_id": log.buyer_of_gid[a.gid[sel]],
+        "sent_at": _ts(a.t[sel]),
+        "date": log.day_table()[a.day[sel] - log.dmin],
+        "in_window": a.in_window[sel],
+        "excluded": a.excl[sel],
+        "counted": a.counted[sel],
+        "reply_at": reply_at,
+        "reply_agent": reply_agent.astype(object),
+        "wait_s": a.r_wait[sel],
+        "late": a.late[sel],
+        "agent": log.agent_names[a.r_agent[sel]],
+    }, index=log.frame.index[log.pos[a.rows[sel]]])
 
 
 def annotate(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
              excluded: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per buyer message, with the rule's verdict.
 
-    Columns: shop, buyer_id, sent_at, date (``datetime.date``), in_window (buyer
-    message time inside the rule's window), excluded (buyer excluded on that day),
-    counted (counts for the headline: in window, not excluded and — pdd3 — not
-    in a robot-only buyer-day), reply_at (the rule's reply: next human agent
-    message, or robot message with count_bot_replies; NaT if none), reply_agent
-    (its agent label, None if none), wait_s (float seconds, NaN if none), late
-    (no reply, or wait > threshold, or — taobao — a reply on a later day; judged
-    for every message, use ``counted`` to know whether it matters), agent (the
-    attributed agent: the replier, else the agent who last served the buyer
-    before the message, else 未分配).
+    Columns: shop, buyer_id, sent_at, date (``datetime.date``), in_window (the
+    buyer message's time is inside the rule's window), excluded (buyer excluded
+    on that day), counted (counts for the headline: in window, not excluded and —
+    pdd3 — not in a robot-only buyer-day), reply_at (the rule's reply: next human
+    agent message, or robot message with count_bot_replies; NaT if none),
+    reply_agent (its agent label, None if none), wait_s (float seconds, NaN if
+    none), late (no reply, or wait > threshold, or — taobao — a reply on a later
+    day; judged for every message, ``counted`` says whether it matters), agent
+    (the attributed agent: the replier, else the agent who last sent the buyer a
+    human message before it, else 未分配).
 
     Rows are in processing order (shop, buyer, sent_at, tie-break); the index
-    holds the input frame's index labels.  Rows without shop, buyer_id or a
-    valid sent_at are left out; system messages are ignored.
+    holds the input frame's index labels.  Rows without shop, buyer_id or a valid
+    sent_at, and system messages, are left out.
     """
     rule = _resolve_rule(rule)
     log = _prepare(messages, excluded)
-    if log.n == 0:
-        return _empty_annotation()
     a = _annotate_core(log, rule)
-    answered = a.r_pos >= 0
-    reply_at = np.where(answered, log.t[np.where(answered, a.r_pos, 0)], 0)
-    reply_at = _ts(reply_at)
-    reply_at[~answered] = np.datetime64("NaT")
-    reply_agent = np.where(answered, log.agent_names[log.agent[np.where(answered, a.r_pos, 0)]],
-                           None)
-    out = pd.DataFrame({
-        "shop": log.shop_names[log.shop_of_gid[a.gid]],
-        "buyer_id": log.buyer_of_gid[a.gid],
-        "sent_at": _ts(a.t),
-        "date": log.day_table()[a.day - log.dmin],
-        "in_window": a.in_window,
-        "excluded": a.excl,
-        "counted": a.counted,
-        "reply_at": reply_at,
-        "reply_agent": reply_agent,
-        "wait_s": a.r_wait,
-        "late": a.late,
-        "agent": log.agent_names[a.r_agent],
-    }, index=log.index[a.rows])
-    return out
-
-
-def _empty_annotation() -> pd.DataFrame:
-    return pd.DataFrame({
-        "shop": pd.Series([], dtype=object), "buyer_id": pd.Series([], dtype=object),
-        "sent_at": pd.Series([], dtype="datetime64[s]"), "date": pd.Series([], dtype=object),
-        "in_window": pd.Series([], dtype=bool), "excluded": pd.Series([], dtype=bool),
-        "counted": pd.Series([], dtype=bool), "reply_at": pd.Series([], dtype="datetime64[s]"),
-        "reply_agent": pd.Series([], dtype=object), "wait_s": pd.Series([], dtype=float),
-        "late": pd.Series([], dtype=bool), "agent": pd.Series([], dtype=object),
-    })
-
-
-# ----------------------------------------------------------------------------------------
-# public: unreplied list
-# ----------------------------------------------------------------------------------------
-_UNREPLIED_COLUMNS = ["shop", "buyer_id", "date", "sent_at", "wait_s", "reply_at", "agent"]
+    return _annotation_frame(log, a, np.ones(len(a.rows), dtype=bool))
 
 
 def unreplied_list(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
@@ -451,17 +472,23 @@ def unreplied_list(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
     inclusive and apply to the buyer message's date.  Sorted by shop, sent_at,
     buyer_id.
     """
-    ann = annotate(messages, rule, excluded)
-    lo, hi = _day_number(since, "since"), _day_number(until, "until")
-    m = ann["counted"].to_numpy() & ann["late"].to_numpy()
-    if lo is not None or hi is not None:
-        d = ann["date"]
-        if lo is not None:
-            m &= (d >= _EPOCH + _dt.timedelta(days=lo)).to_numpy(dtype=bool)
-        if hi is not None:
-            m &= (d <= _EPOCH + _dt.timedelta(days=hi)).to_numpy(dtype=bool)
-    out = ann.loc[m, _UNREPLIED_COLUMNS]
+    rule = _resolve_rule(rule)
+    log = _prepare(messages, excluded)
+    a = _annotate_core(log, rule)
+    sel = a.counted & a.late & _in_range(a.day, _day_number(since, "since"),
+                                         _day_number(until, "until"))
+    out = _annotation_frame(log, a, sel)[["shop", "buyer_id", "date", "sent_at", "wait_s",
+                                          "reply_at", "agent"]]
     return out.sort_values(["shop", "sent_at", "buyer_id"], kind="stable").reset_index(drop=True)
+
+
+def _in_range(day: np.ndarray, lo: int | None, hi: int | None) -> np.ndarray:
+    m = np.ones(len(day), dtype=bool)
+    if lo is not None:
+        m &= day >= lo
+    if hi is not None:
+        m &= day <= hi
+    return m
 
 
 # ----------------------------------------------------------------------------------------
@@ -492,58 +519,109 @@ def output_columns(rule: RuleConfig | str | None = None, by: str = "day") -> lis
     return _KEY_COLS[by] + column_order(kpis)
 
 
-class _Keys:
-    """Group-key arrays for a set of rows (integer codes)."""
-
-    def __init__(self, log: _Log, by: str):
-        self.log, self.by = log, by
-        self._weeks = log.week_codes() if by == "week" else None
-
-    def __call__(self, gid, day, agent=None, hour=None) -> dict[str, np.ndarray]:
-        k = {"shop": self.log.shop_of_gid[gid]}
-        if self.by == "day":
-            k["date"] = day
-        elif self.by == "week":
-            k["week"] = self._weeks[day - self.log.dmin]
-        elif self.by == "agent":
-            k["agent_id"] = agent
-        elif self.by == "hour":
-            k["hour"] = hour
-        return k
-
-
-def _agg(keys: dict[str, np.ndarray], values: dict[str, np.ndarray],
-         how: dict[str, tuple[str, str]]) -> pd.DataFrame:
-    """groupby(keys) with named aggregations ``{out: (value column, func)}``; func may be
-    'q90' for the 90th percentile."""
-    df = pd.DataFrame({**keys, **values})
-    g = df.groupby(list(keys), sort=False)
-    plain = {k: v for k, v in how.items() if v[1] != "q90"}
-    out = g.agg(**plain) if plain else None
-    for k, (col, f) in how.items():
-        if f == "q90":
-            q = g[col].quantile(0.9)
-            out = q.rename(k).to_frame() if out is None else out.join(q.rename(k))
-    return out
-
-
-def _buyer_days(a: _Ann, mask: np.ndarray, flag: np.ndarray, agent: np.ndarray | None):
-    """Distinct (buyer, day[, agent]) among masked messages, flag = any(flag)."""
-    cols = {"g": a.gid[mask], "d": a.day[mask]}
-    if agent is not None:
-        cols["a"] = agent[mask]
-    df = pd.DataFrame(cols)
-    df["f"] = flag[mask]
-    bd = df.groupby(list(cols), sort=False)["f"].max().reset_index()
-    return (bd["g"].to_numpy(), bd["d"].to_numpy(),
-            bd["a"].to_numpy() if agent is not None else None, bd["f"].to_numpy(dtype=bool))
-
-
 def _ratio(num, den) -> np.ndarray:
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+class _Dense:
+    """Per-group accumulators over a dense index shop × (day | week | agent | hour)."""
+
+    def __init__(self, log: _Log, by: str):
+        self.log, self.by = log, by
+        if by == "day":
+            k = log.ndays
+        elif by == "week":
+            codes = []
+            for d in range(log.dmin, log.dmax + 1):
+                y, w, _ = (_EPOCH + _dt.timedelta(days=d)).isocalendar()
+                codes.append(y * 100 + w)
+            self.weeks, self.week_of_day = np.unique(np.array(codes, dtype=np.int64),
+                                                     return_inverse=True)
+            k = len(self.weeks)
+        elif by == "agent":
+            k = len(log.agent_names)
+        elif by == "hour":
+            k = 24
+        else:
+            k = 1
+        self.k = k
+        self.size = len(log.shop_names) * k
+        self.touched = np.zeros(self.size, dtype=bool)
+        self.cols: dict[str, np.ndarray] = {}
+
+    def index(self, gid, day, agent=None, hour=None) -> np.ndarray:
+        base = self.log.shop_of_gid[gid] * self.k
+        if self.by == "day":
+            return base + (day - self.log.dmin)
+        if self.by == "week":
+            return base + self.week_of_day[day - self.log.dmin]
+        if self.by == "agent":
+            return base + agent
+        if self.by == "hour":
+            return base + hour
+        return base
+
+    def _bc(self, idx, weights=None) -> np.ndarray:
+        return np.bincount(idx, weights=weights, minlength=self.size)
+
+    def count(self, name: str, idx: np.ndarray) -> None:
+        c = self._bc(idx)
+        self.touched |= c > 0
+        self.cols[name] = c.astype(np.int64)
+
+    def sum(self, name: str, idx: np.ndarray, flag: np.ndarray) -> None:
+        self.touched |= self._bc(idx) > 0
+        self.cols[name] = np.rint(self._bc(idx, flag.astype(float))).astype(np.int64)
+
+    def mean(self, name: str, idx: np.ndarray, values: np.ndarray) -> None:
+        self.touched |= self._bc(idx) > 0
+        ok = ~np.isnan(values)
+        self.cols[name] = _ratio(self._bc(idx[ok], values[ok]), self._bc(idx[ok]))
+
+    def quantiles(self, names_q: dict[str, float], idx: np.ndarray, values: np.ndarray) -> None:
+        """Linear-interpolation quantiles (as numpy/pandas) of whole-second values."""
+        self.touched |= self._bc(idx) > 0
+        ok = ~np.isnan(values)
+        idx, v = idx[ok], values[ok].astype(np.int64)
+        cnt = self._bc(idx).astype(np.int64)
+        vmax = int(v.max()) + 1 if len(v) else 1
+        if self.size < _BIG // vmax:
+            sk = np.sort(idx * vmax + v)
+            sv = (sk % vmax).astype(float)
+        else:
+            sv = v[np.lexsort((v, idx))].astype(float)
+        start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+        has = cnt > 0
+        for name, q in names_q.items():
+            out = np.full(self.size, np.nan)
+            c, s = cnt[has], start[has]
+            p = q * (c - 1)
+            lo = np.floor(p).astype(np.int64)
+            hi = np.minimum(lo + 1, c - 1)
+            out[has] = sv[s + lo] + (p - lo) * (sv[s + hi] - sv[s + lo])
+            self.cols[name] = out
+
+
+def _buyer_days(log: _Log, a: _Ann, mask: np.ndarray, flag: np.ndarray,
+                agent: np.ndarray | None):
+    """Distinct (buyer, day[, agent]) among masked buyer messages, with any(flag)."""
+    g, d, f = a.gid[mask], a.day[mask], flag[mask]
+    if agent is None:  # rows are sorted by buyer then time: a buyer-day is a run
+        run = np.cumsum(_runs(g, d)) - 1
+        first = _runs(g, d)
+        return g[first], d[first], None, np.bincount(run, weights=f) > 0
+    ag = agent[mask]
+    na = len(log.agent_names)
+    key = (g * log.ndays + (d - log.dmin)) * na + ag
+    codes, uniq = pd.factorize(key)
+    anyf = np.bincount(codes, weights=f, minlength=len(uniq)) > 0
+    uniq = np.asarray(uniq, dtype=np.int64)
+    gd, ag_u = np.divmod(uniq, na)
+    g_u, d_u = np.divmod(gd, log.ndays)
+    return g_u, d_u + log.dmin, ag_u, anyf
 
 
 def reply_kpis(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
@@ -562,143 +640,100 @@ def reply_kpis(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
     denominator is 0.  An empty input gives an empty frame with the same columns.
     """
     rule = _resolve_rule(rule)
-    slow_threshold_s = int(slow_threshold_s)
     columns = output_columns(rule, by)
+    slow_threshold_s = int(slow_threshold_s)
+    lo, hi = _day_number(since, "since"), _day_number(until, "until")
     log = _prepare(messages, excluded)
     if log.n == 0:
         return _empty_kpis(columns)
-    lo, hi = _day_number(since, "since"), _day_number(until, "until")
     a = _annotate_core(log, rule)
+    acc = _Dense(log, by)
 
-    def in_range(day: np.ndarray) -> np.ndarray:
-        m = np.ones(len(day), dtype=bool)
-        if lo is not None:
-            m &= day >= lo
-        if hi is not None:
-            m &= day <= hi
-        return m
-
-    keys = _Keys(log, by)
-    rng = in_range(a.day)
+    rng = _in_range(a.day, lo, hi)
     counted = a.counted & rng
     win = a.win & rng
     slow = np.isnan(a.h_wait) | (a.h_wait > slow_threshold_s)
+    base = ~a.excl & rng  # every buyer message of the range (all hours)
 
-    # messages of agents and robots (own day, own label)
-    staff = {}
+    def idx(m, agent=None):
+        return acc.index(a.gid[m], a.day[m], None if agent is None else agent[m], a.hour[m])
+
+    # volumes of agents and robots: their own day, hour and label
     for name, code in (("agent_messages", _AGENT), ("bot_messages", _BOT)):
-        m = (log.sender == code) & ~log.excl
-        m &= in_range(log.day)
-        staff[name] = (log.gid[m], log.day[m], log.agent[m], log.sod[m] // 3600)
+        m = (log.sender == code) & ~log.excl & _in_range(log.day, lo, hi)
+        acc.count(name, acc.index(log.gid[m], log.day[m], log.agent[m], log.sod[m] // 3600))
 
-    pieces: list[pd.DataFrame] = []
     if by == "hour":
-        m = ~a.excl & rng
-        pieces.append(_agg(keys(a.gid[m], a.day[m], hour=a.hour[m]),
-                           {"x": np.ones(m.sum(), dtype=np.int64)},
-                           {"buyer_messages": ("x", "sum")}))
-        m = counted
-        pieces.append(_agg(keys(a.gid[m], a.day[m], hour=a.hour[m]),
-                           {"late": a.late[m].astype(np.int64),
-                            "una": (a.r_pos[m] < 0).astype(np.int64)},
-                           {"messages": ("late", "size"), "late_messages": ("late", "sum"),
-                            "unanswered_messages": ("una", "sum")}))
-        m = win
-        pieces.append(_agg(keys(a.gid[m], a.day[m], hour=a.hour[m]),
-                           {"slow": slow[m].astype(np.int64)},
-                           {"slow_messages": ("slow", "sum")}))
-        for name, (g, d, ag, hr) in staff.items():
-            pieces.append(_agg(keys(g, d, hour=hr), {"x": np.ones(len(g), dtype=np.int64)},
-                               {name: ("x", "sum")}))
+        acc.count("buyer_messages", idx(base))
+        acc.count("messages", idx(counted))
+        acc.sum("late_messages", idx(counted), a.late[counted])
+        acc.sum("unanswered_messages", idx(counted), a.r_pos[counted] < 0)
+        acc.sum("slow_messages", idx(win), slow[win])
     else:
         agent_mode = by == "agent"
-        # headline: buyer-days (consult / unreplied)
-        g, d, ag, f = _buyer_days(a, counted, a.late, a.r_agent if agent_mode else None)
-        how = {"consult_buyers": ("f", "size")}
+        r_agent = a.r_agent if agent_mode else None
+        h_agent = a.h_agent if agent_mode else None
+        # headline: buyer-days, then rounds / messages / sessions
+        g, d, ag, f = _buyer_days(log, a, counted, a.late, r_agent)
+        bd = acc.index(g, d, ag)
+        acc.count("consult_buyers", bd)
         if rule.unit == "buyer":
-            how["unreplied_buyers"] = ("f", "sum")
-        pieces.append(_agg(keys(g, d, ag), {"f": f.astype(np.int64)}, how))
-        # headline: rounds / messages / sessions
-        if rule.unit != "buyer":
-            start = {"round": a.r_round_start, "message": np.ones(len(a.gid), dtype=bool),
-                     "session": a.session_start}[rule.unit]
-            m = counted & start
-            pieces.append(_agg(keys(a.gid[m], a.day[m], a.r_agent[m]),
-                               {"ok": (~a.late[m]).astype(np.int64)},
-                               {f"{rule.unit}s": ("ok", "size"),
-                                f"{rule.unit}s_on_time": ("ok", "sum")}))
-        # first response per buyer-day (first window message of the day)
-        gw, dw = a.gid[win], a.day[win]
-        first = np.ones(len(gw), dtype=bool)
-        if len(gw):
-            first[1:] = (gw[1:] != gw[:-1]) | (dw[1:] != dw[:-1])
-        idx = np.flatnonzero(win)[first]
-        pieces.append(_agg(keys(a.gid[idx], a.day[idx], a.h_agent[idx]),
-                           {"w": a.h_wait[idx]}, {"first_response_s_mean": ("w", "mean")}))
+            acc.sum("unreplied_buyers", bd, f)
+        else:
+            m = counted & _unit_starts(log, a, rule.unit)
+            acc.count(f"{rule.unit}s", idx(m, r_agent))
+            acc.sum(f"{rule.unit}s_on_time", idx(m, r_agent), ~a.late[m])
+        # first response per buyer-day: its first window message
+        wpos = np.flatnonzero(win)
+        first = np.zeros(len(a.rows), dtype=bool)
+        first[wpos[_runs(a.gid[wpos], a.day[wpos])]] = True
+        acc.mean("first_response_s_mean", idx(first, h_agent), a.h_wait[first])
         # human rounds started in the window
-        m = win & a.h_round_start
+        m = win & _runs(a.gid, a.day, a.h_pos)
         w = a.h_wait[m]
-        answered = ~np.isnan(w)
+        i = idx(m, h_agent)
+        acc.mean("response_s_mean", i, w)
+        acc.quantiles({"response_s_median": 0.5, "response_s_p90": 0.9}, i, w)
         cap = float(rule.response_cap_s)
-        capped = np.where(answered, np.minimum(w, cap), cap)
+        capped = np.where(np.isnan(w), cap, np.minimum(w, cap))
         capped[(w == 0) | a.h_later_day[m]] = np.nan
-        pieces.append(_agg(keys(a.gid[m], a.day[m], a.h_agent[m]), {"w": w, "c": capped},
-                           {"response_s_mean": ("w", "mean"), "response_s_median": ("w", "median"),
-                            "response_s_p90": ("w", "q90"),
-                            "response_s_capped_mean": ("c", "mean")}))
-        # window messages: answered within 30 s
-        pieces.append(_agg(keys(a.gid[win], a.day[win], a.h_agent[win]),
-                           {"fast": (a.h_wait[win] <= FAST_ANSWER_S).astype(np.int64)},
-                           {"_win": ("fast", "size"), "_fast": ("fast", "sum")}))
-        # slow buyers
-        g, d, ag, f = _buyer_days(a, win, slow, a.h_agent if agent_mode else None)
-        pieces.append(_agg(keys(g, d, ag), {"f": f.astype(np.int64)},
-                           {"slow_buyers": ("f", "sum")}))
-        # volumes
-        m = ~a.excl & rng
-        pieces.append(_agg(keys(a.gid[m], a.day[m], a.h_agent[m]),
-                           {"x": np.ones(m.sum(), dtype=np.int64)},
-                           {"buyer_messages": ("x", "sum")}))
-        for name, (g, d, ag, hr) in staff.items():
-            pieces.append(_agg(keys(g, d, ag), {"x": np.ones(len(g), dtype=np.int64)},
-                               {name: ("x", "sum")}))
+        acc.mean("response_s_capped_mean", i, capped)
+        # window messages answered within 30 s; slow buyers; volumes
+        acc.count("_win", idx(win, h_agent))
+        acc.sum("_fast", idx(win, h_agent), a.h_wait[win] <= FAST_ANSWER_S)
+        g, d, ag, f = _buyer_days(log, a, win, slow, h_agent)
+        acc.sum("slow_buyers", acc.index(g, d, ag), f)
+        acc.count("buyer_messages", idx(base, h_agent))
 
-    out = pd.concat(pieces, axis=1, join="outer").reset_index()
-    key_cols = _KEY_COLS[by]
-    if out.empty:
+    rows = np.flatnonzero(acc.touched)
+    if len(rows) == 0:
         return _empty_kpis(columns)
-
-    count_cols = [c for c in out.columns if c not in key_cols and c not in _FLOAT_COLUMNS]
-    for c in count_cols:
-        out[c] = out[c].fillna(0).astype(np.int64)
+    cols = {k: v[rows] for k, v in acc.cols.items()}
     if by != "hour":
         if rule.unit == "buyer":
-            out["reply_rate"] = _ratio(out["consult_buyers"] - out["unreplied_buyers"],
-                                       out["consult_buyers"])
+            cols["reply_rate"] = _ratio(cols["consult_buyers"] - cols["unreplied_buyers"],
+                                        cols["consult_buyers"])
         else:
-            out["reply_rate"] = _ratio(out[f"{rule.unit}s_on_time"], out[f"{rule.unit}s"])
-        out["answer_ratio"] = _ratio(out["agent_messages"], out["buyer_messages"])
-        out["answered_30s_rate"] = _ratio(out["_fast"], out["_win"])
-    for c in columns:
-        if c in _FLOAT_COLUMNS:
-            out[c] = out[c].astype(float)
+            cols["reply_rate"] = _ratio(cols[f"{rule.unit}s_on_time"], cols[f"{rule.unit}s"])
+        cols["answer_ratio"] = _ratio(cols["agent_messages"], cols["buyer_messages"])
+        cols["answered_30s_rate"] = _ratio(cols["_fast"], cols["_win"])
 
-    # keys: integer codes → labels
-    out["shop"] = log.shop_names[out["shop"].to_numpy(dtype=np.int64)]
+    shop, second = np.divmod(rows, acc.k)
+    keys: dict[str, np.ndarray] = {"shop": log.shop_names[shop]}
     if by == "day":
-        out["date"] = log.day_table()[out["date"].to_numpy(dtype=np.int64) - log.dmin]
+        keys["date"] = log.day_table()[second]
     elif by == "week":
-        wk = out["week"].to_numpy(dtype=np.int64)
-        out["week"] = np.array([f"{w // 100}-W{w % 100:02d}" for w in wk], dtype=object)
+        keys["week"] = np.array([f"{w // 100}-W{w % 100:02d}" for w in acc.weeks[second]],
+                                dtype=object)
     elif by == "agent":
-        out["agent_id"] = log.agent_names[out["agent_id"].to_numpy(dtype=np.int64)]
+        keys["agent_id"] = log.agent_names[second]
     elif by == "hour":
-        out["hour"] = out["hour"].astype(np.int64)
-    out = out[columns]
-    for c in key_cols:
+        keys["hour"] = second.astype(np.int64)
+    out = pd.DataFrame({**keys, **cols})[columns]
+    for c in _KEY_COLS[by]:
         if c != "hour":
             out[c] = out[c].astype(object)
-    return out.sort_values(key_cols, kind="stable").reset_index(drop=True)
+    return out.sort_values(_KEY_COLS[by], kind="stable").reset_index(drop=True)
 
 
 def _empty_kpis(columns: list[str]) -> pd.DataFrame:
