@@ -104,7 +104,10 @@ def read(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
     buyer_bad = buyer.str.match(r"^\d(\.\d+)?[eE]\+?\d+$").fillna(False).astype(bool)
 
     cs_uid = clean_id(_col(df, "cs_uid"))[0]
+    # agent/bot rows: the sending sub-account; system hints (e.g. a transfer): the cs_uid they
+    # name, like the Qianniu reader's transfer rows
     agent = cs_uid.fillna(frm["uid"]).where(sender.isin(["agent", "bot"]).fillna(False))
+    agent = agent.fillna(cs_uid.where(is_system))
 
     shop = clean_str(_col(df, "mall_name")).fillna(clean_str(_col(df, "mall_id")))
     shop = fill_shop(shop, buyer, opts.shop)
