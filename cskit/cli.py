@@ -358,3 +358,4 @@ def main() -> None:
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `cskit kpi | head` stays quiet
     app()
+from cskit import cli_report  # noqa: E402,F401  (registers `chart` and `report`)

@@ -42,11 +42,13 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from cskit import schema
 from cskit.errors import StoreError
+from cskit.readers.common import to_arrow_str
 
 MANIFEST = "_cskit_manifest.json"
 LOCK = "_cskit.lock"
@@ -72,8 +74,17 @@ def _col_array(s: pd.Series) -> np.ndarray:
         return np.round(s.to_numpy(dtype="float64", na_value=np.nan) * 100).astype("float64")
     if pd.api.types.is_integer_dtype(s):
         return s.astype("float64").fillna(-1.0).to_numpy()
-    obj = s.astype(object)
-    return obj.where(obj.notna(), "\x00").to_numpy(dtype=object).astype(str).astype(object)
+    return None  # text: see _hash_text
+
+
+def _hash_text(s: pd.Series, key: str) -> np.ndarray:
+    """siphash of each text value (missing → "\x00"), hashing each distinct value once:
+    pyarrow dictionary-encodes, ``hash_array`` hashes the dictionary."""
+    arr = to_arrow_str(s).fill_null("\x00")
+    enc = pc.dictionary_encode(arr)
+    uniq = enc.dictionary.to_numpy(zero_copy_only=False).astype(object)
+    hu = pd.util.hash_array(uniq, hash_key=key, categorize=False)
+    return hu[enc.indices.to_numpy(zero_copy_only=False)]
 
 
 def hash_rows(frame: pd.DataFrame, cols: list[str], key: str) -> np.ndarray:
@@ -81,7 +92,11 @@ def hash_rows(frame: pd.DataFrame, cols: list[str], key: str) -> np.ndarray:
     h = np.zeros(len(frame), dtype="uint64")
     mult = np.uint64(1000003)
     for c in cols:
-        part = pd.util.hash_array(_col_array(frame[c]), hash_key=key, categorize=False)
+        values = _col_array(frame[c])
+        if values is None:
+            part = _hash_text(frame[c], key)
+        else:
+            part = pd.util.hash_array(values, hash_key=key, categorize=False)
         with np.errstate(over="ignore"):
             h = (h * mult) ^ part
     return h

@@ -155,3 +155,18 @@ def test_manifest_is_plain_json_listing_files(tmp_path):
     append(st, "messages", BASE)
     data = json.loads((st.root / MANIFEST).read_text(encoding="utf-8"))
     assert data["batch"] == 1 and sum(f["rows"] for f in data["files"]) == 5
+
+
+def test_row_keys_are_pinned_across_versions():
+    """Row identities must never change between cskit/pandas/pyarrow versions: a change would
+    make re-ingesting old exports add duplicates.  These numbers are golden."""
+    from cskit.store import add_keys
+
+    from cskit.store import conform
+
+    keyed = add_keys("messages", conform("messages", BASE.iloc[:2]))
+    assert keyed["_k1"].tolist() == PINNED_K1
+    assert keyed["_k1"].dtype == "uint64" and keyed["_k2"].nunique() == 2
+
+
+PINNED_K1 = [8589817019118959398, 9791308631797030841]

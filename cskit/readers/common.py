@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from cskit.errors import InputFileError
 
@@ -203,31 +207,38 @@ def load_table(path: Path, known_headers: set[str], encoding: str | None = None)
 
 
 def table_from_text(text: str, path: Path, known_headers: set[str], enc: str | None) -> Table:
+    """Parse CSV/TSV text: find the header row in the first records (skipping title rows),
+    then parse the body with pyarrow's multi-threaded CSV reader, every column as text."""
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise InputFileError(f"{path}: the file is empty")
-    first = text[:4096].splitlines()[0] if text else ""
+    head = text[:65536]
+    first = head.splitlines()[0] if head else ""
     delim = "\t" if first.count("\t") > max(first.count(","), 0) else ","
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=delim, header=None, dtype=str,
-                            keep_default_na=False, skip_blank_lines=False, engine="c",
-                            quoting=csv.QUOTE_MINIMAL, on_bad_lines="error")
-    except pd.errors.ParserError:
-        try:  # ragged rows (summary lines): fall back to the python csv module
+        head_records = list(itertools.islice(csv.reader(io.StringIO(head), delimiter=delim), 30))
+    except csv.Error as exc:
+        raise InputFileError(f"{path}: not a readable CSV file ({exc})") from None
+    tbl = _records_to_table(head_records, known_headers, path, enc)
+    names = list(tbl.frame.columns)
+    try:
+        body = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(skip_rows=tbl.header_row, column_names=names),
+            parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True,
+                                             ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=True,
+                quoted_strings_can_be_null=True, null_values=[""]),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # ragged rows (summary lines, blank lines): the python csv module copes
+        try:
             records = list(csv.reader(io.StringIO(text), delimiter=delim))
         except csv.Error as exc:
             raise InputFileError(f"{path}: not a readable CSV file ({exc})") from None
         return _records_to_table(records, known_headers, path, enc)
-    except pd.errors.EmptyDataError:
-        raise InputFileError(f"{path}: the file is empty") from None
-    # header-row search on the first rows only; the body stays vectorised
-    head_records = frame.head(30).values.tolist()
-    tbl = _records_to_table(head_records, known_headers, path, enc)
-    body = frame.iloc[tbl.header_row:].copy()
-    body.columns = tbl.frame.columns
-    body = body.replace("", None)
-    body = body.reset_index(drop=True)
-    tbl.frame = body
+    tbl.frame = body.to_pandas()
     return _drop_blank_rows(tbl)
 
 
@@ -268,16 +279,46 @@ EMPTY_MARKERS = {"", "-", "--", "null", "NULL", "None", "nan", "NaN", "****", "N
 SUMMARY_WORDS = ("汇总", "合计", "总计", "均值", "平均")
 
 
+def to_arrow_str(s: pd.Series) -> pa.Array:
+    """A column as an arrow string array (zero-copy for arrow-backed text columns)."""
+    try:
+        arr = pa.array(s, from_pandas=True)
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            arr = pc.cast(arr, pa.string()) if not pa.types.is_null(arr.type) else \
+                pa.nulls(len(arr), pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # mixed objects
+        obj = s.astype(object)
+        arr = pa.array([None if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+                        else str(v) for v in obj], type=pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr
+
+
+def from_arrow_str(arr: pa.Array, index: pd.Index) -> pd.Series:
+    """An arrow string array as a pandas ``string`` Series (pd.NA for missing)."""
+    return pd.Series(pd.array(arr, dtype="string"), index=index)
+
+
+_EMPTY_SET = None
+
+
 def clean_str(s: pd.Series) -> pd.Series:
-    """Strip whitespace, Excel guards (``="…"``, leading tab/apostrophe) and empty markers."""
-    s = s.astype("object").where(s.notna(), None)
-    t = pd.Series(s, dtype="string")
-    t = t.str.strip()
-    t = t.str.replace(r'^="(.*)"$', r"\1", regex=True)
-    t = t.str.replace(r"^[\t']+", "", regex=True)
-    t = t.str.strip()
-    t = t.mask(t.isin(EMPTY_MARKERS))
-    return t
+    """Strip whitespace, Excel guards (``="…"``, leading tab/apostrophe) and empty markers.
+
+    Runs in pyarrow compute; the regex passes only run when some cell needs them."""
+    global _EMPTY_SET
+    if _EMPTY_SET is None:
+        _EMPTY_SET = pa.array(sorted(EMPTY_MARKERS), type=pa.string())
+    arr = to_arrow_str(s)
+    arr = pc.utf8_trim_whitespace(arr)
+    if pc.any(pc.starts_with(arr, '="')).as_py():
+        arr = pc.replace_substring_regex(arr, r'^="(.*)"$', r"\1")
+    if pc.any(pc.match_substring_regex(arr, r"^[\t']")).as_py():
+        arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"^[\t']+", ""))
+    empty = pc.is_in(arr, value_set=_EMPTY_SET.cast(arr.type))
+    arr = pc.if_else(empty, pa.scalar(None, arr.type), arr)
+    return from_arrow_str(arr, s.index)
 
 
 _SCI = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
@@ -287,9 +328,11 @@ def clean_id(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Clean an id column. Returns (ids, bad) where ``bad`` marks ids mangled by
     Excel into scientific notation (``1.23E+18``) — unrecoverable."""
     t = clean_str(s)
-    t = t.str.replace(r"\.0$", "", regex=True)
-    bad = t.str.match(_SCI.pattern).fillna(False).astype(bool)
-    return t, bad
+    arr = to_arrow_str(t)
+    if pc.any(pc.ends_with(arr, ".0")).as_py():
+        arr = pc.replace_substring_regex(arr, r"\.0$", "")
+    bad = pc.fill_null(pc.match_substring_regex(arr, _SCI.pattern), False)
+    return from_arrow_str(arr, s.index), pd.Series(bad.to_numpy(zero_copy_only=False), index=s.index)
 
 
 def parse_amount(s: pd.Series) -> pd.Series:
@@ -311,6 +354,11 @@ def parse_datetime(s: pd.Series) -> pd.Series:
     seconds / milliseconds.
     """
     t = clean_str(s)
+    # fast path: the common ``YYYY-MM-DD HH:MM:SS`` spelling, parsed in pyarrow
+    arr = to_arrow_str(t)
+    fast = pc.strptime(arr, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+    if fast.null_count == t.isna().sum():
+        return pd.Series(fast.to_numpy(zero_copy_only=False).astype("datetime64[s]"), index=s.index)
     t = (t.str.replace("/", "-", regex=False)
           .str.replace(r"(\d)年(\d)", r"\1-\2", regex=True)
           .str.replace(r"(\d)月(\d)", r"\1-\2", regex=True)
