@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cskit.errors import MAPPING_HINT, InputFileError
 from cskit.readers import Probe, Reader, register
@@ -44,9 +46,11 @@ from cskit.readers.common import (
     ReadResult,
     clean_id,
     clean_str,
+    from_arrow_str,
     is_summary_row,
     norm_header,
     parse_datetime,
+    to_arrow_str,
 )
 from cskit.schema import MESSAGES, PLATFORMS, SCHEMAS, columns
 
@@ -307,13 +311,20 @@ def _json_table(recs: JsonRecords) -> pd.DataFrame:
 
 def normalise_agent(s: pd.Series) -> pd.Series:
     """Agent ids: full-width colon → ASCII, whitespace around the colon removed."""
-    return s.str.replace(r"\s*[:：]\s*", ":", regex=True)
+    arr = to_arrow_str(s)
+    if pc.any(pc.match_substring_regex(arr, r"：|\s:|:\s")).as_py():
+        arr = pc.replace_substring_regex(arr, r"\s*[:：]\s*", ":")
+    return from_arrow_str(arr, s.index)
 
 
 def shop_prefix(agent: pd.Series) -> pd.Series:
     """``店铺:子账号`` → ``店铺`` (NA when there is no colon)."""
-    out = agent.str.extract(r"^([^:]+):", expand=False)
-    return pd.Series(out, index=agent.index, dtype="string").str.strip().replace("", pd.NA)
+    arr = to_arrow_str(agent)
+    has = pc.fill_null(pc.match_substring(arr, ":"), False)
+    head = pc.list_element(pc.split_pattern(pc.fill_null(arr, ""), ":", max_splits=1), 0)
+    head = pc.utf8_trim_whitespace(head)
+    head = pc.if_else(pc.and_(has, pc.not_equal(head, "")), head, pa.scalar(None, head.type))
+    return from_arrow_str(head, agent.index)
 
 
 def content_text(s: pd.Series) -> pd.Series:
