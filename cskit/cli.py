@@ -359,3 +359,4 @@ def main() -> None:
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `cskit kpi | head` stays quiet
     app()
 from cskit import cli_report  # noqa: E402,F401  (registers `chart` and `report`)
+from cskit import cli_text  # noqa: E402,F401  (registers `lost` and `qc`)

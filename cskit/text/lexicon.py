@@ -1,0 +1,489 @@
+"""Lexicons as data: lost-sale reasons and quality-inspection rules (TOML).
+
+The packaged defaults are ``cskit/data/lost_reasons.toml`` and
+``cskit/data/qc_rules.toml``; ``--lexicon FILE`` / ``--rules FILE`` load a file
+of the same shape instead.  A file with ``extends = "default"`` at the top is
+merged into the packaged default (its tables add to or override the default's
+keys; a QC rule with an existing ``id`` replaces that rule) — handy for adding
+a few shop-specific words.
+
+Every problem is a :class:`cskit.errors.UsageError` with one line naming the
+file and the offending key, e.g. ``shop.toml: reasons.price.terms.贵: weight
+must be a positive number``.  The format is documented in docs/text.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from cskit.errors import UsageError
+from cskit.text._regex import escape
+
+__all__ = ["LostLexicon", "Reason", "Signal", "Grammar", "QCRule", "QCRules", "SIGNAL_IDS",
+           "SEVERITIES", "load_lost_lexicon", "load_qc_rules", "default_path", "normalize_term"]
+
+#: reasons measured from the log itself (boolean inputs of classify)
+SIGNAL_IDS = ("unanswered", "slow", "unpaid")
+SEVERITIES = ("high", "medium", "low")
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_TERM_TABLES = ("terms", "negatable", "patterns", "fallback")
+
+
+def default_path(name: str) -> Path:
+    """Path of a packaged data file (``lost_reasons.toml``, ``qc_rules.toml``, …)."""
+    return Path(str(resources.files("cskit") / "data" / name))
+
+
+def normalize_term(text: str) -> str:
+    """How lexicon words and chat text are compared: NFKC (full-width → half-width) and
+    case-folded (``ＸＬ`` → ``xl``)."""
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+# ======================================================================================
+# reading and generic checks
+# ======================================================================================
+class _Src:
+    """The file being validated: every error names it and the key."""
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def fail(self, key: str, problem: str) -> UsageError:
+        where = f"{self.label}: {key}: " if key else f"{self.label}: "
+        return UsageError(where + problem, hint="see docs/text.md for the lexicon format")
+
+    def table(self, doc: dict, key: str, path: str, required: bool = False) -> dict:
+        v = doc.get(key)
+        if v is None:
+            if required:
+                raise self.fail(_join(path, key), "missing table")
+            return {}
+        if not isinstance(v, dict):
+            raise self.fail(_join(path, key), "must be a table")
+        return v
+
+    def string(self, doc: dict, key: str, path: str, required: bool = True,
+               default: str | None = None) -> str:
+        v = doc.get(key, default)
+        if v is None and not required:
+            return ""
+        if not isinstance(v, str) or not v.strip():
+            raise self.fail(_join(path, key), "must be a non-empty string")
+        return v.strip()
+
+    def strings(self, doc: dict, key: str, path: str, default: list | None = None) -> list[str]:
+        v = doc.get(key, default)
+        if v is None:
+            return []
+        if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
+            raise self.fail(_join(path, key), "must be a list of non-empty strings")
+        return [x.strip() for x in v]
+
+    def number(self, doc: dict, key: str, path: str, default: float, lo: float = 0.0,
+               hi: float | None = None, positive: bool = False) -> float:
+        v = doc.get(key, default)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < lo or \
+                (positive and v <= 0) or (hi is not None and v > hi):
+            rng = f"> {lo:g}" if positive else f"≥ {lo:g}"
+            if hi is not None:
+                rng += f" and ≤ {hi:g}"
+            raise self.fail(_join(path, key), f"must be a number {rng}")
+        return float(v)
+
+    def regex(self, pattern: str, key: str) -> re.Pattern:
+        try:
+            return re.compile(pattern)
+        except re.error as exc:
+            raise self.fail(key, f"not a valid regular expression ({exc.msg} at position "
+                                 f"{exc.pos})") from None
+
+    def unknown(self, doc: dict, allowed: tuple[str, ...], path: str) -> None:
+        for k in doc:
+            if k not in allowed:
+                raise self.fail(_join(path, k), "unknown key (allowed: " + ", ".join(allowed) + ")")
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _read_toml(path: Path | str) -> tuple[dict, str]:
+    p = Path(path)
+    label = str(p)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{label}: cannot read lexicon file ({exc.strerror or exc})") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8-sig")), label
+    except UnicodeDecodeError:
+        raise UsageError(f"{label}: not UTF-8 text", hint="save the file as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{label}: not valid TOML ({exc})",
+                         hint="see docs/text.md for the lexicon format") from None
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+# ======================================================================================
+# lost-sale reasons
+# ======================================================================================
+@dataclass(frozen=True)
+class Reason:
+    """One text reason.  Weights are per distinct term per clause."""
+
+    id: str
+    name: str
+    #: topic words: count whether or not a negator precedes them (不包邮, 没有货 …)
+    terms: dict[str, float]
+    #: evaluative words: a negator just before them (不贵, 质量没问题) cancels the clause
+    negatable: dict[str, float]
+    #: regular expressions over a clause's text (normalised), weight per pattern
+    patterns: dict[str, float]
+    #: words that count only when no other text reason reached ``min_score`` (再看看)
+    fallback: dict[str, float]
+    #: reason ids whose hits are dropped from a clause in which this reason has a hit
+    #: (stock absorbs size: "m码什么时候补货" is about stock, the 码 says which one)
+    absorbs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Signal:
+    id: str  #: unanswered | slow | unpaid
+    name: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Grammar:
+    negators: tuple[str, ...]
+    negation_window: int
+    question_factor: float
+    min_score: float
+    question_endings: tuple[str, ...]
+    question_tail: tuple[str, ...]
+    question_words: tuple[str, ...]
+    worry_endings: tuple[str, ...]
+    clause_breaks: tuple[str, ...]
+    #: negators that cancel topic words too (不用运费险, 无所谓快慢)
+    waivers: tuple[str, ...] = ()
+    #: statement clauses with one of these score nothing (价格还行, 质量挺好的)
+    reassurances: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Grammar words the tokenizer must keep whole."""
+        return frozenset(self.negators + self.waivers + self.reassurances)
+
+
+@dataclass(frozen=True)
+class LostLexicon:
+    source: str
+    grammar: Grammar
+    reasons: tuple[Reason, ...]
+    signals: tuple[Signal, ...]
+    other: str
+    #: ids (reasons and signals) in tie-break order, highest priority first
+    priority: tuple[str, ...]
+    _cache: dict = field(default_factory=dict, compare=False, repr=False, hash=False)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        """Reason ids then signal ids (the order of score columns)."""
+        return tuple(r.id for r in self.reasons) + tuple(s.id for s in self.signals)
+
+    def name_of(self, rid: str) -> str:
+        for r in self.reasons:
+            if r.id == rid:
+                return r.name
+        for s in self.signals:
+            if s.id == rid:
+                return s.name
+        if rid == "other":
+            return self.other
+        raise KeyError(rid)
+
+    def names(self) -> dict[str, str]:
+        """id → display name, in priority order, ending with ``other``."""
+        out = {i: self.name_of(i) for i in self.priority}
+        out["other"] = self.other
+        return out
+
+    def vocabulary(self) -> frozenset[str]:
+        """Words the tokenizer must keep whole: every term, negatable and fallback word."""
+        words = set()
+        for r in self.reasons:
+            words.update(r.terms)
+            words.update(r.negatable)
+            words.update(r.fallback)
+        return frozenset(words) | self.grammar.words
+
+
+_LOST_TOP = ("version", "extends", "grammar", "signals", "reasons")
+_GRAMMAR_KEYS = ("negators", "negation_window", "question_factor", "min_score",
+                 "question_endings", "question_tail", "question_words", "worry_endings",
+                 "clause_breaks", "waivers", "reassurances", "other", "priority")
+
+
+def _weights(src: _Src, doc: dict, key: str, path: str, regex: bool = False) -> dict[str, float]:
+    tab = src.table(doc, key, path)
+    out: dict[str, float] = {}
+    for term, w in tab.items():
+        k = f"{path}.{key}.{term}"
+        if not term.strip():
+            raise src.fail(k, "empty term")
+        if isinstance(w, bool) or not isinstance(w, (int, float)) or w <= 0:
+            raise src.fail(k, "weight must be a positive number")
+        if regex:
+            src.regex(term, k)
+            out[term] = float(w)
+        else:
+            out[normalize_term(term.strip())] = float(w)
+    return out
+
+
+def _parse_lost(doc: dict, label: str) -> LostLexicon:
+    src = _Src(label)
+    src.unknown(doc, _LOST_TOP, "")
+    g = src.table(doc, "grammar", "")
+    src.unknown(g, _GRAMMAR_KEYS, "grammar")
+    window = src.number(g, "negation_window", "grammar", 3, lo=0, hi=10)
+    if window != int(window):
+        raise src.fail("grammar.negation_window", "must be a whole number")
+    grammar = Grammar(
+        negators=tuple(normalize_term(x) for x in src.strings(g, "negators", "grammar", [])),
+        negation_window=int(window),
+        question_factor=src.number(g, "question_factor", "grammar", 0.6, lo=0, hi=1),
+        min_score=src.number(g, "min_score", "grammar", 1.0, positive=True),
+        question_endings=tuple(normalize_term(x) for x in
+                               src.strings(g, "question_endings", "grammar", ["吗", "?"])),
+        question_tail=tuple(normalize_term(x) for x in src.strings(g, "question_tail", "grammar", [])),
+        question_words=tuple(normalize_term(x) for x in src.strings(g, "question_words", "grammar", [])),
+        worry_endings=tuple(normalize_term(x) for x in src.strings(g, "worry_endings", "grammar", [])),
+        clause_breaks=tuple(normalize_term(x) for x in src.strings(g, "clause_breaks", "grammar", [])),
+        waivers=tuple(normalize_term(x) for x in src.strings(g, "waivers", "grammar", [])),
+        reassurances=tuple(normalize_term(x) for x in src.strings(g, "reassurances", "grammar", [])),
+    )
+    other = src.string(g, "other", "grammar", default="其他")
+
+    reasons = []
+    rtab = src.table(doc, "reasons", "", required=True)
+    if not rtab:
+        raise src.fail("reasons", "needs at least one reason")
+    for rid, body in rtab.items():
+        path = f"reasons.{rid}"
+        if not _ID.match(rid):
+            raise src.fail(path, "reason ids must be lower-case ASCII words (a-z, 0-9, _)")
+        if rid in SIGNAL_IDS or rid == "other":
+            raise src.fail(path, f"{rid!r} is reserved")
+        if not isinstance(body, dict):
+            raise src.fail(path, "must be a table")
+        src.unknown(body, ("name", "absorbs") + _TERM_TABLES, path)
+        r = Reason(id=rid, name=src.string(body, "name", path),
+                   terms=_weights(src, body, "terms", path),
+                   negatable=_weights(src, body, "negatable", path),
+                   patterns=_weights(src, body, "patterns", path, regex=True),
+                   fallback=_weights(src, body, "fallback", path),
+                   absorbs=tuple(src.strings(body, "absorbs", path)))
+        if not (r.terms or r.negatable or r.patterns or r.fallback):
+            raise src.fail(path, "has no terms, negatable, patterns or fallback words")
+        reasons.append(r)
+
+    signals = []
+    stab = src.table(doc, "signals", "")
+    src.unknown(stab, SIGNAL_IDS, "signals")
+    defaults = {"unanswered": ("未回复", 10.0), "slow": ("回复慢", 3.0), "unpaid": ("下单未付款", 1.0)}
+    for sid in SIGNAL_IDS:
+        body = stab.get(sid, {})
+        path = f"signals.{sid}"
+        if not isinstance(body, dict):
+            raise src.fail(path, "must be a table like { name = \"回复慢\", score = 3 }")
+        src.unknown(body, ("name", "score"), path)
+        signals.append(Signal(sid, src.string(body, "name", path, default=defaults[sid][0]),
+                              src.number(body, "score", path, defaults[sid][1])))
+
+    names = [r.name for r in reasons] + [s.name for s in signals] + [other]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise src.fail("reasons", f"display name {dup[0]!r} is used twice")
+
+    rids = {r.id for r in reasons}
+    for r in reasons:
+        for a in r.absorbs:
+            if a not in rids or a == r.id:
+                raise src.fail(f"reasons.{r.id}.absorbs", f"{a!r} is not another reason id")
+    ids = [r.id for r in reasons] + [s.id for s in signals]
+    prio = src.strings(g, "priority", "grammar", [])
+    for p in prio:
+        if p not in ids:
+            raise src.fail("grammar.priority", f"unknown reason id {p!r}")
+    if len(set(prio)) != len(prio):
+        raise src.fail("grammar.priority", "lists an id twice")
+    priority = tuple(prio) + tuple(i for i in ids if i not in prio)
+    return LostLexicon(source=label, grammar=grammar, reasons=tuple(reasons),
+                       signals=tuple(signals), other=other, priority=priority)
+
+
+@functools.lru_cache(maxsize=1)
+def _default_lost() -> LostLexicon:
+    doc, _ = _read_toml(default_path("lost_reasons.toml"))
+    return _parse_lost(doc, "lost_reasons.toml (packaged)")
+
+
+def load_lost_lexicon(path: Path | str | None = None) -> LostLexicon:
+    """The packaged lost-reason lexicon, or the one in ``path`` (validated)."""
+    if path is None:
+        return _default_lost()
+    doc, label = _read_toml(path)
+    if doc.get("extends") not in (None, "default"):
+        raise _Src(label).fail("extends", 'the only value allowed is "default"')
+    if doc.get("extends") == "default":
+        base, _ = _read_toml(default_path("lost_reasons.toml"))
+        doc = _deep_merge(base, {k: v for k, v in doc.items() if k != "extends"})
+    return _parse_lost(doc, label)
+
+
+# ======================================================================================
+# quality-inspection rules
+# ======================================================================================
+@dataclass(frozen=True)
+class QCRule:
+    id: str
+    name: str
+    severity: str
+    penalty: str
+    keywords: tuple[str, ...]
+    patterns: tuple[str, ...]
+    exceptions: tuple[str, ...]
+    #: ``any`` — a keyword/pattern anywhere; ``whole`` — the whole message (trimmed of
+    #: punctuation, spaces and emoji codes) is one of the keywords/patterns
+    match: str = "any"
+    #: ``text`` — agent message contents; ``late`` — the late/unanswered input frame
+    source: str = "text"
+    #: flag only when the agent sent that buyer nothing after it the same day
+    #: (只回复"在": "在的" followed by a real answer is fine)
+    only_if_last: bool = False
+
+    def pattern(self) -> str | None:
+        """One alternation of keywords (escaped) and patterns; None for ``late`` rules."""
+        parts = [escape(k) for k in sorted(self.keywords, key=len, reverse=True)]
+        parts += [f"(?:{p})" for p in self.patterns]
+        if not parts:
+            return None
+        body = "|".join(parts)
+        return f"^(?:{body})$" if self.match == "whole" else body
+
+    def exception_pattern(self) -> str | None:
+        if not self.exceptions:
+            return None
+        return "|".join(f"(?:{p})" for p in self.exceptions)
+
+
+@dataclass(frozen=True)
+class QCRules:
+    source: str
+    rules: tuple[QCRule, ...]
+
+    def text_rules(self) -> tuple[QCRule, ...]:
+        return tuple(r for r in self.rules if r.source == "text")
+
+    def late_rule(self) -> QCRule | None:
+        return next((r for r in self.rules if r.source == "late"), None)
+
+    def by_id(self) -> dict[str, QCRule]:
+        return {r.id: r for r in self.rules}
+
+
+_QC_KEYS = ("id", "name", "severity", "penalty", "keywords", "patterns", "exceptions", "match",
+            "source", "only_if_last")
+
+
+def _parse_qc(doc: dict, label: str) -> QCRules:
+    src = _Src(label)
+    src.unknown(doc, ("version", "extends", "rules"), "")
+    items = doc.get("rules")
+    if not isinstance(items, list) or not items:
+        raise src.fail("rules", "needs at least one [[rules]] entry")
+    rules, seen = [], set()
+    for i, body in enumerate(items):
+        path = f"rules[{i}]"
+        if not isinstance(body, dict):
+            raise src.fail(path, "must be a table")
+        rid = body.get("id")
+        if isinstance(rid, str) and rid:
+            path = f"rules.{rid}"
+        src.unknown(body, _QC_KEYS, path)
+        rid = src.string(body, "id", path)
+        if not _ID.match(rid):
+            raise src.fail(f"{path}.id", "rule ids must be lower-case ASCII words (a-z, 0-9, _)")
+        if rid in seen:
+            raise src.fail(f"{path}.id", "duplicate rule id")
+        seen.add(rid)
+        sev = src.string(body, "severity", path)
+        if sev not in SEVERITIES:
+            raise src.fail(f"{path}.severity", "must be one of " + ", ".join(SEVERITIES))
+        match = src.string(body, "match", path, default="any")
+        if match not in ("any", "whole"):
+            raise src.fail(f"{path}.match", 'must be "any" or "whole"')
+        source = src.string(body, "source", path, default="text")
+        if source not in ("text", "late"):
+            raise src.fail(f"{path}.source", 'must be "text" or "late"')
+        keywords = tuple(normalize_term(k) for k in src.strings(body, "keywords", path))
+        patterns = tuple(src.strings(body, "patterns", path))
+        exceptions = tuple(src.strings(body, "exceptions", path))
+        for j, p in enumerate(patterns):
+            src.regex(p, f"{path}.patterns[{j}]")
+        for j, p in enumerate(exceptions):
+            src.regex(p, f"{path}.exceptions[{j}]")
+        if source == "text" and not (keywords or patterns):
+            raise src.fail(path, "a text rule needs keywords or patterns")
+        if source == "late" and (keywords or patterns or exceptions):
+            raise src.fail(path, "a late rule takes no keywords, patterns or exceptions")
+        only_last = body.get("only_if_last", False)
+        if not isinstance(only_last, bool):
+            raise src.fail(f"{path}.only_if_last", "must be true or false")
+        rules.append(QCRule(id=rid, name=src.string(body, "name", path), severity=sev,
+                            penalty=src.string(body, "penalty", path, required=False),
+                            keywords=keywords, patterns=patterns, exceptions=exceptions,
+                            match=match, source=source, only_if_last=only_last))
+    if sum(r.source == "late" for r in rules) > 1:
+        raise src.fail("rules", 'only one rule may have source = "late"')
+    return QCRules(source=label, rules=tuple(rules))
+
+
+@functools.lru_cache(maxsize=1)
+def _default_qc() -> QCRules:
+    doc, _ = _read_toml(default_path("qc_rules.toml"))
+    return _parse_qc(doc, "qc_rules.toml (packaged)")
+
+
+def load_qc_rules(path: Path | str | None = None) -> QCRules:
+    """The packaged QC rules, or the ones in ``path`` (validated)."""
+    if path is None:
+        return _default_qc()
+    doc, label = _read_toml(path)
+    if doc.get("extends") not in (None, "default"):
+        raise _Src(label).fail("extends", 'the only value allowed is "default"')
+    if doc.get("extends") == "default":
+        base, _ = _read_toml(default_path("qc_rules.toml"))
+        mine = doc.get("rules", [])
+        if not isinstance(mine, list):
+            raise _Src(label).fail("rules", "must be a list of [[rules]] tables")
+        ids = {r.get("id") for r in mine if isinstance(r, dict)}
+        doc = {"rules": [r for r in base["rules"] if r.get("id") not in ids] + mine}
+    return _parse_qc(doc, label)

@@ -1,0 +1,624 @@
+"""Lost-sale reasons (询单流失原因) from buyers' chat text plus log signals.
+
+Pipeline (docs/text.md has the full description and the lexicon format):
+
+1. Each buyer message is normalised (NFKC, case-folded) and split into clauses at
+   punctuation, spaces, message boundaries and ``clause_breaks`` words (但是, 就是 …).
+2. Distinct messages, then distinct clauses, are scored once each.  The distinct
+   clauses holding some lexicon word are joined with newlines and segmented by
+   jieba **once** (one ``lcut`` call; the lexicon's words are in jieba's
+   dictionary, so "太贵", "运费险", "再看看" come out whole).  Tokens are mapped to
+   lexicon hits through their distinct values (a dictionary lookup per distinct
+   token, not per row); regex patterns run column-wide (RE2 via pyarrow).
+3. Per clause: is it a question (``?``, 吗/不/没 endings, question words, 贵不贵 /
+   包不包邮 forms, 不会…吧)?  Is an evaluative word negated (a negator within
+   ``negation_window`` tokens before it: 不贵, 不是太贵, 质量没问题)?  In a statement
+   a negated evaluative word, a waived topic (不用运费险) or a reassurance (价格还行)
+   cancels the clause; in a question it is a worry and counts (不会掉色吧).
+4. A reason's score = Σ over clauses of its distinct matched words/patterns'
+   weights × (``question_factor`` for questions).  ``fallback`` words (再看看)
+   only count when no other text reason reached ``min_score``.  Log signals
+   (未回复, 回复慢, 下单未付款) add their fixed scores.
+5. Reasons with score ≥ ``min_score`` are listed (highest first); the primary is
+   the highest, ties broken by the lexicon's ``priority``; ``其他`` when nothing.
+
+Everything after segmentation is numpy/pandas over token and clause arrays.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cskit.text._regex import alternation, as_arrow, contains, escape, normalise
+from cskit.text.jieba_setup import tokenizer
+from cskit.text.lexicon import LostLexicon, load_lost_lexicon
+
+__all__ = ["classify", "reason_summary", "examples", "service_signals", "score_texts",
+           "split_clauses", "KEY_COLUMNS", "SIGNAL_COLUMNS"]
+
+KEY_COLUMNS = ("shop", "buyer_id", "date")
+#: boolean signal columns of ``classify(signals=…)`` and the signal id they feed
+SIGNAL_COLUMNS = {"unanswered": "unanswered", "slow": "slow", "unpaid_order": "unpaid"}
+_SIGNAL_ALIASES = {"had_unpaid_order": "unpaid_order", "unpaid": "unpaid_order"}
+_TEXT_COLUMNS = ("text", "texts", "content")
+_QUOTE_MASK = re.compile(r"\d{7,}")  # phone / order numbers in quotes
+#: links, image / emoji placeholders: never chosen as a quote
+_NOT_A_QUOTE = re.compile(r"^(https?://\S+|\[[^\]]{1,8}\]|<[^>]{1,12}>)$")
+
+#: clause separators (after NFKC: ，→, ！→! ；→; ：→:); "?" stays with its clause
+_SEP = r"[,!;~、\s:。.…\"'“”()（）\[\]【】<>《》|/\x1f]+"
+_QMARK, _DOT = "\x1f", "\x1e"
+
+
+# ======================================================================================
+# compiled lexicon
+# ======================================================================================
+@dataclass
+class _Compiled:
+    lex: LostLexicon
+    n_text: int  # number of text reasons (columns 0..n_text-1; signals follow)
+    words: frozenset
+    term_table: dict  # token → list of (reason index, weight, kind, term id)
+    negator_prefixes: tuple  # longest first, for tokens such as 不贵 jieba may keep whole
+    neg_kind: dict  # token → 1 negator, 2 waiver
+    reassure: frozenset
+    patterns: list  # (reason index, weight, pattern string, term id)
+    question: str  # regex (RE2-compatible) of question clauses
+    a_not_a: re.Pattern  # 贵不贵 / 包不包邮 / 有没有 (needs a back-reference: Python re)
+    breaks: str | None  # regex of clause_breaks words
+    candidate: str | None  # regex: any lexicon word (clauses without one skip jieba)
+    rank: np.ndarray  # priority rank per column (signals included)
+    absorbs: list  # (absorbing reason index, absorbed reason index)
+    sub_rx: re.Pattern | None  # multi-character words, for compound tokens (优惠活动)
+
+
+_KIND_TOPIC, _KIND_NEG, _KIND_FALLBACK = 0, 1, 2
+
+
+def _compile(lex: LostLexicon) -> _Compiled:
+    c = lex._cache.get("compiled")
+    if c is not None:
+        return c
+    g = lex.grammar
+    table: dict[str, list] = {}
+    tid = 0
+    for ri, r in enumerate(lex.reasons):
+        for kind, words in ((_KIND_TOPIC, r.terms), (_KIND_NEG, r.negatable),
+                            (_KIND_FALLBACK, r.fallback)):
+            for w, weight in words.items():
+                table.setdefault(w, []).append((ri, weight, kind, tid))
+                tid += 1
+    patterns = []
+    for ri, r in enumerate(lex.reasons):
+        for p, weight in r.patterns.items():
+            patterns.append((ri, weight, p, tid))
+            tid += 1
+    neg_kind = {w: 1 for w in g.negators}
+    neg_kind.update({w: 2 for w in g.waivers})
+    tail = "".join(escape(t) for t in g.question_tail if len(t) == 1)
+    tail_re = f"[{tail}]*" if tail else ""
+    parts = [r"\?"]
+    if g.question_endings:
+        parts.append(f"(?:{alternation(g.question_endings)}){tail_re}$")
+    if g.question_words:
+        parts.append(alternation(g.question_words))
+    negs = sorted(set(g.negators) | set(g.waivers), key=len, reverse=True)
+    if g.worry_endings and negs:
+        parts.append(f"(?:{alternation(negs)}).*(?:{alternation(g.worry_endings)}){tail_re}$")
+    ids = list(lex.ids)
+    c = _Compiled(
+        lex=lex, n_text=len(lex.reasons), words=lex.vocabulary(), term_table=table,
+        negator_prefixes=tuple(negs), neg_kind=neg_kind, reassure=frozenset(g.reassurances),
+        patterns=patterns, question="|".join(f"(?:{p})" for p in parts),
+        a_not_a=re.compile(r"([^不没\W\d])[不没]\1"),
+        breaks=alternation(g.clause_breaks), candidate=alternation(table),
+        rank=np.array([lex.priority.index(i) for i in ids], dtype=np.int64),
+        absorbs=[(ri, ids.index(a)) for ri, r in enumerate(lex.reasons) for a in r.absorbs],
+        sub_rx=re.compile(alternation(w for w in table if len(w) >= 2) or "(?!)"))
+    lex._cache["compiled"] = c
+    return c
+
+
+def _lookup(c: _Compiled, tok: str):
+    """Hits of one distinct token: its own; or (negated) those of the word after a
+    negator prefix that jieba kept attached (不贵 → negated 贵); or, for a compound
+    of 3+ characters that jieba's own dictionary keeps whole (优惠活动, 质量问题),
+    those of the multi-character words inside it."""
+    hits = c.term_table.get(tok)
+    if hits:
+        return hits, False
+    for p in c.negator_prefixes:
+        if len(tok) > len(p) and tok.startswith(p):
+            rest = c.term_table.get(tok[len(p):])
+            if rest:
+                return rest, True
+    if len(tok) >= 3 and tok not in c.neg_kind:
+        found = c.sub_rx.findall(tok)
+        if found:
+            return [h for w in dict.fromkeys(found) for h in c.term_table[w]], False
+    return None, False
+
+
+# ======================================================================================
+# the scorer: texts grouped into units → score matrix
+# ======================================================================================
+def score_texts(texts, unit: np.ndarray, n_units: int,
+                lexicon: LostLexicon | None = None) -> np.ndarray:
+    """Text-reason scores, shape (n_units, n_reasons): ``texts[i]`` belongs to unit
+    ``unit[i]`` (0 ≤ unit < n_units).  Fallback words are already applied.
+
+    Work is done once per *distinct* message and, inside those, once per distinct
+    clause (chats repeat themselves: 在吗, 包邮吗, 好的); only clauses holding some
+    lexicon word are segmented; sums go back to units with ``np.bincount``.
+    """
+    lex = lexicon or load_lost_lexicon()
+    c = _compile(lex)
+    k = c.n_text
+    scores = np.zeros((n_units, k))
+    fb = np.zeros((n_units, k))
+    if len(texts) == 0 or n_units == 0:
+        return scores
+    enc = pc.dictionary_encode(as_arrow(texts))
+    mcodes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    main_m, fb_m = _message_scores(enc.dictionary, c)
+    unit = np.asarray(unit, dtype=np.int64)
+    for j in range(k):
+        scores[:, j] = np.bincount(unit, weights=main_m[mcodes, j], minlength=n_units)
+        fb[:, j] = np.bincount(unit, weights=fb_m[mcodes, j], minlength=n_units)
+    weak = scores.max(axis=1) < lex.grammar.min_score
+    scores[weak] += fb[weak]
+    return scores
+
+
+def split_clauses(msgs, c: _Compiled | None = None) -> tuple[pa.Array, np.ndarray]:
+    """Normalised clauses of each message and the message index of every clause."""
+    c = c or _compile(load_lost_lexicon())
+    t = normalise(as_arrow(msgs))
+    if c.breaks:
+        t = pc.replace_substring_regex(t, c.breaks, ",\\0")
+    t = pc.replace_substring_regex(t, r"([0-9])\.([0-9])", "\\1" + _DOT + "\\2")
+    t = pc.replace_substring_regex(t, r"\?+", "\\0" + _QMARK)
+    parts = pc.split_pattern_regex(t, _SEP)
+    flat = pc.replace_substring(pc.list_flatten(parts), _DOT, ".")
+    parent = pc.list_parent_indices(parts).to_numpy(zero_copy_only=False).astype(np.int64)
+    keep = pc.greater(pc.utf8_length(flat), 0)
+    flat = pc.filter(flat, keep)
+    parent = parent[keep.to_numpy(zero_copy_only=False)]
+    return flat, parent
+
+
+def _message_scores(msgs: pa.Array, c: _Compiled) -> tuple[np.ndarray, np.ndarray]:
+    """(main, fallback) score matrices per distinct message."""
+    n_m, k = len(msgs), c.n_text
+    main, fb = np.zeros((n_m, k)), np.zeros((n_m, k))
+    clauses, cl_msg = split_clauses(msgs, c)
+    if len(clauses) == 0:
+        return main, fb
+    enc = pc.dictionary_encode(clauses)
+    ccodes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    main_c, fb_c = _clause_scores(enc.dictionary, c)
+    for j in range(k):
+        main[:, j] = np.bincount(cl_msg, weights=main_c[ccodes, j], minlength=n_m)
+        fb[:, j] = np.bincount(cl_msg, weights=fb_c[ccodes, j], minlength=n_m)
+    return main, fb
+
+
+def _is_question(clauses: pa.Array, c: _Compiled) -> np.ndarray:
+    q = contains(clauses, c.question)
+    maybe = np.flatnonzero(~q & contains(clauses, "[不没]"))
+    if len(maybe):
+        sub = pd.Series(clauses.take(pa.array(maybe)).to_pylist(), dtype=object)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            q[maybe] = sub.str.contains(c.a_not_a, regex=True).to_numpy(dtype=bool)
+    return q
+
+
+def _clause_scores(clauses: pa.Array, c: _Compiled) -> tuple[np.ndarray, np.ndarray]:
+    """(main, fallback) score matrices per distinct clause (question factor applied)."""
+    lex = c.lex
+    k = c.n_text
+    n_cl = len(clauses)
+    main = np.zeros((n_cl, k))
+    fbm = np.zeros((n_cl, k))
+    question = _is_question(clauses, c)
+    statement = ~question
+    cancel = np.zeros(n_cl, dtype=bool)
+    parts_c, parts_r, parts_w, parts_k, parts_t = [], [], [], [], []
+
+    # ---- segmentation: one jieba call over the clauses holding some lexicon word -------
+    cand = np.flatnonzero(contains(clauses, c.candidate)) if c.candidate else np.zeros(0, int)
+    if len(cand):
+        tok = tokenizer(c.words)
+        text = "\n".join(clauses.take(pa.array(cand)).to_pylist())
+        tokens = np.array(tok.lcut(text, HMM=False), dtype=object)
+        is_nl = tokens == "\n"
+        clause_of = cand[np.cumsum(is_nl)]  # clause of each token (a newline: the next)
+        codes, uniq = pd.factorize(tokens)
+        nu = len(uniq)
+        u_neg = np.zeros(nu, dtype=np.int8)
+        u_reassure = np.zeros(nu, dtype=bool)
+        rows = []  # (distinct token, reason, weight, kind, term id, intrinsically negated)
+        for i, w in enumerate(uniq.tolist()):
+            kind = c.neg_kind.get(w)
+            if kind:
+                u_neg[i] = kind
+            if w in c.reassure:
+                u_reassure[i] = True
+            hits, negated = _lookup(c, w)
+            if hits:
+                for ri, weight, hk, tid in hits:
+                    rows.append((i, ri, weight, hk, tid, negated))
+
+        n = len(tokens)
+        pos = np.arange(n)
+        run_start = np.maximum.accumulate(np.where(np.r_[True, is_nl[:-1]], pos, 0))
+        neg = u_neg[codes]
+        # 贵不贵 / 喜不喜欢: a negator between two tokens sharing a first character asks
+        at = np.flatnonzero(neg > 0)
+        if len(at):
+            prev = np.where(at > 0, at - 1, at)
+            nxt = np.where(at < n - 1, at + 1, at)
+            same = (prev != at) & (nxt != at) & ~is_nl[prev] & ~is_nl[nxt] & ~is_nl[at]
+            first_p = pd.Series(tokens[prev], dtype=object).str[:1].to_numpy(dtype=object)
+            first_n = pd.Series(tokens[nxt], dtype=object).str[:1].to_numpy(dtype=object)
+            neg[at[same & (first_p == first_n)]] = 0
+        W = lex.grammar.negation_window
+
+        def window_any(flag: np.ndarray, p: np.ndarray) -> np.ndarray:
+            cs = np.concatenate([[0], np.cumsum(flag)])
+            lo = np.maximum(p - W, run_start[p])
+            return (cs[p] - cs[lo]) > 0
+
+        if rows:
+            h = np.array(rows, dtype=object)
+            h_u = h[:, 0].astype(np.int64)
+            has = np.bincount(h_u, minlength=nu)
+            tp = np.flatnonzero(has[codes] > 0)  # token positions with ≥ 1 hit
+            order = np.argsort(h_u, kind="stable")
+            h, h_u = h[order], h_u[order]
+            first = np.searchsorted(h_u, np.arange(nu))
+            cnt = has[codes[tp]]
+            hp = np.repeat(tp, cnt)  # one row per (token position, hit)
+            off = np.arange(len(hp)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            hi = first[codes[hp]] + off
+            r_ = h[hi, 1].astype(np.int64)
+            w_ = h[hi, 2].astype(float)
+            k_ = h[hi, 3].astype(np.int64)
+            t_ = h[hi, 4].astype(np.int64)
+            intrinsic = h[hi, 5].astype(bool)
+            cl = clause_of[hp]
+            waived = window_any(neg == 2, hp)
+            negated = window_any(neg == 1, hp) | waived | intrinsic
+            # a negated evaluative word or a waived topic: in a statement it cancels the
+            # clause (不贵, 质量没问题, 不用运费险); in a question it is a worry and counts
+            kill = ((k_ == _KIND_NEG) & negated) | ((k_ == _KIND_TOPIC) & waived)
+            cancel[cl[kill & statement[cl]]] = True
+            keep = ~(kill & statement[cl]) & ~((k_ == _KIND_TOPIC) & waived)
+            parts_c.append(cl[keep])
+            parts_r.append(r_[keep])
+            parts_w.append(w_[keep])
+            parts_k.append(k_[keep])
+            parts_t.append(t_[keep])
+        # reassurances (not themselves negated) cancel statement clauses
+        rp = np.flatnonzero(u_reassure[codes])
+        if len(rp):
+            rc = clause_of[rp[~window_any(neg > 0, rp)]]
+            cancel[rc[statement[rc]]] = True
+
+    # ---- pattern hits (regex over clause text) ----------------------------------------
+    for ri, weight, pattern, tid in c.patterns:
+        m = np.flatnonzero(contains(clauses, pattern))
+        if len(m):
+            parts_c.append(m)
+            parts_r.append(np.full(len(m), ri))
+            parts_w.append(np.full(len(m), weight))
+            parts_k.append(np.full(len(m), _KIND_TOPIC))
+            parts_t.append(np.full(len(m), tid))
+    if not parts_c:
+        return main, fbm
+    cl = np.concatenate(parts_c)
+    r_ = np.concatenate(parts_r)
+    w_ = np.concatenate(parts_w)
+    k_ = np.concatenate(parts_k)
+    t_ = np.concatenate(parts_t)
+    ok = ~cancel[cl]
+    if c.absorbs:
+        present = np.zeros((n_cl, k), dtype=bool)
+        present[cl[ok], r_[ok]] = True
+        for a, b in c.absorbs:
+            ok &= ~((r_ == b) & present[cl, a])
+    cl, r_, w_, k_, t_ = cl[ok], r_[ok], w_[ok], k_[ok], t_[ok]
+    # each distinct word/pattern counts once per clause
+    ntid = int(t_.max()) + 1 if len(t_) else 1
+    _, first = np.unique(cl.astype(np.int64) * ntid + t_, return_index=True)
+    cl, r_, w_, k_ = cl[first], r_[first], w_[first], k_[first]
+    w_ = np.where(question[cl], w_ * lex.grammar.question_factor, w_)
+    is_main = k_ != _KIND_FALLBACK
+    np.add.at(main, (cl[is_main], r_[is_main]), w_[is_main])
+    np.add.at(fbm, (cl[~is_main], r_[~is_main]), w_[~is_main])
+    return main, fbm
+
+
+# ======================================================================================
+# classify
+# ======================================================================================
+def _text_column(frame: pd.DataFrame) -> str | None:
+    return next((c for c in _TEXT_COLUMNS if c in frame.columns), None)
+
+
+def _keys_of(*frames) -> list[str]:
+    cols = None
+    for f in frames:
+        if f is None:
+            continue
+        missing = [k for k in ("shop", "buyer_id") if k not in f.columns]
+        if missing:
+            raise ValueError(f"frame lacks column(s): {', '.join(missing)}")
+        have = [k for k in KEY_COLUMNS if k in f.columns]
+        cols = have if cols is None else [k for k in cols if k in have]
+    return cols or ["shop", "buyer_id"]
+
+
+def _signal_frame(signals: pd.DataFrame | None, keys: list[str]) -> pd.DataFrame | None:
+    if signals is None:
+        return None
+    s = signals.rename(columns={a: b for a, b in _SIGNAL_ALIASES.items()
+                                if a in signals.columns and b not in signals.columns})
+    for col in SIGNAL_COLUMNS:
+        if col in s.columns:
+            s[col] = s[col].fillna(False).astype(bool)
+        else:
+            s[col] = False
+    extra = [col for col in s.columns if col not in keys and col not in SIGNAL_COLUMNS]
+    agg = {col: "any" for col in SIGNAL_COLUMNS}
+    agg.update({col: "first" for col in extra})
+    return s.groupby(keys, sort=False, dropna=False).agg(agg).reset_index()
+
+
+def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
+             lexicon: LostLexicon | str | None = None) -> pd.DataFrame:
+    """Lost-sale reasons per buyer (per buyer-day when a ``date`` column is given).
+
+    ``buyer_texts``: columns shop, buyer_id, [date], and the text in ``text``,
+    ``texts`` (lists) or ``content``; one row per message or per buyer.  With a
+    ``sender`` column only ``sender == "buyer"`` rows are read.  ``signals``
+    (optional): shop, buyer_id, [date] and booleans ``slow``, ``unanswered``,
+    ``unpaid_order`` (``had_unpaid_order`` is accepted); its other columns (for
+    example ``agent_id``) are passed through.  ``lexicon``: a
+    :class:`~cskit.text.lexicon.LostLexicon`, a TOML path, or None (packaged).
+
+    One row per key found in either input, sorted by the key: the key columns,
+    passed-through columns, ``reasons`` (display names, ';'-joined, highest score
+    first), ``reason_ids`` (the same as ids), ``primary`` / ``primary_id`` (``其他``
+    / ``other`` when nothing scored), ``n_reasons`` and ``score_<id>`` per reason
+    and signal (floats).  A row with a date key of NaN/None is kept as such.
+    """
+    lex = lexicon if isinstance(lexicon, LostLexicon) else load_lost_lexicon(lexicon)
+    c = _compile(lex)
+    keys = _keys_of(buyer_texts, signals)
+    tcol = _text_column(buyer_texts)
+    if tcol is None:
+        raise ValueError("buyer_texts needs a text, texts or content column")
+    bt = buyer_texts
+    if "sender" in bt.columns:
+        bt = bt[bt["sender"] == "buyer"]
+    bt = bt[keys + [tcol]]
+    if tcol == "texts":
+        bt = bt.explode("texts")
+    sig = _signal_frame(signals, keys)
+
+    # the units: union of keys
+    parts = [bt[keys]] + ([sig[keys]] if sig is not None else [])
+    units = pd.concat(parts, ignore_index=True).drop_duplicates(keys)
+    units = units.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
+    units["_u"] = np.arange(len(units))
+    n_units = len(units)
+    ucode = bt[keys].merge(units, on=keys, how="left")["_u"].to_numpy(dtype=np.int64)
+    text_scores = score_texts(bt[tcol].reset_index(drop=True), ucode, n_units, lex)
+
+    k_sig = len(lex.signals)
+    sig_scores = np.zeros((n_units, k_sig))
+    out = units.drop(columns="_u")
+    if sig is not None:
+        merged = units.merge(sig, on=keys, how="left")
+        for j, s in enumerate(lex.signals):
+            col = next(k for k, v in SIGNAL_COLUMNS.items() if v == s.id)
+            flag = merged[col].fillna(False).to_numpy(dtype=bool)
+            sig_scores[flag, j] = s.score
+        extra = [col for col in sig.columns if col not in keys and col not in SIGNAL_COLUMNS]
+        for col in extra:
+            out[col] = merged[col].to_numpy()
+    S = np.concatenate([text_scores, sig_scores], axis=1)
+    listed = np.concatenate([text_scores >= lex.grammar.min_score, sig_scores > 0], axis=1)
+
+    ids = np.array(lex.ids, dtype=object)
+    names = np.array([lex.name_of(i) for i in lex.ids], dtype=object)
+    key = np.where(listed, S, -np.inf)
+    # order per row: score desc, then priority rank
+    rank = np.broadcast_to(c.rank, S.shape)
+    order = np.lexsort((rank, -key), axis=-1) if S.size else np.zeros(S.shape, dtype=np.int64)
+    srt_listed = np.take_along_axis(listed, order, axis=1)
+    n_listed = listed.sum(axis=1)
+    primary_col = order[:, 0] if S.shape[1] else np.zeros(n_units, dtype=np.int64)
+    reasons = pd.Series([""] * n_units, dtype=object)
+    rids = pd.Series([""] * n_units, dtype=object)
+    for j in range(S.shape[1]):
+        on = srt_listed[:, j]
+        if not on.any():
+            break
+        sep = ";" if j else ""
+        reasons = reasons.where(~on, reasons + sep + names[order[:, j]])
+        rids = rids.where(~on, rids + sep + ids[order[:, j]])
+    none = n_listed == 0
+    out["reasons"] = reasons.where(~none, lex.other).to_numpy(dtype=object)
+    out["reason_ids"] = rids.where(~none, "other").to_numpy(dtype=object)
+    out["primary"] = np.where(none, lex.other, names[primary_col]).astype(object)
+    out["primary_id"] = np.where(none, "other", ids[primary_col]).astype(object)
+    out["n_reasons"] = n_listed.astype(np.int64)
+    for j, rid in enumerate(lex.ids):
+        out[f"score_{rid}"] = np.round(S[:, j], 3)
+    return out
+
+
+# ======================================================================================
+# signals from the reply annotation
+# ======================================================================================
+def service_signals(annotated: pd.DataFrame, threshold_s: float = 300,
+                    counted_only: bool = True) -> pd.DataFrame:
+    """Per buyer-day ``slow`` and ``unanswered`` from :func:`cskit.metrics.annotate`.
+
+    ``unanswered``: the buyer's first (counted) message of the day never got a
+    human reply — nobody answered them.  ``slow``: some counted message was
+    answered, but after more than ``threshold_s`` seconds.  A message left
+    unanswered at the end of a conversation that had been answered before
+    ("好的谢谢") makes neither.  ``counted_only`` keeps to the rule's window and
+    leaves out excluded buyers, as the reply-rate KPI does.
+    Columns: shop, buyer_id, date, slow, unanswered.
+    """
+    a = annotated
+    if counted_only and "counted" in a.columns:
+        a = a[a["counted"].astype(bool)]
+    cols = ["shop", "buyer_id", "date", "slow", "unanswered"]
+    if a.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=bool if c in ("slow", "unanswered")
+                                          else object) for c in cols})
+    a = a.sort_values(["shop", "buyer_id", "sent_at"], kind="stable")
+    wait = pd.to_numeric(a["wait_s"], errors="coerce")
+    f = pd.DataFrame({"shop": a["shop"].to_numpy(), "buyer_id": a["buyer_id"].to_numpy(),
+                      "date": a["date"].to_numpy(),
+                      "slow": (wait > threshold_s).to_numpy(dtype=bool),
+                      "first_open": wait.isna().to_numpy(dtype=bool)})
+    g = f.groupby(["shop", "buyer_id", "date"], sort=True)
+    out = g.agg(slow=("slow", "any"), unanswered=("first_open", "first")).reset_index()
+    return out[cols]
+
+
+# ======================================================================================
+# summary and examples
+# ======================================================================================
+def _week_label(dates: pd.Series) -> pd.Series:
+    d = pd.to_datetime(dates, errors="coerce")
+    iso = d.dt.isocalendar()
+    lab = iso["year"].astype("string") + "-W" + iso["week"].astype("string").str.zfill(2)
+    return lab.astype(object).where(d.notna(), None)
+
+
+def reason_summary(classified: pd.DataFrame, by=("shop",),
+                   lexicon: LostLexicon | str | None = None) -> pd.DataFrame:
+    """Counts and shares of reasons per group.
+
+    ``by``: columns of ``classified`` (``shop``, ``agent_id``, ``date`` …; ``week``
+    is derived from ``date`` when absent).  One row per group and reason that is
+    anybody's primary or listed reason: the group columns, ``reason_id``,
+    ``reason``, ``lost_buyers`` (rows in the group), ``buyers`` (rows whose
+    primary reason it is), ``share`` (buyers / lost_buyers), ``mentions`` (rows
+    listing it at all) and ``mention_share``.  Sorted by group, then buyers
+    (descending), then the lexicon's priority.
+    """
+    lex = lexicon if isinstance(lexicon, LostLexicon) else load_lost_lexicon(lexicon)
+    by = [by] if isinstance(by, str) else list(by)
+    cl = classified.copy()
+    if "week" in by and "week" not in cl.columns:
+        if "date" not in cl.columns:
+            raise ValueError("grouping by week needs a date column")
+        cl["week"] = _week_label(cl["date"])
+    missing = [b for b in by if b not in cl.columns]
+    if missing:
+        raise ValueError(f"classified frame lacks column(s): {', '.join(missing)}")
+    cols = by + ["reason_id", "reason", "lost_buyers", "buyers", "share", "mentions",
+                 "mention_share"]
+    if cl.empty:
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+    for b in by:
+        cl[b] = cl[b].astype(object).where(cl[b].notna(), "")
+    grp = cl.groupby(by, sort=True, dropna=False).size().rename("lost_buyers").reset_index()
+    prim = cl.groupby(by + ["primary_id"], sort=False).size().rename("buyers").reset_index()
+    prim = prim.rename(columns={"primary_id": "reason_id"})
+    ex = cl[by + ["reason_ids"]].assign(reason_id=cl["reason_ids"].str.split(";"))
+    ex = ex.explode("reason_id")
+    ment = ex.groupby(by + ["reason_id"], sort=False).size().rename("mentions").reset_index()
+    out = ment.merge(prim, on=by + ["reason_id"], how="outer").merge(grp, on=by, how="left")
+    out["buyers"] = out["buyers"].fillna(0).astype(np.int64)
+    out["mentions"] = out["mentions"].fillna(0).astype(np.int64)
+    out["lost_buyers"] = out["lost_buyers"].astype(np.int64)
+    out["share"] = out["buyers"] / out["lost_buyers"]
+    out["mention_share"] = out["mentions"] / out["lost_buyers"]
+    names = lex.names()
+    out["reason"] = out["reason_id"].map(names).fillna(out["reason_id"])
+    prio = {rid: i for i, rid in enumerate(names)}
+    out["_p"] = out["reason_id"].map(prio).fillna(len(prio))
+    out["_b"] = -out["buyers"]
+    out = out.sort_values(by + ["_b", "_p"], kind="stable").reset_index(drop=True)
+    return out[cols]
+
+
+def examples(classified: pd.DataFrame, messages: pd.DataFrame, n: int = 3,
+             lexicon: LostLexicon | str | None = None) -> pd.DataFrame:
+    """Up to ``n`` real buyer quotes per primary reason.
+
+    ``messages``: shop, buyer_id, content, and sent_at (a ``date`` is derived from it
+    when the classified frame has a date key), optionally sender (only buyer rows
+    are quoted).  For a text reason the quote is the buyer's message that scores
+    highest for it; for 未回复 / 回复慢 / 下单未付款 / 其他 it is the buyer's last
+    message.  Links and placeholders such as ``[图片]`` are never quoted, and a
+    quote appears once per reason.  Buyers are taken by quote score (highest
+    first), then by key.  Runs of 7+ digits (phones, order numbers) are masked
+    as ``***``.  Columns:
+    reason_id, reason, shop, buyer_id, date, sent_at, quote, score.
+    """
+    lex = lexicon if isinstance(lexicon, LostLexicon) else load_lost_lexicon(lexicon)
+    cols = ["reason_id", "reason", "shop", "buyer_id", "date", "sent_at", "quote", "score"]
+    empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+    if classified.empty or messages.empty or n <= 0:
+        return empty
+    keys = [k for k in KEY_COLUMNS if k in classified.columns]
+    m = messages
+    if "sender" in m.columns:
+        m = m[m["sender"] == "buyer"]
+    tcol = _text_column(m)
+    if tcol is None:
+        raise ValueError("messages need a content or text column")
+    m = m.copy()
+    if "date" in keys and "date" not in m.columns:
+        m["date"] = pd.to_datetime(m["sent_at"]).dt.date
+    if "sent_at" not in m.columns:
+        m["sent_at"] = pd.NaT
+    m = m[keys + ["sent_at", tcol]].merge(classified[keys + ["primary_id"]], on=keys, how="inner")
+    txt = m[tcol].astype(str).str.strip()
+    m = m[m[tcol].notna() & (txt != "") & ~txt.str.match(_NOT_A_QUOTE)].reset_index(drop=True)
+    if m.empty:
+        return empty
+    sc = score_texts(m[tcol].reset_index(drop=True), np.arange(len(m)), len(m), lex)
+    text_ids = [r.id for r in lex.reasons]
+    col_of = {rid: j for j, rid in enumerate(text_ids)}
+    pj = m["primary_id"].map(col_of)
+    is_text = pj.notna().to_numpy()
+    s = np.zeros(len(m))
+    s[is_text] = sc[np.flatnonzero(is_text), pj[is_text].astype(int).to_numpy()]
+    m["score"] = np.round(s, 3)
+    m["_t"] = pd.to_datetime(m["sent_at"], errors="coerce")
+    # text reasons: best-scoring message (latest on ties); others: the last message
+    m = m[~is_text | (m["score"] > 0)]
+    m = m.sort_values(keys + ["score", "_t"], kind="stable", na_position="first")
+    best = m.drop_duplicates(keys, keep="last")
+    best = best.sort_values(["primary_id", "score"] + keys, ascending=[True, False] +
+                            [True] * len(keys), kind="stable")
+    best = best.drop_duplicates(["primary_id", tcol])  # distinct quotes per reason
+    best = best.groupby("primary_id", sort=False).head(n)
+    names = lex.names()
+    best = best.assign(reason_id=best["primary_id"], reason=best["primary_id"].map(names),
+                       quote=best[tcol].astype(str).str.replace(_QUOTE_MASK, "***", regex=True))
+    prio = {rid: i for i, rid in enumerate(names)}
+    best = best.assign(_p=best["reason_id"].map(prio), _s=-best["score"])
+    best = best.sort_values(["_p", "_s"] + keys, kind="stable")
+    if "date" not in best.columns:
+        best["date"] = None
+    return best[cols].reset_index(drop=True)
