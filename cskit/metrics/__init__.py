@@ -5,7 +5,16 @@ the rules and presets in :mod:`cskit.metrics.rules`, and the one KPI registry
 (keys, zh/en labels, units) that renderers use in :mod:`cskit.metrics.registry`.
 """
 
-from cskit.metrics.registry import GROUP_KEYS, KPI, KPIS, GroupKey, column_order, kpi, label, register
+from cskit.metrics.registry import (
+    GROUP_KEYS,
+    KPI,
+    KPIS,
+    GroupKey,
+    column_order,
+    kpi,
+    label,
+    register,
+)
 from cskit.metrics.reply import (
     BOT_AGENT,
     BY_CHOICES,

@@ -119,19 +119,13 @@ def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.nda
     tmin, span = int(t.min()), int(t.max() - t.min()) + 1
     ngroups = (int(shop_c.max()) + 1) * nb
     if ngroups < _BIG // span:
+        # one int64 key; an unstable sort is fastest, equal keys are put in order below
         key = (shop_c * nb + buyer_c) * span + (t - tmin)
-        order = np.argsort(key, kind="stable")
-    else:  # astronomically many buyers × a very long time span: slower exact path
-        key = None
-        order = np.lexsort((t, buyer_c, shop_c))
-    has_tb = [c for c in ("source_file", "source_row") if c in df.columns]
-    if not has_tb or n < 2:
-        return order
-    # re-sort only the runs of equal (shop, buyer, sent_at) by (source_file, source_row)
-    if key is not None:
+        order = np.argsort(key)
         ks = key[order]
         eq = ks[1:] == ks[:-1]
-    else:
+    else:  # astronomically many buyers × a very long time span: slower exact path
+        order = np.lexsort((t, buyer_c, shop_c))
         s_, b_, t_ = shop_c[order], buyer_c[order], t[order]
         eq = (s_[1:] == s_[:-1]) & (b_[1:] == b_[:-1]) & (t_[1:] == t_[:-1])
     if not eq.any():
@@ -142,9 +136,9 @@ def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.nda
     run_start = np.ones(n, dtype=bool)
     run_start[1:] = ~eq
     run = np.cumsum(run_start)[tied]
-    sub = order[tied]  # positions into pos, input order within each run
+    sub = order[tied]  # positions into pos (pos is in input order)
     rows = pos[sub]
-    keys: list[np.ndarray] = [np.arange(len(sub))]  # input order (already) as last resort
+    keys: list[np.ndarray] = [sub]  # input order as the last resort
     if "source_row" in df.columns:
         sr = pd.to_numeric(df["source_row"].iloc[rows], errors="coerce")
         keys.append(sr.to_numpy(dtype=float, na_value=np.inf))
@@ -211,8 +205,12 @@ def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None) -> _Log:
     buyer_c, buyer_u = _factorize(df["buyer_id"])
     t_all, t_ok = _seconds(df["sent_at"])
     keep = (shop_c >= 0) & (buyer_c >= 0) & (sender_all >= 0) & t_ok
-    pos = np.flatnonzero(keep)
-    pos = pos[_sort_order(shop_c[pos], buyer_c[pos], t_all[pos], df, pos)]
+    if keep.all():  # the usual case: no copies before the sort
+        pos = np.arange(n_in)
+        pos = _sort_order(shop_c, buyer_c, t_all, df, pos)
+    else:
+        pos = np.flatnonzero(keep)
+        pos = pos[_sort_order(shop_c[pos], buyer_c[pos], t_all[pos], df, pos)]
 
     n = len(pos)
     shop_s, buy_s = shop_c[pos], buyer_c[pos]
@@ -259,9 +257,8 @@ def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None) -> _Log:
 def _exclusion_days(excluded: pd.DataFrame | None, shops: np.ndarray,
                     buyers: np.ndarray) -> np.ndarray:
     """Per (shop, buyer) group: first day the buyer is excluded (_NEVER = not excluded)."""
-    out = np.full(len(buyers), _NEVER, dtype=np.int64)
     if excluded is None or len(excluded) == 0 or len(buyers) == 0:
-        return out
+        return np.full(len(buyers), _NEVER, dtype=np.int64)
     _require(excluded, ("shop", "buyer_id"), "excluded")
     ex = excluded[excluded["shop"].notna() & excluded["buyer_id"].notna()]
     if "since" in ex.columns:
@@ -269,17 +266,24 @@ def _exclusion_days(excluded: pd.DataFrame | None, shops: np.ndarray,
         since_day = np.where(ok, secs // _DAY, _ALWAYS)
     else:
         since_day = np.full(len(ex), _ALWAYS, dtype=np.int64)
-    exg = (pd.DataFrame({"shop": ex["shop"].astype(str).to_numpy(dtype=object),
-                         "buyer": ex["buyer_id"].astype(str).to_numpy(dtype=object),
-                         "since_day": since_day})
-           .groupby(["shop", "buyer"], sort=False)["since_day"].min().reset_index())
-    grp = pd.DataFrame({"shop": pd.Series(shops, dtype=object).astype(str).to_numpy(dtype=object),
-                        "buyer": pd.Series(buyers, dtype=object).astype(str)
-                        .to_numpy(dtype=object),
-                        "g": np.arange(len(buyers))})
-    m = grp.merge(exg, on=["shop", "buyer"], how="inner")
-    out[m["g"].to_numpy()] = m["since_day"].to_numpy(dtype=np.int64)
-    return out
+    if len(ex) == 0:
+        return np.full(len(buyers), _NEVER, dtype=np.int64)
+
+    # the list is small (user-supplied): a dict of (shop, buyer) → earliest since-day
+    first: dict[str, int] = {}
+    keys = _joined(ex["shop"].to_numpy(dtype=object), ex["buyer_id"].to_numpy(dtype=object))
+    for k, d in zip(keys, since_day.tolist()):
+        first[k] = min(d, first.get(k, _NEVER))
+    at = pd.Index(list(first), dtype=object).get_indexer(_joined(shops, buyers))
+    vals = np.array(list(first.values()), dtype=np.int64)
+    return np.where(at >= 0, vals[np.maximum(at, 0)], _NEVER)
+
+
+def _joined(shops: np.ndarray, buyers: np.ndarray) -> np.ndarray:
+    """'shop<US>buyer' keys (ids compared as text)."""
+    s = np.asarray(pd.Series(shops, dtype=object).astype(str), dtype=object)
+    b = np.asarray(pd.Series(buyers, dtype=object).astype(str), dtype=object)
+    return s + "\x1f" + b
 
 
 # ----------------------------------------------------------------------------------------
@@ -402,7 +406,8 @@ def _unit_starts(log: _Log, a: _Ann, unit: str) -> np.ndarray:
         return _runs(a.gid, a.day, a.r_pos)
     if unit == "session":  # conversation_id, else buyer + calendar day; first buyer message
         c = log.conversation_codes()[a.rows]
-        key = np.where(c >= 0, a.gid * (int(c.max()) + 1) + c,
+        nc = int(c.max()) + 1 if len(c) else 1
+        key = np.where(c >= 0, a.gid * nc + c,
                        -(a.gid * log.ndays + (a.day - log.dmin)) - 1)
         return ~pd.Series(key).duplicated().to_numpy()
     return np.ones(len(a.rows), dtype=bool)  # buyer: not used

@@ -169,7 +169,8 @@ def parse_window(text: str) -> tuple[time, time]:
         start, end = _parse_clock(parts[0], end=False), _parse_clock(parts[1], end=True)
     except ValueError:
         raise UsageError(f"bad time window {text!r}",
-                         hint="write it like 08:00-23:00 (end excluded; 24:00 = midnight)") from None
+                         hint="write it like 08:00-23:00 (end excluded; 24:00 = midnight)") \
+            from None
     if start == end and end != time(0):
         raise UsageError(f"time window {text!r} is empty")
     return start, end
