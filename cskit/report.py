@@ -489,7 +489,10 @@ def write_report(data: ReportData, out_dir: Path | str, *, previous: ReportData 
         written.append(name)
 
     put_csv("kpi_by_day.csv", data.by_day)
-    put_csv("kpi_by_agent.csv", data.by_agent)
+    from cskit.kpi import merge_agent_frames  # the same frame as `cskit kpi --by agent`
+
+    put_csv("kpi_by_agent.csv", None if data.by_agent is None else
+            merge_agent_frames(data.by_agent, (data.conversion or {}).get("agent")))
     put_csv("kpi_by_hour.csv", data.by_hour)
     put_csv("kpi_by_shop.csv", data.by_shop)
     put_csv("unreplied.csv", data.unreplied)

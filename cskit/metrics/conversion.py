@@ -1,0 +1,697 @@
+"""Conversion and sales attribution (issue #4).
+
+Pure functions, frames in, frames out; nothing prints.  Every shop is computed
+independently (buyers are matched by ``(shop, buyer_id)``, the data end is per
+shop).  Vectorised: buyer-days come from one ``groupby``; "the first human
+reply", "an order in the lookback", "an order in the window" and "the last
+human reply before the order" are each one ``pd.merge_asof`` on integer
+seconds, ``by`` an integer (shop, buyer) code; rows are summed with ``groupby``.
+No Python loop runs over messages or orders.  The rules are documented in
+docs/metrics-conversion.md.
+
+Vocabulary
+----------
+* **buyer-day** — (shop, buyer, calendar day) with ≥1 buyer message; ``f`` is
+  the time of the buyer's first message that day.
+* **served** — a human ``agent`` message to the buyer at or after ``f`` on the
+  same calendar day (the first such message is the *first human reply*).
+* **after-sale** — a served buyer-day with an order of the buyer (any status)
+  created in ``[f − lookback, f)``; otherwise it is an **inquiry**.
+* **window** of an inquiry — ``[f, f + window]``, both ends inclusive.
+* **paid order** — status paid/shipped/completed, or no known status but a
+  payment time; never closed or refunded; paid no later than the data end.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+
+import numpy as np
+import pandas as pd
+
+from cskit.errors import UsageError
+from cskit.metrics.registry import KPI, KPIS, column_order, register
+from cskit.metrics.reply import UNASSIGNED
+
+__all__ = ["conversion_kpis", "unpaid_list", "lost_buyers", "output_columns", "BY_CHOICES",
+           "ANCHORS", "PAID_STATUSES", "UNPAID_LIST_COLUMNS", "LOST_BUYERS_COLUMNS"]
+
+BY_CHOICES = ("day", "week", "shop", "agent")
+ANCHORS = ("order", "pay")
+#: statuses of a paid order (an order with an empty/unknown status counts as paid when it has
+#: a payment time); ``closed`` and ``refunded`` orders are never paid orders
+PAID_STATUSES = ("paid", "shipped", "completed")
+_NOT_PAID = ("closed", "refunded")
+
+_DAY = 86400
+_MIN = np.iinfo(np.int64).min
+_BUYER, _AGENT, _BOT = 0, 1, 2
+_SENDERS = {"buyer": _BUYER, "agent": _AGENT, "bot": _BOT}  # system & anything else: ignored
+_KEY_COLS = {"day": ["shop", "date"], "week": ["shop", "week"], "shop": ["shop"],
+             "agent": ["shop", "agent_id"]}
+
+UNPAID_LIST_COLUMNS = ["shop", "buyer_id", "order_id", "amount", "created_at", "agent",
+                       "last_message_at", "last_message"]
+LOST_BUYERS_COLUMNS = ["shop", "buyer_id", "date", "agent_id", "had_unpaid_order", "pending"]
+
+# ----------------------------------------------------------------------------------------
+# registry
+# ----------------------------------------------------------------------------------------
+_KPIS = (
+    KPI("served_buyers", "接待人数", "Served buyers", "count",
+        "buyer-days with a human agent message at or after the buyer's first message, the same "
+        "calendar day; by agent: those whose first human reply came from the agent",
+        family="conversion"),
+    KPI("inquiry_buyers", "询单人数", "Inquiring buyers", "count",
+        "served buyer-days without an order of the buyer created in the lookback (default 15 "
+        "days) before the first message; by agent: first human reply from the agent",
+        family="conversion"),
+    KPI("aftersale_buyers", "售后人数", "After-sale buyers", "count",
+        "served buyer-days with an order of the buyer created in the lookback before the first "
+        "message", family="conversion"),
+    KPI("ordered_buyers", "询单→下单人数", "Inquiries that ordered", "count",
+        "inquiry buyer-days with an order (any status, closed included) created within the "
+        "window (default 72 h, inclusive) after the first message", family="conversion"),
+    KPI("paid_buyers", "询单→付款人数", "Inquiries that paid", "count",
+        "inquiry buyer-days with a paid order in the window (anchor order: created in it and "
+        "paid by the data end; anchor pay: paid in it); closed/refunded orders are not paid",
+        family="conversion"),
+    KPI("inquiry_conversion", "询单转化率", "Inquiry conversion", "rate",
+        "paid_buyers / inquiry_buyers", family="conversion"),
+    KPI("order_conversion", "下单转化率", "Order conversion", "rate",
+        "ordered_buyers / inquiry_buyers", family="conversion"),
+    KPI("pay_success", "下单付款率", "Ordered → paid", "rate",
+        "paid_buyers / ordered_buyers", family="conversion"),
+    KPI("attributed_orders", "客服成交订单数", "Attributed orders", "count",
+        "paid orders (by the anchor's date) with a human reply to the buyer within the window "
+        "before the anchor; credited to the last such replier", family="conversion"),
+    KPI("sales", "客服销售额", "Agent sales", "yuan",
+        "sum of amount of the attributed orders (missing amounts count 0)", family="conversion"),
+    KPI("sales_buyers", "客服成交人数", "Buyers behind sales", "count",
+        "distinct (buyer, anchor date) among the attributed orders", family="conversion"),
+    KPI("avg_order_value", "客单价", "Average order value", "yuan",
+        "sales / sales_buyers", family="conversion"),
+    KPI("unattributed_orders", "未归属订单数", "Unattributed orders", "count",
+        "paid orders whose buyer chatted in the window before the anchor but got no human "
+        "reply in it (robot only, or unanswered)", family="conversion"),
+    KPI("unattributed_sales", "未归属销售额", "Unattributed sales", "yuan",
+        "amount of the unattributed orders", family="conversion"),
+    KPI("silent_orders", "静默下单数", "Silent orders", "count",
+        "paid orders whose buyer sent or got no chat message in the window before the anchor",
+        family="conversion"),
+    KPI("silent_sales", "静默销售额", "Silent sales", "yuan",
+        "amount of the silent orders", family="conversion"),
+    KPI("unmatched_orders", "无买家订单数", "Orders without buyer", "count",
+        "paid orders without a buyer id (PDD/Douyin exports often lack it): cannot be matched "
+        "to chats", family="conversion"),
+    KPI("unmatched_sales", "无买家销售额", "Sales without buyer", "yuan",
+        "amount of the unmatched orders", family="conversion"),
+    KPI("pending", "延迟统计", "Pending", "count",
+        "True (1) while the attribution window of an inquiry in the row is still open at the "
+        "data end: the row's conversion can still grow", family="conversion"),
+)
+
+
+def _register_all() -> None:
+    prev = None
+    for k in _KPIS:
+        if not any(x.key == k.key for x in KPIS):  # idempotent on re-import
+            register(k, after=prev)
+        prev = k.key
+
+
+_register_all()
+
+_COUNT_COLS = ["served_buyers", "inquiry_buyers", "aftersale_buyers", "ordered_buyers",
+               "paid_buyers", "attributed_orders", "sales_buyers", "unattributed_orders",
+               "silent_orders", "unmatched_orders"]
+_FLOAT_COLS = ["inquiry_conversion", "order_conversion", "pay_success", "sales",
+               "avg_order_value", "unattributed_sales", "silent_sales", "unmatched_sales"]
+
+
+def output_columns(by: str = "day") -> list[str]:
+    """The columns :func:`conversion_kpis` returns for this grouping."""
+    _check_choice(by, BY_CHOICES, "grouping")
+    return _KEY_COLS[by] + column_order([k.key for k in _KPIS])
+
+
+# ----------------------------------------------------------------------------------------
+# small helpers
+# ----------------------------------------------------------------------------------------
+def _check_choice(value, choices, what: str) -> None:
+    if value not in choices:
+        raise UsageError(f"unknown {what} {value!r}", hint="one of " + ", ".join(choices))
+
+
+def _require(frame: pd.DataFrame, cols, what: str) -> None:
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} frame lacks column(s): {', '.join(missing)}")
+
+
+def _seconds_of_days(days, what: str) -> int:
+    try:
+        d = float(days)
+    except (TypeError, ValueError):
+        raise UsageError(f"{what} must be a number of days, not {days!r}") from None
+    if not np.isfinite(d) or d < 0:
+        raise UsageError(f"{what} must be a number of days ≥ 0, not {days!r}")
+    return int(round(d * _DAY))
+
+
+def _day_number(x, what: str) -> int | None:
+    if x is None:
+        return None
+    try:
+        ts = pd.Timestamp(x)
+    except (ValueError, TypeError):
+        raise UsageError(f"{what} {x!r} is not a date", hint="write dates as YYYY-MM-DD") from None
+    if ts is pd.NaT:
+        return None
+    return (ts.date() - _dt.date(1970, 1, 1)).days
+
+
+def _as_of_seconds(x) -> int | None:
+    """``as_of`` as wall-clock seconds; a bare date means the end of that day."""
+    if x is None:
+        return None
+    date_only = (isinstance(x, _dt.date) and not isinstance(x, _dt.datetime)) or (
+        isinstance(x, str) and re.fullmatch(r"\s*\d{4}-\d{1,2}-\d{1,2}\s*", x) is not None)
+    try:
+        ts = pd.Timestamp(x)
+    except (ValueError, TypeError):
+        raise UsageError(f"as_of {x!r} is not a date or time",
+                         hint="write it as YYYY-MM-DD or YYYY-MM-DD HH:MM:SS") from None
+    if ts is pd.NaT:
+        return None
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    s = int((ts - pd.Timestamp(0)) // pd.Timedelta(seconds=1))
+    if date_only:
+        s = (s // _DAY) * _DAY + _DAY - 1
+    return s
+
+
+def _seconds(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Whole seconds since the epoch (wall clock) and a validity mask."""
+    if not pd.api.types.is_datetime64_any_dtype(s):
+        s = pd.to_datetime(s, errors="coerce")
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_localize(None)
+    v = s.to_numpy().astype("datetime64[s]")
+    ok = ~np.isnat(v)
+    return np.where(ok, v.view(np.int64), 0), ok
+
+
+def _codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1 = missing or blank) and the distinct ids as stripped strings.
+    Only the distinct values are cleaned, so this is cheap on long columns."""
+    codes, uniq = pd.factorize(s)
+    codes = np.asarray(codes, np.int64)
+    if len(uniq) == 0:
+        return codes, np.empty(0, dtype=object)
+    u = pd.Series(np.asarray(uniq, dtype=object)).astype("string").str.strip()
+    c2, u2 = pd.factorize(u.mask(u == ""))
+    c2 = np.asarray(c2, np.int64)
+    return _take(c2, codes, -1), np.asarray(u2, dtype=object)
+
+
+def _asof(lt: np.ndarray, lg: np.ndarray, rt: np.ndarray, rg: np.ndarray, *, forward: bool,
+          tol: int | None, exact: bool = True) -> np.ndarray:
+    """An as-of join (what ``pd.merge_asof(..., by=g)`` does, without its fixed cost).
+
+    For every left row, the index of the right row with the same group code that
+    is the nearest at/after (``forward``) or at/before (backward) ``lt``, at most
+    ``tol`` seconds away (inclusive), or -1; ``exact=False`` excludes equal
+    times.  Among right rows with equal (group, time), backward takes the last
+    in input order and forward the first.  One sort and one ``searchsorted`` on a
+    dense (group, time-rank) key.
+    """
+    n, m = len(lt), len(rt)
+    out = np.full(n, -1, dtype=np.int64)
+    if n == 0 or m == 0:
+        return out
+    lt, rt = np.asarray(lt, np.int64), np.asarray(rt, np.int64)
+    lg, rg = np.asarray(lg, np.int64), np.asarray(rg, np.int64)
+    _, ginv = np.unique(np.concatenate([lg, rg]), return_inverse=True)
+    _, tinv = np.unique(np.concatenate([lt, rt]), return_inverse=True)
+    key = ginv.astype(np.int64).ravel() * (int(tinv.max()) + 1) + tinv.astype(np.int64).ravel()
+    lk, rk = key[:n], key[n:]
+    order = np.argsort(rk, kind="stable")
+    rks = rk[order]
+    if forward:
+        idx = np.searchsorted(rks, lk, side="left" if exact else "right")
+        ok = idx < m
+    else:
+        idx = np.searchsorted(rks, lk, side="right" if exact else "left") - 1
+        ok = idx >= 0
+    j = order[np.where(ok, idx, 0)]
+    ok &= rg[j] == lg
+    if tol is not None:
+        ok &= np.abs(rt[j] - lt) <= tol
+    out[ok] = j[ok]
+    return out
+
+
+def _take(values: np.ndarray, at: np.ndarray, default) -> np.ndarray:
+    """values[at] where at >= 0, else default (safe when ``values`` is empty)."""
+    if len(values) == 0:
+        return np.full(len(at), default, dtype=np.int64)
+    return np.where(at >= 0, values[np.where(at >= 0, at, 0)], default)
+
+
+def _runs(*keys: np.ndarray) -> np.ndarray:
+    """True where any key differs from the previous element (start of a run)."""
+    n = len(keys[0])
+    s = np.ones(n, dtype=bool)
+    if n > 1:
+        s[1:] = False
+        for k in keys:
+            s[1:] |= k[1:] != k[:-1]
+    return s
+
+
+def _ts(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64).astype("datetime64[s]")
+
+
+def _dates(days: np.ndarray) -> np.ndarray:
+    """datetime.date objects for day numbers."""
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype(object)
+
+
+def _iso_week_codes(days: np.ndarray) -> np.ndarray:
+    """ISO year*100 + week for day numbers."""
+    if len(days) == 0:
+        return np.zeros(0, dtype=np.int64)
+    iso = pd.Series(np.asarray(days, np.int64).astype("datetime64[D]")
+                    .astype("datetime64[s]")).dt.isocalendar()
+    return (iso["year"].to_numpy(np.int64) * 100 + iso["week"].to_numpy(np.int64))
+
+
+def _in_range(day: np.ndarray, lo: int | None, hi: int | None) -> np.ndarray:
+    m = np.ones(len(day), dtype=bool)
+    if lo is not None:
+        m &= day >= lo
+    if hi is not None:
+        m &= day <= hi
+    return m
+
+
+# ----------------------------------------------------------------------------------------
+# preparation: one shared (shop, buyer) coding for messages and orders
+# ----------------------------------------------------------------------------------------
+class _Data:
+    """Messages and orders with shared integer codes; times in wall-clock seconds."""
+
+    def __init__(self, messages: pd.DataFrame | None, orders: pd.DataFrame | None,
+                 window_s: int, lookback_s: int, anchor: str, as_of) -> None:
+        if messages is None:
+            messages = pd.DataFrame(columns=["shop", "buyer_id", "sender", "sent_at"])
+        if orders is None:
+            orders = pd.DataFrame(columns=["shop", "buyer_id", "created_at"])
+        _require(messages, ("shop", "buyer_id", "sender", "sent_at"), "messages")
+        _require(orders, ("shop", "buyer_id", "created_at"), "orders")
+        self.window_s, self.lookback_s, self.anchor = window_s, lookback_s, anchor
+        nm, no = len(messages), len(orders)
+
+        # -- shared codes ----------------------------------------------------------------
+        def both(col: str) -> pd.Series:
+            return pd.concat([messages[col].astype(object), orders[col].astype(object)],
+                             ignore_index=True)
+
+        shop_all, self.shop_names = _codes(both("shop"))
+        buyer_all, self.buyer_names = _codes(both("buyer_id"))
+        nb = len(self.buyer_names) + 1
+        self.nb = nb
+        gid_all = np.where((shop_all >= 0) & (buyer_all >= 0), shop_all * nb + buyer_all, -1)
+
+        # -- messages ---------------------------------------------------------------------
+        snd = np.full(nm, -1, dtype=np.int8)
+        sender = messages["sender"].reset_index(drop=True)
+        for name, code in _SENDERS.items():
+            snd[(sender == name).to_numpy(dtype=bool, na_value=False)] = code
+        mt, mok = _seconds(messages["sent_at"])
+        mg = gid_all[:nm]
+        mkeep = (mg >= 0) & (snd >= 0) & mok
+
+        # -- orders -----------------------------------------------------------------------
+        oshop = shop_all[nm:]
+        og = gid_all[nm:]
+        ct, cok = _seconds(orders["created_at"])
+        if "paid_at" in orders.columns:
+            pt, pok = _seconds(orders["paid_at"])
+        else:
+            pt, pok = np.zeros(no, np.int64), np.zeros(no, bool)
+        if "status" in orders.columns:
+            status = orders["status"].astype("string").str.strip().str.lower() \
+                .reset_index(drop=True)
+        else:
+            status = pd.Series([pd.NA] * no, dtype="string")
+        st_paid = status.isin(PAID_STATUSES).to_numpy(dtype=bool, na_value=False)
+        st_not = status.isin(_NOT_PAID).to_numpy(dtype=bool, na_value=False)
+        st_unpaid = (status == "unpaid").to_numpy(dtype=bool, na_value=False)
+        okeep = (oshop >= 0) & cok
+
+        # -- data end per shop (or the explicit as_of), then cut everything after it ------
+        nshops = len(self.shop_names)
+        asof = _as_of_seconds(as_of)
+        if asof is None:
+            end = np.full(max(nshops, 1), _MIN, dtype=np.int64)
+            sm = mkeep
+            np.maximum.at(end, shop_all[:nm][sm], mt[sm])
+            np.maximum.at(end, oshop[okeep], ct[okeep])
+            pm = okeep & pok
+            np.maximum.at(end, oshop[pm], pt[pm])
+            self.end_of_shop = end
+        else:
+            self.end_of_shop = np.full(max(nshops, 1), asof, dtype=np.int64)
+        mkeep &= mt <= self.end_of_shop[np.where(shop_all[:nm] >= 0, shop_all[:nm], 0)]
+        okeep &= ct <= self.end_of_shop[np.where(oshop >= 0, oshop, 0)]
+
+        mpos = np.flatnonzero(mkeep)
+        self.messages = messages
+        self.m_pos = mpos  # row positions in the input
+        self.m_g = mg[mpos]
+        self.m_shop = shop_all[:nm][mpos]
+        self.m_t = mt[mpos]
+        self.m_kind = snd[mpos]
+        if "agent_id" in messages.columns:
+            ac, an = _codes(messages["agent_id"])
+            ac = ac[mpos]
+        else:
+            an, ac = np.empty(0, dtype=object), np.full(len(mpos), -1, np.int64)
+        names = np.concatenate([np.asarray(an, dtype=object), np.array([UNASSIGNED], object)])
+        remap, uniq = pd.factorize(names)  # an account literally named 未分配 merges with it
+        remap = np.asarray(remap, np.int64)
+        self.agent_names = np.asarray(uniq, dtype=object)
+        self.unassigned = int(remap[len(an)])
+        self.m_agent = remap[np.where(ac >= 0, ac, len(an))]
+
+        opos = np.flatnonzero(okeep)
+        self.orders = orders
+        self.o_pos = opos
+        self.o_g = og[opos]  # -1: no buyer id
+        self.o_shop = oshop[opos]
+        self.o_ct = ct[opos]
+        end_o = self.end_of_shop[self.o_shop]
+        pay_t = np.where(pok[opos], pt[opos], ct[opos])  # no payment time: its creation time
+        paid_rec = ~st_not[opos] & (st_paid[opos] | pok[opos])
+        self.o_paid = paid_rec & (pay_t <= end_o)  # paid as of the data end
+        self.o_pay_t = pay_t
+        self.o_anchor_t = self.o_ct if anchor == "order" else pay_t
+        # open and unpaid as of the data end (an order paid only after as_of is unpaid then)
+        self.o_unpaid = ~st_not[opos] & (st_unpaid[opos] | paid_rec) & ~self.o_paid
+        if "amount" in orders.columns:
+            amt = pd.to_numeric(orders["amount"], errors="coerce").to_numpy(dtype=float,
+                                                                            na_value=np.nan)
+            self.o_amount = amt[opos]
+        else:
+            self.o_amount = np.full(len(opos), np.nan)
+
+        self._buyer_days()
+
+    # ------------------------------------------------------------------------------------
+    def _buyer_days(self) -> None:
+        """Per buyer-day: first message, served, first replier, after-sale, ordered, paid."""
+        W, L = self.window_s, self.lookback_s
+        b = np.flatnonzero(self.m_kind == _BUYER)
+        bg, bt = self.m_g[b], self.m_t[b]
+        bday = bt // _DAY
+        order = np.lexsort((bt, bday, bg))  # by buyer, day, time: a buyer-day is a run
+        first = b[order[_runs(bg[order], bday[order])]]
+        g, f, day = self.m_g[first], self.m_t[first], self.m_t[first] // _DAY
+        self.bd_g, self.bd_f, self.bd_day = g, f, day
+        self.bd_shop = self.m_shop[first]
+
+        h = self.m_kind == _AGENT
+        j = _asof(f, g, self.m_t[h], self.m_g[h], forward=True, tol=None)
+        ok = j >= 0
+        rt = _take(self.m_t[h], j, 0)
+        served = ok & (rt // _DAY == day)
+        self.bd_served = served
+        self.bd_agent = np.where(served, _take(self.m_agent[h], j, -1), -1)
+
+        has_b = self.o_g >= 0
+        og, oct_ = self.o_g[has_b], self.o_ct[has_b]
+        before = _asof(f, g, oct_, og, forward=False, tol=L, exact=False) >= 0 if L > 0 \
+            else np.zeros(len(f), bool)
+        self.bd_aftersale = served & before
+        self.bd_inquiry = served & ~before
+
+        ordered = _asof(f, g, oct_, og, forward=True, tol=W) >= 0
+        pm = has_b & self.o_paid
+        paid = _asof(f, g, self.o_anchor_t[pm], self.o_g[pm], forward=True, tol=W) >= 0
+        if self.anchor == "pay":  # a payment in the window implies an order: paid ⊆ ordered
+            ordered |= paid
+        self.bd_ordered = self.bd_inquiry & ordered
+        self.bd_paid = self.bd_inquiry & paid
+        self.bd_pending = self.bd_inquiry & (f + W > self.end_of_shop[self.bd_shop])
+
+    # ------------------------------------------------------------------------------------
+    def last_human_reply(self, t: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """Agent code of the last human agent message at or before ``t`` and at most the
+        window before it, -1 if none."""
+        h = self.m_kind == _AGENT
+        j = _asof(t, g, self.m_t[h], self.m_g[h], forward=False, tol=self.window_s)
+        return _take(self.m_agent[h], j, -1)
+
+    def paid_orders(self, lo: int | None, hi: int | None):
+        """Paid orders anchored in [lo, hi]: index arrays, credited agent and category
+        (0 attributed, 1 unattributed, 2 silent, 3 unmatched)."""
+        sel = np.flatnonzero(self.o_paid & _in_range(self.o_anchor_t // _DAY, lo, hi))
+        t, g = self.o_anchor_t[sel], self.o_g[sel]
+        agent = self.last_human_reply(t, g)
+        chat = _asof(t, g, self.m_t, self.m_g, forward=False, tol=self.window_s) >= 0
+        cat = np.where(g < 0, 3, np.where(agent >= 0, 0, np.where(chat, 1, 2)))
+        return sel, agent, cat
+
+
+# ----------------------------------------------------------------------------------------
+# public
+# ----------------------------------------------------------------------------------------
+def _setup(messages, orders, window_days, lookback_days, anchor, as_of) -> _Data:
+    _check_choice(anchor, ANCHORS, "attribution anchor")
+    W = _seconds_of_days(window_days, "window_days")
+    L = _seconds_of_days(lookback_days, "lookback_days")
+    return _Data(messages, orders, W, L, anchor, as_of)
+
+
+def conversion_kpis(messages: pd.DataFrame, orders: pd.DataFrame | None, by: str = "day",
+                    since=None, until=None, window_days: float = 3, lookback_days: float = 15,
+                    anchor: str = "order", as_of=None) -> pd.DataFrame:
+    """Conversion (询单转化) and sales-attribution KPIs, one row per group.
+
+    ``by``: ``day`` (shop, date), ``week`` (shop, ISO week ``YYYY-Www``), ``shop``,
+    ``agent`` (shop, agent_id).  Buyer counts are buyer-days grouped by the date
+    of the buyer's messages (a week/shop row sums buyer-days; by agent, the
+    agent of the buyer-day's first human reply).  Order counts and amounts are
+    grouped by the date of the order's anchor (creation time with
+    ``anchor="order"``, payment time with ``"pay"``); by agent, the agent who
+    gets the credit, and 未分配 for unattributed, silent and unmatched orders.
+    ``since``/``until`` (inclusive dates) filter both by those dates; pass
+    messages from ``since − window`` and orders from ``since − lookback`` to
+    ``until + window`` so that lookbacks and windows see their data.
+
+    ``as_of`` (default: per shop, the latest message, order or payment time in
+    the input) is the data end: later events are ignored, and rows with an
+    inquiry whose window ends after it are ``pending``.  A bare date means the
+    end of that day.  Group keys first, then KPIs in registry order, sorted by
+    the keys; rates are NaN where the denominator is 0.
+    """
+    _check_choice(by, BY_CHOICES, "grouping")
+    columns = output_columns(by)
+    lo, hi = _day_number(since, "since"), _day_number(until, "until")
+    d = _setup(messages, orders, window_days, lookback_days, anchor, as_of)
+
+    # -- buyer-days (by the date of the buyer's messages) -------------------------------------
+    m = _in_range(d.bd_day, lo, hi)
+    if by == "agent":
+        m &= d.bd_served
+    b_shop, b_key = d.bd_shop[m], _group_key(d, by, d.bd_day[m], d.bd_agent[m])
+
+    # -- paid orders (by the anchor's date) ---------------------------------------------------
+    sel, agent, cat = d.paid_orders(lo, hi)
+    aday = d.o_anchor_t[sel] // _DAY
+    o_shop = d.o_shop[sel]
+    o_key = _group_key(d, by, aday, np.where(agent >= 0, agent, d.unassigned))
+
+    # -- one dense row index over both --------------------------------------------------------
+    shop_u, key_u, row = _rows(np.concatenate([b_shop, o_shop]),
+                               np.concatenate([b_key, o_key]))
+    if len(shop_u) == 0:
+        return _empty(columns)
+    nr = len(shop_u)
+    b_row, o_row = row[:len(b_shop)], row[len(b_shop):]
+
+    def total(r, w=None) -> np.ndarray:
+        return np.bincount(r, weights=w, minlength=nr).astype(float)
+
+    def count(r, flag) -> np.ndarray:
+        return np.bincount(r[flag], minlength=nr).astype(np.int64)
+
+    cols: dict[str, np.ndarray] = {}
+    for name, flag in (("served_buyers", d.bd_served), ("inquiry_buyers", d.bd_inquiry),
+                       ("aftersale_buyers", d.bd_aftersale), ("ordered_buyers", d.bd_ordered),
+                       ("paid_buyers", d.bd_paid)):
+        cols[name] = count(b_row, flag[m])
+    cols["pending"] = count(b_row, d.bd_pending[m]) > 0
+    amt = np.nan_to_num(d.o_amount[sel], nan=0.0)
+    for i, (n_col, s_col) in enumerate([("attributed_orders", "sales"),
+                                        ("unattributed_orders", "unattributed_sales"),
+                                        ("silent_orders", "silent_sales"),
+                                        ("unmatched_orders", "unmatched_sales")]):
+        cols[n_col] = count(o_row, cat == i)
+        cols[s_col] = total(o_row[cat == i], amt[cat == i])
+    # buyers behind the sales: distinct (row, buyer, anchor date) among attributed orders
+    att = cat == 0
+    if att.any():
+        trip = pd.DataFrame({"r": o_row[att], "g": d.o_g[sel][att], "d": aday[att]})
+        cols["sales_buyers"] = count(trip["r"].to_numpy(), ~trip.duplicated().to_numpy())
+    else:
+        cols["sales_buyers"] = np.zeros(nr, dtype=np.int64)
+    cols["inquiry_conversion"] = _ratio(cols["paid_buyers"], cols["inquiry_buyers"])
+    cols["order_conversion"] = _ratio(cols["ordered_buyers"], cols["inquiry_buyers"])
+    cols["pay_success"] = _ratio(cols["paid_buyers"], cols["ordered_buyers"])
+    cols["avg_order_value"] = _ratio(cols["sales"], cols["sales_buyers"])
+
+    key = key_u
+    keys: dict[str, np.ndarray] = {"shop": d.shop_names[shop_u]}
+    if by == "day":
+        keys["date"] = _dates(key)
+    elif by == "week":
+        keys["week"] = np.array([f"{k // 100}-W{k % 100:02d}" for k in key], dtype=object)
+    elif by == "agent":
+        keys["agent_id"] = d.agent_names[key]
+    res = pd.DataFrame({**keys, **cols})[columns]
+    for c in _KEY_COLS[by]:
+        res[c] = res[c].astype(object)
+    return res.sort_values(_KEY_COLS[by], kind="stable").reset_index(drop=True)
+
+
+def _rows(shop: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (shop, key) pairs and, per input element, its pair's index."""
+    if len(shop) == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z
+    kmin = int(key.min())
+    span = int(key.max()) - kmin + 1
+    uniq, row = np.unique(shop.astype(np.int64) * span + (key - kmin), return_inverse=True)
+    return uniq // span, uniq % span + kmin, row.ravel()
+
+
+def _group_key(d: _Data, by: str, day: np.ndarray, agent: np.ndarray) -> np.ndarray:
+    if by == "day":
+        return np.asarray(day, np.int64)
+    if by == "week":
+        return _iso_week_codes(day)
+    if by == "agent":
+        return np.asarray(agent, np.int64)
+    return np.zeros(len(day), dtype=np.int64)
+
+
+def _ratio(num, den) -> np.ndarray:
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    data = {}
+    for c in columns:
+        if c in ("shop", "date", "week", "agent_id"):
+            data[c] = pd.Series([], dtype=object)
+        elif c == "pending":
+            data[c] = pd.Series([], dtype=bool)
+        elif c in _FLOAT_COLS:
+            data[c] = pd.Series([], dtype=float)
+        else:
+            data[c] = pd.Series([], dtype=np.int64)
+    return pd.DataFrame(data)
+
+
+def lost_buyers(messages: pd.DataFrame, orders: pd.DataFrame | None, since=None, until=None,
+                window_days: float = 3, lookback_days: float = 15, anchor: str = "order",
+                as_of=None) -> pd.DataFrame:
+    """Inquiry buyer-days (dated in ``[since, until]``) without a paid order in the window.
+
+    Columns: shop, buyer_id, date (``datetime.date`` of the buyer's messages),
+    agent_id (the first human replier), had_unpaid_order (the buyer-day counts
+    in ordered_buyers: it created an order in the window that is unpaid, closed
+    or refunded), pending (the window is still open at the data end: the buyer
+    may yet pay).  Sorted by shop, date, buyer_id.
+    """
+    lo, hi = _day_number(since, "since"), _day_number(until, "until")
+    d = _setup(messages, orders, window_days, lookback_days, anchor, as_of)
+    m = d.bd_inquiry & ~d.bd_paid & _in_range(d.bd_day, lo, hi)
+    out = pd.DataFrame({
+        "shop": d.shop_names[d.bd_shop[m]],
+        "buyer_id": d.buyer_names[d.bd_g[m] % d.nb],
+        "date": _dates(d.bd_day[m]),
+        "agent_id": d.agent_names[d.bd_agent[m]],
+        "had_unpaid_order": d.bd_ordered[m].astype(bool),
+        "pending": d.bd_pending[m].astype(bool),
+    })
+    for c in ("shop", "buyer_id", "date", "agent_id"):
+        out[c] = out[c].astype(object)
+    return out.sort_values(["shop", "date", "buyer_id"], kind="stable").reset_index(drop=True)
+
+
+def unpaid_list(messages: pd.DataFrame, orders: pd.DataFrame | None, since=None, until=None,
+                window_days: float = 3, lookback_days: float = 15, as_of=None) -> pd.DataFrame:
+    """The 催付 list: unpaid orders of inquiry buyers.
+
+    One row per order with status ``unpaid`` (or paid only after ``as_of``) and
+    no payment by the data end, created within the window of an inquiry
+    buyer-day dated in ``[since, until]``.  Columns: shop, buyer_id, order_id,
+    amount (the amount due), created_at, agent (last human replier at or before
+    the order's creation, within the window; 未分配 if none), last_message_at and
+    last_message (the buyer's latest message up to the data end, its content —
+    None when messages have no ``content`` column).  Newest order first.
+    """
+    lo, hi = _day_number(since, "since"), _day_number(until, "until")
+    d = _setup(messages, orders, window_days, lookback_days, "order", as_of)
+    cand = np.flatnonzero(d.o_unpaid & (d.o_g >= 0))
+    inq = d.bd_inquiry & _in_range(d.bd_day, lo, hi)
+    hit = _asof(d.o_ct[cand], d.o_g[cand], d.bd_f[inq], d.bd_g[inq], forward=False,
+                tol=d.window_s) >= 0
+    sel = cand[hit]
+    g, ct = d.o_g[sel], d.o_ct[sel]
+    agent = d.last_human_reply(ct, g)
+
+    # the buyer's latest message (rows are kept in input order: stable sort by time)
+    b = np.flatnonzero(d.m_kind == _BUYER)
+    last = (pd.DataFrame({"g": d.m_g[b], "t": d.m_t[b], "k": b})
+            .sort_values("t", kind="stable").drop_duplicates("g", keep="last").set_index("g"))
+    lk = last["k"].reindex(g).to_numpy(dtype=float, na_value=np.nan)
+    has = ~np.isnan(lk)
+    k = np.where(has, lk, 0).astype(np.int64)
+    last_at = np.where(has, d.m_t[k] if len(d.m_t) else 0, 0).astype(np.int64)
+    last_at = _ts(last_at)
+    last_at[~has] = np.datetime64("NaT")
+    if "content" in d.messages.columns and len(d.m_pos):
+        content = d.messages["content"].iloc[d.m_pos[k]]
+        content = content.astype(object).where(content.notna(), None).to_numpy(dtype=object)
+        last_msg = np.where(has, content, None)
+    else:
+        last_msg = np.full(len(sel), None, dtype=object)
+    order_id = d.orders["order_id"].to_numpy(dtype=object)[d.o_pos[sel]] \
+        if "order_id" in d.orders.columns else np.full(len(sel), None, dtype=object)
+
+    out = pd.DataFrame({
+        "shop": d.shop_names[d.o_shop[sel]],
+        "buyer_id": d.buyer_names[g % d.nb],
+        "order_id": order_id,
+        "amount": d.o_amount[sel].astype(float),
+        "created_at": _ts(ct),
+        "agent": d.agent_names[np.where(agent >= 0, agent, d.unassigned)],
+        "last_message_at": last_at,
+        "last_message": last_msg,
+    })[UNPAID_LIST_COLUMNS]
+    for c in ("shop", "buyer_id", "order_id", "agent", "last_message"):
+        out[c] = out[c].astype(object)
+    return out.sort_values(["created_at", "shop", "buyer_id", "order_id"],
+                           ascending=[False, True, True, True], kind="stable",
+                           na_position="last").reset_index(drop=True)
