@@ -20,7 +20,7 @@ import typer
 
 from cskit import __version__
 from cskit.errors import CskitError, ExitCode
-from cskit.render import Column, emit, stderr_console
+from cskit.render import Column, emit, machine_value, stderr_console
 
 app = typer.Typer(
     name="cskit",
@@ -306,7 +306,8 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
                                         slow_threshold_s=slow_threshold_s)
             keys = column_order(frame.columns)
             meta |= {"window_days": attr.window_days, "lookback_days": attr.lookback_days,
-                     "anchor": attr.anchor, "total": total}
+                     "anchor": attr.anchor,
+                     "total": {k: machine_value(v, "count") for k, v in total.items()}}
             total = {**total, "agent_id": "合计" if lang == "zh" else "total"}
             name_zh, name_en = "客服绩效", "Agent report"
         else:

@@ -264,6 +264,20 @@ def test_reply_at_the_order_second_counts_and_ties_take_the_later_row():
     assert one(a, agent_id="a1")["inquiry_buyers"] == 2  # first replier of both
 
 
+def test_same_second_ties_follow_source_file_and_row():
+    m = msgs(("b1", "buyer", "10:00:00"), ("b1", "agent", "10:05:00", "a2"),
+             ("b1", "agent", "10:05:00", "a1"))
+    o = orders(("o1", "b1", "10:20:00", "10:20:00", 5, "paid"))
+    m["source_file"] = "chat.csv"
+    m["source_row"] = [1, 3, 2]  # a2's message is the later row of the export
+    a = conversion_kpis(m, o, by="agent")
+    subset(one(a, agent_id="a2"), attributed_orders=1, inquiry_buyers=0)
+    subset(one(a, agent_id="a1"), attributed_orders=0, inquiry_buyers=1)
+    # without the source columns, input order decides
+    a = conversion_kpis(m.drop(columns=["source_file", "source_row"]), o, by="agent")
+    subset(one(a, agent_id="a1"), attributed_orders=1, inquiry_buyers=0)
+
+
 def test_order_paid_on_a_later_day_anchor_order_vs_pay():
     m = msgs(("b1", "buyer", "09:00:00"), ("b1", "agent", "09:01:00", "a1"),
              ("b1", "agent", "05-05 15:00:00", "a2"))  # a2 follows up; no buyer message

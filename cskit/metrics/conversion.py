@@ -2,12 +2,14 @@
 
 Pure functions, frames in, frames out; nothing prints.  Every shop is computed
 independently (buyers are matched by ``(shop, buyer_id)``, the data end is per
-shop).  Vectorised: buyer-days come from one ``groupby``; "the first human
-reply", "an order in the lookback", "an order in the window" and "the last
-human reply before the order" are each one ``pd.merge_asof`` on integer
-seconds, ``by`` an integer (shop, buyer) code; rows are summed with ``groupby``.
-No Python loop runs over messages or orders.  The rules are documented in
-docs/metrics-conversion.md.
+shop).  Vectorised: messages and orders share one integer (shop, buyer) code;
+buyer-days come from one sort; "the first human reply", "an order in the
+lookback", "an order in the window" and "the last human reply before the
+order" are each one as-of search (:func:`_asof`, ``np.searchsorted`` on a dense
+(buyer, time-rank) key — ``pd.merge_asof(by=…)`` semantics without its fixed
+cost); rows are ``np.bincount`` sums.  No Python loop runs over messages or
+orders.  The rules are documented in docs/metrics.md, "Conversion and sales
+attribution".
 
 Vocabulary
 ----------
@@ -261,6 +263,24 @@ def _take(values: np.ndarray, at: np.ndarray, default) -> np.ndarray:
     return np.where(at >= 0, values[np.where(at >= 0, at, 0)], default)
 
 
+def _tie_order(frame: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
+    """A stable permutation of ``pos`` by (source_file, source_row), missing values last.
+
+    Every later search sorts by time stably, so this decides the order of messages of one
+    buyer in the same second (as in the reply metrics): input order is the last resort."""
+    keys: list[np.ndarray] = []
+    if "source_row" in frame.columns:
+        sr = pd.to_numeric(frame["source_row"].iloc[pos], errors="coerce")
+        keys.append(sr.to_numpy(dtype=float, na_value=np.inf))
+    if "source_file" in frame.columns:
+        sf, _ = pd.factorize(frame["source_file"].iloc[pos].astype(object), sort=True)
+        sf = np.asarray(sf, np.int64)
+        keys.append(np.where(sf < 0, np.iinfo(np.int64).max, sf))
+    if not keys or len(pos) < 2:
+        return np.arange(len(pos))
+    return np.lexsort([np.arange(len(pos))] + keys)
+
+
 def _runs(*keys: np.ndarray) -> np.ndarray:
     """True where any key differs from the previous element (start of a run)."""
     n = len(keys[0])
@@ -371,6 +391,7 @@ class _Data:
         okeep &= ct <= self.end_of_shop[np.where(oshop >= 0, oshop, 0)]
 
         mpos = np.flatnonzero(mkeep)
+        mpos = mpos[_tie_order(messages, mpos)]
         self.messages = messages
         self.m_pos = mpos  # row positions in the input
         self.m_g = mg[mpos]
