@@ -52,6 +52,11 @@ StoreOpt = Annotated[Optional[Path], typer.Option(
 FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format: table (people), csv / json (cron).")]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of stdout.")]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="Table header language (zh/en). CSV/JSON keys never change.")]
+ShopOpt = Annotated[Optional[list[str]], typer.Option("--shop", help="Only this shop (repeatable). 店铺")]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD (inclusive).")]
+UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Last day, YYYY-MM-DD (inclusive).")]
+WeekOpt = Annotated[Optional[str], typer.Option("--week", help="An ISO week such as 2026-W47.")]
+LastWeekOpt = Annotated[bool, typer.Option("--last-week", help="Monday–Sunday of last week.")]
 
 
 def _boundary(fn):
@@ -349,11 +354,11 @@ AnchorOption = Annotated[AnchorOpt, typer.Option("--anchor", help="Credit an ord
 @_boundary
 def kpi_cmd(
     store: StoreOpt = None,
-    shop: Annotated[Optional[list[str]], typer.Option("--shop", help="Only this shop (repeatable). 店铺")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD (inclusive).")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Last day, YYYY-MM-DD (inclusive).")] = None,
-    week: Annotated[Optional[str], typer.Option("--week", help="An ISO week such as 2026-W47.")] = None,
-    last_week: Annotated[bool, typer.Option("--last-week", help="Monday–Sunday of last week.")] = False,
+    shop: ShopOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    week: WeekOpt = None,
+    last_week: LastWeekOpt = False,
     by: Annotated[ByOpt, typer.Option("--by", help="Rows per day, week, shop, agent (客服) or hour.")] = ByOpt.day,
     rule: Annotated[RuleOpt, typer.Option("--rule", help="Reply-rate rule preset (docs/metrics.md).")] = RuleOpt.pdd5,
     threshold: Annotated[Optional[str], typer.Option("--threshold", help="Reply deadline, e.g. 5m, 3m, 30s (overrides the preset).")] = None,
@@ -398,11 +403,11 @@ UNPAID_COLUMNS = [
 @_boundary
 def unpaid_cmd(
     store: StoreOpt = None,
-    shop: Annotated[Optional[list[str]], typer.Option("--shop", help="Only this shop (repeatable). 店铺")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="First inquiry day, YYYY-MM-DD.")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Last inquiry day, YYYY-MM-DD.")] = None,
-    week: Annotated[Optional[str], typer.Option("--week", help="An ISO week such as 2026-W47.")] = None,
-    last_week: Annotated[bool, typer.Option("--last-week", help="Monday–Sunday of last week.")] = False,
+    shop: ShopOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    week: WeekOpt = None,
+    last_week: LastWeekOpt = False,
     window_days: WindowDaysOpt = 3,
     lookback_days: LookbackOpt = 15,
     fmt: FormatOpt = Fmt.table,

@@ -15,7 +15,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from cskit.cli import Lang, RuleOpt, StoreOpt, _boundary, _state, _store, app
+from cskit.cli import (Lang, LastWeekOpt, RuleOpt, ShopOpt, StoreOpt, WeekOpt, _boundary, _state,
+                       _store, app)
 from cskit.errors import NoDataError, UsageError
 
 __all__ = ["run_chart", "run_report", "ChartKind"]
@@ -40,9 +41,6 @@ CHART_FORMATS = (".png", ".svg")
 _CHART_PARTS = {"reply-rate": {"day"}, "load": {"annotate"}, "agents": {"agent", "conversion"},
                 "lost": {"lost"}}
 
-ShopOpt = Annotated[Optional[list[str]], typer.Option("--shop", help="Only this shop (repeatable). 店铺")]
-WeekOpt = Annotated[Optional[str], typer.Option("--week", help="An ISO week such as 2026-W47.")]
-LastWeekOpt = Annotated[bool, typer.Option("--last-week", help="Monday–Sunday of last week.")]
 ThresholdOpt = Annotated[Optional[str], typer.Option(
     "--threshold", help="Reply deadline, e.g. 5m, 3m, 30s (overrides the preset).")]
 ChartLangOpt = Annotated[Lang, typer.Option("--lang", help="Chart labels: zh (中文) or en.")]

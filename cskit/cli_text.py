@@ -17,8 +17,8 @@ import pandas as pd
 import typer
 
 from cskit import schema
-from cskit.cli import (Fmt, FormatOpt, Lang, LangOpt, OutputOpt, StoreOpt, _boundary,
-                       _open_output, _store, app)
+from cskit.cli import (Fmt, FormatOpt, Lang, LangOpt, LastWeekOpt, OutputOpt, ShopOpt, SinceOpt,
+                       StoreOpt, UntilOpt, WeekOpt, _boundary, _open_output, _store, app)
 from cskit.errors import NoDataError
 from cskit.render import Column, emit
 
@@ -34,11 +34,6 @@ REPLY_SLACK = dt.timedelta(days=2)
 WINDOW_DAYS = 3
 LOOKBACK_DAYS = 15
 
-ShopOpt = Annotated[Optional[list[str]], typer.Option("--shop", help="Only this shop (repeatable). 店铺")]
-SinceOpt = Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD (inclusive).")]
-UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Last day, YYYY-MM-DD (inclusive).")]
-WeekOpt = Annotated[Optional[str], typer.Option("--week", help="An ISO week such as 2026-W47.")]
-LastWeekOpt = Annotated[bool, typer.Option("--last-week", help="Monday–Sunday of last week.")]
 
 
 class LostBy(str, Enum):
