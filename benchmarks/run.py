@@ -82,6 +82,7 @@ st = Store(sys.argv[1])
 paths = [str(st.root / f.path) for f in st.files("messages")]
 con = duckdb.connect()
 con.execute("SET threads TO 2")
+con.execute("SET enable_progress_bar = false")
 q = '''
 WITH seq AS (
   SELECT shop, buyer_id, sender, sent_at,
@@ -156,6 +157,7 @@ def main() -> None:
             row["kpi_day_vs_duckdb"] = round(row["kpi_day_s"] / d_t, 2)
         row["kpi_day_vs_floor"] = round(row["kpi_day_s"] / f_t, 2)
         results.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)  # partial results survive a crash
         if not a.keep:
             csv_path.unlink()
     keys = list(dict.fromkeys(k for r in results for k in r))

@@ -337,7 +337,7 @@ def test_unmatched_orders_without_buyer_id():
 def test_pending_until_the_window_closes():
     m = msgs(*served("b1", "10:00:00"), *served("b2", "05-06 10:00:00"))
     o = orders(("o1", "b1", "05-07 10:00:00", "05-07 10:00:00", 1, "paid"))
-    # data end = latest event (05-07 10:01 reply? no: b2's reply is 05-06; o1 at 05-07 10:00)
+    # data end = the latest event: o1, 05-07 10:00:00 (b1's window closes exactly then)
     k = conversion_kpis(m, o)
     assert one(k, date=D)["pending"] == False  # noqa: E712 (numpy bool)
     assert one(k, date=dt.date(2026, 5, 6))["pending"] == True  # noqa: E712
@@ -402,9 +402,16 @@ def test_week_and_shop_rows_sum_buyer_days():
 
 def test_output_columns_and_groupings():
     m, o = _status_case()
+    m = pd.concat([m, msgs(("b5", "buyer", "10:00:00"))], ignore_index=True)  # unserved
+    o = pd.concat([o, orders(("o9", None, "11:00:00", "11:00:00", 3, "paid"))],
+                  ignore_index=True)
     for by in BY_CHOICES:
         k = conversion_kpis(m, o, by=by)
         assert list(k.columns) == output_columns(by)
+        for c in [c for c in k.columns if c not in registry_mod.GROUP_KEYS]:
+            unit = registry_mod.kpi(c).unit
+            want = bool if c == "pending" else (np.int64 if unit == "count" else float)
+            assert k[c].dtype == want, (by, c, k[c].dtype)
     assert output_columns("agent")[:3] == ["shop", "agent_id", "served_buyers"]
     assert output_columns("day")[-1] == "pending"
     assert "consult_buyers" not in output_columns("day")

@@ -50,3 +50,35 @@ def test_demo_runs_on_the_sample(tmp_path):
     r = CliRunner().invoke(app, ["demo", "--data", str(SAMPLE), "--keep", str(tmp_path / "s")])
     assert r.exit_code == 0, r.stderr
     assert "5分钟回复率" in r.stdout and "花语家居旗舰店" in r.stdout
+
+
+def test_conversion_is_consistent_with_what_the_generator_planted(sample_store):
+    """The planted plan (cskit.sample truth) and the measured conversion agree closely.
+
+    They differ slightly by definition — the plan knows which orders it meant for which
+    chat, the metric can only use the 15-day lookback and the 3-day window — so counts are
+    held to 8 % and the conversion rate to 2 percentage points."""
+    from cskit import sample
+    from cskit.metrics.conversion import conversion_kpis
+
+    store, _, _ = sample_store
+    truth = sample.generate().truth
+    bd = truth["buyer_days"]
+    planted = bd[~bd["never_answered"] & ~bd["after_sale"]].groupby("shop").agg(
+        inquiry=("buyer_id", "size"), ordered=("ordered", "sum"), paid=("paid", "sum"))
+    conv = conversion_kpis(store.read("messages"), store.read("orders"), by="shop").set_index("shop")
+    orders = truth["orders"]
+    for shop in ("花语家居旗舰店", "潮流服饰专营店", "极客数码京东专营店"):
+        got, want = conv.loc[shop], planted.loc[shop]
+        for ours, theirs in (("inquiry_buyers", "inquiry"), ("ordered_buyers", "ordered"),
+                             ("paid_buyers", "paid")):
+            assert abs(got[ours] - want[theirs]) <= 0.08 * want[theirs], (shop, ours)
+        assert abs(got["inquiry_conversion"] - want["paid"] / want["inquiry"]) < 0.02, shop
+        planted_sales = orders[(orders["shop"] == shop) & orders["paid"] & (orders["kind"] == "chat")
+                               & orders["status"].isin(["paid", "shipped", "completed"])]["amount"].sum()
+        assert abs(got["sales"] - planted_sales) <= 0.08 * planted_sales, shop
+    # Douyin exports carry no buyer id: its paid orders are counted as unmatched, not dropped
+    douyin = conv.loc["山野茶铺抖音小店"]
+    assert douyin["paid_buyers"] == 0
+    d_orders = orders[(orders["shop"] == "山野茶铺抖音小店") & orders["paid"]]
+    assert douyin["unmatched_orders"] == len(d_orders[d_orders["status"].isin(["paid", "shipped", "completed"])])
