@@ -157,20 +157,23 @@ def test_attribution_reply_edge_and_unattributed_and_silent():
         ("b3", "buyer", "05-07 09:00:00"), ("b3", "bot", "05-07 09:00:02", None),
         ("b4", "buyer", "05-06 09:00:00"),  # never answered
         ("b5", "buyer", "05-01 09:00:00"), ("b5", "agent", "05-01 09:01:00", "a1"),  # too old
+        ("b7", "buyer", "05-04 12:00:00"), ("b8", "buyer", "05-04 12:00:00"),  # no reply
     )
     o = orders(("o1", "b1", "05-07 10:00:00", "05-07 10:00:00", 10, "paid"),  # reply 72 h ago
                ("o2", "b2", "05-07 10:00:01", "05-07 10:00:01", 20, "paid"),  # 72 h + 1 s
                ("o3", "b3", "05-07 10:00:00", "05-07 10:00:00", 40, "shipped"),
                ("o4", "b4", "05-07 10:00:00", "05-07 10:00:00", 80, "completed"),
                ("o5", "b5", "05-07 10:00:00", "05-07 10:00:00", 160, "paid"),
-               ("o6", "b6", "05-07 10:00:00", "05-07 10:00:00", 320, "paid"))  # never chatted
+               ("o6", "b6", "05-07 10:00:00", "05-07 10:00:00", 320, "paid"),  # never chatted
+               ("o7", "b7", "05-07 12:00:00", "05-07 12:00:00", 1, "paid"),  # chat 72 h ago
+               ("o8", "b8", "05-07 12:00:01", "05-07 12:00:01", 2, "paid"))  # 72 h + 1 s
     r = one(conversion_kpis(m, o), date=dt.date(2026, 5, 7))
-    subset(r, attributed_orders=1, sales=10.0, unattributed_orders=2, unattributed_sales=120.0,
-           silent_orders=3, silent_sales=20.0 + 160 + 320, unmatched_orders=0)
+    subset(r, attributed_orders=1, sales=10.0, unattributed_orders=3, unattributed_sales=121.0,
+           silent_orders=4, silent_sales=20.0 + 160 + 320 + 2, unmatched_orders=0)
     a = conversion_kpis(m, o, by="agent")
     subset(one(a, agent_id="a1"), attributed_orders=1, sales=10.0, silent_orders=0)
-    subset(one(a, agent_id=UNASSIGNED), attributed_orders=0, unattributed_orders=2,
-           silent_orders=3, served_buyers=0)
+    subset(one(a, agent_id=UNASSIGNED), attributed_orders=0, unattributed_orders=3,
+           silent_orders=4, served_buyers=0)
 
 
 # ----------------------------------------------------------------------------------------

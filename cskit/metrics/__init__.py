@@ -41,3 +41,6 @@ __all__ = [
     "BY_CHOICES", "UNASSIGNED", "BOT_AGENT", "FAST_ANSWER_S", "KPI", "KPIS", "GroupKey",
     "GROUP_KEYS", "kpi", "label", "register", "column_order",
 ]
+
+# the conversion family registers its KPIs in the same registry on import
+from cskit.metrics import conversion  # noqa: E402,F401

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from cskit.errors import UsageError
+from cskit.metrics.dates import day_number
 from cskit.metrics.registry import KPI, KPIS, column_order, register
 from cskit.metrics.reply import UNASSIGNED
 
@@ -160,18 +161,6 @@ def _seconds_of_days(days, what: str) -> int:
     if not np.isfinite(d) or d < 0:
         raise UsageError(f"{what} must be a number of days ≥ 0, not {days!r}")
     return int(round(d * _DAY))
-
-
-def _day_number(x, what: str) -> int | None:
-    if x is None:
-        return None
-    try:
-        ts = pd.Timestamp(x)
-    except (ValueError, TypeError):
-        raise UsageError(f"{what} {x!r} is not a date", hint="write dates as YYYY-MM-DD") from None
-    if ts is pd.NaT:
-        return None
-    return (ts.date() - _dt.date(1970, 1, 1)).days
 
 
 def _as_of_seconds(x) -> int | None:
@@ -523,7 +512,7 @@ def conversion_kpis(messages: pd.DataFrame, orders: pd.DataFrame | None, by: str
     """
     _check_choice(by, BY_CHOICES, "grouping")
     columns = output_columns(by)
-    lo, hi = _day_number(since, "since"), _day_number(until, "until")
+    lo, hi = day_number(since, "since"), day_number(until, "until")
     d = _setup(messages, orders, window_days, lookback_days, anchor, as_of)
 
     # -- buyer-days (by the date of the buyer's messages) -------------------------------------
@@ -644,7 +633,7 @@ def lost_buyers(messages: pd.DataFrame, orders: pd.DataFrame | None, since=None,
     or refunded), pending (the window is still open at the data end: the buyer
     may yet pay).  Sorted by shop, date, buyer_id.
     """
-    lo, hi = _day_number(since, "since"), _day_number(until, "until")
+    lo, hi = day_number(since, "since"), day_number(until, "until")
     d = _setup(messages, orders, window_days, lookback_days, anchor, as_of)
     m = d.bd_inquiry & ~d.bd_paid & _in_range(d.bd_day, lo, hi)
     out = pd.DataFrame({
@@ -672,7 +661,7 @@ def unpaid_list(messages: pd.DataFrame, orders: pd.DataFrame | None, since=None,
     last_message (the buyer's latest message up to the data end, its content —
     None when messages have no ``content`` column).  Newest order first.
     """
-    lo, hi = _day_number(since, "since"), _day_number(until, "until")
+    lo, hi = day_number(since, "since"), day_number(until, "until")
     d = _setup(messages, orders, window_days, lookback_days, "order", as_of)
     cand = np.flatnonzero(d.o_unpaid & (d.o_g >= 0))
     inq = d.bd_inquiry & _in_range(d.bd_day, lo, hi)

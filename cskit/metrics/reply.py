@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cskit.errors import UsageError
+from cskit.metrics.dates import day_number
 from cskit.metrics.registry import column_order
 from cskit.metrics.rules import PRESETS, RuleConfig, get_rule
 
@@ -96,18 +97,6 @@ def _seconds(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     v = s.to_numpy().astype("datetime64[s]")
     ok = ~np.isnat(v)
     return v.view(np.int64), ok
-
-
-def _day_number(x, what: str) -> int | None:
-    if x is None:
-        return None
-    try:
-        ts = pd.Timestamp(x)
-    except (ValueError, TypeError):
-        raise UsageError(f"{what} {x!r} is not a date", hint="write dates as YYYY-MM-DD") from None
-    if ts is pd.NaT:
-        return None
-    return (ts.date() - _EPOCH).days
 
 
 def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
@@ -480,8 +469,8 @@ def unreplied_list(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
     rule = _resolve_rule(rule)
     log = _prepare(messages, excluded)
     a = _annotate_core(log, rule)
-    sel = a.counted & a.late & _in_range(a.day, _day_number(since, "since"),
-                                         _day_number(until, "until"))
+    sel = a.counted & a.late & _in_range(a.day, day_number(since, "since"),
+                                         day_number(until, "until"))
     out = _annotation_frame(log, a, sel)[["shop", "buyer_id", "date", "sent_at", "wait_s",
                                           "reply_at", "agent"]]
     return out.sort_values(["shop", "sent_at", "buyer_id"], kind="stable").reset_index(drop=True)
@@ -647,7 +636,7 @@ def reply_kpis(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
     rule = _resolve_rule(rule)
     columns = output_columns(rule, by)
     slow_threshold_s = int(slow_threshold_s)
-    lo, hi = _day_number(since, "since"), _day_number(until, "until")
+    lo, hi = day_number(since, "since"), day_number(until, "until")
     log = _prepare(messages, excluded)
     if log.n == 0:
         return _empty_kpis(columns)
