@@ -33,7 +33,12 @@ import numpy as np
 import pandas as pd
 
 from cskit.errors import UsageError
-from cskit.metrics.dates import day_number
+from cskit.metrics.common import day_number
+from cskit.metrics.common import in_range as _in_range
+from cskit.metrics.common import ratio as _ratio
+from cskit.metrics.common import require as _require
+from cskit.metrics.common import runs as _runs
+from cskit.metrics.common import ts as _ts
 from cskit.metrics.registry import KPI, KPIS, column_order, register
 from cskit.metrics.reply import UNASSIGNED
 
@@ -145,12 +150,6 @@ def output_columns(by: str = "day") -> list[str]:
 def _check_choice(value, choices, what: str) -> None:
     if value not in choices:
         raise UsageError(f"unknown {what} {value!r}", hint="one of " + ", ".join(choices))
-
-
-def _require(frame: pd.DataFrame, cols, what: str) -> None:
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} frame lacks column(s): {', '.join(missing)}")
 
 
 def _seconds_of_days(days, what: str) -> int:
@@ -270,21 +269,6 @@ def _tie_order(frame: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
     return np.lexsort([np.arange(len(pos))] + keys)
 
 
-def _runs(*keys: np.ndarray) -> np.ndarray:
-    """True where any key differs from the previous element (start of a run)."""
-    n = len(keys[0])
-    s = np.ones(n, dtype=bool)
-    if n > 1:
-        s[1:] = False
-        for k in keys:
-            s[1:] |= k[1:] != k[:-1]
-    return s
-
-
-def _ts(values: np.ndarray) -> np.ndarray:
-    return np.asarray(values, dtype=np.int64).astype("datetime64[s]")
-
-
 def _dates(days: np.ndarray) -> np.ndarray:
     """datetime.date objects for day numbers."""
     return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype(object)
@@ -297,15 +281,6 @@ def _iso_week_codes(days: np.ndarray) -> np.ndarray:
     iso = pd.Series(np.asarray(days, np.int64).astype("datetime64[D]")
                     .astype("datetime64[s]")).dt.isocalendar()
     return (iso["year"].to_numpy(np.int64) * 100 + iso["week"].to_numpy(np.int64))
-
-
-def _in_range(day: np.ndarray, lo: int | None, hi: int | None) -> np.ndarray:
-    m = np.ones(len(day), dtype=bool)
-    if lo is not None:
-        m &= day >= lo
-    if hi is not None:
-        m &= day <= hi
-    return m
 
 
 # ----------------------------------------------------------------------------------------
@@ -599,13 +574,6 @@ def _group_key(d: _Data, by: str, day: np.ndarray, agent: np.ndarray) -> np.ndar
     if by == "agent":
         return np.asarray(agent, np.int64)
     return np.zeros(len(day), dtype=np.int64)
-
-
-def _ratio(num, den) -> np.ndarray:
-    num = np.asarray(num, dtype=float)
-    den = np.asarray(den, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
 def _empty(columns: list[str]) -> pd.DataFrame:

@@ -23,7 +23,12 @@ import numpy as np
 import pandas as pd
 
 from cskit.errors import UsageError
-from cskit.metrics.dates import day_number
+from cskit.metrics.common import day_number
+from cskit.metrics.common import in_range as _in_range
+from cskit.metrics.common import ratio as _ratio
+from cskit.metrics.common import require as _require
+from cskit.metrics.common import runs as _runs
+from cskit.metrics.common import ts as _ts
 from cskit.metrics.registry import column_order
 from cskit.metrics.rules import PRESETS, RuleConfig, get_rule
 
@@ -61,12 +66,6 @@ def _resolve_rule(rule) -> RuleConfig:
     if isinstance(rule, str):
         return get_rule(rule)
     raise TypeError(f"rule must be a RuleConfig or a preset name, not {type(rule).__name__}")
-
-
-def _require(frame: pd.DataFrame, cols, what: str) -> None:
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{what} frame lacks column(s): {', '.join(missing)}")
 
 
 def _factorize(s: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -313,17 +312,6 @@ def _in_window(sod: np.ndarray, rule: RuleConfig) -> np.ndarray:
     return (sod >= s) | (sod < e)  # overnight window
 
 
-def _runs(*keys: np.ndarray) -> np.ndarray:
-    """True where any key differs from the previous element (start of a run)."""
-    n = len(keys[0])
-    s = np.ones(n, dtype=bool)
-    if n > 1:
-        s[1:] = False
-        for k in keys:
-            s[1:] |= k[1:] != k[:-1]
-    return s
-
-
 @dataclass
 class _Ann:
     """Arrays over buyer messages, in log order."""
@@ -405,8 +393,6 @@ def _unit_starts(log: _Log, a: _Ann, unit: str) -> np.ndarray:
 # ----------------------------------------------------------------------------------------
 # public: annotate, unreplied_list
 # ----------------------------------------------------------------------------------------
-def _ts(values: np.ndarray) -> np.ndarray:
-    return np.asarray(values, dtype=np.int64).astype("datetime64[s]")
 
 
 def _annotation_frame(log: _Log, a: _Ann, sel: np.ndarray) -> pd.DataFrame:
@@ -476,15 +462,6 @@ def unreplied_list(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
     return out.sort_values(["shop", "sent_at", "buyer_id"], kind="stable").reset_index(drop=True)
 
 
-def _in_range(day: np.ndarray, lo: int | None, hi: int | None) -> np.ndarray:
-    m = np.ones(len(day), dtype=bool)
-    if lo is not None:
-        m &= day >= lo
-    if hi is not None:
-        m &= day <= hi
-    return m
-
-
 # ----------------------------------------------------------------------------------------
 # public: KPI table
 # ----------------------------------------------------------------------------------------
@@ -511,13 +488,6 @@ def output_columns(rule: RuleConfig | str | None = None, by: str = "day") -> lis
         raise UsageError(f"unknown grouping {by!r}", hint="one of " + ", ".join(BY_CHOICES))
     kpis = _HOUR_COLUMNS if by == "hour" else _headline_columns(rule) + _OTHER_COLUMNS
     return _KEY_COLS[by] + column_order(kpis)
-
-
-def _ratio(num, den) -> np.ndarray:
-    num = np.asarray(num, dtype=float)
-    den = np.asarray(den, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
 
 
 class _Dense:

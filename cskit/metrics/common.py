@@ -1,0 +1,62 @@
+"""Helpers shared by the metric families (reply, conversion): dates and array idioms."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import numpy as np
+import pandas as pd
+
+from cskit.errors import UsageError
+
+EPOCH = _dt.date(1970, 1, 1)
+
+
+def day_number(x, what: str) -> int | None:
+    """A date-like value → days since 1970-01-01 (None for None/NaT); bad → UsageError."""
+    if x is None:
+        return None
+    try:
+        ts = pd.Timestamp(x)
+    except (ValueError, TypeError):
+        raise UsageError(f"{what} {x!r} is not a date", hint="write dates as YYYY-MM-DD") from None
+    if ts is pd.NaT:
+        return None
+    return (ts.date() - EPOCH).days
+
+
+def require(frame: pd.DataFrame, cols, what: str) -> None:
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} frame lacks column(s): {', '.join(missing)}")
+
+
+def runs(*keys: np.ndarray) -> np.ndarray:
+    """True where any key differs from the previous element (start of a run)."""
+    n = len(keys[0])
+    s = np.ones(n, dtype=bool)
+    if n > 1:
+        s[1:] = False
+        for k in keys:
+            s[1:] |= k[1:] != k[:-1]
+    return s
+
+
+def ts(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64).astype("datetime64[s]")
+
+
+def in_range(day: np.ndarray, lo: int | None, hi: int | None) -> np.ndarray:
+    m = np.ones(len(day), dtype=bool)
+    if lo is not None:
+        m &= day >= lo
+    if hi is not None:
+        m &= day <= hi
+    return m
+
+
+def ratio(num, den) -> np.ndarray:
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
