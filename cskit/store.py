@@ -35,6 +35,7 @@ import fcntl
 import json
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -48,7 +49,7 @@ import pyarrow.parquet as pq
 
 from cskit import schema
 from cskit.errors import StoreError
-from cskit.readers.common import to_arrow_str
+from cskit.readers.common import arrow_str, one_chunk
 
 MANIFEST = "_cskit_manifest.json"
 LOCK = "_cskit.lock"
@@ -56,6 +57,7 @@ FORMAT = 1
 VERSIONED = {schema.ORDERS, schema.EXCLUDED}
 _K1, _K2 = "cskit-key-one-01", "cskit-key-two-02"  # 16-byte siphash keys; never change
 INTERNAL = ["_k1", "_k2", "_h", "_batch"]
+_WRITERS = min(4, os.cpu_count() or 1)  #: part files written at once
 
 
 def default_root() -> Path:
@@ -77,46 +79,159 @@ def _col_array(s: pd.Series) -> np.ndarray:
     return None  # text: see _hash_text
 
 
+#: text columns with at most _FEW distinct values among their first _SAMPLE values are
+#: hashed once per distinct value
+_SAMPLE, _FEW = 8192, 4096
+
+
+def _text_values(s: pd.Series) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray | None]:
+    """The values ``_hash_text`` hashes (missing → "\x00") as arrow binary, plus, for
+    low-cardinality columns, the index of each row's value in that (distinct-values) array."""
+    arr = arrow_str(s)
+    if arr.null_count:
+        arr = pc.fill_null(arr, pa.scalar("\x00", arr.type))
+    idx = None
+    if len(arr) > _SAMPLE and \
+            pc.count_distinct(arr.slice(0, _SAMPLE)).as_py() <= _FEW:
+        enc = pc.dictionary_encode(arr)
+        if isinstance(enc, pa.ChunkedArray):
+            enc = enc.unify_dictionaries()
+            idx = np.concatenate([c.indices.to_numpy() for c in enc.chunks]) if enc.num_chunks \
+                else np.zeros(0, dtype="int32")
+            arr = enc.chunk(0).dictionary if enc.num_chunks else pa.array([], arr.type)
+        else:
+            idx, arr = enc.indices.to_numpy(), enc.dictionary
+    binary = pa.large_binary() if pa.types.is_large_string(arr.type) else pa.binary()
+    return arr.cast(binary), idx
+
+
+#: rows hashed at a time (bounds the temporaries, Python ``bytes`` included)
+_HASH_BLOCK = 1 << 18
+
+
 def _hash_text(s: pd.Series, key: str) -> np.ndarray:
-    """siphash of each text value (missing → "\x00"), hashing each distinct value once:
-    pyarrow dictionary-encodes, ``hash_array`` hashes the dictionary."""
-    arr = to_arrow_str(s).fill_null("\x00")
-    enc = pc.dictionary_encode(arr)
-    uniq = enc.dictionary.to_numpy(zero_copy_only=False).astype(object)
-    hu = pd.util.hash_array(uniq, hash_key=key, categorize=False)
-    return hu[enc.indices.to_numpy(zero_copy_only=False)]
+    """siphash of each text value (missing → "\x00"); low-cardinality columns hash each
+    distinct value once."""
+    return _hash_texts(s, [key])[0]
+
+
+def _hash_texts(s: pd.Series, keys: list[str]) -> list[np.ndarray]:
+    return _hash_folds(s.to_frame("v"), ["v"], keys)
+
+
+def _column_hasher(s: pd.Series, keys: list[str]):
+    """``f(lo, hi) -> [hash of rows lo:hi for each key]`` for one column, as ``hash_rows``
+    hashes it.  Text goes to ``hash_array`` as UTF-8 ``bytes`` (hashed exactly as the
+    ``str`` they encode, without encoding each value again); low-cardinality text hashes
+    each distinct value once."""
+    values = _col_array(s)
+    if values is not None:
+        return lambda lo, hi: [pd.util.hash_array(values[lo:hi], hash_key=key, categorize=False)
+                               for key in keys]
+    text, idx = _text_values(s)
+
+    def block(lo: int, hi: int) -> list[np.ndarray]:
+        part = text.slice(lo, hi - lo)
+        obj = part.to_numpy(zero_copy_only=False) if isinstance(part, pa.Array) else part.to_numpy()
+        return [pd.util.hash_array(obj, hash_key=key, categorize=False) for key in keys]
+
+    if idx is None:
+        return block
+    distinct = [np.empty(len(text), dtype="uint64") for _ in keys]
+    for lo in range(0, len(text), _HASH_BLOCK):
+        for d, h in zip(distinct, block(lo, min(lo + _HASH_BLOCK, len(text)))):
+            d[lo:lo + len(h)] = h
+    return lambda lo, hi: [d[idx[lo:hi]] for d in distinct]
+
+
+def _hash_folds(frame: pd.DataFrame, cols: list[str], keys: list[str]) -> list[np.ndarray]:
+    """``hash_rows(frame, cols, key)`` for several keys at once: each column is converted
+    once, and rows are folded a block at a time (small temporaries)."""
+    n = len(frame)
+    hashers = [_column_hasher(frame[c], keys) for c in cols]
+    out = [np.empty(n, dtype="uint64") for _ in keys]
+    mult = np.uint64(1000003)
+    for lo in range(0, n, _HASH_BLOCK):
+        hi = min(lo + _HASH_BLOCK, n)
+        hs = [np.zeros(hi - lo, dtype="uint64") for _ in keys]
+        for hasher in hashers:
+            with np.errstate(over="ignore"):
+                for h, part in zip(hs, hasher(lo, hi)):
+                    np.multiply(h, mult, out=h)
+                    np.bitwise_xor(h, part, out=h)
+        for o, h in zip(out, hs):
+            o[lo:hi] = h
+    return out
 
 
 def hash_rows(frame: pd.DataFrame, cols: list[str], key: str) -> np.ndarray:
     """A uint64 per row from ``cols`` (order matters), stable across runs."""
-    h = np.zeros(len(frame), dtype="uint64")
-    mult = np.uint64(1000003)
-    for c in cols:
-        values = _col_array(frame[c])
-        if values is None:
-            part = _hash_text(frame[c], key)
-        else:
-            part = pd.util.hash_array(values, hash_key=key, categorize=False)
-        with np.errstate(over="ignore"):
-            h = (h * mult) ^ part
-    return h
+    return _hash_folds(frame, cols, [key])[0]
+
+
+def _cumcount(codes: np.ndarray, k: int) -> np.ndarray:
+    """Per row, how many earlier rows have the same code (``groupby(codes).cumcount()``)."""
+    n = len(codes)
+    if k == n:
+        return np.zeros(n, dtype="int64")
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=k)
+    occ = np.empty(n, dtype="int64")
+    occ[order] = np.arange(n, dtype="int64") - np.repeat(np.cumsum(counts) - counts, counts)
+    return occ
+
+
+def _occurrences(src: pd.Series, base: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Occurrence number of each row among rows with the same source file and identity
+    hash (``groupby([src, base], sort=False).cumcount()``), and whether the hashes are
+    all distinct (then so are the keys made from them)."""
+    arr = arrow_str(src)
+    if len(arr) and arr.null_count == 0:
+        if _distinct(base):
+            return np.zeros(len(base), dtype="int64"), True
+        b_codes, b_uniq = pd.factorize(base)
+        if pc.all(pc.equal(arr, arr[0])).as_py():  # one source file: group by hash alone
+            return _cumcount(b_codes, len(b_uniq)), False
+        s_codes, _ = pd.factorize(src)
+        codes, uniq = pd.factorize(s_codes.astype("int64") * len(b_uniq) + b_codes)
+        return _cumcount(codes, len(uniq)), False
+    # missing source files: exactly what groupby makes of them
+    return pd.DataFrame({"s": src.to_numpy(), "b": base}).groupby(["s", "b"], sort=False) \
+        .cumcount().to_numpy(), False
 
 
 def add_keys(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Add ``_k1``/``_k2`` (identity) and ``_h`` (content) columns."""
+    """Add ``_k1``/``_k2`` (identity) and ``_h`` (content) columns.
+
+    For messages the identity hash also folds in ``_occ``, the row's occurrence number
+    among rows of the same source file with the same identity columns:
+    ``_k = hash_rows(ident + ["_occ"])``, computed as ``(base * 1000003) ^ hash(_occ)``
+    from the identity-only fold ``base`` (the same value, one pass fewer)."""
+    return _add_keys(kind, frame)[0]
+
+
+def _add_keys(kind: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """:func:`add_keys`, and whether ``_k1`` is known to be distinct on every row."""
     ident = list(schema.IDENTITY[kind])
     out = frame.copy()
+    k1, k2 = _hash_folds(out, ident, [_K1, _K2])
+    distinct = False
     if kind == schema.MESSAGES:
-        base = hash_rows(out, ident, _K1)
         src = out["source_file"] if "source_file" in out else pd.Series("", index=out.index)
-        occ = pd.DataFrame({"s": src.to_numpy(), "b": base}).groupby(["s", "b"], sort=False).cumcount()
-        out["_occ"] = occ.to_numpy()
-        ident = ident + ["_occ"]
-    out["_k1"] = hash_rows(out, ident, _K1)
-    out["_k2"] = hash_rows(out, ident, _K2)
+        occ, distinct = _occurrences(src, k1)
+        occ = _col_array(pd.Series(occ, index=out.index))
+        mult = np.uint64(1000003)
+        with np.errstate(over="ignore"):
+            for h, key in ((k1, _K1), (k2, _K2)):
+                np.multiply(h, mult, out=h)
+                np.bitwise_xor(h, pd.util.hash_array(occ, hash_key=key, categorize=False), out=h)
+        # with distinct identity hashes occ is 0 everywhere, and x -> (x * odd) ^ c is
+        # one-to-one: the keys are distinct too
+    out["_k1"] = k1
+    out["_k2"] = k2
     content = [c for c in schema.columns(kind) if c not in ("source_file", "source_row")]
     out["_h"] = hash_rows(out, content, _K1) if kind in VERSIONED else np.uint64(0)
-    return out.drop(columns=["_occ"], errors="ignore")
+    return out.drop(columns=["_occ"], errors="ignore"), distinct
 
 
 # --------------------------------------------------------------------------- manifest
@@ -206,12 +321,14 @@ class Store:
 
     def read(self, kind: str, *, shops: list[str] | None = None, since: dt.date | None = None,
              until: dt.date | None = None, columns: list[str] | None = None,
-             time_slack: dt.timedelta = dt.timedelta(0)) -> pd.DataFrame:
+             time_slack: dt.timedelta = dt.timedelta(0), categorical: bool = False) -> pd.DataFrame:
         """Rows of ``kind`` (latest version for versioned kinds).
 
         ``since``/``until`` (inclusive dates) filter on the kind's time column,
         widened by ``time_slack`` at the end (replies after the range).  Only
-        ``columns`` are read from disk.
+        ``columns`` are read from disk.  ``categorical``: text columns come back
+        as pandas categoricals, read straight from Parquet's dictionary pages
+        (much faster and smaller than strings; same values).
         """
         tcol = schema.TIME_COLUMN[kind]
         until_ts = None
@@ -224,23 +341,40 @@ class Store:
         if not entries:
             return _empty(sch, want)
         read_cols = list(dict.fromkeys(want + (["_k1", "_k2", "_batch"] if kind in VERSIONED else [])))
-        dataset = ds.dataset([str(self.root / f.path) for f in entries], format="parquet")
-        flt = None
-        if shops:
-            flt = ds.field("shop").isin(shops)
-        if tcol and since is not None:
-            c = ds.field(tcol) >= pa.scalar(pd.Timestamp(since).to_pydatetime(), type=schema.TS)
-            flt = c if flt is None else flt & c
-        if tcol and until_ts is not None:
-            c = ds.field(tcol) < pa.scalar(until_ts.to_pydatetime(), type=schema.TS)
-            flt = c if flt is None else flt & c
-        table = dataset.to_table(columns=read_cols, filter=flt)
-        frame = table.to_pandas()
+        table = self.read_table(kind, entries, read_cols, shops=shops,
+                                start=pd.Timestamp(since) if since is not None else None,
+                                end=until_ts, categorical=categorical)
+        frame = table_to_frame(table) if categorical else table.to_pandas()
         if kind in VERSIONED and len(frame):
             frame = (frame.sort_values("_batch", kind="stable")
                      .drop_duplicates(["_k1", "_k2"], keep="last"))
             frame = frame[want].reset_index(drop=True)
         return frame
+
+    def read_table(self, kind: str, entries: list[FileEntry], columns: list[str], *,
+                   shops: list[str] | None = None, start: pd.Timestamp | None = None,
+                   end: pd.Timestamp | None = None, categorical: bool = False) -> pa.Table:
+        """The rows of the part files ``entries`` with ``start <= time < end`` (either may
+        be None), as an arrow table of ``columns`` (no version resolution).  Shop and time
+        filters are pushed down into the Parquet scan (row groups outside are skipped);
+        ``categorical`` reads text columns dictionary-encoded."""
+        tcol = schema.TIME_COLUMN[kind]
+        sch = schema.SCHEMAS[kind]
+        fmt = "parquet"
+        if categorical:
+            text = [c for c in columns if c in sch.names and pa.types.is_string(sch.field(c).type)]
+            fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text))
+        dataset = ds.dataset([str(self.root / f.path) for f in entries], format=fmt)
+        flt = None
+        if shops:
+            flt = ds.field("shop").isin(shops)
+        if tcol and start is not None:
+            c = ds.field(tcol) >= pa.scalar(pd.Timestamp(start).to_pydatetime(), type=schema.TS)
+            flt = c if flt is None else flt & c
+        if tcol and end is not None:
+            c = ds.field(tcol) < pa.scalar(pd.Timestamp(end).to_pydatetime(), type=schema.TS)
+            flt = c if flt is None else flt & c
+        return dataset.to_table(columns=columns, filter=flt)
 
     # ---------------------------------------------------------------- writing
     @contextlib.contextmanager
@@ -287,6 +421,39 @@ def _empty(sch: pa.Schema, cols: list[str]) -> pd.DataFrame:
     return pa.schema(fields).empty_table().to_pandas()
 
 
+def table_to_frame(table: pa.Table) -> pd.DataFrame:
+    """An arrow table as a DataFrame; dictionary columns become pandas categoricals.
+
+    Faster than ``to_pandas()`` for dictionary columns: the chunks' dictionaries are
+    unified once and the codes are wrapped without a copy of the values."""
+    if not any(pa.types.is_dictionary(f.type) for f in table.schema):
+        return table.to_pandas()
+    table = table.unify_dictionaries()
+    plain = [f.name for f in table.schema if not pa.types.is_dictionary(f.type)]
+    other = table.select(plain).to_pandas() if plain else None  # keeps pandas' dtypes (Int64)
+    data = {}
+    for name, col in zip(table.column_names, table.columns):
+        if not pa.types.is_dictionary(col.type):
+            data[name] = other[name]
+            continue
+        if col.num_chunks == 0:
+            values = pa.array([], type=col.type.value_type)
+            codes = np.zeros(0, dtype=np.int32)
+        else:
+            values = col.chunk(0).dictionary
+            codes = np.concatenate([c.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+                                    for c in col.chunks]).astype(np.int32, copy=False)
+        # object categories: the metrics use them as Python strings; a dictionary's values
+        # are distinct, so pandas need not check it again (when it offers the fast path)
+        cats = pd.Index(values.to_numpy(zero_copy_only=False), dtype=object, copy=False)
+        try:
+            dtype = pd.CategoricalDtype._from_fastpath(cats, False)
+        except (AttributeError, TypeError):  # pragma: no cover - other pandas versions
+            dtype = pd.CategoricalDtype(cats)
+        data[name] = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+    return pd.DataFrame(data, copy=False)
+
+
 class Transaction:
     def __init__(self, store: Store, manifest: Manifest):
         self.store = store
@@ -310,35 +477,56 @@ class Transaction:
         if frame.empty:
             return stats
         frame = conform(kind, frame)
-        keyed = add_keys(kind, frame)
+        keyed, distinct = _add_keys(kind, frame)
         versioned = kind in VERSIONED
         # duplicates inside the new data itself (overlapping files in one ingest)
         before = len(keyed)
-        keyed = keyed.drop_duplicates(["_k1", "_k2", "_h"], keep="last" if versioned else "first")
+        if not distinct:
+            keyed = _drop_duplicates(keyed, ["_k1", "_k2", "_h"],
+                                     keep="last" if versioned else "first")
         stats.duplicates += before - len(keyed)
         if versioned:  # several versions of one order in this batch: keep the last
-            keyed = keyed.drop_duplicates(["_k1", "_k2"], keep="last")
-        tcol = schema.TIME_COLUMN[kind]
-        if tcol:
-            keyed["_month"] = keyed[tcol].dt.strftime("%Y-%m")
-        else:
-            keyed["_month"] = None
-        for (shop, month), part in keyed.groupby(["shop", "_month"], sort=True, dropna=False):
-            month = None if (month is None or (isinstance(month, float) and np.isnan(month))) else month
+            keyed = _drop_duplicates(keyed, ["_k1", "_k2"], keep="last")
+        keyed = keyed.reset_index(drop=True)
+        table = None  # the rows to write, as arrow, built once
+        jobs = []
+        for shop, month, pos in _partitions(kind, keyed):
             existing = self._existing_keys(kind, shop, month)
             ids = ["_k1", "_k2"]
             full = ids + ["_h"] if versioned else ids
-            is_dup = _isin(part, existing, full)
-            is_known = _isin(part, existing, ids)
-            new_rows = part[~is_dup]
+            if existing.empty:
+                is_dup = is_known = np.zeros(len(pos), dtype=bool)
+            else:
+                part = keyed[full].iloc[pos]
+                is_dup = _isin(part, existing, full)
+                is_known = _isin(part, existing, ids)
             stats.duplicates += int(is_dup.sum())
             stats.updated += int((is_known & ~is_dup).sum())
             stats.added += int((~is_known).sum())
-            if len(new_rows):
-                self._write(kind, str(shop), month, new_rows.drop(columns=["_month"]))
+            new_pos = pos[~is_dup]
+            if len(new_pos):
+                if table is None:
+                    table, target = self._table(kind, keyed)
+                jobs.append((self._target(kind, str(shop), month), new_pos))
+        if jobs:
+            self._write_all(kind, table, target, jobs)
         return stats
 
-    def _write(self, kind: str, shop: str, month: str | None, rows: pd.DataFrame) -> None:
+    def _table(self, kind: str, keyed: pd.DataFrame) -> tuple[pa.Table, pa.Schema]:
+        """The rows to write as arrow, in the part files' types but without ``_batch``
+        (added per file), and the part files' schema — what ``Table.from_pandas(rows,
+        schema=...)`` gives, pandas metadata included (it does not depend on the rows)."""
+        sch = schema.SCHEMAS[kind]
+        full = pa.schema(list(sch) + [pa.field("_k1", pa.uint64()), pa.field("_k2", pa.uint64()),
+                                      pa.field("_h", pa.uint64()), pa.field("_batch", pa.int64())])
+        target = pa.Table.from_pandas(keyed.iloc[:0].assign(_batch=np.int64(self.batch))[full.names],
+                                      schema=full, preserve_index=False).schema
+        table = pa.Table.from_pandas(keyed[full.names[:-1]], preserve_index=False)
+        rows = pa.schema(list(target)[:-1], metadata=target.metadata)
+        return one_chunk(table).cast(rows), target
+
+    def _target(self, kind: str, shop: str, month: str | None) -> FileEntry:
+        """Check and create the partition directory; the entry of the file to write there."""
         root = self.store.root.resolve()
         rel_dir = _partition_dir(kind, shop, month)
         target_dir = (root / rel_dir).resolve()
@@ -352,19 +540,45 @@ class Transaction:
             target_dir.mkdir(parents=True, exist_ok=True)
             self.created_dirs.append(p)
         name = f"part-{self.batch:06d}-{uuid.uuid4().hex[:12]}.parquet"
-        rows = rows.assign(_batch=np.int64(self.batch))
-        sch = schema.SCHEMAS[kind]
-        full = pa.schema(list(sch) + [pa.field("_k1", pa.uint64()), pa.field("_k2", pa.uint64()),
-                                      pa.field("_h", pa.uint64()), pa.field("_batch", pa.int64())])
-        table = pa.Table.from_pandas(rows[full.names], schema=full, preserve_index=False)
-        # sort by time so row-group statistics prune time filters
+        return FileEntry(path=f"{rel_dir}/{name}", kind=kind, shop=shop, month=month, rows=0,
+                         batch=self.batch)
+
+    def _write_all(self, kind: str, table: pa.Table, target: pa.Schema,
+                   jobs: list[tuple[FileEntry, np.ndarray]]) -> None:
+        """Write one part file per (entry, row positions), several at a time: taking, sorting
+        and writing Parquet all run in arrow without the GIL.  Every file is listed in
+        ``self.new`` before it is written, so a failure rolls all of them back."""
         tcol = schema.TIME_COLUMN[kind]
+        root = self.store.root.resolve()
+        times = None
         if tcol:
-            table = table.sort_by([(tcol, "ascending")])
-        path = target_dir / name
-        pq.write_table(table, path, compression="zstd", row_group_size=256_000)
-        self.new.append(FileEntry(path=f"{rel_dir}/{name}", kind=kind, shop=shop, month=month,
-                                  rows=table.num_rows, batch=self.batch))
+            times = table.column(tcol).to_numpy()
+            if np.isnat(times).any():
+                times = None  # arrow sorts missing times last: let it sort
+
+        def write(entry: FileEntry, pos: np.ndarray) -> None:
+            part = table.take(pa.array(pos))
+            part = pa.Table.from_arrays(
+                part.columns + [pa.array(np.full(len(pos), self.batch, "int64"))], schema=target)
+            if tcol and times is None:
+                part = part.sort_by([(tcol, "ascending")])
+            pq.write_table(part, root / entry.path, compression="zstd", row_group_size=256_000,
+                           use_dictionary=_dictionary_columns(kind))
+
+        for i, (entry, pos) in enumerate(jobs):
+            entry.rows = len(pos)
+            self.new.append(entry)
+            if times is not None:
+                # sort by time so row-group statistics prune time filters (stable, as
+                # Table.sort_by), then take the rows once
+                jobs[i] = (entry, pos[np.argsort(times[pos], kind="stable")])
+        if len(jobs) == 1:
+            write(*jobs[0])
+            return
+        with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+            futures = [pool.submit(write, entry, pos) for entry, pos in jobs]
+        for f in futures:
+            f.result()  # re-raise the first failure (all writes have finished)
 
     def rollback(self) -> None:
         root = self.store.root
@@ -392,6 +606,85 @@ def _isin(part: pd.DataFrame, existing: pd.DataFrame, cols: list[str]) -> np.nda
     if existing.empty:
         return np.zeros(len(part), dtype=bool)
     return pd.MultiIndex.from_frame(part[cols]).isin(pd.MultiIndex.from_frame(existing[cols]))
+
+
+def _dictionary_columns(kind: str) -> list[str]:
+    """Columns written dictionary-encoded: text and the constant ``_batch`` (and ``_h`` where
+    it is constant), not unique ids, timestamps or row hashes — dictionary pages for those
+    only cost time and bytes."""
+    cols = [f.name for f in schema.SCHEMAS[kind]
+            if pa.types.is_string(f.type) and f.name not in _UNIQUE_TEXT]
+    return cols + (["_batch"] if kind in VERSIONED else ["_h", "_batch"])
+
+
+_UNIQUE_TEXT = {"msg_id", "order_id"}
+
+
+def _distinct(values: np.ndarray) -> bool:
+    """No value occurs twice (sorting beats hashing here, by far on large arrays)."""
+    s = np.sort(values)
+    return not bool((s[1:] == s[:-1]).any())
+
+
+def _drop_duplicates(frame: pd.DataFrame, cols: list[str], keep: str) -> pd.DataFrame:
+    """``frame.drop_duplicates(cols, keep=keep)``; no work when ``cols[0]`` is unique."""
+    if _distinct(frame[cols[0]].to_numpy()):
+        return frame
+    return frame.drop_duplicates(cols, keep=keep)
+
+
+def _partitions(kind: str, keyed: pd.DataFrame) -> list[tuple[str, str | None, np.ndarray]]:
+    """``(shop, month, row positions)`` per partition, in the order and with the rows of
+    ``keyed.groupby(["shop", month], sort=True, dropna=False)`` (month = ``YYYY-MM`` of the
+    kind's time column).  Without missing shops or times this is a sort of integer codes;
+    otherwise the groupby itself."""
+    tcol = schema.TIME_COLUMN[kind]
+    shop = keyed["shop"]
+    times = keyed[tcol].to_numpy(dtype="datetime64[s]") if tcol else None
+    fast = not shop.isna().any()
+    if fast and times is not None and len(times):
+        lo, hi = times.min(), times.max()
+        fast = not (np.isnat(lo) or np.isnat(hi)) and \
+            np.datetime64("1000-01-01") <= lo and hi < np.datetime64("10000-01-01")
+    if fast:
+        # shops: arrow dictionary codes, ranked as sorted names; months: a small integer range
+        enc = pc.dictionary_encode(arrow_str(shop))
+        if isinstance(enc, pa.ChunkedArray):
+            enc = enc.unify_dictionaries()
+            s_codes = np.concatenate([c.indices.to_numpy() for c in enc.chunks])
+            names = enc.chunk(0).dictionary.to_pylist()
+        else:
+            s_codes, names = enc.indices.to_numpy(), enc.dictionary.to_pylist()
+        shops = sorted(names)
+        rank = np.empty(len(names), dtype="int64")
+        rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+        s_codes = rank[s_codes]
+        if times is None:
+            m_codes, months = np.zeros(len(keyed), dtype="int64"), [None]
+        else:
+            m = times.astype("datetime64[M]").astype("int64")
+            m0 = m.min()
+            seen = np.bincount(m - m0) > 0
+            m_codes = (np.cumsum(seen) - 1)[m - m0]
+            m_uniq = (np.flatnonzero(seen) + m0).astype("datetime64[M]").astype("datetime64[s]")
+            months = pd.Series(m_uniq).dt.strftime("%Y-%m").tolist()
+        groups = len(shops) * len(months)
+        gid = s_codes * len(months) + m_codes
+        # a stable sort of group ids (radix sort when they fit 16 bits)
+        order = np.argsort(gid.astype("uint16") if groups <= 1 << 16 else gid, kind="stable")
+        counts = np.bincount(gid, minlength=groups)
+        ends = np.cumsum(counts)
+        out = []
+        for g in np.flatnonzero(counts):
+            out.append((shops[g // len(months)], months[g % len(months)],
+                        order[ends[g] - counts[g]:ends[g]]))
+        return out
+    keyed = keyed.assign(_month=keyed[tcol].dt.strftime("%Y-%m") if tcol else None)
+    out = []
+    for (shop, month), part in keyed.groupby(["shop", "_month"], sort=True, dropna=False):
+        month = None if (month is None or (isinstance(month, float) and np.isnan(month))) else month
+        out.append((shop, month, keyed.index.get_indexer(part.index)))
+    return out
 
 
 def _rmtree_empty(d: Path) -> None:

@@ -31,6 +31,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cskit.errors import UsageError
 from cskit.metrics.common import day_number
@@ -40,10 +42,11 @@ from cskit.metrics.common import require as _require
 from cskit.metrics.common import runs as _runs
 from cskit.metrics.common import ts as _ts
 from cskit.metrics.registry import KPI, KPIS, column_order, register
-from cskit.metrics.reply import UNASSIGNED
+from cskit.metrics.reply import UNASSIGNED, _sender_codes, _sort_order
 
 __all__ = ["conversion_kpis", "unpaid_list", "lost_buyers", "output_columns", "BY_CHOICES",
-           "ANCHORS", "PAID_STATUSES", "UNPAID_LIST_COLUMNS", "LOST_BUYERS_COLUMNS"]
+           "ANCHORS", "PAID_STATUSES", "UNPAID_LIST_COLUMNS", "LOST_BUYERS_COLUMNS",
+           "ConversionSlices"]
 
 BY_CHOICES = ("day", "week", "shop", "agent")
 ANCHORS = ("order", "pay")
@@ -55,7 +58,6 @@ _NOT_PAID = ("closed", "refunded")
 _DAY = 86400
 _MIN = np.iinfo(np.int64).min
 _BUYER, _AGENT, _BOT = 0, 1, 2
-_SENDERS = {"buyer": _BUYER, "agent": _AGENT, "bot": _BOT}  # system & anything else: ignored
 _KEY_COLS = {"day": ["shop", "date"], "week": ["shop", "week"], "shop": ["shop"],
              "agent": ["shop", "agent_id"]}
 
@@ -194,17 +196,76 @@ def _seconds(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.where(ok, v.view(np.int64), 0), ok
 
 
-def _codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes (-1 = missing or blank) and the distinct ids as stripped strings.
-    Only the distinct values are cleaned, so this is cheap on long columns."""
+def _raw_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1 = missing) and distinct raw values; categoricals cost nothing."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return (s.cat.codes.to_numpy().astype(np.int64),
+                np.asarray(s.cat.categories, dtype=object))
     codes, uniq = pd.factorize(s)
-    codes = np.asarray(codes, np.int64)
+    return np.asarray(codes, np.int64), np.asarray(uniq, dtype=object)
+
+
+def _clean(values: np.ndarray) -> bool:
+    """All distinct ids are non-blank strings without surrounding whitespace (what the
+    store holds), so stripping and exact comparison agree."""
+    if len(values) == 0:
+        return True
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        return False
+    # what ``astype("string").str.strip()`` (the general path) does, in arrow directly
+    u = pa.array(values, type=pa.string())
+    return bool(pc.all(pc.equal(pc.utf8_trim_whitespace(u), u)).as_py()) and \
+        not bool(pc.any(pc.equal(u, "")).as_py())
+
+
+def _clean_log(log) -> bool:
+    return _clean(log.shop_names) and _clean(log.buyer_of_gid) and \
+        _clean(np.asarray(log.agent_names, dtype=object))
+
+
+def _joined(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.asarray(a, dtype=object) + "\x1f" + np.asarray(b, dtype=object)
+
+
+def _shared_codes(*cols: pd.Series, first: np.ndarray | None = None
+                  ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Codes of several columns in one id space (-1 = missing or blank), and the distinct
+    ids as stripped strings — as :func:`_codes` of their concatenation, without building
+    it: only the distinct values are cleaned.  ``first``: clean ids that take the first
+    codes (whether or not the columns hold them)."""
+    raws = [_raw_codes(c) for c in cols]
+    if first is not None:
+        raws = [(np.zeros(0, dtype=np.int64), np.asarray(first, dtype=object))] + raws
+    uniq = np.concatenate([u for _, u in raws]) if raws else np.empty(0, dtype=object)
     if len(uniq) == 0:
-        return codes, np.empty(0, dtype=object)
-    u = pd.Series(np.asarray(uniq, dtype=object)).astype("string").str.strip()
-    c2, u2 = pd.factorize(u.mask(u == ""))
-    c2 = np.asarray(c2, np.int64)
-    return _take(c2, codes, -1), np.asarray(u2, dtype=object)
+        return [np.full(len(c), -1, dtype=np.int64) for c, _ in raws], np.empty(0, dtype=object)
+    u = pd.Series(uniq, dtype=object).astype("string").str.strip()
+    head = len(raws[0][1])
+    clean = (u.iloc[:head].to_numpy(dtype=object, na_value=None) == raws[0][1]).all() and \
+        not (u.iloc[:head] == "").any()
+    if clean and (len(raws) == 1 or len(uniq) == head):
+        # the first column's distinct values are distinct, stripped, non-blank strings: they
+        # are their own codes (the usual case: ids from the store)
+        c2, u2 = np.arange(head, dtype=np.int64), raws[0][1]
+    elif clean:  # the other columns' values: looked up among the first's, new ones after
+        rest = u.iloc[head:].mask(u.iloc[head:] == "")
+        r2, ru = pd.factorize(rest)
+        at = pd.Index(raws[0][1]).get_indexer(np.asarray(ru, dtype=object))
+        new = np.flatnonzero(at < 0)
+        at[new] = head + np.arange(len(new))
+        u2 = np.concatenate([raws[0][1], np.asarray(ru, dtype=object)[new]])
+        c2 = np.concatenate([np.arange(head, dtype=np.int64),
+                             _take(at, np.asarray(r2, np.int64), -1)])
+    else:
+        c2, u2 = pd.factorize(u.mask(u == ""))
+        c2 = np.asarray(c2, np.int64)
+    out, at = [], 0
+    for codes, un in raws:
+        out.append(_take(c2[at:at + len(un)], codes, -1))
+        at += len(un)
+    if first is not None:
+        out = out[1:]
+    return out, np.asarray(u2, dtype=object)
 
 
 def _asof(lt: np.ndarray, lg: np.ndarray, rt: np.ndarray, rg: np.ndarray, *, forward: bool,
@@ -224,12 +285,12 @@ def _asof(lt: np.ndarray, lg: np.ndarray, rt: np.ndarray, rg: np.ndarray, *, for
         return out
     lt, rt = np.asarray(lt, np.int64), np.asarray(rt, np.int64)
     lg, rg = np.asarray(lg, np.int64), np.asarray(rg, np.int64)
-    _, ginv = np.unique(np.concatenate([lg, rg]), return_inverse=True)
-    _, tinv = np.unique(np.concatenate([lt, rt]), return_inverse=True)
-    key = ginv.astype(np.int64).ravel() * (int(tinv.max()) + 1) + tinv.astype(np.int64).ravel()
-    lk, rk = key[:n], key[n:]
-    order = np.argsort(rk, kind="stable")
-    rks = rk[order]
+    lk, rk = _group_time_keys(lg, lt, rg, rt)
+    if m < 2 or bool((rk[1:] >= rk[:-1]).all()):  # already in order (messages are sorted)
+        order, rks = np.arange(m), rk
+    else:
+        order = np.argsort(rk, kind="stable")
+        rks = rk[order]
     if forward:
         idx = np.searchsorted(rks, lk, side="left" if exact else "right")
         ok = idx < m
@@ -244,29 +305,30 @@ def _asof(lt: np.ndarray, lg: np.ndarray, rt: np.ndarray, rg: np.ndarray, *, for
     return out
 
 
+def _group_time_keys(lg, lt, rg, rt) -> tuple[np.ndarray, np.ndarray]:
+    """One int64 per (group, time) that sorts as the pair, for two sides at once:
+    the values themselves when they fit, else their dense ranks."""
+    g = [x for x in (lg, rg) if len(x)]
+    t = [x for x in (lt, rt) if len(x)]
+    if not g:
+        return lg.astype(np.int64), rg.astype(np.int64)
+    gmin, gmax = min(int(x.min()) for x in g), max(int(x.max()) for x in g)
+    tmin, tmax = min(int(x.min()) for x in t), max(int(x.max()) for x in t)
+    span = tmax - tmin + 1
+    if (gmax - gmin + 1) < (2 ** 62) // span:
+        return (lg - gmin) * span + (lt - tmin), (rg - gmin) * span + (rt - tmin)
+    n = len(lg)
+    _, ginv = np.unique(np.concatenate([lg, rg]), return_inverse=True)
+    _, tinv = np.unique(np.concatenate([lt, rt]), return_inverse=True)
+    key = ginv.astype(np.int64).ravel() * (int(tinv.max()) + 1) + tinv.astype(np.int64).ravel()
+    return key[:n], key[n:]
+
+
 def _take(values: np.ndarray, at: np.ndarray, default) -> np.ndarray:
     """values[at] where at >= 0, else default (safe when ``values`` is empty)."""
     if len(values) == 0:
         return np.full(len(at), default, dtype=np.int64)
     return np.where(at >= 0, values[np.where(at >= 0, at, 0)], default)
-
-
-def _tie_order(frame: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
-    """A stable permutation of ``pos`` by (source_file, source_row), missing values last.
-
-    Every later search sorts by time stably, so this decides the order of messages of one
-    buyer in the same second (as in the reply metrics): input order is the last resort."""
-    keys: list[np.ndarray] = []
-    if "source_row" in frame.columns:
-        sr = pd.to_numeric(frame["source_row"].iloc[pos], errors="coerce")
-        keys.append(sr.to_numpy(dtype=float, na_value=np.inf))
-    if "source_file" in frame.columns:
-        sf, _ = pd.factorize(frame["source_file"].iloc[pos].astype(object), sort=True)
-        sf = np.asarray(sf, np.int64)
-        keys.append(np.where(sf < 0, np.iinfo(np.int64).max, sf))
-    if not keys or len(pos) < 2:
-        return np.arange(len(pos))
-    return np.lexsort([np.arange(len(pos))] + keys)
 
 
 def _dates(days: np.ndarray) -> np.ndarray:
@@ -290,7 +352,18 @@ class _Data:
     """Messages and orders with shared integer codes; times in wall-clock seconds."""
 
     def __init__(self, messages: pd.DataFrame | None, orders: pd.DataFrame | None,
-                 window_s: int, lookback_s: int, anchor: str, as_of) -> None:
+                 window_s: int, lookback_s: int, anchor: str, as_of, *, t_lo: int | None = None,
+                 t_hi: int | None = None, o_mask: np.ndarray | None = None, log=None) -> None:
+        """``t_lo``/``t_hi`` (epoch seconds): only messages in ``[t_lo, t_hi)`` are used;
+        ``o_mask``: only these orders (a time slice, without copying the frames).
+
+        ``log``: the reply metrics' sorted log of exactly those messages (same frame and
+        time window).  When its shop, buyer and agent ids are already clean (stripped,
+        non-blank strings: ids from the store), its sort and codes are reused; the
+        buyer-day figures need no more (``buyer_names`` is then not available)."""
+        if log is not None and as_of is None and _clean_log(log):
+            self._from_log(log, orders, window_s, lookback_s, anchor, o_mask)
+            return
         if messages is None:
             messages = pd.DataFrame(columns=["shop", "buyer_id", "sender", "sent_at"])
         if orders is None:
@@ -301,28 +374,94 @@ class _Data:
         nm, no = len(messages), len(orders)
 
         # -- shared codes ----------------------------------------------------------------
-        def both(col: str) -> pd.Series:
-            return pd.concat([messages[col].astype(object), orders[col].astype(object)],
-                             ignore_index=True)
-
-        shop_all, self.shop_names = _codes(both("shop"))
-        buyer_all, self.buyer_names = _codes(both("buyer_id"))
+        codes, self.shop_names = _shared_codes(messages["shop"], orders["shop"])
+        shop_all = np.concatenate(codes)
+        codes, self.buyer_names = _shared_codes(messages["buyer_id"], orders["buyer_id"])
+        buyer_all = np.concatenate(codes)
         nb = len(self.buyer_names) + 1
         self.nb = nb
         gid_all = np.where((shop_all >= 0) & (buyer_all >= 0), shop_all * nb + buyer_all, -1)
 
         # -- messages ---------------------------------------------------------------------
-        snd = np.full(nm, -1, dtype=np.int8)
-        sender = messages["sender"].reset_index(drop=True)
-        for name, code in _SENDERS.items():
-            snd[(sender == name).to_numpy(dtype=bool, na_value=False)] = code
+        snd = _sender_codes(messages["sender"])
         mt, mok = _seconds(messages["sent_at"])
         mg = gid_all[:nm]
         mkeep = (mg >= 0) & (snd >= 0) & mok
+        if t_lo is not None:
+            mkeep &= mt >= t_lo
+        if t_hi is not None:
+            mkeep &= mt < t_hi
 
-        # -- orders -----------------------------------------------------------------------
+        # -- orders, the data end per shop (or the explicit as_of), then cut after it -----
         oshop = shop_all[nm:]
         og = gid_all[nm:]
+        asof = _as_of_seconds(as_of)
+        mshop = shop_all[:nm]
+        self._orders(orders, oshop, og, o_mask, asof, mshop[mkeep], mt[mkeep])
+        if asof is not None:  # (the data end is past every kept message otherwise)
+            mkeep &= mt <= asof
+
+        mpos = np.flatnonzero(mkeep)
+        # by (shop, buyer), time, then the tie order: every later search sorts by time
+        # stably, so only the order of a buyer's messages in the same second matters
+        mpos = mpos[_sort_order(np.zeros(len(mpos), np.int64), mg[mpos], mt[mpos], messages,
+                                mpos)]
+        self.messages = messages
+        self.m_pos = mpos  # row positions in the input
+        self.m_g = mg[mpos]
+        self.m_shop = shop_all[:nm][mpos]
+        self.m_t = mt[mpos]
+        self.m_kind = snd[mpos]
+        if "agent_id" in messages.columns:
+            (ac,), an = _shared_codes(messages["agent_id"])
+            ac = ac[mpos]
+        else:
+            an, ac = np.empty(0, dtype=object), np.full(len(mpos), -1, np.int64)
+        names = np.concatenate([np.asarray(an, dtype=object), np.array([UNASSIGNED], object)])
+        remap, uniq = pd.factorize(names)  # an account literally named 未分配 merges with it
+        remap = np.asarray(remap, np.int64)
+        self.agent_names = np.asarray(uniq, dtype=object)
+        self.unassigned = int(remap[len(an)])
+        self.m_agent = remap[np.where(ac >= 0, ac, len(an))]
+        self._buyer_days()
+
+    def _from_log(self, log, orders, window_s, lookback_s, anchor, o_mask) -> None:
+        if orders is None:
+            orders = pd.DataFrame(columns=["shop", "buyer_id", "created_at"])
+        _require(orders, ("shop", "buyer_id", "created_at"), "orders")
+        self.window_s, self.lookback_s, self.anchor = window_s, lookback_s, anchor
+        self.messages = log.frame
+        self.m_pos = log.pos
+        self.m_g = log.gid
+        self.m_shop = log.shop_of_gid[log.gid]
+        self.m_t = log.t
+        self.m_kind = log.sender
+        self.m_agent = log.agent  # right for human agent messages, the only ones used
+        self.agent_names = log.agent_names
+        self.unassigned = log.unassigned
+        self.buyer_names, self.nb = None, None
+        # orders onto the log's shops and (shop, buyer) groups; new ones after them
+        (oshop,), self.shop_names = _shared_codes(orders["shop"], first=log.shop_names)
+        (obuy,), bnames = _shared_codes(orders["buyer_id"])
+        og = np.full(len(orders), -1, dtype=np.int64)
+        has = (oshop >= 0) & (obuy >= 0)
+        if has.any():
+            ngid = len(log.shop_of_gid)
+            gkey = _joined(self.shop_names[log.shop_of_gid], log.buyer_of_gid)
+            okey = _joined(self.shop_names[oshop[has]], bnames[obuy[has]])
+            at = pd.Index(gkey).get_indexer(okey)
+            new = at < 0
+            if new.any():
+                extra, inv = np.unique(okey[new], return_inverse=True)
+                at[new] = ngid + inv.ravel()
+            og[has] = at
+        self._orders(orders, oshop, og, o_mask, None, self.m_shop, self.m_t)
+        self._buyer_days()
+
+    def _orders(self, orders, oshop, og, o_mask, asof, m_shop, m_t) -> None:
+        """Order arrays, and the data end per shop: ``asof`` (seconds), or the latest of
+        the kept messages (``m_shop``/``m_t``), order creations and payments."""
+        no = len(orders)
         ct, cok = _seconds(orders["created_at"])
         if "paid_at" in orders.columns:
             pt, pok = _seconds(orders["paid_at"])
@@ -337,42 +476,19 @@ class _Data:
         st_not = status.isin(_NOT_PAID).to_numpy(dtype=bool, na_value=False)
         st_unpaid = (status == "unpaid").to_numpy(dtype=bool, na_value=False)
         okeep = (oshop >= 0) & cok
-
-        # -- data end per shop (or the explicit as_of), then cut everything after it ------
+        if o_mask is not None:
+            okeep &= o_mask
         nshops = len(self.shop_names)
-        asof = _as_of_seconds(as_of)
         if asof is None:
             end = np.full(max(nshops, 1), _MIN, dtype=np.int64)
-            sm = mkeep
-            np.maximum.at(end, shop_all[:nm][sm], mt[sm])
+            np.maximum.at(end, m_shop, m_t)
             np.maximum.at(end, oshop[okeep], ct[okeep])
             pm = okeep & pok
             np.maximum.at(end, oshop[pm], pt[pm])
-            self.end_of_shop = end
         else:
-            self.end_of_shop = np.full(max(nshops, 1), asof, dtype=np.int64)
-        mkeep &= mt <= self.end_of_shop[np.where(shop_all[:nm] >= 0, shop_all[:nm], 0)]
+            end = np.full(max(nshops, 1), asof, dtype=np.int64)
+        self.end_of_shop = end
         okeep &= ct <= self.end_of_shop[np.where(oshop >= 0, oshop, 0)]
-
-        mpos = np.flatnonzero(mkeep)
-        mpos = mpos[_tie_order(messages, mpos)]
-        self.messages = messages
-        self.m_pos = mpos  # row positions in the input
-        self.m_g = mg[mpos]
-        self.m_shop = shop_all[:nm][mpos]
-        self.m_t = mt[mpos]
-        self.m_kind = snd[mpos]
-        if "agent_id" in messages.columns:
-            ac, an = _codes(messages["agent_id"])
-            ac = ac[mpos]
-        else:
-            an, ac = np.empty(0, dtype=object), np.full(len(mpos), -1, np.int64)
-        names = np.concatenate([np.asarray(an, dtype=object), np.array([UNASSIGNED], object)])
-        remap, uniq = pd.factorize(names)  # an account literally named 未分配 merges with it
-        remap = np.asarray(remap, np.int64)
-        self.agent_names = np.asarray(uniq, dtype=object)
-        self.unassigned = int(remap[len(an)])
-        self.m_agent = remap[np.where(ac >= 0, ac, len(an))]
 
         opos = np.flatnonzero(okeep)
         self.orders = orders
@@ -385,7 +501,7 @@ class _Data:
         paid_rec = ~st_not[opos] & (st_paid[opos] | pok[opos])
         self.o_paid = paid_rec & (pay_t <= end_o)  # paid as of the data end
         self.o_pay_t = pay_t
-        self.o_anchor_t = self.o_ct if anchor == "order" else pay_t
+        self.o_anchor_t = self.o_ct if self.anchor == "order" else pay_t
         # open and unpaid as of the data end (an order paid only after as_of is unpaid then)
         self.o_unpaid = ~st_not[opos] & (st_unpaid[opos] | paid_rec) & ~self.o_paid
         if "amount" in orders.columns:
@@ -395,8 +511,6 @@ class _Data:
         else:
             self.o_amount = np.full(len(opos), np.nan)
 
-        self._buyer_days()
-
     # ------------------------------------------------------------------------------------
     def _buyer_days(self) -> None:
         """Per buyer-day: first message, served, first replier, after-sale, ordered, paid."""
@@ -404,8 +518,8 @@ class _Data:
         b = np.flatnonzero(self.m_kind == _BUYER)
         bg, bt = self.m_g[b], self.m_t[b]
         bday = bt // _DAY
-        order = np.lexsort((bt, bday, bg))  # by buyer, day, time: a buyer-day is a run
-        first = b[order[_runs(bg[order], bday[order])]]
+        # messages are sorted by buyer, then time (so by day): a buyer-day is a run
+        first = b[_runs(bg, bday)]
         g, f, day = self.m_g[first], self.m_t[first], self.m_t[first] // _DAY
         self.bd_g, self.bd_f, self.bd_day = g, f, day
         self.bd_shop = self.m_shop[first]
@@ -446,6 +560,9 @@ class _Data:
         """Paid orders anchored in [lo, hi]: index arrays, credited agent and category
         (0 attributed, 1 unattributed, 2 silent, 3 unmatched)."""
         sel = np.flatnonzero(self.o_paid & _in_range(self.o_anchor_t // _DAY, lo, hi))
+        if len(sel) == 0:
+            z = np.zeros(0, dtype=np.int64)
+            return sel, z, z
         t, g = self.o_anchor_t[sel], self.o_g[sel]
         agent = self.last_human_reply(t, g)
         chat = _asof(t, g, self.m_t, self.m_g, forward=False, tol=self.window_s) >= 0
@@ -486,10 +603,31 @@ def conversion_kpis(messages: pd.DataFrame, orders: pd.DataFrame | None, by: str
     the keys; rates are NaN where the denominator is 0.
     """
     _check_choice(by, BY_CHOICES, "grouping")
-    columns = output_columns(by)
     lo, hi = day_number(since, "since"), day_number(until, "until")
     d = _setup(messages, orders, window_days, lookback_days, anchor, as_of)
+    end = dict(zip(d.shop_names, d.end_of_shop[:len(d.shop_names)].tolist()))
+    return _conv_finish([_conv_partial(d, by, lo, hi)], by, end, d.window_s)
 
+
+class _ConvPart:
+    """Per-group sums of one batch (combinable by adding; ``_maxf`` by max), and the paid
+    orders' amounts with their input position (summed at the end in input order, so the
+    float sums are bit-identical however the batches were cut)."""
+
+    def __init__(self, sums: pd.DataFrame, amounts: pd.DataFrame):
+        self.sums, self.amounts = sums, amounts
+
+
+_ORDER_CATS = [("attributed_orders", "sales"), ("unattributed_orders", "unattributed_sales"),
+               ("silent_orders", "silent_sales"), ("unmatched_orders", "unmatched_sales")]
+_BUYER_FLAGS = ["served_buyers", "inquiry_buyers", "aftersale_buyers", "ordered_buyers",
+                "paid_buyers"]
+
+
+def _conv_partial(d: _Data, by: str, lo: int | None, hi: int | None, olo: int | None = None,
+                  ohi: int | None = None, orders_range: bool = False) -> _ConvPart:
+    """Sums per (shop, key) of the buyer-days dated in [lo, hi] and the paid orders anchored
+    in [lo, hi] (or in [olo, ohi] with ``orders_range``; None = no bound)."""
     # -- buyer-days (by the date of the buyer's messages) -------------------------------------
     m = _in_range(d.bd_day, lo, hi)
     if by == "agent":
@@ -497,7 +635,7 @@ def conversion_kpis(messages: pd.DataFrame, orders: pd.DataFrame | None, by: str
     b_shop, b_key = d.bd_shop[m], _group_key(d, by, d.bd_day[m], d.bd_agent[m])
 
     # -- paid orders (by the anchor's date) ---------------------------------------------------
-    sel, agent, cat = d.paid_orders(lo, hi)
+    sel, agent, cat = d.paid_orders(olo, ohi) if orders_range else d.paid_orders(lo, hi)
     aday = d.o_anchor_t[sel] // _DAY
     o_shop = d.o_shop[sel]
     o_key = _group_key(d, by, aday, np.where(agent >= 0, agent, d.unassigned))
@@ -505,13 +643,8 @@ def conversion_kpis(messages: pd.DataFrame, orders: pd.DataFrame | None, by: str
     # -- one dense row index over both --------------------------------------------------------
     shop_u, key_u, row = _rows(np.concatenate([b_shop, o_shop]),
                                np.concatenate([b_key, o_key]))
-    if len(shop_u) == 0:
-        return _empty(columns)
     nr = len(shop_u)
     b_row, o_row = row[:len(b_shop)], row[len(b_shop):]
-
-    def total(r, w=None) -> np.ndarray:
-        return np.bincount(r, weights=w, minlength=nr).astype(float)
 
     def count(r, flag) -> np.ndarray:
         return np.bincount(r[flag], minlength=nr).astype(np.int64)
@@ -521,14 +654,13 @@ def conversion_kpis(messages: pd.DataFrame, orders: pd.DataFrame | None, by: str
                        ("aftersale_buyers", d.bd_aftersale), ("ordered_buyers", d.bd_ordered),
                        ("paid_buyers", d.bd_paid)):
         cols[name] = count(b_row, flag[m])
-    cols["pending"] = count(b_row, d.bd_pending[m]) > 0
-    amt = np.nan_to_num(d.o_amount[sel], nan=0.0)
-    for i, (n_col, s_col) in enumerate([("attributed_orders", "sales"),
-                                        ("unattributed_orders", "unattributed_sales"),
-                                        ("silent_orders", "silent_sales"),
-                                        ("unmatched_orders", "unmatched_sales")]):
+    # pending: the latest first message of an inquiry per row (compared with the data end)
+    maxf = np.full(nr, _MIN, dtype=np.int64)
+    inq = d.bd_inquiry[m]
+    np.maximum.at(maxf, b_row[inq], d.bd_f[m][inq])
+    cols["_maxf"] = maxf
+    for i, (n_col, _) in enumerate(_ORDER_CATS):
         cols[n_col] = count(o_row, cat == i)
-        cols[s_col] = total(o_row[cat == i], amt[cat == i])
     # buyers behind the sales: distinct (row, buyer, anchor date) among attributed orders
     att = cat == 0
     if att.any():
@@ -536,23 +668,156 @@ def conversion_kpis(messages: pd.DataFrame, orders: pd.DataFrame | None, by: str
         cols["sales_buyers"] = count(trip["r"].to_numpy(), ~trip.duplicated().to_numpy())
     else:
         cols["sales_buyers"] = np.zeros(nr, dtype=np.int64)
+    keys = {"shop": d.shop_names[shop_u], "_k": _key_values(d, by, key_u)}
+    sums = pd.DataFrame({**keys, **cols})
+    amounts = pd.DataFrame({"shop": keys["shop"][o_row], "_k": keys["_k"][o_row],
+                            "cat": cat.astype(np.int64),
+                            "amount": np.nan_to_num(d.o_amount[sel], nan=0.0),
+                            "pos": d.o_pos[sel].astype(np.int64)})
+    return _ConvPart(sums, amounts)
+
+
+def _key_values(d: _Data, by: str, key: np.ndarray) -> np.ndarray:
+    """Group keys as combinable values: day number, ISO week code, agent label or 0."""
+    if by == "agent":
+        return np.asarray(d.agent_names[key], dtype=object)
+    return np.asarray(key, dtype=np.int64)
+
+
+def _conv_finish(parts: list[_ConvPart], by: str, end_of_shop: dict, window_s: int) -> pd.DataFrame:
+    """The KPI table from the partial sums; ``end_of_shop``: the data end per shop name."""
+    columns = output_columns(by)
+    sums = [p.sums for p in parts if len(p.sums)]
+    if not sums:
+        return _empty(columns)
+    if len(sums) == 1:
+        tab = sums[0].set_index(["shop", "_k"])
+    else:
+        agg = {c: ("max" if c == "_maxf" else "sum") for c in sums[0].columns
+               if c not in ("shop", "_k")}
+        tab = pd.concat(sums, ignore_index=True).groupby(["shop", "_k"], sort=False).agg(agg)
+    nr = len(tab)
+    cols = {c: tab[c].to_numpy(np.int64) for c in tab.columns if c != "_maxf"}
+    shops = tab.index.get_level_values("shop").to_numpy(object)
+    end = np.array([end_of_shop.get(s, _MIN) for s in shops], dtype=np.int64)
+    maxf = tab["_maxf"].to_numpy(np.int64)
+    cols["pending"] = (maxf != _MIN) & (maxf + window_s > end)
+    amounts = [p.amounts for p in parts if len(p.amounts)]
+    totals = {s_col: np.zeros(nr) for _, s_col in _ORDER_CATS}
+    if amounts:
+        am = amounts[0] if len(amounts) == 1 else \
+            pd.concat(amounts, ignore_index=True).sort_values("pos", kind="stable")
+        row = tab.index.get_indexer(pd.MultiIndex.from_arrays([am["shop"].to_numpy(object),
+                                                               am["_k"].to_numpy()]))
+        cat, amt = am["cat"].to_numpy(), am["amount"].to_numpy(float)
+        for i, (_, s_col) in enumerate(_ORDER_CATS):
+            totals[s_col] = np.bincount(row[cat == i], weights=amt[cat == i],
+                                        minlength=nr).astype(float)
+    cols.update(totals)
     cols["inquiry_conversion"] = _ratio(cols["paid_buyers"], cols["inquiry_buyers"])
     cols["order_conversion"] = _ratio(cols["ordered_buyers"], cols["inquiry_buyers"])
     cols["pay_success"] = _ratio(cols["paid_buyers"], cols["ordered_buyers"])
     cols["avg_order_value"] = _ratio(cols["sales"], cols["sales_buyers"])
 
-    key = key_u
-    keys: dict[str, np.ndarray] = {"shop": d.shop_names[shop_u]}
+    key = tab.index.get_level_values("_k").to_numpy()
+    keys: dict[str, np.ndarray] = {"shop": shops}
     if by == "day":
-        keys["date"] = _dates(key)
+        keys["date"] = _dates(np.asarray(key, dtype=np.int64))
     elif by == "week":
         keys["week"] = np.array([f"{k // 100}-W{k % 100:02d}" for k in key], dtype=object)
     elif by == "agent":
-        keys["agent_id"] = d.agent_names[key]
+        keys["agent_id"] = np.asarray(key, dtype=object)
     res = pd.DataFrame({**keys, **cols})[columns]
     for c in _KEY_COLS[by]:
         res[c] = res[c].astype(object)
     return res.sort_values(_KEY_COLS[by], kind="stable").reset_index(drop=True)
+
+
+class ConversionSlices:
+    """Conversion KPIs of ONE shop, fed one time slice at a time (``cskit kpi`` reads the
+    store one shop-month at a time); :meth:`result` equals :func:`conversion_kpis` on
+    all the messages at once.  Pure: frames in, frames out.
+
+    ``orders``: all the shop's orders the whole computation would see (orders are few
+    next to messages; each slice uses the ones its windows reach).  Each :meth:`add`
+    owns the buyer-days dated ``lo``..``hi`` and the paid orders anchored then; it needs
+    the messages from ``window`` days before ``lo`` (the last reply before an order)
+    through ``hi``.  Every window is bounded, so nothing but sums crosses slices, except:
+    the data end (``pending``), which is the latest time over all slices — the slices'
+    message ranges together must cover what one call would get; and the paid orders'
+    amounts, summed at the end in input order.
+    """
+
+    def __init__(self, orders: pd.DataFrame | None, *, bys=("day",), since=None, until=None,
+                 window_days: float = 3, lookback_days: float = 15, anchor: str = "order"):
+        for by in bys:
+            _check_choice(by, BY_CHOICES, "grouping")
+        _check_choice(anchor, ANCHORS, "attribution anchor")
+        self.bys = tuple(bys)
+        self.lo, self.hi = day_number(since, "since"), day_number(until, "until")
+        self.W = _seconds_of_days(window_days, "window_days")
+        self.L = _seconds_of_days(lookback_days, "lookback_days")
+        self.anchor = anchor
+        if orders is None:
+            orders = pd.DataFrame(columns=["shop", "buyer_id", "created_at"])
+        _require(orders, ("shop", "buyer_id", "created_at"), "orders")
+        self.orders = orders
+        ct, cok = _seconds(orders["created_at"])
+        if "paid_at" in orders.columns:
+            pt, pok = _seconds(orders["paid_at"])
+        else:
+            pt, pok = np.zeros(len(orders), np.int64), np.zeros(len(orders), bool)
+        self._ct, self._cok, self._pt, self._pok = ct, cok, pt, pok
+        # the orders' share of the data end (each slice adds its messages')
+        d = _Data(None, orders, self.W, self.L, anchor, None)
+        self.end: dict = dict(zip(d.shop_names, d.end_of_shop[:len(d.shop_names)].tolist()))
+        self.parts: dict[str, list[_ConvPart]] = {by: [] for by in self.bys}
+
+    def add(self, messages: pd.DataFrame, lo, hi, *, start=None, end=None, orders_from=None,
+            orders_to=None, first: bool = False, last: bool = False, log=None) -> None:
+        """Own the buyer-days dated ``lo``..``hi`` (clipped to since/until) and the paid
+        orders anchored ``orders_from``..``orders_to`` (default ``lo``..``hi``; ``first``/
+        ``last``: unbounded before/after, so orders on days without messages belong to some
+        slice).  Only the rows of ``messages`` in ``[start, end)`` are used (None: no
+        bound); they must reach from ``window`` days before the orders' first day to the
+        end of the last (or, ``last``, as far as one call would see).  ``log``: what
+        :meth:`ReplySlices.add <cskit.metrics.reply.ReplySlices.add>` returned for the
+        same frame and the same ``[start, end)`` (its sort is reused)."""
+        lo_d, hi_d = day_number(lo, "lo"), day_number(hi, "hi")
+        olo = None if first else day_number(orders_from, "orders_from") if orders_from else lo_d
+        ohi = None if last else day_number(orders_to, "orders_to") if orders_to else hi_d
+        t_lo = None if start is None else _ts_seconds(start)
+        t_hi = None if end is None else _ts_seconds(end)
+        # orders any window of an owned buyer-day or order can reach (a day of margin)
+        o_mask = np.ones(len(self.orders), dtype=bool)
+        a = min(lo_d, olo if olo is not None else lo_d)
+        b = max(hi_d, ohi if ohi is not None else hi_d)
+        if olo is not None:
+            a = (a - 1) * _DAY - self.L - self.W
+            o_mask &= (self._cok & (self._ct >= a)) | (self._pok & (self._pt >= a))
+        if ohi is not None:
+            b = (b + 2) * _DAY + self.W
+            o_mask &= (self._cok & (self._ct < b)) | (self._pok & (self._pt < b))
+        d = _Data(messages, self.orders, self.W, self.L, self.anchor, None, t_lo=t_lo,
+                  t_hi=t_hi, o_mask=o_mask, log=log)
+        for name, e in zip(d.shop_names, d.end_of_shop[:len(d.shop_names)].tolist()):
+            self.end[name] = max(self.end.get(name, _MIN), e)
+        own_lo = lo_d if self.lo is None else max(lo_d, self.lo)
+        own_hi = hi_d if self.hi is None else min(hi_d, self.hi)
+        o_lo = olo if self.lo is None else self.lo if olo is None else max(olo, self.lo)
+        o_hi = ohi if self.hi is None else self.hi if ohi is None else min(ohi, self.hi)
+        for by in self.bys:
+            self.parts[by].append(_conv_partial(d, by, own_lo, own_hi, o_lo, o_hi, True))
+
+    def result(self) -> dict[str, pd.DataFrame]:
+        return {by: _conv_finish(self.parts[by], by, self.end, self.W) for by in self.bys}
+
+
+def _ts_seconds(x) -> int:
+    ts = pd.Timestamp(x)
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return int((ts - pd.Timestamp(0)) // pd.Timedelta(seconds=1))
 
 
 def _rows(shop: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -32,7 +32,8 @@ from cskit.metrics.common import ts as _ts
 from cskit.metrics.registry import column_order
 from cskit.metrics.rules import PRESETS, RuleConfig, get_rule
 
-__all__ = ["annotate", "reply_kpis", "unreplied_list", "output_columns", "UNASSIGNED",
+__all__ = ["annotate", "reply_kpis", "unreplied_list", "output_columns", "ReplySlices",
+           "UNASSIGNED",
            "BOT_AGENT", "BY_CHOICES", "FAST_ANSWER_S"]
 
 #: agent label for messages nobody served (and agent messages without an account)
@@ -98,6 +99,20 @@ def _seconds(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return v.view(np.int64), ok
 
 
+def _stable_order(codes: np.ndarray) -> np.ndarray:
+    """A stable argsort of non-negative integer codes: least-significant-digit radix
+    passes of 16 bits (numpy sorts 16-bit integers stably by radix, in linear time)."""
+    top = int(codes.max()) if len(codes) else 0
+    order, shift = None, 0
+    while True:
+        digit = ((codes >> shift) & 0xFFFF).astype(np.uint16)
+        order = np.argsort(digit, kind="stable") if order is None else \
+            order[np.argsort(digit[order], kind="stable")]
+        shift += 16
+        if top >> shift == 0:
+            return order
+
+
 def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
     """Positions (into ``pos``) sorted by shop, buyer, sent_at, tie-break, input order."""
     n = len(pos)
@@ -106,7 +121,13 @@ def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.nda
     nb = int(buyer_c.max()) + 1
     tmin, span = int(t.min()), int(t.max() - t.min()) + 1
     ngroups = (int(shop_c.max()) + 1) * nb
-    if ngroups < _BIG // span:
+    if n > 1 and bool((t[1:] >= t[:-1]).all()):
+        # already in time order (a Parquet slice): a stable radix sort by group keeps it
+        g = shop_c * nb + buyer_c
+        order = _stable_order(g)
+        gs, ts = g[order], t[order]
+        eq = (gs[1:] == gs[:-1]) & (ts[1:] == ts[:-1])
+    elif ngroups < _BIG // span:
         # one int64 key; an unstable sort is fastest, equal keys are put in order below
         key = (shop_c * nb + buyer_c) * span + (t - tmin)
         order = np.argsort(key)
@@ -121,10 +142,9 @@ def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.nda
     tied = np.zeros(n, dtype=bool)
     tied[1:] |= eq
     tied[:-1] |= eq
-    run_start = np.ones(n, dtype=bool)
-    run_start[1:] = ~eq
-    run = np.cumsum(run_start)[tied]
-    sub = order[tied]  # positions into pos (pos is in input order)
+    tpos = np.flatnonzero(tied)
+    run = np.cumsum(np.concatenate([[True], ~eq[tpos[1:] - 1]]))  # runs of equal keys
+    sub = order[tpos]  # positions into pos (pos is in input order)
     rows = pos[sub]
     keys: list[np.ndarray] = [sub]  # input order as the last resort
     if "source_row" in df.columns:
@@ -135,7 +155,7 @@ def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.nda
                            sort=True)
         keys.append(np.where(sf < 0, _NEVER, sf))
     keys.append(run)
-    order[tied] = sub[np.lexsort(keys)]
+    order[tpos] = sub[np.lexsort(keys)]
     return order
 
 
@@ -181,20 +201,36 @@ class _Log:
         return cc[self.pos]
 
 
-def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None) -> _Log:
+def _sender_codes(snd: pd.Series) -> np.ndarray:
+    """int8 sender code per row (-1: system, anything else or missing)."""
+    if isinstance(snd.dtype, pd.CategoricalDtype):  # one comparison per category
+        cats = np.asarray(snd.cat.categories, dtype=object)
+        table = np.array([_SENDERS.get(c, -1) if isinstance(c, str) else -1 for c in cats] + [-1],
+                         dtype=np.int8)
+        return table[snd.cat.codes.to_numpy()]  # code -1 (missing) → the last entry, -1
+    out = np.full(len(snd), -1, dtype=np.int8)
+    for name, code in _SENDERS.items():
+        out[(snd == name).to_numpy(dtype=bool, na_value=False)] = code
+    return out
+
+
+def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None, t_lo: int | None = None,
+             t_hi: int | None = None) -> _Log:
+    """Sort and code the messages; rows outside ``[t_lo, t_hi)`` (epoch seconds, wall clock)
+    are left out as if absent (a time slice of a larger frame, without a copy)."""
     _require(messages, ("shop", "buyer_id", "sender", "sent_at"), "messages")
     df = messages
-    n_in = len(df)
-    sender_all = np.full(n_in, -1, dtype=np.int8)
-    snd = df["sender"]
-    for name, code in _SENDERS.items():
-        sender_all[(snd == name).to_numpy(dtype=bool, na_value=False)] = code
+    sender_all = _sender_codes(df["sender"])
     shop_c, shop_u = _factorize(df["shop"])
     buyer_c, buyer_u = _factorize(df["buyer_id"])
     t_all, t_ok = _seconds(df["sent_at"])
     keep = (shop_c >= 0) & (buyer_c >= 0) & (sender_all >= 0) & t_ok
+    if t_lo is not None:
+        keep &= t_all >= t_lo
+    if t_hi is not None:
+        keep &= t_all < t_hi
     if keep.all():  # the usual case: no copies before the sort
-        pos = np.arange(n_in)
+        pos = np.arange(len(df))
         pos = _sort_order(shop_c, buyer_c, t_all, df, pos)
     else:
         pos = np.flatnonzero(keep)
@@ -211,8 +247,7 @@ def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None) -> _Log:
     buyer_of_gid = buyer_u[buy_s[starts]]
 
     t = t_all[pos]
-    day = t // _DAY
-    sod = t - day * _DAY
+    day, sod = np.divmod(t, _DAY)
     sender = sender_all[pos]
 
     # agent labels: the account id; missing → 未分配 (human) / 机器人 (robot)
@@ -233,7 +268,8 @@ def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None) -> _Log:
     dmax = int(day.max()) if n else 0
     since_of_gid = _exclusion_days(excluded, np.asarray(shop_u, dtype=object)[shop_of_gid],
                                    buyer_of_gid)
-    excl = day >= since_of_gid[gid]
+    excl = day >= since_of_gid[gid] if (since_of_gid != _NEVER).any() \
+        else np.zeros(n, dtype=bool)
 
     return _Log(frame=df, pos=pos, shop_names=np.asarray(shop_u, dtype=object),
                 shop_of_gid=shop_of_gid, buyer_of_gid=buyer_of_gid, gid=gid, t=t, day=day,
@@ -323,6 +359,8 @@ class _Ann:
     hour: np.ndarray
     in_window: np.ndarray
     excl: np.ndarray
+    fallback: np.ndarray  # agent who last sent the buyer a human message before it (code)
+    prev: np.ndarray  # position of that message in the log (-1: none in the log)
     counted: np.ndarray  # counts for the rule's headline (window, not excluded, not robot-only)
     win: np.ndarray  # window and not excluded (base of the other measures)
     # the rule's reply (human, or human+robot with count_bot_replies)
@@ -338,6 +376,7 @@ class _Ann:
 
 
 def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
+    """The rule's verdict per buyer message."""
     is_h = log.sender == _AGENT
     h_next = _next_pos(is_h, log.gid)
     r_next = _next_pos(is_h | (log.sender == _BOT), log.gid) if rule.count_bot_replies else h_next
@@ -348,15 +387,21 @@ def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
     h_pos, r_pos = h_next[rows], r_next[rows]
 
     # unanswered: the agent who last sent a human message to this buyer before it
-    fallback = _take(log.agent, h_prev[rows], log.unassigned)
+    prev = h_prev[rows]
+    fallback = _take(log.agent, prev, log.unassigned)
     h_agent = _take(log.agent, h_pos, fallback)
-    r_agent = _take(log.agent, r_pos, fallback)
     h_wait = np.where(h_pos >= 0, _take(log.t, h_pos, 0) - t, np.nan)
-    r_wait = np.where(r_pos >= 0, _take(log.t, r_pos, 0) - t, np.nan)
-    h_later = (h_pos >= 0) & (_take(log.day, h_pos, 0) > day)
+    h_day = _take(log.day, h_pos, 0)
+    h_later = (h_pos >= 0) & (h_day > day)
+    if r_next is h_next:  # the rule's reply is the human reply
+        r_agent, r_wait, r_day = h_agent, h_wait, h_day
+    else:
+        r_agent = _take(log.agent, r_pos, fallback)
+        r_wait = np.where(r_pos >= 0, _take(log.t, r_pos, 0) - t, np.nan)
+        r_day = _take(log.day, r_pos, 0)
     late = (r_pos < 0) | (r_wait > rule.threshold_s)
     if rule.midnight_cutoff:
-        late |= (r_pos >= 0) & (_take(log.day, r_pos, 0) > day)
+        late |= (r_pos >= 0) & (r_day > day)
 
     in_window = _in_window(sod, rule)
     excl = log.excl[rows]
@@ -371,12 +416,14 @@ def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
         counted = win & ~(has_bot & ~has_human)[run[rows]]
 
     return _Ann(rows=rows, gid=g, t=t, day=day, hour=sod // 3600, in_window=in_window,
-                excl=excl, counted=counted, win=win, r_pos=r_pos, r_wait=r_wait, r_agent=r_agent,
+                excl=excl, fallback=fallback, prev=prev, counted=counted, win=win, r_pos=r_pos,
+                r_wait=r_wait, r_agent=r_agent,
                 late=late, h_pos=h_pos, h_wait=h_wait, h_agent=h_agent, h_later_day=h_later)
 
 
-def _unit_starts(log: _Log, a: _Ann, unit: str) -> np.ndarray:
-    """Which buyer messages open a unit of the rule (all of them for ``message``)."""
+def _unit_starts(log: _Log, a: _Ann, unit: str, seen=None) -> np.ndarray:
+    """Which buyer messages open a unit of the rule (all of them for ``message``).
+    ``seen`` (sessions): 'buyer<US>conversation' keys whose session started before the log."""
     if unit == "message":
         return np.ones(len(a.rows), dtype=bool)
     if unit == "round":  # a new round when the buyer, the day or the closing reply changes
@@ -386,8 +433,20 @@ def _unit_starts(log: _Log, a: _Ann, unit: str) -> np.ndarray:
         nc = int(c.max()) + 1 if len(c) else 1
         key = np.where(c >= 0, a.gid * nc + c,
                        -(a.gid * log.ndays + (a.day - log.dmin)) - 1)
-        return ~pd.Series(key).duplicated().to_numpy()
+        starts = ~pd.Series(key).duplicated().to_numpy()
+        if seen is not None and len(seen):
+            at = np.flatnonzero(starts & (c >= 0))
+            if len(at):
+                keys = _session_keys(log, a, at, c)
+                starts[at[pd.Index(keys).isin(seen)]] = False
+        return starts
     return np.ones(len(a.rows), dtype=bool)  # buyer: not used
+
+
+def _session_keys(log: _Log, a: _Ann, at: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """'buyer<US>conversation' of buyer messages ``at`` (indices into ``a``)."""
+    _, conv = _factorize(log.frame["conversation_id"])
+    return _joined(log.buyer_of_gid[a.gid[at]], conv[c[at]])
 
 
 # ----------------------------------------------------------------------------------------
@@ -490,38 +549,110 @@ def output_columns(rule: RuleConfig | str | None = None, by: str = "day") -> lis
     return _KEY_COLS[by] + column_order(kpis)
 
 
-class _Dense:
+# ----------------------------------------------------------------------------------------
+# aggregation: per-message facts → per-group partial sums → the KPI table
+# ----------------------------------------------------------------------------------------
+@dataclass
+class _Events:
+    """What the KPI table needs of every buyer message and every agent/robot message,
+    whether it comes from one log or from replies resolved across time slices."""
+
+    shop_names: np.ndarray  # object, by shop code
+    agent_names: np.ndarray  # object, by agent code
+    # per buyer message (a buyer-day's messages are adjacent, in processing order)
+    shop: np.ndarray  # int64 shop code
+    buyer: np.ndarray  # int64, one code per (shop, buyer)
+    day: np.ndarray
+    hour: np.ndarray
+    rng: np.ndarray  # counted here: dated in the range (and owned by this slice)
+    excl: np.ndarray
+    counted: np.ndarray
+    win: np.ndarray
+    late: np.ndarray
+    unanswered: np.ndarray  # no reply under the rule
+    r_agent: np.ndarray
+    h_wait: np.ndarray
+    h_agent: np.ndarray
+    h_later_day: np.ndarray
+    unit_start: np.ndarray  # opens a unit of the rule (round / session / message)
+    round_start: np.ndarray  # opens a human round
+    first_win: np.ndarray  # the buyer-day's first window message
+    # agent and robot messages counted (in the range, not excluded): their own day, hour, label
+    # as (shop, day, hour, agent) arrays, for "agent_messages" and "bot_messages"
+    volumes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _events(log: _Log, a: _Ann, rule: RuleConfig, lo: int | None, hi: int | None,
+            sel: np.ndarray | None = None, seen=None) -> _Events:
+    """Facts of a log's buyer messages dated in ``[lo, hi]`` (and ``sel``, whole buyer-days)."""
+    rng = _in_range(a.day, lo, hi)
+    if sel is not None:
+        rng &= sel
+    nb = len(a.rows)
+    unit_start = _unit_starts(log, a, rule.unit, seen) if rule.unit != "buyer" \
+        else np.ones(nb, dtype=bool)
+    wpos = np.flatnonzero(a.win)
+    first_win = np.zeros(nb, dtype=bool)
+    first_win[wpos[_runs(a.gid[wpos], a.day[wpos])]] = True
+    volumes = {}
+    for name, code in (("agent_messages", _AGENT), ("bot_messages", _BOT)):
+        vm = np.flatnonzero((log.sender == code) & ~log.excl & _in_range(log.day, lo, hi))
+        vshop = np.zeros(len(vm), dtype=np.int64) if len(log.shop_names) == 1 else \
+            log.shop_of_gid[log.gid[vm]]
+        volumes[name] = (vshop, log.day[vm], log.sod[vm] // 3600, log.agent[vm])
+    return _Events(
+        shop_names=log.shop_names, agent_names=log.agent_names, shop=log.shop_of_gid[a.gid],
+        buyer=a.gid, day=a.day, hour=a.hour, rng=rng, excl=a.excl, counted=a.counted, win=a.win,
+        late=a.late, unanswered=a.r_pos < 0, r_agent=a.r_agent, h_wait=a.h_wait,
+        h_agent=a.h_agent, h_later_day=a.h_later_day, unit_start=unit_start,
+        round_start=_runs(a.gid, a.day, a.h_pos), first_win=first_win, volumes=volumes)
+
+
+@dataclass
+class _Part:
+    """Per-group sums of one batch of events (combinable by adding), and the histogram of
+    (group, whole-second response time) for exact medians and P90s."""
+
+    sums: pd.DataFrame  # shop, _k, then sum columns
+    hist: pd.DataFrame | None  # _r (row of sums), _v (seconds), _n (how many)
+
+
+class _Acc:
     """Per-group accumulators over a dense index shop × (day | week | agent | hour)."""
 
-    def __init__(self, log: _Log, by: str):
-        self.log, self.by = log, by
+    def __init__(self, ev: _Events, by: str):
+        self.ev, self.by = ev, by
+        days = np.concatenate([ev.day] + [v[1] for v in ev.volumes.values()])
+        self.dmin = int(days.min()) if len(days) else 0
+        dmax = int(days.max()) if len(days) else 0
         if by == "day":
-            k = log.ndays
+            k = dmax - self.dmin + 1
         elif by == "week":
             codes = []
-            for d in range(log.dmin, log.dmax + 1):
+            for d in range(self.dmin, dmax + 1):
                 y, w, _ = (_EPOCH + _dt.timedelta(days=d)).isocalendar()
                 codes.append(y * 100 + w)
             self.weeks, self.week_of_day = np.unique(np.array(codes, dtype=np.int64),
                                                      return_inverse=True)
             k = len(self.weeks)
         elif by == "agent":
-            k = len(log.agent_names)
+            k = len(ev.agent_names)
         elif by == "hour":
             k = 24
         else:
             k = 1
-        self.k = k
-        self.size = len(log.shop_names) * k
+        self.k = max(k, 1)
+        self.size = len(ev.shop_names) * self.k
         self.touched = np.zeros(self.size, dtype=bool)
         self.cols: dict[str, np.ndarray] = {}
+        self.hist: tuple[np.ndarray, np.ndarray] | None = None
 
-    def index(self, gid, day, agent=None, hour=None) -> np.ndarray:
-        base = self.log.shop_of_gid[gid] * self.k
+    def index(self, shop, day, agent=None, hour=None) -> np.ndarray:
+        base = shop * self.k
         if self.by == "day":
-            return base + (day - self.log.dmin)
+            return base + (day - self.dmin)
         if self.by == "week":
-            return base + self.week_of_day[day - self.log.dmin]
+            return base + self.week_of_day[day - self.dmin]
         if self.by == "agent":
             return base + agent
         if self.by == "hour":
@@ -538,54 +669,241 @@ class _Dense:
 
     def sum(self, name: str, idx: np.ndarray, flag: np.ndarray) -> None:
         self.touched |= self._bc(idx) > 0
-        self.cols[name] = np.rint(self._bc(idx, flag.astype(float))).astype(np.int64)
+        self.cols[name] = self._bc(idx[flag]).astype(np.int64)
 
     def mean(self, name: str, idx: np.ndarray, values: np.ndarray) -> None:
+        """Sum and count of the non-NaN values (whole seconds: exact in float64)."""
         self.touched |= self._bc(idx) > 0
         ok = ~np.isnan(values)
-        self.cols[name] = _ratio(self._bc(idx[ok], values[ok]), self._bc(idx[ok]))
+        self.cols[name + "#s"] = self._bc(idx[ok], values[ok])
+        self.cols[name + "#n"] = self._bc(idx[ok]).astype(np.int64)
 
-    def quantiles(self, names_q: dict[str, float], idx: np.ndarray, values: np.ndarray) -> None:
-        """Linear-interpolation quantiles (as numpy/pandas) of whole-second values."""
+    def quantiles(self, idx: np.ndarray, values: np.ndarray) -> None:
         self.touched |= self._bc(idx) > 0
         ok = ~np.isnan(values)
-        idx, v = idx[ok], values[ok].astype(np.int64)
-        cnt = self._bc(idx).astype(np.int64)
-        vmax = int(v.max()) + 1 if len(v) else 1
-        if self.size < _BIG // vmax:
-            sk = np.sort(idx * vmax + v)
-            sv = (sk % vmax).astype(float)
-        else:
-            sv = v[np.lexsort((v, idx))].astype(float)
-        start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-        has = cnt > 0
-        for name, q in names_q.items():
-            out = np.full(self.size, np.nan)
-            c, s = cnt[has], start[has]
-            p = q * (c - 1)
-            lo = np.floor(p).astype(np.int64)
-            hi = np.minimum(lo + 1, c - 1)
-            out[has] = sv[s + lo] + (p - lo) * (sv[s + hi] - sv[s + lo])
-            self.cols[name] = out
+        self.hist = (idx[ok], values[ok].astype(np.int64))
+
+    def part(self) -> _Part:
+        ev = self.ev
+        rows = np.flatnonzero(self.touched)
+        shop, second = np.divmod(rows, self.k)
+        sums = pd.DataFrame({"shop": ev.shop_names[shop], "_k": self._keys(second),
+                             **{k: v[rows] for k, v in self.cols.items()}})
+        hist = None
+        if self.hist is not None:
+            idx, v = self.hist
+            vmax = int(v.max()) + 1 if len(v) else 1
+            if self.size < _BIG // vmax:
+                u, n = np.unique(idx * vmax + v, return_counts=True)
+                gi, vv = np.divmod(u, vmax)
+            else:
+                frame = pd.DataFrame({"g": idx, "v": v}).value_counts().sort_index()
+                gi = frame.index.get_level_values(0).to_numpy(np.int64)
+                vv = frame.index.get_level_values(1).to_numpy(np.int64)
+                n = frame.to_numpy(np.int64)
+            at = np.full(self.size, -1, dtype=np.int64)
+            at[rows] = np.arange(len(rows))
+            hist = pd.DataFrame({"_r": at[gi], "_v": vv, "_n": n.astype(np.int64)})
+        return _Part(sums, hist)
+
+    def _keys(self, second: np.ndarray) -> np.ndarray:
+        if self.by == "day":
+            return second + self.dmin
+        if self.by == "week":
+            return self.weeks[second]
+        if self.by == "agent":
+            return self.ev.agent_names[second]
+        return second.astype(np.int64)
 
 
-def _buyer_days(log: _Log, a: _Ann, mask: np.ndarray, flag: np.ndarray,
-                agent: np.ndarray | None):
-    """Distinct (buyer, day[, agent]) among masked buyer messages, with any(flag)."""
-    g, d, f = a.gid[mask], a.day[mask], flag[mask]
-    if agent is None:  # rows are sorted by buyer then time: a buyer-day is a run
-        run = np.cumsum(_runs(g, d)) - 1
-        first = _runs(g, d)
-        return g[first], d[first], None, np.bincount(run, weights=f) > 0
+def _buyer_days(ev: _Events, mask: np.ndarray, flag: np.ndarray, agent: np.ndarray | None,
+                cache: dict | None = None, key=None):
+    """Distinct (buyer, day[, agent]) among masked buyer messages: shop, day, agent, any(flag).
+    ``cache``/``key``: masked arrays kept for the other groupings of the same events."""
+    if cache is not None and key in cache:
+        g, d, f, sh, first, run = cache[key]
+    else:
+        g, d, f, sh = ev.buyer[mask], ev.day[mask], flag[mask], ev.shop[mask]
+        first = _runs(g, d)  # a buyer-day's messages are adjacent: a buyer-day is a run
+        run = np.cumsum(first) - 1
+        if cache is not None:
+            cache[key] = (g, d, f, sh, first, run)
+    if agent is None:
+        anyf = np.zeros(len(g) and int(run[-1]) + 1, dtype=bool)
+        anyf[run[f]] = True
+        return sh[first], d[first], None, anyf
+    if len(g) == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z, np.zeros(0, dtype=bool)
     ag = agent[mask]
-    na = len(log.agent_names)
-    key = (g * log.ndays + (d - log.dmin)) * na + ag
-    codes, uniq = pd.factorize(key)
+    na = len(ev.agent_names)
+    nrun = int(run[-1]) + 1
+    if nrun * na <= 8 * len(g) + 65536:  # few agents: a dense (buyer-day × agent) table
+        cell = run * na + ag
+        present = np.zeros(nrun * na, dtype=bool)
+        present[cell] = True
+        hit = np.zeros(nrun * na, dtype=bool)
+        hit[cell[f]] = True
+        at = np.flatnonzero(present)
+        r_u, ag_u = np.divmod(at, na)
+        rows = np.flatnonzero(first)[r_u]
+        return sh[rows], d[rows], ag_u, hit[at]
+    dmin = int(d.min())
+    nd = int(d.max()) - dmin + 1
+    cell = (g * nd + (d - dmin)) * na + ag
+    codes, uniq = pd.factorize(cell)
+    codes = np.asarray(codes, dtype=np.int64)
     anyf = np.bincount(codes, weights=f, minlength=len(uniq)) > 0
     uniq = np.asarray(uniq, dtype=np.int64)
     gd, ag_u = np.divmod(uniq, na)
-    g_u, d_u = np.divmod(gd, log.ndays)
-    return g_u, d_u + log.dmin, ag_u, anyf
+    d_u = gd % nd + dmin
+    at = np.empty(len(uniq), dtype=np.int64)
+    at[codes] = np.arange(len(codes))
+    return sh[at], d_u, ag_u, anyf
+
+
+def _partial(ev: _Events, by: str, rule: RuleConfig, slow_threshold_s: int,
+             cache: dict | None = None) -> _Part:
+    """Per-group sums of the events (see :func:`reply_kpis` for the definitions).
+    ``cache``: a dict shared by the calls for several groupings of the same events."""
+    acc = _Acc(ev, by)
+    if cache is None:
+        cache = {}
+    if "counted" not in cache:
+        cache["counted"] = ev.counted & ev.rng
+        cache["win"] = ev.win & ev.rng
+        cache["slow"] = np.isnan(ev.h_wait) | (ev.h_wait > slow_threshold_s)
+        cache["base"] = ~ev.excl & ev.rng  # every buyer message of the range (all hours)
+    counted, win, slow, base = cache["counted"], cache["win"], cache["slow"], cache["base"]
+
+    if by == "agent":
+        pre = {"r": acc.index(ev.shop, None, ev.r_agent), "h": acc.index(ev.shop, None, ev.h_agent)}
+    else:
+        pre = {None: acc.index(ev.shop, ev.day, None, ev.hour)}
+
+    def idx(m, agent=None):
+        return pre[agent][m]
+
+    # volumes of agents and robots: their own day, hour and label
+    for name, (v_shop, v_day, v_hour, v_agent) in ev.volumes.items():
+        acc.count(name, acc.index(v_shop, v_day, v_agent, v_hour))
+
+    if by == "hour":
+        acc.count("buyer_messages", idx(base))
+        acc.count("messages", idx(counted))
+        acc.sum("late_messages", idx(counted), ev.late[counted])
+        acc.sum("unanswered_messages", idx(counted), ev.unanswered[counted])
+        acc.sum("slow_messages", idx(win), slow[win])
+        return acc.part()
+    agent_mode = by == "agent"
+    r_agent = "r" if agent_mode else None
+    h_agent = "h" if agent_mode else None
+    # headline: buyer-days, then rounds / messages / sessions
+    sh, d, ag, f = _buyer_days(ev, counted, ev.late, ev.r_agent if agent_mode else None,
+                               cache, "bd_counted")
+    bd = acc.index(sh, d, ag)
+    acc.count("consult_buyers", bd)
+    if rule.unit == "buyer":
+        acc.sum("unreplied_buyers", bd, f)
+    else:
+        m = counted & ev.unit_start
+        acc.count(f"{rule.unit}s", idx(m, r_agent))
+        acc.sum(f"{rule.unit}s_on_time", idx(m, r_agent), ~ev.late[m])
+    # first response per buyer-day: its first window message
+    first = ev.first_win & win
+    acc.mean("first_response_s_mean", idx(first, h_agent), ev.h_wait[first])
+    # human rounds started in the window
+    m = win & ev.round_start
+    w = ev.h_wait[m]
+    i = idx(m, h_agent)
+    acc.mean("response_s_mean", i, w)
+    acc.quantiles(i, w)
+    cap = float(rule.response_cap_s)
+    capped = np.where(np.isnan(w), cap, np.minimum(w, cap))
+    capped[(w == 0) | ev.h_later_day[m]] = np.nan
+    acc.mean("response_s_capped_mean", i, capped)
+    # window messages answered within 30 s; slow buyers; volumes
+    acc.count("_win", idx(win, h_agent))
+    acc.sum("_fast", idx(win, h_agent), ev.h_wait[win] <= FAST_ANSWER_S)
+    sh, d, ag, f = _buyer_days(ev, win, slow, ev.h_agent if agent_mode else None, cache,
+                               "bd_win")
+    acc.sum("slow_buyers", acc.index(sh, d, ag), f)
+    acc.count("buyer_messages", idx(base, h_agent))
+    return acc.part()
+
+
+_MEANS = ("first_response_s_mean", "response_s_mean", "response_s_capped_mean")
+_QUANTILES = {"response_s_median": 0.5, "response_s_p90": 0.9}
+
+
+def _finish(parts: list[_Part], by: str, rule: RuleConfig) -> pd.DataFrame:
+    """The KPI table from the partial sums of one or more batches of events."""
+    columns = output_columns(rule, by)
+    sums = [p.sums for p in parts if len(p.sums)]
+    if not sums:
+        return _empty_kpis(columns)
+    if len(sums) == 1:
+        tab = sums[0].set_index(["shop", "_k"])
+    else:
+        tab = pd.concat(sums, ignore_index=True).groupby(["shop", "_k"], sort=False).sum()
+    cols = {c: tab[c].to_numpy() for c in tab.columns if "#" not in c}
+    if by != "hour":
+        for name in _MEANS:
+            cols[name] = _ratio(tab[name + "#s"].to_numpy(), tab[name + "#n"].to_numpy())
+        cols.update(_hist_quantiles(tab.index, [p for p in parts if p.hist is not None]))
+        if rule.unit == "buyer":
+            cols["reply_rate"] = _ratio(cols["consult_buyers"] - cols["unreplied_buyers"],
+                                        cols["consult_buyers"])
+        else:
+            cols["reply_rate"] = _ratio(cols[f"{rule.unit}s_on_time"], cols[f"{rule.unit}s"])
+        cols["answer_ratio"] = _ratio(cols["agent_messages"], cols["buyer_messages"])
+        cols["answered_30s_rate"] = _ratio(cols["_fast"], cols["_win"])
+
+    second = tab.index.get_level_values("_k").to_numpy()
+    keys: dict[str, np.ndarray] = {"shop": tab.index.get_level_values("shop").to_numpy(object)}
+    if by == "day":
+        keys["date"] = np.asarray(second, dtype=np.int64).astype("datetime64[D]").astype(object)
+    elif by == "week":
+        keys["week"] = np.array([f"{w // 100}-W{w % 100:02d}" for w in second], dtype=object)
+    elif by == "agent":
+        keys["agent_id"] = np.asarray(second, dtype=object)
+    elif by == "hour":
+        keys["hour"] = np.asarray(second, dtype=np.int64)
+    out = pd.DataFrame({**keys, **cols})[columns]
+    for c in _KEY_COLS[by]:
+        if c != "hour":
+            out[c] = out[c].astype(object)
+    return out.sort_values(_KEY_COLS[by], kind="stable").reset_index(drop=True)
+
+
+def _hist_quantiles(index: pd.MultiIndex, parts: list[_Part]) -> dict[str, np.ndarray]:
+    """Linear-interpolation quantiles (as numpy/pandas) per group from (value, count) pairs."""
+    nr = len(index)
+    out = {name: np.full(nr, np.nan) for name in _QUANTILES}
+    parts = [p for p in parts if len(p.hist)]
+    if not parts:
+        return out
+    # (row, value, count) of every batch; equal values of a row need not be merged
+    row = np.concatenate([index.get_indexer(pd.MultiIndex.from_arrays(
+        [p.sums["shop"].to_numpy(object), p.sums["_k"].to_numpy()]))[p.hist["_r"].to_numpy()]
+        for p in parts])
+    v = np.concatenate([p.hist["_v"].to_numpy(np.int64) for p in parts])
+    n = np.concatenate([p.hist["_n"].to_numpy(np.int64) for p in parts])
+    order = np.lexsort((v, row))
+    row, v, n = row[order], v[order].astype(float), n[order]
+    cnt = np.bincount(row, weights=n, minlength=nr).astype(np.int64)
+    cum = np.cumsum(n)
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    has = cnt > 0
+    c, s = cnt[has], start[has]
+    for name, q in _QUANTILES.items():
+        p = q * (c - 1)
+        lo = np.floor(p).astype(np.int64)
+        hi = np.minimum(lo + 1, c - 1)
+        v_lo = v[np.searchsorted(cum, s + lo, side="right")]
+        v_hi = v[np.searchsorted(cum, s + hi, side="right")]
+        out[name][has] = v_lo + (p - lo) * (v_hi - v_lo)
+    return out
 
 
 def reply_kpis(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
@@ -611,93 +929,7 @@ def reply_kpis(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
     if log.n == 0:
         return _empty_kpis(columns)
     a = _annotate_core(log, rule)
-    acc = _Dense(log, by)
-
-    rng = _in_range(a.day, lo, hi)
-    counted = a.counted & rng
-    win = a.win & rng
-    slow = np.isnan(a.h_wait) | (a.h_wait > slow_threshold_s)
-    base = ~a.excl & rng  # every buyer message of the range (all hours)
-
-    def idx(m, agent=None):
-        return acc.index(a.gid[m], a.day[m], None if agent is None else agent[m], a.hour[m])
-
-    # volumes of agents and robots: their own day, hour and label
-    for name, code in (("agent_messages", _AGENT), ("bot_messages", _BOT)):
-        m = (log.sender == code) & ~log.excl & _in_range(log.day, lo, hi)
-        acc.count(name, acc.index(log.gid[m], log.day[m], log.agent[m], log.sod[m] // 3600))
-
-    if by == "hour":
-        acc.count("buyer_messages", idx(base))
-        acc.count("messages", idx(counted))
-        acc.sum("late_messages", idx(counted), a.late[counted])
-        acc.sum("unanswered_messages", idx(counted), a.r_pos[counted] < 0)
-        acc.sum("slow_messages", idx(win), slow[win])
-    else:
-        agent_mode = by == "agent"
-        r_agent = a.r_agent if agent_mode else None
-        h_agent = a.h_agent if agent_mode else None
-        # headline: buyer-days, then rounds / messages / sessions
-        g, d, ag, f = _buyer_days(log, a, counted, a.late, r_agent)
-        bd = acc.index(g, d, ag)
-        acc.count("consult_buyers", bd)
-        if rule.unit == "buyer":
-            acc.sum("unreplied_buyers", bd, f)
-        else:
-            m = counted & _unit_starts(log, a, rule.unit)
-            acc.count(f"{rule.unit}s", idx(m, r_agent))
-            acc.sum(f"{rule.unit}s_on_time", idx(m, r_agent), ~a.late[m])
-        # first response per buyer-day: its first window message
-        wpos = np.flatnonzero(win)
-        first = np.zeros(len(a.rows), dtype=bool)
-        first[wpos[_runs(a.gid[wpos], a.day[wpos])]] = True
-        acc.mean("first_response_s_mean", idx(first, h_agent), a.h_wait[first])
-        # human rounds started in the window
-        m = win & _runs(a.gid, a.day, a.h_pos)
-        w = a.h_wait[m]
-        i = idx(m, h_agent)
-        acc.mean("response_s_mean", i, w)
-        acc.quantiles({"response_s_median": 0.5, "response_s_p90": 0.9}, i, w)
-        cap = float(rule.response_cap_s)
-        capped = np.where(np.isnan(w), cap, np.minimum(w, cap))
-        capped[(w == 0) | a.h_later_day[m]] = np.nan
-        acc.mean("response_s_capped_mean", i, capped)
-        # window messages answered within 30 s; slow buyers; volumes
-        acc.count("_win", idx(win, h_agent))
-        acc.sum("_fast", idx(win, h_agent), a.h_wait[win] <= FAST_ANSWER_S)
-        g, d, ag, f = _buyer_days(log, a, win, slow, h_agent)
-        acc.sum("slow_buyers", acc.index(g, d, ag), f)
-        acc.count("buyer_messages", idx(base, h_agent))
-
-    rows = np.flatnonzero(acc.touched)
-    if len(rows) == 0:
-        return _empty_kpis(columns)
-    cols = {k: v[rows] for k, v in acc.cols.items()}
-    if by != "hour":
-        if rule.unit == "buyer":
-            cols["reply_rate"] = _ratio(cols["consult_buyers"] - cols["unreplied_buyers"],
-                                        cols["consult_buyers"])
-        else:
-            cols["reply_rate"] = _ratio(cols[f"{rule.unit}s_on_time"], cols[f"{rule.unit}s"])
-        cols["answer_ratio"] = _ratio(cols["agent_messages"], cols["buyer_messages"])
-        cols["answered_30s_rate"] = _ratio(cols["_fast"], cols["_win"])
-
-    shop, second = np.divmod(rows, acc.k)
-    keys: dict[str, np.ndarray] = {"shop": log.shop_names[shop]}
-    if by == "day":
-        keys["date"] = log.day_table()[second]
-    elif by == "week":
-        keys["week"] = np.array([f"{w // 100}-W{w % 100:02d}" for w in acc.weeks[second]],
-                                dtype=object)
-    elif by == "agent":
-        keys["agent_id"] = log.agent_names[second]
-    elif by == "hour":
-        keys["hour"] = second.astype(np.int64)
-    out = pd.DataFrame({**keys, **cols})[columns]
-    for c in _KEY_COLS[by]:
-        if c != "hour":
-            out[c] = out[c].astype(object)
-    return out.sort_values(_KEY_COLS[by], kind="stable").reset_index(drop=True)
+    return _finish([_partial(_events(log, a, rule, lo, hi), by, rule, slow_threshold_s)], by, rule)
 
 
 def _empty_kpis(columns: list[str]) -> pd.DataFrame:
@@ -712,3 +944,292 @@ def _empty_kpis(columns: list[str]) -> pd.DataFrame:
         else:
             data[c] = pd.Series([], dtype=np.int64)
     return pd.DataFrame(data)
+
+
+_UNREPLIED_COLUMNS = ["shop", "buyer_id", "date", "sent_at", "wait_s", "reply_at", "agent"]
+#: deferred buyer messages kept before the settled ones are aggregated (a few numbers each)
+_FLUSH_ROWS = 200_000
+
+
+# ----------------------------------------------------------------------------------------
+# one shop, slice by slice
+# ----------------------------------------------------------------------------------------
+class ReplySlices:
+    """Reply KPIs (and the unreplied list) of ONE shop, fed one time slice at a time.
+
+    ``cskit kpi`` reads the store one shop-month at a time and hands each month to
+    :meth:`add`; :meth:`result` gives exactly what :func:`reply_kpis` (for each
+    grouping in ``bys``) and :func:`unreplied_list` give for all the messages at
+    once.  Pure: frames in, frames out; nothing is read or printed.
+
+    A slice *owns* the buyer messages dated ``lo``..``hi``; it gets the messages from
+    ``lo`` 00:00 on, up to a little after ``hi`` (replies after midnight).  Sums per
+    group are taken for the buyer-days it owns.  What one slice cannot know is carried
+    forward compactly:
+
+    * a buyer-day with a message whose reply is not in the slice is *deferred*: its
+      buyer messages are kept (a few numbers each) until a later slice holds that
+      buyer's next agent message, or to the end (never answered);
+    * per buyer, the last agent who wrote to them (attribution of unanswered
+      messages; only with ``bys`` containing ``agent`` or ``unreplied``);
+    * for sessions (``jd``), the conversations already started;
+    * medians and P90s: a histogram of (group, whole-second response time) per slice.
+
+    Slices must come in time order and not overlap in the days they own.
+    """
+
+    def __init__(self, rule: RuleConfig | str | None = None, excluded: pd.DataFrame | None = None,
+                 *, bys=("day",), since=None, until=None, slow_threshold_s: int = 100,
+                 unreplied: bool = False):
+        self.rule = _resolve_rule(rule)
+        self.bys = tuple(bys)
+        for by in self.bys:
+            output_columns(self.rule, by)  # validates
+        self.excluded = excluded
+        self.lo, self.hi = day_number(since, "since"), day_number(until, "until")
+        self.slow = int(slow_threshold_s)
+        self.unreplied = unreplied
+        self.attribution = unreplied or "agent" in self.bys
+        self.parts: dict[str, list[_Part]] = {by: [] for by in self.bys}
+        self.late: list[pd.DataFrame] = []
+        self.shop = None
+        self.last_agent: dict = {}  # buyer id → label of the last agent who wrote to them
+        self.sessions = pd.Index([], dtype=object)
+        self.deferred: dict[str, np.ndarray] | None = None
+        self.prev_hi: int | None = None
+
+    # ------------------------------------------------------------------------------------
+    def add(self, messages: pd.DataFrame, lo, hi, *, start=None, end=None,
+            last: bool = False):
+        """Process one slice: it owns the buyer messages dated ``lo``..``hi`` (dates,
+        inclusive; clipped to since/until) and uses the rows of ``messages`` from ``lo``
+        00:00 (or an earlier ``start``: earlier messages that one call would also see)
+        up to ``end`` (a time, exclusive; None = all).  ``last``: no later slice follows
+        (a reply not in this slice never came).  Returns the sorted log it built (or
+        None), which :class:`~cskit.metrics.conversion.ConversionSlices` can reuse."""
+        lo_d, hi_d = day_number(lo, "lo"), day_number(hi, "hi")
+        if self.prev_hi is not None and lo_d <= self.prev_hi:
+            raise ValueError("slices must come in time order without overlap")
+        self.prev_hi = hi_d
+        t_hi = None if end is None else _epoch_seconds(end)
+        t_lo = lo_d * _DAY if start is None else min(lo_d * _DAY, _epoch_seconds(start))
+        log = _prepare(messages, self.excluded, t_lo, t_hi)
+        if log.n == 0:
+            return log
+        if len(log.shop_names) > 1 and len(np.unique(log.shop_of_gid)) > 1:
+            raise ValueError("ReplySlices takes one shop")
+        shop = log.shop_names[log.shop_of_gid[0]]
+        if self.shop is not None and shop != self.shop:
+            raise ValueError("ReplySlices takes one shop")
+        self.shop = shop
+        rule = self.rule
+        a = _annotate_core(log, rule)
+        if self.attribution and self.last_agent:
+            self._apply_prior(log, a)
+        own_lo = lo_d if self.lo is None else max(lo_d, self.lo)
+        own_hi = hi_d if self.hi is None else min(hi_d, self.hi)
+        owned = _in_range(a.day, own_lo, own_hi)
+        deferred = None
+        if not last:  # whole buyer-days with a message whose reply may lie beyond the slice
+            pending = owned & ((a.r_pos < 0) | (a.h_pos < 0))
+            if pending.any():
+                run = np.cumsum(_runs(a.gid, a.day)) - 1
+                deferred = (np.bincount(run, weights=pending) > 0)[run]
+        seen = self.sessions if rule.unit == "session" else None
+        ev = _events(log, a, rule, own_lo, own_hi, None if deferred is None else ~deferred, seen)
+        cache: dict = {}
+        for by in self.bys:
+            self.parts[by].append(_partial(ev, by, rule, self.slow, cache))
+        if self.unreplied:
+            sel = a.counted & a.late & owned
+            if deferred is not None:
+                sel &= ~deferred
+            if sel.any():
+                self.late.append(_annotation_frame(log, a, sel)[_UNREPLIED_COLUMNS]
+                                 .reset_index(drop=True))
+        self._resolve(log, lo_d * _DAY)
+        if deferred is not None:
+            self._defer(log, a, ev, deferred)
+        if not last:
+            self._remember(log, a, hi_d)
+        self._flush(final=False)
+        return log
+
+    def result(self) -> dict[str, pd.DataFrame]:
+        """The KPI table per grouping, and (with ``unreplied``) the list under "unreplied"."""
+        self._flush(final=True)
+        out = {by: _finish(self.parts[by], by, self.rule) for by in self.bys}
+        if self.unreplied:
+            late = [f for f in self.late if len(f)]
+            frame = pd.concat(late, ignore_index=True) if late else \
+                pd.DataFrame(columns=_UNREPLIED_COLUMNS)
+            out["unreplied"] = frame.sort_values(["shop", "sent_at", "buyer_id"], kind="stable") \
+                .reset_index(drop=True)
+        return out
+
+    # ------------------------------------------------------------------------------------
+    def _apply_prior(self, log: _Log, a: _Ann) -> None:
+        """Unanswered messages with no human message before them in this slice: attribute
+        them to the agent who last wrote to the buyer in an earlier slice, if any."""
+        need = np.flatnonzero((a.prev < 0) & ((a.h_pos < 0) | (a.r_pos < 0)))
+        if len(need) == 0:
+            return
+        get = self.last_agent.get
+        names = np.array([get(b) for b in log.buyer_of_gid[a.gid[need]].tolist()], dtype=object)
+        has = pd.notna(names)
+        need, names = need[has], names[has]
+        if len(need) == 0:
+            return
+        at = pd.Index(log.agent_names).get_indexer(names)
+        if (at < 0).any():  # agents not in this slice: extend its label table
+            extra = pd.unique(names[at < 0])
+            log.agent_names = np.concatenate([log.agent_names, np.asarray(extra, dtype=object)])
+            at = pd.Index(log.agent_names).get_indexer(names)
+        a.fallback[need] = at
+        h = need[a.h_pos[need] < 0]
+        a.h_agent[h] = a.fallback[h]
+        if a.r_agent is not a.h_agent:
+            r = need[a.r_pos[need] < 0]
+            a.r_agent[r] = a.fallback[r]
+
+    def _remember(self, log: _Log, a: _Ann, hi_d: int) -> None:
+        """State for the next slices, from the messages up to the end of this slice's days."""
+        if self.attribution:
+            hp = np.flatnonzero((log.sender == _AGENT) & (log.day <= hi_d))
+            if len(hp):
+                g = log.gid[hp]
+                last = np.ones(len(g), dtype=bool)
+                last[:-1] = g[1:] != g[:-1]
+                self.last_agent.update(zip(log.buyer_of_gid[g[last]].tolist(),
+                                           log.agent_names[log.agent[hp[last]]].tolist()))
+        if self.rule.unit == "session" and "conversation_id" in log.frame.columns:
+            c = log.conversation_codes()[a.rows]
+            at = np.flatnonzero((c >= 0) & (a.day <= hi_d))
+            if len(at):
+                keys = pd.Index(_session_keys(log, a, at, c)).unique()
+                self.sessions = self.sessions.append(keys[~keys.isin(self.sessions)])
+
+    def _defer(self, log: _Log, a: _Ann, ev: _Events, deferred: np.ndarray) -> None:
+        sel = np.flatnonzero(deferred)
+        r_pos, h_pos = a.r_pos[sel], a.h_pos[sel]
+        names = log.agent_names
+        rec = {
+            "buyer": np.asarray(log.buyer_of_gid[a.gid[sel]], dtype=object),
+            "t": a.t[sel], "day": a.day[sel], "hour": a.hour[sel], "excl": a.excl[sel],
+            "counted": a.counted[sel], "win": a.win[sel], "unit_start": ev.unit_start[sel],
+            "round_start": ev.round_start[sel], "first_win": ev.first_win[sel],
+            "fallback": names[a.fallback[sel]],
+            "r_ok": r_pos >= 0, "r_t": _take(log.t, r_pos, -1),
+            "r_agent": names[_take(log.agent, r_pos, 0)],
+            "h_ok": h_pos >= 0, "h_t": _take(log.t, h_pos, -1),
+            "h_agent": names[_take(log.agent, h_pos, 0)],
+        }
+        if self.deferred is None:
+            self.deferred = rec
+        else:
+            self.deferred = {k: np.concatenate([v, rec[k]]) for k, v in self.deferred.items()}
+
+    def _resolve(self, log: _Log, t0: int) -> None:
+        """Replies, in this slice, to deferred messages of earlier slices: the buyer's first
+        agent (robot) message from this slice's first day ``t0`` on — an earlier slice
+        saw none between the message and that day (or, its read ended before)."""
+        D = self.deferred
+        if D is None:
+            return
+        need = ~(D["r_ok"] & D["h_ok"])
+        if not need.any():
+            return
+        at = np.flatnonzero(need)
+        ng = len(log.buyer_of_gid)
+        wanted = pd.unique(D["buyer"][at])
+        found = np.flatnonzero(pd.Index(log.buyer_of_gid, dtype=object).isin(wanted))
+        gid_of = dict(zip(log.buyer_of_gid[found].tolist(), found.tolist()))
+        g = np.array([gid_of.get(b, -1) for b in D["buyer"][at].tolist()], dtype=np.int64)
+        own = log.t >= t0
+        is_h = (log.sender == _AGENT) & own
+        is_r = (is_h | ((log.sender == _BOT) & own)) if self.rule.count_bot_replies else is_h
+        for key, rows in (("h", is_h), ("r", is_r)):
+            first = np.full(ng, -1, dtype=np.int64)
+            p = np.flatnonzero(rows)
+            if len(p):
+                gp = log.gid[p]
+                f = _runs(gp)
+                first[gp[f]] = p[f]
+            pos = np.where(g >= 0, first[np.maximum(g, 0)], -1)
+            hit = (~D[f"{key}_ok"][at]) & (pos >= 0)
+            rows_hit, pos = at[hit], pos[hit]
+            D[f"{key}_ok"][rows_hit] = True
+            D[f"{key}_t"][rows_hit] = log.t[pos]
+            D[f"{key}_agent"][rows_hit] = log.agent_names[log.agent[pos]]
+
+    def _flush(self, final: bool) -> None:
+        """Aggregate the deferred buyer-days whose replies are all known (all, if final)."""
+        D = self.deferred
+        if D is None or len(D["t"]) == 0:
+            return
+        bcode, _ = pd.factorize(D["buyer"])
+        run = np.cumsum(_runs(np.asarray(bcode), D["day"])) - 1
+        if final:
+            take = np.ones(len(run), dtype=bool)
+        elif len(run) < _FLUSH_ROWS:  # few: keep them to the end (one aggregation)
+            return
+        else:
+            open_ = ~(D["r_ok"] & D["h_ok"])
+            take = (np.bincount(run, weights=open_) == 0)[run]
+            if not take.any():
+                return
+        sub = {k: v[take] for k, v in D.items()}
+        self.deferred = {k: v[~take] for k, v in D.items()} if not take.all() else None
+        self._aggregate_deferred(sub)
+
+    def _aggregate_deferred(self, D: dict[str, np.ndarray]) -> None:
+        rule = self.rule
+        t, day = D["t"], D["day"]
+        r_ok, h_ok = D["r_ok"], D["h_ok"]
+        r_wait = np.where(r_ok, D["r_t"] - t, np.nan)
+        h_wait = np.where(h_ok, D["h_t"] - t, np.nan)
+        late = ~r_ok | (r_wait > rule.threshold_s)
+        if rule.midnight_cutoff:
+            late |= r_ok & (D["r_t"] // _DAY > day)
+        h_later = h_ok & (D["h_t"] // _DAY > day)
+        r_label = np.where(r_ok, D["r_agent"], D["fallback"])
+        h_label = np.where(h_ok, D["h_agent"], D["fallback"])
+        n = len(t)
+        codes, names = pd.factorize(np.concatenate([r_label, h_label]))
+        codes = np.asarray(codes, dtype=np.int64)
+        buyer, _ = pd.factorize(D["buyer"])
+        z = np.zeros(0, dtype=np.int64)
+        ev = _Events(
+            shop_names=np.array([self.shop], dtype=object),
+            agent_names=np.asarray(names, dtype=object),
+            shop=np.zeros(n, dtype=np.int64), buyer=np.asarray(buyer, dtype=np.int64), day=day,
+            hour=D["hour"], rng=np.ones(n, dtype=bool), excl=D["excl"], counted=D["counted"],
+            win=D["win"], late=late, unanswered=~r_ok, r_agent=codes[:n], h_wait=h_wait,
+            h_agent=codes[n:], h_later_day=h_later, unit_start=D["unit_start"],
+            round_start=D["round_start"], first_win=D["first_win"],
+            volumes={"agent_messages": (z, z, z, z), "bot_messages": (z, z, z, z)})
+        cache: dict = {}
+        for by in self.bys:
+            self.parts[by].append(_partial(ev, by, rule, self.slow, cache))
+        if self.unreplied:
+            sel = D["counted"] & late
+            if sel.any():
+                reply_at = _ts(np.where(r_ok, D["r_t"], 0)[sel])
+                reply_at[~r_ok[sel]] = np.datetime64("NaT")
+                self.late.append(pd.DataFrame({
+                    "shop": np.full(int(sel.sum()), self.shop, dtype=object),
+                    "buyer_id": D["buyer"][sel],
+                    "date": day[sel].astype("datetime64[D]").astype(object),
+                    "sent_at": _ts(t[sel]),
+                    "wait_s": r_wait[sel],
+                    "reply_at": reply_at,
+                    "agent": r_label[sel].astype(object),
+                }))
+
+
+def _epoch_seconds(x) -> int:
+    """A date or time → wall-clock seconds since the epoch (a date: its midnight)."""
+    ts = pd.Timestamp(x)
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return int((ts - pd.Timestamp(0)) // pd.Timedelta(seconds=1))

@@ -22,12 +22,21 @@ from typing import Callable
 from cskit.errors import MAPPING_HINT, CskitError, InputFileError
 from cskit.readers.common import (
     EXCEL_EXT,
+    HEAD_CHARS,
+    NotFast,
+    NotUtf8,
     ReadOptions,
     ReadResult,
     Table,
+    file_is_utf8,
+    file_start,
     load_table,
+    may_be_utf8,
     norm_header,
     read_text,
+    table_from_text,
+    table_from_utf8,
+    utf8_head,
 )
 
 __all__ = ["Reader", "Probe", "register", "detect", "read_file", "REGISTRY", "ReadOptions",
@@ -74,6 +83,15 @@ class Probe:
         self.opts = opts
         self.ext = path.suffix.lower()
         self._table_error: CskitError | None = None
+        self._head: str | None = None
+
+    @cached_property
+    def utf8(self) -> bool:
+        """The file is decoded as UTF-8 (checked by streaming it, never held whole)."""
+        if self.ext in EXCEL_EXT:
+            return False
+        start, _, _ = file_start(self.path, 1)
+        return may_be_utf8(start, self.opts.encoding) and file_is_utf8(self.path)
 
     @cached_property
     def text(self) -> str | None:
@@ -85,8 +103,15 @@ class Probe:
 
     @property
     def head(self) -> str:
-        t = self.text
-        return "" if t is None else t[:65536]
+        if self.ext in EXCEL_EXT:
+            return ""
+        if self._head is None:
+            if "text" not in self.__dict__ and self.utf8:
+                start, bom, whole = file_start(self.path)
+                self._head = utf8_head(start[bom:], whole)
+            else:
+                self._head = (self.text or "")[:HEAD_CHARS]
+        return self._head
 
     @cached_property
     def table(self) -> Table | None:
@@ -99,8 +124,16 @@ class Probe:
         try:
             if self.ext in EXCEL_EXT:
                 return load_table(self.path, known_headers() | extra, self.opts.encoding)
-            from cskit.readers.common import table_from_text
-
+            if self.__dict__.get("utf8", True) and "text" not in self.__dict__:
+                try:  # UTF-8 files: parsed from their bytes (the same table)
+                    table = table_from_utf8(self.path, known_headers() | extra,
+                                            self.opts.encoding)
+                    self.__dict__["utf8"] = True
+                    return table
+                except NotUtf8:
+                    self.__dict__["utf8"] = False
+                except NotFast:
+                    pass
             return table_from_text(self.text or "", self.path, known_headers() | extra,
                                    self.opts.encoding)
         except InputFileError as exc:

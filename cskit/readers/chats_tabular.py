@@ -44,13 +44,17 @@ from cskit.readers import Probe, Reader, register
 from cskit.readers.common import (
     ReadOptions,
     ReadResult,
-    clean_id,
-    clean_str,
+    all_missing,
+    arrow_str,
+    clean_arrow,
+    clean_id_arrow,
     from_arrow_str,
     is_summary_row,
     norm_header,
-    parse_datetime,
-    to_arrow_str,
+    parse_clean_datetime,
+    per_value,
+    run_jobs,
+    to_bool,
 )
 from cskit.schema import MESSAGES, PLATFORMS, SCHEMAS, columns
 
@@ -99,6 +103,8 @@ PLATFORM_MAP: dict[str, str] = {
 }
 
 REQUIRED_COLUMNS = ("sent_at", "buyer_id", "content")
+#: files with at least this many rows clean their columns on several threads
+PARALLEL_ROWS = 50_000
 JSON_EXT = {".json", ".jsonl", ".ndjson"}
 
 
@@ -309,35 +315,55 @@ def _json_table(recs: JsonRecords) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- shared finishing
 
-def normalise_agent(s: pd.Series) -> pd.Series:
-    """Agent ids: full-width colon → ASCII, whitespace around the colon removed."""
-    arr = to_arrow_str(s)
+def _normalise_agent(arr):
     if pc.any(pc.match_substring_regex(arr, r"：|\s:|:\s")).as_py():
         arr = pc.replace_substring_regex(arr, r"\s*[:：]\s*", ":")
-    return from_arrow_str(arr, s.index)
+    return arr
+
+
+def normalise_agent(s: pd.Series) -> pd.Series:
+    """Agent ids: full-width colon → ASCII, whitespace around the colon removed."""
+    return from_arrow_str(per_value(arrow_str(s), _normalise_agent), s.index)
+
+
+def _shop_prefix(arr):
+    has = pc.fill_null(pc.match_substring(arr, ":"), False)
+    head = pc.list_element(pc.split_pattern(pc.fill_null(arr, ""), ":", max_splits=1), 0)
+    head = pc.utf8_trim_whitespace(head)
+    return pc.if_else(pc.and_(has, pc.not_equal(head, "")), head, pa.scalar(None, head.type))
 
 
 def shop_prefix(agent: pd.Series) -> pd.Series:
     """``店铺:子账号`` → ``店铺`` (NA when there is no colon)."""
-    arr = to_arrow_str(agent)
-    has = pc.fill_null(pc.match_substring(arr, ":"), False)
-    head = pc.list_element(pc.split_pattern(pc.fill_null(arr, ""), ":", max_splits=1), 0)
-    head = pc.utf8_trim_whitespace(head)
-    head = pc.if_else(pc.and_(has, pc.not_equal(head, "")), head, pa.scalar(None, head.type))
-    return from_arrow_str(head, agent.index)
+    return from_arrow_str(per_value(arrow_str(agent), _shop_prefix), agent.index)
+
+
+def _content_text(arr):
+    arr = pc.utf8_trim_whitespace(arr)
+    empty = pc.equal(arr, "")
+    if pc.any(empty).as_py():
+        arr = pc.if_else(empty, pa.scalar(None, arr.type), arr)
+    return arr
 
 
 def content_text(s: pd.Series) -> pd.Series:
     """Message text: stripped, empty → NA (no empty-marker masking: "无" is a real reply)."""
+    if isinstance(s.dtype, pd.StringDtype):  # arrow-backed text: stay in arrow
+        return from_arrow_str(per_value(arrow_str(s), _content_text), s.index)
     t = pd.Series(s.astype("object").where(s.notna(), None), dtype="string").str.strip()
     return t.mask(t == "")
 
 
-def first_reason(index: pd.Index, checks: list[tuple[pd.Series, str]]) -> pd.Series:
-    """Per row the first failing check's reason (NA if none fails)."""
-    conds = [np.asarray(pd.Series(c, index=index).fillna(False), dtype=bool) for c, _ in checks]
-    out = pd.Series(np.select(conds, [r for _, r in checks], default=""), index=index, dtype="string")
-    return out.mask(out == "")
+def first_reason(index: pd.Index, checks: list[tuple[object, str]]) -> pd.Series:
+    """Per row the first failing check's reason (NA if none fails).
+
+    Checks are boolean Series / numpy / arrow arrays (missing = passes)."""
+    conds = [to_bool(c) if not isinstance(c, pd.Series) else
+             np.asarray(pd.Series(c, index=index).fillna(False), dtype=bool) for c, _ in checks]
+    codes = np.select(conds, np.arange(1, len(checks) + 1, dtype=np.int32), default=0) \
+        if checks else np.zeros(len(index), dtype=np.int32)
+    labels = pa.array([None] + [r for _, r in checks], type=pa.string())
+    return from_arrow_str(labels.take(pa.array(codes.astype(np.int32, copy=False))), index)
 
 
 def finish_messages(data: dict[str, object], index: pd.Index, reason: pd.Series, platform: str,
@@ -348,6 +374,7 @@ def finish_messages(data: dict[str, object], index: pd.Index, reason: pd.Series,
     columns become NA.  ``reason`` is NA for good rows.
     """
     ok = reason.isna().to_numpy()
+    all_ok = bool(ok.all())
     out: dict[str, pd.Series] = {}
     for c in MESSAGE_COLUMNS:
         v = data.get(c)
@@ -357,15 +384,15 @@ def finish_messages(data: dict[str, object], index: pd.Index, reason: pd.Series,
             s = pd.Series(v, index=index).astype("int64")
         else:
             s = pd.Series(v if v is not None else pd.NA, index=index, dtype="string")
-        out[c] = s[ok]
+        out[c] = s if all_ok else s[ok]
     frame = pd.DataFrame(out).reset_index(drop=True)
     src = pd.Series(data["source_row"], index=index).astype("int64")
-    rejects = list(zip(src[~ok].tolist(), reason[~ok].tolist()))
+    rejects = [] if all_ok else list(zip(src[~ok].tolist(), reason[~ok].tolist()))
     rejects += list(extra_rejects or [])
     rejects.sort(key=lambda r: r[0])
-    platforms = frame["platform"].dropna().unique()
+    platforms = pc.unique(pc.drop_null(arrow_str(frame["platform"])))
     if len(platforms) == 1:
-        platform = str(platforms[0])
+        platform = str(platforms[0].as_py())
     return ReadResult(kind=MESSAGES, platform=platform, frame=frame, rows_read=rows_read,
                       rejects=rejects)
 
@@ -374,7 +401,9 @@ def fill_shop(shop: pd.Series, group: pd.Series | None, default: str | None) -> 
     """Fill missing shops from the same conversation, then from a file naming one shop only,
     then from ``--shop``."""
     shop = shop.astype("string")
-    if group is not None and shop.isna().any() and shop.notna().any():
+    if not shop.isna().any():
+        return shop
+    if group is not None and shop.notna().any():
         per_group = shop.groupby(group.fillna("\x00"), sort=False).transform("first")
         shop = shop.fillna(per_group)
     known = shop.dropna().unique()
@@ -392,14 +421,20 @@ def _default_platform(opts: ReadOptions) -> str:
 
 # --------------------------------------------------------------------------- the reader
 
-def _nulls(df: pd.DataFrame) -> pd.Series:
-    return pd.Series(pd.NA, index=df.index, dtype="string")
+def _map_lower(arr, mapping: dict[str, str]):
+    """``arr.str.lower().map(mapping)`` (unmapped → missing), once per distinct value."""
+    def fn(a):
+        return pa.array([mapping.get(v) for v in pc.utf8_lower(a).to_pylist()], type=pa.string())
+    return per_value(arr, fn)
 
 
 def messages_from_strings(df: pd.DataFrame, rows: pd.Series, cols: Columns, opts: ReadOptions,
                           path: Path, extra_rejects: list[tuple[int, str]] | None = None
                           ) -> ReadResult:
-    """Turn a frame of strings (normalised headers) into canonical messages."""
+    """Turn a frame of strings (normalised headers) into canonical messages.
+
+    Column work runs on arrow arrays (see :func:`cskit.readers.common.per_value`); the
+    result is the same frame a row-by-row reading of the rules gives."""
     f = cols.found
     missing = [c for c in REQUIRED_COLUMNS if c not in f]
     if missing:
@@ -410,59 +445,109 @@ def messages_from_strings(df: pd.DataFrame, rows: pd.Series, cols: Columns, opts
             f"{path}: no column says who sent each message (looked for 账号类型/发送方/角色/sender "
             "and 发送账号/客服/agent_id)", hint=MAPPING_HINT)
 
-    blank = df.isna().all(axis=1)
-    keep = ~(blank | is_summary_row(df))
-    df, rows = df[keep], rows[keep]
+    keep = ~(all_missing(df) | is_summary_row(df).to_numpy())
+    if not keep.all():
+        df, rows = df[keep], rows[keep]
+    index = df.index
+    n = len(df)
+    null = pa.nulls(n, pa.large_string())
 
-    def col(name: str) -> pd.Series:
-        return df[f[name]] if name in f else _nulls(df)
+    def col(name: str):
+        return arrow_str(df[f[name]]) if name in f else null
 
-    buyer, buyer_bad = clean_id(col("buyer_id"))
-    raw_ts = clean_str(col("sent_at"))
-    sent_at = parse_datetime(col("sent_at"))
+    def series(arr) -> pd.Series:
+        return from_arrow_str(arr, index)
 
-    role = clean_str(col("sender")).str.lower()
-    sender = pd.Series(role.map(ROLE_MAP), index=df.index, dtype="string")
-    account = normalise_agent(clean_id(df[cols.account] if cols.account else col("agent_id"))[0])
-    by_account = pd.Series(np.where((account == buyer).fillna(False), "buyer", "agent"),
-                           index=df.index, dtype="string").mask(account.isna())
-    sender = sender.mask(role.isna(), by_account)
+    def fill(arr, value):
+        return pc.fill_null(arr, pa.scalar(value, arr.type)) if arr.null_count else arr
 
-    agent = normalise_agent(clean_id(col("agent_id"))[0])
+    def isna(arr):
+        return pc.is_null(arr)
+
+    def equal(a, b):  # (a == b).fillna(False)
+        return pc.fill_null(pc.equal(a, b), False)
+
+    def mask(arr, cond):  # arr.mask(cond): missing where cond (no copy when nothing changes)
+        if not pc.any(pc.and_(cond, pc.is_valid(arr))).as_py():
+            return arr
+        return pc.if_else(cond, pa.scalar(None, arr.type), arr)
+
+    def agent_id(arr):
+        return per_value(clean_id_arrow(arr, bad=False)[0], _normalise_agent)
+
+    def timestamps(arr):
+        raw = per_value(arr, clean_arrow)
+        return raw, parse_clean_datetime(series(raw))
+
+    def lookup(arr, mapping):
+        cleaned = per_value(arr, clean_arrow)
+        return cleaned, _map_lower(cleaned, mapping)
+
+    # the columns are cleaned independently (in arrow, which runs without the GIL: on
+    # large files several at a time), then combined below
+    account_col = arrow_str(df[cols.account]) if cols.account else None
+    done = run_jobs({
+        "ts": (timestamps, col("sent_at")),
+        "msg_id": (clean_id_arrow, col("msg_id")),
+        "buyer": (clean_id_arrow, col("buyer_id")),
+        "conversation": (lambda a: clean_id_arrow(a, bad=False)[0], col("conversation_id")),
+        "content": (content_text, df[f["content"]]),
+        "agent": (agent_id, col("agent_id")),
+        "account": (agent_id, account_col),
+        "role": (lookup, col("sender"), ROLE_MAP),
+        "platform": (lookup, col("platform"), PLATFORM_MAP),
+        "msg_type": (lambda a: per_value(a, clean_arrow), col("msg_type")),
+        "shop": (lambda a: per_value(a, clean_arrow), col("shop")),
+    }, parallel=n >= PARALLEL_ROWS)
+    buyer, buyer_bad = done["buyer"]
+    raw_ts, sent_at = done["ts"]
+    role, sender = done["role"]
+    agent = done["agent"]
     if cols.account:
-        agent = agent.fillna(account)
+        account = done["account"]
+        agent = pc.coalesce(agent, account)
+    else:
+        account = agent
+    if role.null_count:  # no role: the sender account decides
+        by_account = pc.if_else(equal(account, buyer), "buyer", "agent")
+        by_account = mask(by_account, isna(account))
+        sender = pc.if_else(isna(role), by_account.cast(sender.type), sender)
     # agent_id names who sent an agent/bot/system row; a buyer's own message has none
-    agent = agent.mask((sender == "buyer").fillna(False) | (agent == buyer).fillna(False))
+    agent = mask(agent, pc.or_(equal(sender, "buyer"), equal(agent, buyer)))
 
     default_platform = _default_platform(opts)
-    plat_raw = clean_str(col("platform")).str.lower()
-    platform = pd.Series(plat_raw.map(PLATFORM_MAP), index=df.index, dtype="string")
-    bad_platform = plat_raw.notna() & platform.isna()
-    platform = platform.fillna(default_platform)
+    plat_raw, platform = done["platform"]
+    bad_platform = pc.and_(pc.is_valid(plat_raw), isna(platform))
+    platform = fill(platform, default_platform)
 
-    conversation = clean_id(col("conversation_id"))[0]
-    msg_id, msg_id_bad = clean_id(col("msg_id"))
-    msg_id = msg_id.mask(msg_id_bad)
-    msg_type = clean_str(col("msg_type")).fillna("text")
+    conversation = done["conversation"]
+    msg_id, msg_id_bad = done["msg_id"]
+    msg_id = mask(msg_id, msg_id_bad)
+    msg_type = fill(done["msg_type"], "text")
 
-    shop = clean_str(col("shop")).fillna(shop_prefix(agent))
-    shop = fill_shop(shop, conversation.fillna(buyer), opts.shop)
+    shop = done["shop"]
+    if shop.null_count:
+        shop = pc.coalesce(shop, per_value(agent, _shop_prefix).cast(shop.type))
+    shop = series(shop)
+    if shop.isna().any():
+        shop = fill_shop(shop, series(pc.coalesce(conversation, buyer.cast(conversation.type))),
+                         opts.shop)
 
-    reason = first_reason(df.index, [
-        (raw_ts.isna(), "missing timestamp"),
-        (sent_at.isna(), "bad timestamp"),
-        (buyer.isna(), "missing buyer"),
+    reason = first_reason(index, [
+        (isna(raw_ts), "missing timestamp"),
+        (sent_at.isna().to_numpy(), "bad timestamp"),
+        (isna(buyer), "missing buyer"),
         (buyer_bad, "buyer id mangled to scientific notation"),
-        (role.notna() & sender.isna(), "unknown sender role"),
-        (sender.isna(), "cannot tell who sent it (no role, no sender account)"),
+        (pc.and_(pc.is_valid(role), isna(sender)), "unknown sender role"),
+        (isna(sender), "cannot tell who sent it (no role, no sender account)"),
         (bad_platform, "unknown platform value"),
     ])
-    data = {"shop": shop, "platform": platform, "conversation_id": conversation,
-            "buyer_id": buyer, "agent_id": agent, "sender": sender, "sent_at": sent_at,
-            "content": content_text(col("content")), "msg_type": msg_type, "msg_id": msg_id,
-            "source_row": rows}
+    data = {"shop": shop, "platform": series(platform), "conversation_id": series(conversation),
+            "buyer_id": series(buyer), "agent_id": series(agent), "sender": series(sender),
+            "sent_at": sent_at, "content": done["content"],
+            "msg_type": series(msg_type), "msg_id": series(msg_id), "source_row": rows}
     n_extra = len(extra_rejects or [])
-    return finish_messages(data, df.index, reason, default_platform, len(df) + n_extra, extra_rejects)
+    return finish_messages(data, index, reason, default_platform, n + n_extra, extra_rejects)
 
 
 def _json_flat(path: Path, probe: Probe) -> JsonRecords | None:

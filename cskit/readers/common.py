@@ -6,10 +6,13 @@ messages.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,13 +57,111 @@ class ReadOptions:
 ENCODINGS = ("utf-8-sig", "gb18030")
 
 
-def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
-    """Decode a whole text file. Returns (text, encoding used)."""
+def read_bytes(path: Path) -> bytes:
+    """The whole file as bytes (``InputFileError`` if it cannot be read)."""
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise InputFileError(f"{path}: cannot read file ({exc.strerror or exc})") from None
-    return decode_bytes(raw, path, encoding)
+
+
+def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
+    """Decode a whole text file. Returns (text, encoding used)."""
+    return decode_bytes(read_bytes(path), path, encoding)
+
+
+UTF8_BOM = b"\xef\xbb\xbf"
+HEAD_CHARS = 65536  #: what sniffers and header detection see of a text file
+CSV_BLOCK = 8 << 20  #: bytes per block of pyarrow's (parallel) CSV parser
+
+
+class NotFast(Exception):
+    """Internal: the UTF-8 fast path does not apply; use the general (decoding) path."""
+
+
+class NotUtf8(NotFast):
+    """Internal: the file is not valid UTF-8."""
+
+
+def may_be_utf8(start: bytes, encoding: str | None) -> bool:
+    """Whether :func:`decode_bytes` would try UTF-8 first on a file starting with ``start``:
+    no encoding forced (and no UTF-16 byte-order mark), or a UTF-8 one forced."""
+    if encoding:
+        try:
+            return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+        except LookupError:
+            return False
+    return not (start.startswith(b"\xff\xfe") or start.startswith(b"\xfe\xff"))
+
+
+def _valid_utf8(data) -> bool:
+    """pyarrow's UTF-8 validation (the rules of Python's strict decoder) of a bytes-like."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    one = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        one.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _complete(data, end: int) -> int:
+    """Where the last complete UTF-8 character of ``data[:end]`` ends (a character cut by
+    the end of a block waits for the next one)."""
+    for k in range(1, min(3, end) + 1):
+        c = data[end - k]
+        if c & 0xC0 != 0x80:  # the last lead (or ASCII) byte
+            need = 2 if 0xC0 <= c < 0xE0 else 3 if 0xE0 <= c < 0xF0 else 4 if 0xF0 <= c < 0xF8 else 1
+            return end - k if need > k else end
+    return end
+
+
+def open_file(path: Path):
+    try:
+        return open(path, "rb", buffering=0)
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+
+
+def file_start(path: Path, chars: int = HEAD_CHARS) -> tuple[bytes, int, bool]:
+    """The first bytes of a file — enough for ``chars`` characters after any byte-order
+    marks —, the number of BOM bytes at its start, and whether that is the whole file."""
+    want = 4 * chars + 4
+    with open_file(path) as fh:
+        data = fh.read(want)
+        bom = 0
+        while data[bom:bom + 3] == UTF8_BOM:
+            bom += 3
+            if len(data) - bom < want:
+                data += fh.read(want - (len(data) - bom))
+    return data, bom, len(data) - bom < want
+
+
+def utf8_head(data: bytes, whole: bool, chars: int = HEAD_CHARS) -> str:
+    """The first ``chars`` characters of UTF-8 ``data`` (a file's start after its BOMs;
+    ``whole`` if that is the whole file); :class:`NotUtf8` if it is not valid UTF-8."""
+    try:
+        return data[:len(data) if whole else _complete(data, len(data))].decode("utf-8")[:chars]
+    except UnicodeDecodeError:
+        raise NotUtf8 from None
+
+
+def file_is_utf8(path: Path, block: int = 1 << 24) -> bool:
+    """The whole file is valid UTF-8 (read block by block into one buffer)."""
+    buf = bytearray(block + 4)
+    view = memoryview(buf)
+    keep = 0  # bytes of a cut character carried to the front of the buffer
+    with open_file(path) as fh:
+        while True:
+            n = fh.readinto(view[keep:keep + block])
+            if not n:
+                return keep == 0
+            end = keep + n
+            cut = _complete(buf, end)
+            if not _valid_utf8(view[:cut]):
+                return False
+            keep = end - cut
+            view[:keep] = view[cut:end]
 
 
 def decode_bytes(raw: bytes, path: Path, encoding: str | None = None) -> tuple[str, str]:
@@ -136,10 +237,23 @@ class Table:
 def _drop_blank_rows(tbl: "Table") -> "Table":
     """Remove all-empty rows, remembering the file row number of the others."""
     numbers = np.arange(len(tbl.frame), dtype="int64") + tbl.header_row + 1
-    keep = tbl.frame.notna().any(axis=1).to_numpy() if tbl.frame.shape[1] else np.ones(len(numbers), bool)
-    tbl.frame = tbl.frame.loc[keep].reset_index(drop=True)
+    keep = ~all_missing(tbl.frame) if tbl.frame.shape[1] else np.ones(len(numbers), bool)
+    if not keep.all():  # (no copy of the frame when every row has a value)
+        tbl.frame = tbl.frame.loc[keep].reset_index(drop=True)
     tbl.row_numbers = numbers[keep]
     return tbl
+
+
+def all_missing(frame: pd.DataFrame) -> np.ndarray:
+    """Per row: every cell is missing (``frame.isna().all(axis=1)``), without looking at
+    every column when one of them has no missing cell."""
+    blank = np.ones(len(frame), dtype=bool)
+    for i in range(frame.shape[1]):
+        na = frame.iloc[:, i].isna().to_numpy()
+        if not na.any():
+            return np.zeros(len(frame), dtype=bool)
+        blank &= na
+    return blank
 
 
 def _records_to_table(records: list[list[object]], known: set[str], path: Path,
@@ -202,6 +316,10 @@ def load_table(path: Path, known_headers: set[str], encoding: str | None = None)
     ext = path.suffix.lower()
     if ext in EXCEL_EXT:
         return _load_excel(path, known_headers)
+    try:
+        return table_from_utf8(path, known_headers, encoding)
+    except NotFast:
+        pass
     text, enc = read_text(path, encoding)
     return table_from_text(text, path, known_headers, enc)
 
@@ -212,7 +330,52 @@ def table_from_text(text: str, path: Path, known_headers: set[str], enc: str | N
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise InputFileError(f"{path}: the file is empty")
-    head = text[:65536]
+    return _parse_table(text[:HEAD_CHARS], lambda: pa.BufferReader(text.encode("utf-8")),
+                        lambda: text, path, known_headers, enc)
+
+
+def table_from_utf8(path: Path, known_headers: set[str], encoding: str | None) -> Table:
+    """:func:`table_from_text` for a UTF-8 file, without decoding it: pyarrow's CSV reader
+    reads the file itself (never held whole) and checks every cell is UTF-8.
+
+    Gives exactly the table ``table_from_text(text, path, known_headers, encoding)`` gives
+    for the text :func:`read_text` decodes; raises :class:`NotFast` when that is not known
+    to hold — the file is not UTF-8, or has rows the CSV parser refuses, … — and the caller
+    then takes that path.  Every byte is checked: the head (where title rows and the header
+    are) is decoded strictly here, the cells after it by the parser; the rest of a CSV file
+    is ASCII delimiters, quotes and line breaks."""
+    start, bom, whole = file_start(path)
+    if not may_be_utf8(start, encoding):
+        raise NotFast
+    head = utf8_head(start[bom:], whole)
+    if not head.strip():
+        if whole:  # valid UTF-8 (just decoded) and blank
+            raise InputFileError(f"{path}: the file is empty")
+        raise NotFast
+
+    def body():
+        fh = pa.OSFile(str(path))
+        opened.append(fh)
+        fh.seek(bom)
+        return fh
+
+    def not_here():
+        raise NotFast
+
+    opened: list = []
+    try:
+        return _parse_table(head, body, not_here, path, known_headers, encoding or ENCODINGS[0],
+                            whole_head=whole)
+    finally:
+        for fh in opened:
+            fh.close()
+
+
+def _parse_table(head: str, body_bytes, body_text, path: Path, known_headers: set[str],
+                 enc: str | None, whole_head: bool = True) -> Table:
+    """The shared CSV parsing; ``body_bytes()`` / ``body_text()`` give the whole file
+    (BOM removed) as a binary stream of UTF-8 / as text; ``head`` is its first characters
+    (``whole_head`` when that is all of it)."""
     first = head.splitlines()[0] if head else ""
     delim = "\t" if first.count("\t") > max(first.count(","), 0) else ","
     try:
@@ -220,26 +383,51 @@ def table_from_text(text: str, path: Path, known_headers: set[str], enc: str | N
     except csv.Error as exc:
         raise InputFileError(f"{path}: not a readable CSV file ({exc})") from None
     tbl = _records_to_table(head_records, known_headers, path, enc)
+    if not whole_head and len(head_records) <= tbl.header_row:
+        body_text()  # the header row may run past the head: the general path decides
     names = list(tbl.frame.columns)
     try:
         body = pacsv.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            read_options=pacsv.ReadOptions(skip_rows=tbl.header_row, column_names=names),
+            body_bytes(),
+            read_options=pacsv.ReadOptions(skip_rows=tbl.header_row, column_names=names,
+                                           block_size=CSV_BLOCK),
             parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=True,
                                              ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=True,
+                column_types={n: pa.large_string() for n in names}, strings_can_be_null=True,
                 quoted_strings_can_be_null=True, null_values=[""]),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         # ragged rows (summary lines, blank lines): the python csv module copes
         try:
-            records = list(csv.reader(io.StringIO(text), delimiter=delim))
+            records = list(csv.reader(io.StringIO(body_text()), delimiter=delim))
         except csv.Error as exc:
             raise InputFileError(f"{path}: not a readable CSV file ({exc})") from None
         return _records_to_table(records, known_headers, path, enc)
-    tbl.frame = body.to_pandas()
+    parsed = [body]
+    del body
+    tbl.frame = one_chunk(parsed).to_pandas()
     return _drop_blank_rows(tbl)
+
+
+def one_chunk(table: pa.Table | list[pa.Table]) -> pa.Table:
+    """``table`` with every column in one chunk (the CSV parser makes one per block; ``take``
+    on a chunked column concatenates it each time).  Columns are combined one at a time;
+    given the table in a one-item list (which is emptied), each column's chunks are freed as
+    soon as it is combined, so at most one column exists twice."""
+    if isinstance(table, list):
+        table = table.pop()
+    if all(col.num_chunks <= 1 for col in table.columns):
+        return table
+    sch = table.schema
+    cols = []
+    for _ in sch.names:
+        col = table.column(0)
+        table = table.remove_column(0)
+        cols.append(col if col.num_chunks <= 1 else pa.chunked_array([col.combine_chunks()],
+                                                                     type=col.type))
+        del col
+    return pa.Table.from_arrays(cols, schema=sch)
 
 
 def _load_excel(path: Path, known_headers: set[str]) -> Table:
@@ -276,11 +464,13 @@ def _load_excel(path: Path, known_headers: set[str]) -> Table:
 # --------------------------------------------------------------------------- cell cleaning
 
 EMPTY_MARKERS = {"", "-", "--", "null", "NULL", "None", "nan", "NaN", "****", "N/A", "n/a", "无"}
+_EMPTY_MAX_BYTES = max(len(m.encode("utf-8")) for m in EMPTY_MARKERS)
 SUMMARY_WORDS = ("汇总", "合计", "总计", "均值", "平均")
 
 
-def to_arrow_str(s: pd.Series) -> pa.Array:
-    """A column as an arrow string array (zero-copy for arrow-backed text columns)."""
+def arrow_str(s: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """A column as arrow strings, as they are: arrow-backed text comes back without a copy
+    (possibly chunked, as the CSV parser made it)."""
     try:
         arr = pa.array(s, from_pandas=True)
         if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
@@ -290,49 +480,164 @@ def to_arrow_str(s: pd.Series) -> pa.Array:
         obj = s.astype(object)
         arr = pa.array([None if v is None or v is pd.NA or (isinstance(v, float) and v != v)
                         else str(v) for v in obj], type=pa.string())
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
     return arr
 
 
-def from_arrow_str(arr: pa.Array, index: pd.Index) -> pd.Series:
+def to_arrow_str(s: pd.Series) -> pa.Array:
+    """A column as one arrow string array (zero-copy for single-chunk arrow-backed text)."""
+    arr = arrow_str(s)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
+    return arr
+
+
+def from_arrow_str(arr: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
     """An arrow string array as a pandas ``string`` Series (pd.NA for missing)."""
     return pd.Series(pd.array(arr, dtype="string"), index=index)
 
 
+def to_bool(arr: pa.Array | pa.ChunkedArray | pd.Series | np.ndarray) -> np.ndarray:
+    """A boolean column as numpy ``bool`` with missing values as False."""
+    if isinstance(arr, (pa.Array, pa.ChunkedArray)):
+        arr = pc.fill_null(arr, False)
+        return np.asarray(arr.to_numpy(zero_copy_only=False) if isinstance(arr, pa.Array)
+                          else arr.to_numpy(), dtype=bool)
+    if isinstance(arr, pd.Series):
+        return np.asarray(arr.fillna(False), dtype=bool)
+    return np.asarray(arr, dtype=bool)
+
+
+#: a column with at most this many distinct values among its first DICT_SAMPLE values is
+#: cleaned once per distinct value (see :func:`per_value`)
+DICT_SAMPLE = 8192
+DICT_MAX = 256
+
+
+def per_value(arr: pa.Array | pa.ChunkedArray, fn):
+    """``fn(arr)`` for an element-wise ``fn`` (returning an array or a tuple of arrays).
+
+    Low-cardinality columns (shop, platform, role, agent, …) are computed once per
+    distinct value and spread back with ``take``: the same result, a fraction of the work."""
+    n = len(arr)
+    if n > DICT_SAMPLE and pc.count_distinct(arr.slice(0, DICT_SAMPLE), mode="all").as_py() \
+            <= DICT_MAX:
+        uniq = pc.unique(arr)
+        if len(uniq) <= n // 16:
+            out = fn(uniq)
+            outs = out if isinstance(out, tuple) else (out,)
+            idx = None
+            res = []
+            for o in outs:
+                if _same(o, uniq):  # fn changes no value: the column as it is
+                    res.append(arr)
+                elif pa.types.is_boolean(o.type) and not pc.any(o).as_py():
+                    res.append(pa.array(np.zeros(n, dtype=bool)))
+                else:
+                    if idx is None:
+                        idx = pc.index_in(arr, value_set=uniq)
+                    res.append(pc.take(o, idx))
+            return tuple(res) if isinstance(out, tuple) else res[0]
+    return fn(arr)
+
+
+def _same(a: pa.Array, b: pa.Array) -> bool:
+    """Same values (string/large_string alike), missing in the same places."""
+    if a.type != b.type:
+        if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)) or \
+                not (pa.types.is_string(b.type) or pa.types.is_large_string(b.type)):
+            return False
+        a = a.cast(b.type)
+    return a.equals(b)
+
+
+THREADS = min(4, os.cpu_count() or 1)
+
+
+def run_jobs(jobs: dict[str, tuple], parallel: bool = True) -> dict[str, object]:
+    """``{name: fn(*args)}`` for ``jobs = {name: (fn, *args)}``; a job whose first argument
+    is None gives None.  With ``parallel``, on a thread pool: meant for column work in
+    pyarrow compute, which releases the GIL.  The first failure is re-raised."""
+    todo = {k: v for k, v in jobs.items() if v[1] is not None}
+    out: dict[str, object] = dict.fromkeys(jobs)
+    if not parallel or THREADS < 2 or len(todo) < 2:
+        out.update({k: fn(*args) for k, (fn, *args) in todo.items()})
+        return out
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        futures = {k: pool.submit(fn, *args) for k, (fn, *args) in todo.items()}
+    out.update({k: f.result() for k, f in futures.items()})
+    return out
+
+
+def _trim(arr):
+    """``utf8_trim_whitespace``, returning ``arr`` itself when nothing was trimmed."""
+    out = pc.utf8_trim_whitespace(arr)
+    if pc.sum(pc.binary_length(out)).as_py() == pc.sum(pc.binary_length(arr)).as_py():
+        return arr
+    return out
+
+
 _EMPTY_SET = None
+
+
+def _empty_set(typ: pa.DataType) -> pa.Array:
+    global _EMPTY_SET
+    if _EMPTY_SET is None:
+        _EMPTY_SET = pa.array(sorted(EMPTY_MARKERS), type=pa.string())
+    return _EMPTY_SET.cast(typ)
+
+
+def clean_arrow(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """:func:`clean_str` on arrow strings. The regex passes only run when some cell needs
+    them; nothing is copied when no cell changes."""
+    arr = _trim(arr)
+    if pc.any(pc.starts_with(arr, '="')).as_py():
+        arr = pc.replace_substring_regex(arr, r'^="(.*)"$', r"\1")
+    if pc.any(pc.or_(pc.starts_with(arr, "\t"), pc.starts_with(arr, "'"))).as_py():  # ^[\t']
+        arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"^[\t']+", ""))
+    shortest = pc.min(pc.binary_length(arr)).as_py()
+    if shortest is not None and shortest > _EMPTY_MAX_BYTES:
+        return arr  # every cell is longer than any empty marker
+    empty = pc.is_in(arr, value_set=_empty_set(arr.type))
+    if pc.any(empty).as_py():
+        arr = pc.if_else(empty, pa.scalar(None, arr.type), arr)
+    return arr
 
 
 def clean_str(s: pd.Series) -> pd.Series:
     """Strip whitespace, Excel guards (``="…"``, leading tab/apostrophe) and empty markers.
 
     Runs in pyarrow compute; the regex passes only run when some cell needs them."""
-    global _EMPTY_SET
-    if _EMPTY_SET is None:
-        _EMPTY_SET = pa.array(sorted(EMPTY_MARKERS), type=pa.string())
-    arr = to_arrow_str(s)
-    arr = pc.utf8_trim_whitespace(arr)
-    if pc.any(pc.starts_with(arr, '="')).as_py():
-        arr = pc.replace_substring_regex(arr, r'^="(.*)"$', r"\1")
-    if pc.any(pc.match_substring_regex(arr, r"^[\t']")).as_py():
-        arr = pc.utf8_trim_whitespace(pc.replace_substring_regex(arr, r"^[\t']+", ""))
-    empty = pc.is_in(arr, value_set=_EMPTY_SET.cast(arr.type))
-    arr = pc.if_else(empty, pa.scalar(None, arr.type), arr)
-    return from_arrow_str(arr, s.index)
+    return from_arrow_str(per_value(arrow_str(s), clean_arrow), s.index)
 
 
 _SCI = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 
 
+def sci_mangled(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Boolean: the (cleaned) id is Excel's scientific notation (``1.23E+18``)."""
+    return pc.fill_null(pc.match_substring_regex(arr, _SCI.pattern), False)
+
+
+def _id_arrow(arr):
+    arr = clean_arrow(arr)
+    if pc.any(pc.ends_with(arr, ".0")).as_py():
+        arr = pc.replace_substring_regex(arr, r"\.0$", "")
+    return arr
+
+
+def clean_id_arrow(arr: pa.Array | pa.ChunkedArray, *, bad: bool = True):
+    """:func:`clean_id` on arrow strings: ``(ids, mangled)``; ``mangled`` is None unless
+    ``bad``."""
+    if not bad:
+        return per_value(arr, _id_arrow), None
+    return per_value(arr, lambda a: (lambda ids: (ids, sci_mangled(ids)))(_id_arrow(a)))
+
+
 def clean_id(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Clean an id column. Returns (ids, bad) where ``bad`` marks ids mangled by
     Excel into scientific notation (``1.23E+18``) — unrecoverable."""
-    t = clean_str(s)
-    arr = to_arrow_str(t)
-    if pc.any(pc.ends_with(arr, ".0")).as_py():
-        arr = pc.replace_substring_regex(arr, r"\.0$", "")
-    bad = pc.fill_null(pc.match_substring_regex(arr, _SCI.pattern), False)
-    return from_arrow_str(arr, s.index), pd.Series(bad.to_numpy(zero_copy_only=False), index=s.index)
+    ids, bad = clean_id_arrow(arrow_str(s))
+    return from_arrow_str(ids, s.index), pd.Series(to_bool(bad), index=s.index)
 
 
 def parse_amount(s: pd.Series) -> pd.Series:
@@ -353,12 +658,16 @@ def parse_datetime(s: pd.Series) -> pd.Series:
     ``2026年5月3日 09:05:07``, ISO ``T``, fractional seconds (dropped) and epoch
     seconds / milliseconds.
     """
-    t = clean_str(s)
+    return parse_clean_datetime(clean_str(s))
+
+
+def parse_clean_datetime(t: pd.Series) -> pd.Series:
+    """:func:`parse_datetime` of a column already cleaned by :func:`clean_str`."""
     # fast path: the common ``YYYY-MM-DD HH:MM:SS`` spelling, parsed in pyarrow
-    arr = to_arrow_str(t)
+    arr = arrow_str(t)
     fast = pc.strptime(arr, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
-    if fast.null_count == t.isna().sum():
-        return pd.Series(fast.to_numpy(zero_copy_only=False).astype("datetime64[s]"), index=s.index)
+    if fast.null_count == arr.null_count:
+        return pd.Series(_ts_numpy(fast), index=t.index)
     t = (t.str.replace("/", "-", regex=False)
           .str.replace(r"(\d)年(\d)", r"\1-\2", regex=True)
           .str.replace(r"(\d)月(\d)", r"\1-\2", regex=True)
@@ -366,7 +675,7 @@ def parse_datetime(s: pd.Series) -> pd.Series:
           .str.replace(r"\.\d+$", "", regex=True)
           .str.replace(r"[+-]\d\d:?\d\d$|Z$", "", regex=True)
           .str.strip())
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[s]")
+    out = pd.Series(pd.NaT, index=t.index, dtype="datetime64[s]")
     # 9..13 bare digits are epoch s/ms: keep them away from %Y%m%d%H%M%S, which would
     # read 1714712345 as 1714-07-12 03:04:05
     epochish = t.str.fullmatch(r"\d{9,13}").fillna(False).astype(bool)
@@ -388,6 +697,12 @@ def parse_datetime(s: pd.Series) -> pd.Series:
     return out
 
 
+def _ts_numpy(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    return arr.to_numpy(zero_copy_only=False).astype("datetime64[s]")
+
+
 def epoch_to_local(s: pd.Series, tz: str = "Asia/Shanghai") -> pd.Series:
     """Epoch seconds (or ms) → shop-local naive datetime64[s]."""
     num = pd.to_numeric(s, errors="coerce").astype("float64")  # nullable Int64 cannot take /1000
@@ -400,11 +715,20 @@ def is_summary_row(frame: pd.DataFrame) -> pd.Series:
     """Rows whose first non-empty cell is a summary word (汇总/合计/…)."""
     if frame.empty:
         return pd.Series(False, index=frame.index)
-    # first non-empty cell of each row, column by column (bfill(axis=1) transposes the
-    # frame and takes minutes on 100k-row files)
-    first = frame.iloc[:, -1]
-    for i in range(frame.shape[1] - 2, -1, -1):
-        col = frame.iloc[:, i]
-        first = col.where(col.notna(), first)
-    first = first.astype("string").str.strip()
-    return first.str.startswith(SUMMARY_WORDS).fillna(False).astype(bool)
+    # first non-empty cell of each row: coalesce the columns in order, up to the first one
+    # without missing cells (bfill(axis=1) transposes the frame and takes minutes)
+    cols = []
+    for i in range(frame.shape[1]):
+        cols.append(arrow_str(frame.iloc[:, i]))
+        if cols[-1].null_count == 0:
+            break
+    first = cols[0] if len(cols) == 1 else pc.coalesce(*cols)
+
+    def summary(a):
+        a = pc.utf8_trim_whitespace(a)
+        hit = pc.starts_with(a, SUMMARY_WORDS[0])
+        for w in SUMMARY_WORDS[1:]:
+            hit = pc.or_(hit, pc.starts_with(a, w))
+        return hit
+
+    return pd.Series(to_bool(per_value(first, summary)), index=frame.index)

@@ -1,0 +1,309 @@
+"""`cskit kpi` reads the store one shop-month at a time: the sliced computation must give
+exactly the numbers of one computation over the whole period.
+
+The fixture straddles the January/February boundary on purpose: a message at 23:59:30
+on 31 January answered after midnight, a reply three days later (beyond the slack read
+past a month), an unanswered February message whose buyer was last served in January,
+a jd session (conversation) that continues into February, and a conversion window
+(inquiry 30 January, order 1 February) that straddles the month end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cskit import kpi, schema
+from cskit.ingest import ingest
+from cskit.metrics import get_rule, reply_kpis, unreplied_list
+from cskit.metrics.conversion import ConversionSlices, conversion_kpis
+from cskit.metrics.reply import ReplySlices
+from cskit.store import Store
+
+HEADER = "shop,platform,conversation_id,buyer_id,agent_id,sender,sent_at,content,msg_type,msg_id\n"
+CHATS = [
+    # b1: 23:59:30 on the last day of January, answered after midnight (210 s)
+    "店A,pdd,c1,b1,,buyer,2027-01-31 23:59:30,在吗,,",
+    "店A,pdd,c1,b1,店A:阿美,agent,2027-02-01 00:03:00,在的,,",
+    # b2: 22:00 on 31 January, answered by 阿强 on 4 February (302 400 s: beyond the slack)
+    "店A,pdd,c2,b2,,buyer,2027-01-31 22:00:00,发货了吗,,",
+    "店A,pdd,c2b,b2,店A:阿强,agent,2027-02-04 10:00:00,抱歉久等,,",
+    # b3: served by 阿美 in January; never answered on 10 February → 阿美's
+    "店A,pdd,c3,b3,,buyer,2027-01-15 10:00:00,有货吗,,",
+    "店A,pdd,c3,b3,店A:阿美,agent,2027-01-15 10:00:05,有的,,",
+    "店A,pdd,c3b,b3,,buyer,2027-02-10 12:00:00,还在吗,,",
+    # b4: inquiry on 30 January (阿强), order on 1 February 09:00, paid 100 元
+    "店A,pdd,c4,b4,,buyer,2027-01-30 10:00:00,这个多少钱,,",
+    "店A,pdd,c4,b4,店A:阿强,agent,2027-01-30 10:01:00,99元,,",
+    "店A,pdd,c5,b5,,buyer,2027-02-01 09:00:00,你好,,",
+    "店A,pdd,c5,b5,店A:阿美,agent,2027-02-01 09:02:00,您好,,",
+    # b6: one conversation from 31 January 22:50 into 1 February (one jd session)
+    "店A,pdd,c6,b6,,buyer,2027-01-31 22:50:00,包邮吗,,",
+    "店A,pdd,c6,b6,店A:阿美,agent,2027-01-31 22:50:20,包邮,,",
+    "店A,pdd,c6,b6,,buyer,2027-02-01 10:00:00,那我拍了,,",
+    "店A,pdd,c6,b6,店A:阿美,agent,2027-02-01 10:01:00,好的,,",
+]
+ORDERS = ("订单号,买家,下单时间,付款时间,实付金额,订单状态,店铺\n"
+          "o1,b4,2027-02-01 09:00:00,2027-02-01 09:05:00,100.00,已付款,店A\n")
+ALL = kpi.Period(None, None)
+D = dt.date
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    d = tmp_path_factory.mktemp("slices")
+    (d / "chats.csv").write_text(HEADER + "\n".join(CHATS) + "\n", encoding="utf-8")
+    (d / "orders.csv").write_text(ORDERS, encoding="utf-8")
+    st = Store(d / "store")
+    ingest([d / "chats.csv", d / "orders.csv"], st)
+    return st
+
+
+@pytest.fixture(params=["month", "joined"])
+def store(request, built, monkeypatch):
+    """Each month its own slice (as big shops are read), or small months joined in one."""
+    monkeypatch.setattr(kpi, "SLICE_ROWS", 0 if request.param == "month" else 10**9)
+    return built
+
+
+def row(frame: pd.DataFrame, **keys) -> pd.Series:
+    m = np.ones(len(frame), dtype=bool)
+    for k, v in keys.items():
+        m &= (frame[k] == v).to_numpy()
+    assert m.sum() == 1, keys
+    return frame[m].iloc[0]
+
+
+# --------------------------------------------------------------------------- hand-computed
+
+
+def test_month_boundary_by_day_hand_computed(store):
+    f = kpi.reply_report(store, shops=None, period=ALL, rule=get_rule("pdd5"), by="day")
+    jan31 = row(f, date=D(2027, 1, 31))
+    # consult: b2 (22:00) and b6 (22:50); b1 at 23:59:30 is outside 08:00-23:00
+    assert (jan31.consult_buyers, jan31.unreplied_buyers) == (2, 1)
+    assert jan31.buyer_messages == 3 and jan31.agent_messages == 1
+    # rounds: b6 20 s and b2 302 400 s (answered on 4 February, three days later)
+    assert jan31.response_s_mean == 151210.0
+    assert jan31.response_s_p90 == pytest.approx(20 + 0.9 * 302380)
+    assert jan31.response_s_capped_mean == 20.0  # b2 answered on a later day: left out
+    feb1 = row(f, date=D(2027, 2, 1))
+    # b5 and b6 once each; agent messages: b1's 00:03, b5's 09:02 and b6's 10:01
+    assert (feb1.consult_buyers, feb1.unreplied_buyers, feb1.agent_messages) == (2, 0, 3)
+    assert feb1.first_response_s_mean == 90.0
+    feb10 = row(f, date=D(2027, 2, 10))
+    assert (feb10.consult_buyers, feb10.unreplied_buyers) == (1, 1)
+    assert int(f["consult_buyers"].sum()) == 7  # every buyer-day exactly once
+
+
+def test_message_at_23_59_answered_after_midnight_counts_once_on_its_own_day(store):
+    rule = get_rule("pdd5", window="08:00-24:00")
+    f = kpi.reply_report(store, shops=None, period=ALL, rule=rule, by="day")
+    jan31 = row(f, date=D(2027, 1, 31))
+    assert (jan31.consult_buyers, jan31.unreplied_buyers) == (3, 1)  # b1: 210 s, on time
+    assert jan31.response_s_median == 210.0
+    assert row(f, date=D(2027, 2, 1)).consult_buyers == 2  # b1 is not February's
+    # taobao: a reply after midnight fails the round
+    t = kpi.reply_report(store, shops=None, period=ALL, by="day",
+                         rule=get_rule("taobao", window="08:00-24:00"))
+    jan31 = row(t, date=D(2027, 1, 31))
+    assert (jan31.rounds, jan31.rounds_on_time) == (3, 1)  # only b6 (20 s)
+
+
+def test_jd_session_continuing_into_the_next_month_is_one_session(store):
+    f = kpi.reply_report(store, shops=None, period=ALL, rule=get_rule("jd"), by="day")
+    assert (row(f, date=D(2027, 1, 31)).sessions, row(f, date=D(2027, 1, 31)).sessions_on_time) \
+        == (2, 1)
+    # 1 February: b5's session only; b6 wrote in the session opened on 31 January
+    assert (row(f, date=D(2027, 2, 1)).sessions, row(f, date=D(2027, 2, 1)).sessions_on_time) \
+        == (1, 0)
+
+
+def test_unreplied_list_across_months(store):
+    f = kpi.unreplied_report(store, shops=None, period=ALL, rule=get_rule("pdd5"))
+    got = [(r.buyer_id, r.wait_s, r.agent) for r in f.itertuples()]
+    assert got[0] == ("b2", 302400.0, "店A:阿强")  # the reply three days later is found
+    assert got[1][0] == "b3" and np.isnan(got[1][1]) and got[1][2] == "店A:阿美"  # served in Jan
+    assert len(got) == 2
+
+
+def test_agent_report_conversion_window_straddles_the_month(store):
+    frame, total = kpi.agent_report(store, shops=None, period=ALL, rule=get_rule("pdd5"),
+                                    attr=kpi.Attribution())
+    q = row(frame, agent_id="店A:阿强")
+    # b4 inquired on 30 January and paid on 1 February: counted once, and the sale is 阿强's
+    assert (q.inquiry_buyers, q.ordered_buyers, q.paid_buyers) == (1, 1, 1)
+    assert (q.attributed_orders, q.sales) == (1, 100.0)
+    assert (q.consult_buyers, q.unreplied_buyers) == (2, 1)  # b4 on time, b2 late
+    m = row(frame, agent_id="店A:阿美")
+    assert (m.consult_buyers, m.unreplied_buyers) == (5, 1)  # b3's February message is hers
+    assert (total["paid_buyers"], total["sales"], total["consult_buyers"]) == (1, 100.0, 7)
+    assert total["served_buyers"] == 5  # b1's reply came after midnight: not served
+
+
+# --------------------------------------------------------------------------- sliced == one call
+
+PERIODS = [ALL, kpi.Period(D(2027, 1, 31), D(2027, 2, 1)), kpi.Period(D(2027, 1, 20), None),
+           kpi.Period(None, D(2027, 1, 31)), kpi.Period(D(2027, 2, 1), D(2027, 2, 28))]
+RULES = [get_rule("pdd5"), get_rule("pdd3"), get_rule("taobao"), get_rule("jd"),
+         get_rule("douyin"), get_rule("pdd5", count_bot_replies=True),
+         get_rule("pdd5", threshold=4 * 86400)]
+
+
+def one_call_reply(store, period, rule, by):
+    msgs = store.read(schema.MESSAGES, since=period.since, until=period.until,
+                      columns=kpi.MESSAGE_COLUMNS, time_slack=kpi.REPLY_SLACK)
+    return reply_kpis(msgs, rule, store.read(schema.EXCLUDED), by=by, since=period.since,
+                      until=period.until)
+
+
+@pytest.mark.parametrize("period", PERIODS, ids=str)
+@pytest.mark.parametrize("rule", RULES,
+                         ids=lambda r: f"{r.name}-{r.threshold_s}-{r.count_bot_replies}")
+def test_sliced_reply_report_equals_one_computation(store, period, rule):
+    for by in ("day", "week", "shop", "agent", "hour"):
+        ref = one_call_reply(store, period, rule, by)
+        if ref.empty:
+            continue
+        got = kpi.reply_report(store, shops=None, period=period, rule=rule, by=by)
+        pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    msgs = store.read(schema.MESSAGES, since=period.since, until=period.until,
+                      columns=kpi.MESSAGE_COLUMNS, time_slack=kpi.REPLY_SLACK)
+    ref = unreplied_list(msgs, rule, since=period.since, until=period.until)
+    got = kpi.unreplied_report(store, shops=None, period=period, rule=rule)
+    if len(ref):
+        pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    else:
+        assert got.empty
+
+
+@pytest.mark.parametrize("period", PERIODS, ids=str)
+@pytest.mark.parametrize("attr", [kpi.Attribution(), kpi.Attribution(anchor="pay"),
+                                  kpi.Attribution(window_days=0.5, lookback_days=40)], ids=str)
+def test_sliced_agent_report_equals_one_computation(store, period, attr):
+    from cskit.metrics.reply import reply_kpis as rk
+
+    rule = get_rule("pdd5")
+    msgs, orders, excl = kpi.read_shop(store, "店A", period, attr)
+    kw = dict(since=period.since, until=period.until)
+    ck = dict(window_days=attr.window_days, lookback_days=attr.lookback_days, anchor=attr.anchor)
+    reply_a, reply_s = rk(msgs, rule, excl, by="agent", **kw), rk(msgs, rule, excl, by="shop", **kw)
+    conv_a = conversion_kpis(msgs, orders, by="agent", **kw, **ck)
+    conv_s = conversion_kpis(msgs, orders, by="shop", **kw, **ck)
+    if reply_a.empty and conv_a.empty:
+        return
+    frame, total = kpi.agent_report(store, shops=None, period=period, rule=rule, attr=attr)
+    ref = kpi.merge_agent_frames(kpi.merge_agent_frames(reply_a, conv_a), None)
+    pd.testing.assert_frame_equal(frame, ref, check_exact=True)
+    ref_total = kpi.total_row(reply_s.merge(conv_s, on=["shop"], how="outer"))
+    assert total.keys() == ref_total.keys()
+    for k, v in ref_total.items():
+        assert (pd.isna(v) and pd.isna(total[k])) or total[k] == v, k
+
+
+def test_each_month_is_read_once_with_only_the_needed_columns(store, monkeypatch):
+    slices = []
+    real_slices = kpi.month_slices
+
+    def count(*a, **kw):
+        for sl in real_slices(*a, **kw):
+            slices.append((sl.lo, sl.hi))
+            yield sl
+
+    monkeypatch.setattr(kpi, "month_slices", count)
+    calls = []
+    real = Store.read_table
+
+    def spy(self, kind, entries, columns, **kw):
+        calls.append((kind, {f.month for f in entries}, tuple(columns), kw.get("categorical")))
+        return real(self, kind, entries, columns, **kw)
+
+    monkeypatch.setattr(Store, "read_table", spy)
+    kpi.reply_report(store, shops=None, period=ALL, rule=get_rule("pdd5"), by="day")
+    msg_calls = [c for c in calls if c[0] == schema.MESSAGES]
+    assert [sorted(c[1]) for c in msg_calls] == [["2027-01"], ["2027-02"]]  # one month each
+    if kpi.SLICE_ROWS == 0:  # a slice per month, owning its days
+        assert slices == [(D(2027, 1, 1), D(2027, 1, 31)), (D(2027, 2, 1), D(2027, 2, 28))]
+    else:  # small months joined
+        assert slices == [(D(2027, 1, 1), D(2027, 2, 28))]
+    assert all("conversation_id" not in c[2] and "content" not in c[2] for c in msg_calls)
+    assert all(c[3] for c in msg_calls)  # dictionary-encoded text
+    calls.clear()
+    kpi.reply_report(store, shops=None, period=ALL, rule=get_rule("jd"), by="day")
+    assert all("conversation_id" in c[2] for c in calls if c[0] == schema.MESSAGES)
+    calls.clear()
+    kpi.reply_report(store, shops=None, period=kpi.Period(D(2027, 2, 9), D(2027, 2, 11)),
+                     rule=get_rule("pdd5"), by="day")
+    assert [sorted(c[1]) for c in calls if c[0] == schema.MESSAGES] == [["2027-02"]]
+
+
+# --------------------------------------------------------------------------- slicers, no slack
+
+
+@pytest.fixture(scope="module")
+def sample():
+    from cskit.sample import generate
+
+    data = generate(20261116, days=75)  # 2026-11-09 .. 2027-01-22: three months
+    return data.messages, data.orders, data.excluded
+
+
+def month_bounds(messages):
+    months = sorted(set(pd.to_datetime(messages["sent_at"]).dt.strftime("%Y-%m")))
+    out = []
+    for m in months:
+        a = pd.Timestamp(m + "-01")
+        out.append((a.date(), (a + pd.offsets.MonthEnd(0)).date()))
+    return out
+
+
+@pytest.mark.parametrize("preset", ["pdd5", "pdd3", "taobao", "jd", "douyin"])
+def test_reply_slices_cut_at_midnight_equal_one_call(sample, preset):
+    """Every slice ends exactly at its last midnight (no slack at all): every reply across a
+    month boundary is resolved by carrying the buyer-day forward."""
+    everything, _, excluded = sample
+    bys = ("day", "week", "shop", "agent", "hour")
+    for shop in ("花语家居旗舰店", "极客数码京东专营店"):  # ReplySlices takes one shop
+        messages = everything[everything["shop"] == shop]
+        for rule in (get_rule(preset), get_rule(preset, count_bot_replies=True)):
+            rs = ReplySlices(rule, excluded, bys=bys, unreplied=True)
+            months = month_bounds(messages)
+            for i, (lo, hi) in enumerate(months):
+                last = i == len(months) - 1
+                rs.add(messages, lo, hi, last=last,
+                       end=None if last else pd.Timestamp(hi) + pd.Timedelta(days=1))
+            got = rs.result()
+            for by in bys:
+                pd.testing.assert_frame_equal(got[by], reply_kpis(messages, rule, excluded, by=by),
+                                              check_exact=True)
+            pd.testing.assert_frame_equal(got["unreplied"],
+                                          unreplied_list(messages, rule, excluded),
+                                          check_exact=True)
+
+
+@pytest.mark.parametrize("anchor", ["order", "pay"])
+def test_conversion_slices_equal_one_call(sample, anchor):
+    messages, orders, _ = sample
+    bys = ("day", "week", "shop", "agent")
+    cs = ConversionSlices(orders, bys=bys, anchor=anchor)
+    months = month_bounds(messages)
+    for i, (lo, hi) in enumerate(months):
+        first, last = i == 0, i == len(months) - 1
+        cs.add(messages, lo, hi, start=None if first else pd.Timestamp(lo) - pd.Timedelta(days=3),
+               end=None if last else pd.Timestamp(hi) + pd.Timedelta(days=1),
+               orders_to=None if last else hi, first=first, last=last)
+    got = cs.result()
+    for by in bys:
+        pd.testing.assert_frame_equal(got[by], conversion_kpis(messages, orders, by=by,
+                                                               anchor=anchor), check_exact=True)
+
+
+def test_slices_must_come_in_order(sample):
+    messages = sample[0][sample[0]["shop"] == "花语家居旗舰店"]
+    rs = ReplySlices("pdd5")
+    rs.add(messages, D(2026, 12, 1), D(2026, 12, 31))
+    with pytest.raises(ValueError):
+        rs.add(messages, D(2026, 11, 1), D(2026, 11, 30))
