@@ -42,6 +42,27 @@ def runs(*keys: np.ndarray) -> np.ndarray:
     return s
 
 
+def epoch_seconds(x) -> int:
+    """A date or time → wall-clock seconds since the epoch (a date: its midnight; an aware
+    time: its wall clock, the zone dropped)."""
+    t = pd.Timestamp(x)
+    if t.tzinfo is not None:
+        t = t.tz_localize(None)
+    return int((t - pd.Timestamp(0)) // pd.Timedelta(seconds=1))
+
+
+def seconds(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A time column as whole wall-clock seconds since the epoch, and a validity mask
+    (invalid entries hold an unspecified value)."""
+    if not pd.api.types.is_datetime64_any_dtype(s):
+        s = pd.to_datetime(s, errors="coerce")
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_localize(None)
+    v = s.to_numpy().astype("datetime64[s]")
+    ok = ~np.isnat(v)
+    return v.view(np.int64), ok
+
+
 def ts(values: np.ndarray) -> np.ndarray:
     return np.asarray(values, dtype=np.int64).astype("datetime64[s]")
 

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cskit.errors import UsageError
-from cskit.metrics.common import day_number
+from cskit.metrics.common import day_number, epoch_seconds, seconds
 from cskit.metrics.common import in_range as _in_range
 from cskit.metrics.common import ratio as _ratio
 from cskit.metrics.common import require as _require
@@ -177,23 +177,16 @@ def _as_of_seconds(x) -> int | None:
                          hint="write it as YYYY-MM-DD or YYYY-MM-DD HH:MM:SS") from None
     if ts is pd.NaT:
         return None
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    s = int((ts - pd.Timestamp(0)) // pd.Timedelta(seconds=1))
+    s = epoch_seconds(ts)
     if date_only:
         s = (s // _DAY) * _DAY + _DAY - 1
     return s
 
 
 def _seconds(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Whole seconds since the epoch (wall clock) and a validity mask."""
-    if not pd.api.types.is_datetime64_any_dtype(s):
-        s = pd.to_datetime(s, errors="coerce")
-    if getattr(s.dt, "tz", None) is not None:
-        s = s.dt.tz_localize(None)
-    v = s.to_numpy().astype("datetime64[s]")
-    ok = ~np.isnat(v)
-    return np.where(ok, v.view(np.int64), 0), ok
+    """:func:`~cskit.metrics.common.seconds` with 0 where the time is missing."""
+    v, ok = seconds(s)
+    return np.where(ok, v, 0), ok
 
 
 def _raw_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -786,8 +779,8 @@ class ConversionSlices:
         lo_d, hi_d = day_number(lo, "lo"), day_number(hi, "hi")
         olo = None if first else day_number(orders_from, "orders_from") if orders_from else lo_d
         ohi = None if last else day_number(orders_to, "orders_to") if orders_to else hi_d
-        t_lo = None if start is None else _ts_seconds(start)
-        t_hi = None if end is None else _ts_seconds(end)
+        t_lo = None if start is None else epoch_seconds(start)
+        t_hi = None if end is None else epoch_seconds(end)
         # orders any window of an owned buyer-day or order can reach (a day of margin)
         o_mask = np.ones(len(self.orders), dtype=bool)
         a = min(lo_d, olo if olo is not None else lo_d)
@@ -811,13 +804,6 @@ class ConversionSlices:
 
     def result(self) -> dict[str, pd.DataFrame]:
         return {by: _conv_finish(self.parts[by], by, self.end, self.W) for by in self.bys}
-
-
-def _ts_seconds(x) -> int:
-    ts = pd.Timestamp(x)
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return int((ts - pd.Timestamp(0)) // pd.Timedelta(seconds=1))
 
 
 def _rows(shop: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

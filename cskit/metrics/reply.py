@@ -24,10 +24,12 @@ import pandas as pd
 
 from cskit.errors import UsageError
 from cskit.metrics.common import day_number
+from cskit.metrics.common import epoch_seconds as _epoch_seconds
 from cskit.metrics.common import in_range as _in_range
 from cskit.metrics.common import ratio as _ratio
 from cskit.metrics.common import require as _require
 from cskit.metrics.common import runs as _runs
+from cskit.metrics.common import seconds as _seconds
 from cskit.metrics.common import ts as _ts
 from cskit.metrics.registry import column_order
 from cskit.metrics.rules import PRESETS, RuleConfig, get_rule
@@ -86,17 +88,6 @@ def _factorize(s: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray
     if len(blank):
         codes = np.where(np.isin(codes, blank), -1, codes)
     return codes, uniq
-
-
-def _seconds(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Whole seconds since the epoch (wall clock) and a validity mask."""
-    if not pd.api.types.is_datetime64_any_dtype(s):
-        s = pd.to_datetime(s, errors="coerce")
-    if getattr(s.dt, "tz", None) is not None:
-        s = s.dt.tz_localize(None)
-    v = s.to_numpy().astype("datetime64[s]")
-    ok = ~np.isnat(v)
-    return v.view(np.int64), ok
 
 
 def _stable_order(codes: np.ndarray) -> np.ndarray:
@@ -1225,11 +1216,3 @@ class ReplySlices:
                     "reply_at": reply_at,
                     "agent": r_label[sel].astype(object),
                 }))
-
-
-def _epoch_seconds(x) -> int:
-    """A date or time → wall-clock seconds since the epoch (a date: its midnight)."""
-    ts = pd.Timestamp(x)
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return int((ts - pd.Timestamp(0)) // pd.Timedelta(seconds=1))
