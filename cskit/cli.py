@@ -8,6 +8,7 @@ Local variables are never shown: they hold customers' chats.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
@@ -105,15 +106,20 @@ def _main(
     _state["debug"] = debug or bool(os.environ.get("CSKIT_DEBUG"))
 
 
-def _open_output(output: Path | None, fmt: str):
+@contextlib.contextmanager
+def _output_file(output: Path | None):
+    """``-o FILE`` opened for writing (closed afterwards), or None for stdout."""
     if output is None:
-        return None
+        yield None
+        return
     try:
-        return open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        fh = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
     except OSError as exc:
         from cskit.errors import UsageError
 
         raise UsageError(f"{output}: cannot write output file ({exc.strerror})") from None
+    with fh:
+        yield fh
 
 
 def _store(path: Path | None):
@@ -166,14 +172,10 @@ def run_ingest(paths, store, *, kind=None, platform=None, shop=None, mapping=Non
         return report
     table = report.by_shop()
     tot = report.totals()
-    out = _open_output(output, fmt)
-    try:
+    with _output_file(output) as out:
         emit(table, INGEST_COLUMNS, fmt, out=out, lang=lang, title="导入汇总 ingest summary",
              total_row={"kind": "合计" if lang == "zh" else "total", "files": len(report.files), **tot},
              meta={"store": str(store.root), "totals": tot, "skipped": report.skipped})
-    finally:
-        if out:
-            out.close()
     err = stderr_console()
     for f in report.files:
         if f.rejected:
@@ -294,8 +296,7 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
     from cskit.metrics import column_order, output_columns
 
     attr = attr or Attribution()
-    handle = out or _open_output(output, fmt)
-    try:
+    with contextlib.nullcontext(out) if out is not None else _output_file(output) as handle:
         meta = {"rule": rule.name, "threshold_s": rule.threshold_s, "window": rule.window_label,
                 "since": period.since.isoformat() if period.since else None,
                 "until": period.until.isoformat() if period.until else None}
@@ -335,9 +336,6 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta,
              total_row=total if fmt == "table" else None)
         return frame
-    finally:
-        if handle is not None and out is None:
-            handle.close()
 
 
 class AnchorOpt(str, Enum):
@@ -420,14 +418,10 @@ def unpaid_cmd(
     period = resolve_period(since, until, week, last_week)
     frame = unpaid_report(_store(store), shops=shop, period=period,
                           attr=Attribution(window_days, lookback_days))
-    handle = _open_output(output, fmt)
-    try:
+    with _output_file(output) as handle:
         title = f"催付名单 · {period.label()} · {len(frame)} 单" if lang == "zh" else \
             f"Unpaid orders · {period.label()} · {len(frame)}"
         emit(frame, UNPAID_COLUMNS, fmt, out=handle, lang=lang, title=title)
-    finally:
-        if handle:
-            handle.close()
 
 
 # --------------------------------------------------------------------------- demo

@@ -18,7 +18,7 @@ import typer
 
 from cskit import schema
 from cskit.cli import (Fmt, FormatOpt, Lang, LangOpt, LastWeekOpt, OutputOpt, ShopOpt, SinceOpt,
-                       StoreOpt, UntilOpt, WeekOpt, _boundary, _open_output, _store, app)
+                       StoreOpt, UntilOpt, WeekOpt, _boundary, _output_file, _store, app)
 from cskit.errors import NoDataError
 from cskit.render import Column, emit
 
@@ -216,8 +216,7 @@ def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None
             "until": period.until.isoformat() if period.until else None,
             "lost_definition": method, "lost_buyers": int(len(classified)),
             "lexicon": lex.source}
-    handle = _open_output(output, fmt)
-    try:
+    with _output_file(output) as handle:
         if n_examples:
             frame = examples(classified, texts, n_examples, lexicon=lex)
             title = f"流失原因买家原话 · {period.label()}" if lang == "zh" else \
@@ -231,9 +230,6 @@ def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None
             f"Lost-sale reasons · {period.label()} · {len(classified)} lost buyers"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta)
         return frame
-    finally:
-        if handle is not None:
-            handle.close()
 
 
 @app.command("lost")
@@ -308,8 +304,7 @@ def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="tabl
             "rules": [{"id": r.id, "name": r.name, "severity": r.severity, "penalty": r.penalty}
                       for r in qc.rules],
             "flags": int(len(flags))}
-    handle = _open_output(output, fmt)
-    try:
+    with _output_file(output) as handle:
         if list_flags:
             title = f"质检违规明细 · {period.label()}" if lang == "zh" else \
                 f"Quality-inspection flags · {period.label()}"
@@ -322,9 +317,6 @@ def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="tabl
             f"Quality inspection · {period.label()}"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta)
         return frame
-    finally:
-        if handle is not None:
-            handle.close()
 
 
 @app.command("qc")
