@@ -21,6 +21,7 @@ import typer
 
 from cskit import __version__
 from cskit.errors import CskitError, ExitCode
+from cskit.memory import reuse_freed_memory
 from cskit.render import Column, emit, machine_value, stderr_console
 
 app = typer.Typer(
@@ -379,6 +380,7 @@ def kpi_cmd(
 
     period = resolve_period(since, until, week, last_week)
     r = get_rule(rule.value, threshold=threshold, window=window, count_bot_replies=count_bot_replies)
+    reuse_freed_memory()
     run_kpi(_store(store), shops=shop, period=period, rule=r, by=by.value, fmt=fmt.value,
             lang=lang.value, output=output, slow_threshold_s=parse_threshold(slow_threshold),
             list_kind=list_.value if list_ else None,
@@ -416,6 +418,7 @@ def unpaid_cmd(
     from cskit.kpi import Attribution, resolve_period, unpaid_report
 
     period = resolve_period(since, until, week, last_week)
+    reuse_freed_memory()
     frame = unpaid_report(_store(store), shops=shop, period=period,
                           attr=Attribution(window_days, lookback_days))
     with _output_file(output) as handle:
@@ -460,6 +463,7 @@ def demo_cmd(
         err.print(f"cskit demo: ingesting {src} into {store.root}", markup=False)
         run_ingest([src], store, lang=lang.value)
         rule = get_rule("pdd5")
+        reuse_freed_memory()
         print()
         run_kpi(store, period=Period(None, None), rule=rule, by="shop", lang=lang.value)
         print()

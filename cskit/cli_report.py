@@ -18,6 +18,7 @@ import typer
 from cskit.cli import (Lang, LastWeekOpt, RuleOpt, ShopOpt, StoreOpt, WeekOpt, _boundary, _state,
                        _store, app)
 from cskit.errors import NoDataError, UsageError
+from cskit.memory import reuse_freed_memory
 
 __all__ = ["run_chart", "run_report", "ChartKind"]
 
@@ -114,6 +115,7 @@ def chart_cmd(
 
     period = resolve_period(since, until, week, last_week)
     r = get_rule(rule.value, threshold=threshold)
+    reuse_freed_memory()
     path = run_chart(_store(store), kind.value, shops=shop, period=period, rule=r, by=by.value,
                      lang=lang.value, output=output, slow_threshold_s=parse_threshold(slow_threshold))
     print(path)
@@ -172,6 +174,7 @@ def report_cmd(
 
     period = resolve_period(None, None, week, last_week or not week)
     r = get_rule(rule.value, threshold=threshold)
+    reuse_freed_memory()
     result = run_report(_store(store), out, shops=shop, period=period, rule=r, excel=excel,
                         top_n=top, slow_threshold_s=parse_threshold(slow_threshold),
                         charts=not no_charts)

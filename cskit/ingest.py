@@ -6,9 +6,6 @@ only if all of them pass is anything written, in a single store transaction.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +15,7 @@ import pandas as pd
 
 from cskit import schema
 from cskit.errors import BadRowsError, InputFileError, UsageError
+from cskit.memory import no_huge_pages
 from cskit.readers import SUPPORTED_EXT, ReadOptions, ReadResult, read_file
 from cskit.store import Store
 
@@ -214,36 +212,12 @@ def read_one(path: Path, *, kind: str | None, platform: str | None, opts: ReadOp
     return _validate(res, path, max_bad)
 
 
-@contextlib.contextmanager
-def _no_huge_pages():
-    """Transparent huge pages off for this process while ingesting (Linux; restored after).
-
-    Ingest allocates gigabytes of short-lived arrow/numpy buffers; with THP every fault
-    zeroes (and, under ``defrag=madvise``, may first compact) a 2 MB page — on the
-    benchmark VM that kernel work was over half the CPU time of parsing a large CSV."""
-    prctl = None
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            prctl = ctypes.CDLL(None, use_errno=True).prctl
-    before = prctl(_PR_GET_THP_DISABLE, 0, 0, 0, 0) if prctl else -1
-    if before == 0:
-        prctl(_PR_SET_THP_DISABLE, 1, 0, 0, 0)
-    try:
-        yield
-    finally:
-        if before == 0:
-            prctl(_PR_SET_THP_DISABLE, 0, 0, 0, 0)
-
-
-_PR_SET_THP_DISABLE, _PR_GET_THP_DISABLE = 41, 42
-
-
 def ingest(paths: list[Path], store: Store, *, kind: str | None = None,
            platform: str | None = None, shop: str | None = None, mapping: Path | None = None,
            encoding: str | None = None, max_bad: float = DEFAULT_MAX_BAD,
            progress: Callable[[str], None] | None = None) -> IngestReport:
     """Read every file, then write all of them in one transaction."""
-    with _no_huge_pages():
+    with no_huge_pages():
         return _ingest(paths, store, kind=kind, platform=platform, shop=shop, mapping=mapping,
                        encoding=encoding, max_bad=max_bad, progress=progress)
 

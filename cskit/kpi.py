@@ -115,8 +115,8 @@ def read_messages(store: Store, shop: str, period: Period) -> pd.DataFrame:
                       columns=MESSAGE_COLUMNS, time_slack=REPLY_SLACK)
 
 
-def read_excluded(store: Store, shop: str) -> pd.DataFrame:
-    return store.read(schema.EXCLUDED, shops=[shop])
+def read_excluded(store: Store, shops: str | list[str]) -> pd.DataFrame:
+    return store.read(schema.EXCLUDED, shops=[shops] if isinstance(shops, str) else shops)
 
 
 # --------------------------------------------------------------------------- slicing
@@ -128,7 +128,8 @@ def _ts(d: dt.date | None, days: float = 0) -> pd.Timestamp | None:
 
 @dataclass
 class Slice:
-    """One shop-month of messages (text columns as categoricals)."""
+    """Messages of one shop-month (or consecutive small months), or of several small shops
+    whose whole read fits in one slice; text columns as categoricals."""
 
     frame: pd.DataFrame  #: the messages from ``start`` to ``end``
     lo: dt.date  #: first day this slice owns (inside the period)
@@ -136,11 +137,83 @@ class Slice:
     next_lo: dt.date | None  #: first day of the next slice (None: this is the last)
     first: bool
     last: bool
+    start: pd.Timestamp | None = None  #: the metrics use the rows from here ...
+    end: pd.Timestamp | None = None  #: ... to before here (set by :func:`_logged`)
+    log: object = None  #: the reply metrics' sorted log of those rows (:func:`_logged`)
+
+
+def _month_bounds(m: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    a = pd.Timestamp(m + "-01")
+    return a, a + pd.offsets.MonthBegin(1)
+
+
+@dataclass
+class _Plan:
+    """How one shop's messages are sliced: the part files per month that the read reaches,
+    and the days each slice owns."""
+
+    shop: str
+    by_month: dict[str, list]
+    months: list[str]
+    owned: list[tuple[dt.date, dt.date]]
+    whole: bool  #: messages only in the margins: one slice for the whole period
+    rows: int  #: messages in the part files read (an upper bound of the slice's rows)
+    g_lo: pd.Timestamp | None  #: the read starts here ...
+    g_hi: pd.Timestamp | None  #: ... and ends before here
+
+    @property
+    def entries(self) -> list:
+        return [f for m in self.months for f in self.by_month[m]]
+
+
+def _plans(store: Store, shops: list[str], period: Period, before: int,
+           after: dt.timedelta) -> dict[str, _Plan | None]:
+    """Per shop its :class:`_Plan` (None: no messages in reach), from one manifest read."""
+    since, until = period.since, period.until
+    g_lo = _ts(since, -before)
+    g_hi = None if until is None else _ts(until, 1) + pd.Timedelta(after)
+    entries = store.files(schema.MESSAGES, shops, None if g_lo is None else g_lo.date(),
+                          None if g_hi is None else (g_hi - pd.Timedelta(seconds=1)).date())
+    per_shop: dict[str, dict[str, list]] = {s: {} for s in shops}
+    for f in entries:
+        if f.month:  # part files without a month hold rows without a valid time: never counted
+            per_shop[f.shop].setdefault(f.month, []).append(f)
+    out: dict[str, _Plan | None] = {}
+    for shop in shops:
+        by_month = per_shop[shop]
+        months = sorted(by_month)
+        if not months:
+            out[shop] = None
+            continue
+        owned, rows = [], 0
+        for m in months:
+            a, b = _month_bounds(m)
+            lo = a.date() if since is None else max(a.date(), since)
+            hi = (b - pd.Timedelta(days=1)).date() if until is None else \
+                min((b - pd.Timedelta(days=1)).date(), until)
+            if lo > hi:
+                continue
+            n = sum(f.rows for f in by_month[m])
+            if owned and rows + n <= SLICE_ROWS:  # joins the previous slice
+                owned[-1] = (owned[-1][0], hi)
+                rows += n
+            else:
+                owned.append((lo, hi))
+                rows = n
+        whole = not owned
+        if whole:  # messages only in the margins: one slice for the whole period
+            first_a, last_b = _month_bounds(months[0])[0], _month_bounds(months[-1])[1]
+            lo = since if since is not None else min(first_a.date(), until)
+            hi = until if until is not None else max((last_b - pd.Timedelta(days=1)).date(), lo)
+            owned = [(lo, hi)]
+        total = sum(f.rows for m in months for f in by_month[m])
+        out[shop] = _Plan(shop, by_month, months, owned, whole, total, g_lo, g_hi)
+    return out
 
 
 def month_slices(store: Store, shop: str, period: Period, columns: list[str], *,
                  before: int = 0, after: dt.timedelta = REPLY_SLACK, tail: int | None = None,
-                 head: dt.timedelta | None = None):
+                 head: dt.timedelta | None = None, plan: _Plan | None = None):
     """The shop's messages one calendar month at a time (a :class:`Slice` per month that
     holds messages and overlaps the period; consecutive small months share one, up to
     :data:`SLICE_ROWS` messages), for the metrics' slicers.
@@ -153,7 +226,8 @@ def month_slices(store: Store, shop: str, period: Period, columns: list[str], *,
     ``head`` default to ``before`` and ``after``.  Each month's part files are read
     once, only the ``columns``, shop and time filters pushed into the scan; at most the
     months a slice touches are held in memory (dictionary-encoded arrow), so memory
-    follows the largest shop-month, not the shop's history.
+    follows the largest shop-month, not the shop's history.  ``plan``: the shop's
+    :class:`_Plan` for the same period, ``before`` and ``after``, if already made.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -162,47 +236,12 @@ def month_slices(store: Store, shop: str, period: Period, columns: list[str], *,
 
     tail = before if tail is None else tail
     head = after if head is None else head
-    since, until = period.since, period.until
-    g_lo = _ts(since, -before)
-    g_hi = None if until is None else _ts(until, 1) + pd.Timedelta(after)
-    entries = store.files(schema.MESSAGES, [shop], None if g_lo is None else g_lo.date(),
-                          None if g_hi is None else (g_hi - pd.Timedelta(seconds=1)).date())
-    by_month: dict[str, list] = {}
-    for f in entries:
-        if f.month:  # part files without a month hold rows without a valid time: never counted
-            by_month.setdefault(f.month, []).append(f)
-    months = sorted(by_month)
-    if not months:
+    if plan is None:
+        plan = _plans(store, [shop], period, before, after)[shop]
+    if plan is None:
         return
-
-    def bounds(m: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-        a = pd.Timestamp(m + "-01")
-        return a, a + pd.offsets.MonthBegin(1)
-
-    owned, rows = [], 0
-    for m in months:
-        a, b = bounds(m)
-        lo = a.date() if since is None else max(a.date(), since)
-        hi = (b - pd.Timedelta(days=1)).date() if until is None else \
-            min((b - pd.Timedelta(days=1)).date(), until)
-        if lo > hi:
-            continue
-        n = sum(f.rows for f in by_month[m])
-        if owned and rows + n <= SLICE_ROWS:  # joins the previous slice
-            owned[-1] = (owned[-1][0], hi)
-            rows += n
-        else:
-            owned.append((lo, hi))
-            rows = n
-    if not owned:  # messages only in the margins: one slice for the whole period
-        first_a, last_b = bounds(months[0])[0], bounds(months[-1])[1]
-        lo = since if since is not None else min(first_a.date(), until)
-        hi = until if until is not None else max((last_b - pd.Timedelta(days=1)).date(), lo)
-        owned = [(lo, hi)]
-        whole = True
-    else:
-        whole = False
-
+    by_month, months, owned = plan.by_month, plan.months, plan.owned
+    g_lo, g_hi = plan.g_lo, plan.g_hi
     cache: dict[str, pa.Table] = {}
 
     def table(m: str) -> pa.Table:
@@ -214,7 +253,7 @@ def month_slices(store: Store, shop: str, period: Period, columns: list[str], *,
     for k, (lo, hi) in enumerate(owned):
         last = k == len(owned) - 1
         next_lo = None if last else owned[k + 1][0]
-        if whole:
+        if plan.whole:
             start, end = g_lo, g_hi
         else:
             start = g_lo if k == 0 else _ts(lo, -tail)
@@ -223,7 +262,7 @@ def month_slices(store: Store, shop: str, period: Period, columns: list[str], *,
                 end = min(end, g_hi)
         pieces = []  # never empty: a slice's own month overlaps it
         for m in months:
-            a, b = bounds(m)
+            a, b = _month_bounds(m)
             if (end is not None and a >= end) or (start is not None and b <= start):
                 continue
             t = table(m)
@@ -243,8 +282,24 @@ def month_slices(store: Store, shop: str, period: Period, columns: list[str], *,
         if next_lo is not None:
             keep_from = _ts(next_lo, -tail)
             for m in list(cache):
-                if bounds(m)[1] <= keep_from:
+                if _month_bounds(m)[1] <= keep_from:
                     del cache[m]
+
+
+def packed_slice(store: Store, plans: list[_Plan], columns: list[str]) -> Slice:
+    """One :class:`Slice` holding the whole read of several shops, each of which fits in one
+    slice (:func:`month_slices` would give each a single, first-and-last slice with the same
+    read bounds).  One Parquet scan for all of them; each shop's rows keep the order
+    :func:`month_slices` gives them.  The slice owns the union of their days (a shop has
+    no messages in the others' days outside the read margins)."""
+    from cskit.store import table_to_frame
+
+    entries = [f for p in plans for f in p.entries]
+    t = store.read_table(schema.MESSAGES, entries, columns, shops=[p.shop for p in plans],
+                         start=plans[0].g_lo, end=plans[0].g_hi, categorical=True)
+    lo = min(p.owned[0][0] for p in plans)
+    hi = max(p.owned[-1][1] for p in plans)
+    return Slice(table_to_frame(t), lo, hi, None, first=True, last=True)
 
 
 def prefetched(items):
@@ -266,19 +321,70 @@ def prefetched(items):
             del item
 
 
+def _small(p: _Plan | None) -> bool:
+    """Whether the shop's whole read fits in one slice (it can share it with other shops)."""
+    return p is not None and len(p.owned) == 1 and p.rows <= SLICE_ROWS
+
+
+def shop_groups(plans: dict[str, _Plan | None]) -> list[list[str]]:
+    """The shops in order, in groups computed together: consecutive shops whose whole read
+    fits in one slice share a group while they hold at most :data:`SLICE_ROWS` messages
+    together (many small shops: few slices, so the fixed cost of a slice — a scan, a sort,
+    per-group sums — is paid per group, not per shop); any other shop is a group of its own."""
+    groups: list[list[str]] = []
+    rows = 0
+    packing = False
+    for shop, p in plans.items():
+        small = _small(p)
+        if small and packing and rows + p.rows <= SLICE_ROWS:
+            groups[-1].append(shop)
+            rows += p.rows
+        else:
+            groups.append([shop])
+            packing, rows = small, (p.rows if small else 0)
+    return groups
+
+
 def _shops_slices(store: Store, shops: list[str], period: Period, columns: list[str], *,
-                  orders=None, **kw):
-    """("shop", shop, (excluded, orders)), then ("slice", shop, Slice) per month, for each
-    shop in turn.  ``orders(shop)`` reads a shop's orders (None: none needed); ``kw`` go
-    to :func:`month_slices` (a callable ``tail`` gets the orders)."""
-    for shop in shops:
-        o = orders(shop) if orders is not None else None
-        yield "shop", shop, (read_excluded(store, shop), o)
+                  orders=None, before: int = 0, after: dt.timedelta = REPLY_SLACK, **kw):
+    """("shops", [shop, ...], (excluded, orders)), then ("slice", those shops, Slice) per
+    slice, for each group of :func:`shop_groups` in turn: a group of small shops is one
+    :func:`packed_slice`, a bigger shop one slice per month (:func:`month_slices`).
+    ``orders(shops)`` reads the shops' orders (None: none needed); ``kw`` go to
+    :func:`month_slices` (a callable ``tail`` gets the orders)."""
+    plans = _plans(store, shops, period, before, after)
+    for group in shop_groups(plans):
+        o = orders(group) if orders is not None else None
+        yield "shops", group, (read_excluded(store, group), o)
+        ps = [plans[s] for s in group if plans[s] is not None]
+        if not ps:
+            continue
+        if len(group) > 1 or _small(ps[0]):
+            yield "slice", group, packed_slice(store, ps, columns)
+            continue
         args = dict(kw)
         if callable(args.get("tail")):
             args["tail"] = args["tail"](o)
-        for sl in month_slices(store, shop, period, columns, **args):
-            yield "slice", shop, sl
+        for sl in month_slices(store, group[0], period, columns, before=before, after=after,
+                               plan=plans[group[0]], **args):
+            yield "slice", group, sl
+
+
+def _logged(items, bounds):
+    """``items`` of :func:`_shops_slices` with each slice's ``start``/``end`` (from
+    ``bounds(slice, orders)``) and its reply log (:func:`~cskit.metrics.reply.slice_log`)
+    set.  Run inside :func:`prefetched`, so the next slice is sorted in the reading
+    thread while this one is counted (numpy's sorts run outside the GIL)."""
+    from cskit.metrics.reply import slice_log
+
+    excluded = orders = None
+    for kind, group, item in items:
+        if kind == "shops":
+            excluded, orders = item
+        else:
+            item.start, item.end = bounds(item, orders)
+            item.log = slice_log(item.frame, excluded, item.lo, start=item.start, end=item.end)
+        yield kind, group, item
 
 
 def _reply_end(sl: Slice, period: Period) -> pd.Timestamp | None:
@@ -290,44 +396,56 @@ def _reply_end(sl: Slice, period: Period) -> pd.Timestamp | None:
 
 
 def _reply_results(store: Store, shops: list[str], period: Period, rule, *, bys,
-                   slow_threshold_s=100, unreplied=False):
-    """(shop, results of ReplySlices) per shop, the store read one shop-month at a time."""
-    from cskit.metrics.reply import ReplySlices, _resolve_rule
+                   slow_threshold_s=100, unreplied=False) -> dict[str, pd.DataFrame]:
+    """The results of ReplySlices for the shops, the store read one shop-month (or one
+    group of small shops, :func:`shop_groups`) at a time; one slicer per group, their
+    sums pooled at the end."""
+    from cskit.metrics.reply import ReplySlices, _resolve_rule, pooled_results
 
     rule = _resolve_rule(rule)
-    rs = shop = None
-    for kind, s, item in prefetched(_shops_slices(store, shops, period, message_columns(rule))):
-        if kind == "shop":
-            if rs is not None:
-                yield shop, rs.result()
-            shop = s
-            rs = ReplySlices(rule, item[0], bys=bys, since=period.since, until=period.until,
-                             slow_threshold_s=slow_threshold_s, unreplied=unreplied)
+    def bounds(sl: Slice, _orders) -> tuple:
+        return _ts(period.since) if sl.first else None, _reply_end(sl, period)
+
+    slicers: list[ReplySlices] = []
+    items = _shops_slices(store, shops, period, message_columns(rule))
+    for kind, _, item in prefetched(_logged(items, bounds)):
+        if kind == "shops":
+            if slicers:
+                slicers[-1].close()
+            slicers.append(ReplySlices(rule, item[0], bys=bys, since=period.since,
+                                       until=period.until, slow_threshold_s=slow_threshold_s,
+                                       unreplied=unreplied))
         else:
-            rs.add(item.frame, item.lo, item.hi, start=_ts(period.since) if item.first else None,
-                   end=_reply_end(item, period), last=item.last)
+            slicers[-1].add(item.frame, item.lo, item.hi, start=item.start, end=item.end,
+                            last=item.last, log=item.log)
             del item
-    if rs is not None:
-        yield shop, rs.result()
+    return pooled_results(slicers)
+
+
+def _in_shop_order(frame: pd.DataFrame, shops: list[str]) -> pd.DataFrame:
+    """Rows in the order of ``shops`` (as asked for), keeping their order within a shop."""
+    rank = pd.Index(shops).get_indexer(frame["shop"])
+    if len(rank) < 2 or bool((rank[1:] >= rank[:-1]).all()):
+        return frame
+    return frame.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
 
 
 def reply_report(store: Store, *, shops: list[str] | None, period: Period, rule, by: str,
                  slow_threshold_s: int = 100) -> pd.DataFrame:
     """The reply-rate KPI frame for the requested shops and period."""
-    frames = [r[by] for _, r in _reply_results(store, select_shops(store, shops), period, rule,
-                                               bys=(by,), slow_threshold_s=slow_threshold_s)]
-    frames = [f for f in frames if len(f)]
-    if not frames:
+    shops = select_shops(store, shops)
+    frame = _reply_results(store, shops, period, rule, bys=(by,),
+                           slow_threshold_s=slow_threshold_s)[by]
+    if frame.empty:
         raise NoDataError(f"no buyer messages between {period.label()} in {store.root}",
                           hint="check --since/--until/--week and --shop; `cskit ingest` first")
-    return pd.concat(frames, ignore_index=True)
+    return _in_shop_order(frame, shops)
 
 
 def unreplied_report(store: Store, *, shops: list[str] | None, period: Period, rule) -> pd.DataFrame:
-    frames = [r["unreplied"] for _, r in _reply_results(store, select_shops(store, shops), period,
-                                                         rule, bys=(), unreplied=True)]
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    shops = select_shops(store, shops)
+    frame = _reply_results(store, shops, period, rule, bys=(), unreplied=True)["unreplied"]
+    return _in_shop_order(frame, shops) if len(frame) else pd.DataFrame()
 
 
 # --------------------------------------------------------------------------- conversion (issue 4)
@@ -364,26 +482,19 @@ def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule,
     """客服绩效: reply columns and conversion/sales columns per (shop, agent_id), plus a
     total row (the shops' own totals, not a sum of agent rows, which may double count)."""
     from cskit.metrics.conversion import ConversionSlices
+    from cskit.metrics.conversion import pooled_results as pooled_conversions
     from cskit.metrics.reply import ReplySlices
     from cskit.metrics.reply import _resolve_rule as _resolve
+    from cskit.metrics.reply import pooled_results as pooled_replies
 
-    rows, totals = [], []
     wide = math.ceil(max(attr.window_days, REPLY_SLACK.days))
     kw = dict(since=period.since, until=period.until)
 
-    def read_orders(shop: str) -> pd.DataFrame:
-        return store.read(schema.ORDERS, shops=[shop],
+    def read_orders(group: list[str]) -> pd.DataFrame:
+        return store.read(schema.ORDERS, shops=group,
                           since=_shifted(period.since,
                                          -math.ceil(attr.lookback_days + attr.window_days)),
                           until=period.until, time_slack=dt.timedelta(days=wide))
-
-    def finish(rs, cs) -> None:
-        r, c = rs.result(), cs.result()
-        reply_a, reply_s, conv_a, conv_s = r["agent"], r["shop"], c["agent"], c["shop"]
-        if reply_a.empty and conv_a.empty:
-            return
-        rows.append(merge_agent_frames(reply_a, conv_a))
-        totals.append(reply_s.merge(conv_s, on=["shop"], how="outer"))
 
     rule = _resolve(rule)
     # a month's slice reaches back ``wide`` days only for orders: the last reply before one
@@ -391,20 +502,7 @@ def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule,
                           orders=read_orders, before=wide, after=dt.timedelta(days=wide),
                           tail=lambda o: wide if o is not None and len(o) else 0,
                           head=REPLY_SLACK)
-    rs = cs = orders = None
-    seen = False
-    for kind, shop, item in prefetched(items):
-        if kind == "shop":
-            if seen:
-                finish(rs, cs)
-            seen = False
-            excluded, orders = item
-            rs = ReplySlices(rule, excluded, bys=("agent", "shop"),
-                             slow_threshold_s=slow_threshold_s, **kw)
-            cs = ConversionSlices(orders, bys=("agent", "shop"), window_days=attr.window_days,
-                                  lookback_days=attr.lookback_days, anchor=attr.anchor, **kw)
-            continue
-        seen, sl = True, item
+    def bounds(sl: Slice, orders) -> tuple:
         # reply and conversion see the same messages (as one computation over the period
         # does: from ``wide`` days before it to ``wide`` days after), so conversion reuses
         # the reply log's sort; inside the period a month needs the days before it only
@@ -414,19 +512,48 @@ def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule,
         else:
             start = _ts(sl.lo, -wide) if len(orders) else _ts(sl.lo)
         end = _ts(period.until, 1 + wide) if sl.last else _ts(sl.hi, 1) + pd.Timedelta(REPLY_SLACK)
-        log = rs.add(sl.frame, sl.lo, sl.hi, start=start, end=end, last=sl.last)
-        cs.add(sl.frame, sl.lo, sl.hi, start=start, end=end,
+        return start, end
+
+    replies: list[ReplySlices] = []  # one slicer of each kind per group of shops with messages
+    convs: list[ConversionSlices] = []
+    rs = cs = None
+    for kind, _, item in prefetched(_logged(items, bounds)):
+        if kind == "shops":
+            if rs is not None:
+                rs.close()
+                cs.close()
+            excluded, orders = item
+            rs = ReplySlices(rule, excluded, bys=("agent", "shop"),
+                             slow_threshold_s=slow_threshold_s, **kw)
+            cs = ConversionSlices(orders, bys=("agent", "shop"), window_days=attr.window_days,
+                                  lookback_days=attr.lookback_days, anchor=attr.anchor, **kw)
+            continue
+        if not replies or replies[-1] is not rs:
+            replies.append(rs)
+            convs.append(cs)
+        sl = item
+        log = rs.add(sl.frame, sl.lo, sl.hi, start=sl.start, end=sl.end, last=sl.last,
+                     log=sl.log)
+        cs.add(sl.frame, sl.lo, sl.hi, start=sl.start, end=sl.end,
                orders_to=None if sl.last else sl.next_lo - dt.timedelta(days=1),
                first=sl.first, last=sl.last, log=log)
         del sl, item, log
-    if seen:
-        finish(rs, cs)
-    rows = [r for r in rows if len(r)]
-    if not rows:
+    if rs is not None:
+        rs.close()
+        cs.close()
+    if not replies:
         raise NoDataError(f"no buyer messages between {period.label()} in {store.root}",
                           hint="check --since/--until/--week and --shop; `cskit ingest` first")
-    return merge_agent_frames(pd.concat(rows, ignore_index=True), None), \
-        total_row(pd.concat(totals, ignore_index=True))
+    r, c = pooled_replies(replies), pooled_conversions(convs)
+    reply_a, reply_s, conv_a, conv_s = r["agent"], r["shop"], c["agent"], c["shop"]
+    if reply_a.empty and conv_a.empty:
+        raise NoDataError(f"no buyer messages between {period.label()} in {store.root}",
+                          hint="check --since/--until/--week and --shop; `cskit ingest` first")
+    # the total: the shops' own rows, of the shops with agent rows
+    shop_rows = reply_s.merge(conv_s, on=["shop"], how="outer")
+    seen_shops = pd.concat([reply_a["shop"], conv_a["shop"]]).unique()
+    shop_rows = shop_rows[shop_rows["shop"].isin(seen_shops)].reset_index(drop=True)
+    return merge_agent_frames(reply_a, conv_a), total_row(shop_rows)
 
 
 def merge_agent_frames(reply_a: pd.DataFrame, conv_a: pd.DataFrame | None) -> pd.DataFrame:

@@ -105,10 +105,38 @@ def human_value(v: object, unit: str) -> str:
 # --------------------------------------------------------------------------- writers
 
 
+def machine_column(s: pd.Series, unit: str) -> list:
+    """``[machine_value(v, unit) for v in s.tolist()]``, a column at a time: plain numpy
+    columns (float, integer, bool, datetime) skip the per-value type dispatch."""
+    kind = s.dtype.kind if isinstance(s.dtype, np.dtype) else None
+    if kind == "f":
+        arr = s.to_numpy()
+        vals = arr.tolist()
+        nan = np.isnan(arr)
+        if unit in ("count", "int"):
+            whole = ~nan & (arr == np.floor(arr)) & (np.abs(arr) < 2.0 ** 62)
+            if whole.all():
+                return arr.astype(np.int64).tolist()
+            return [None if m else int(v) if v.is_integer() else round(v, 6)
+                    for v, m in zip(vals, nan.tolist())]
+        if not nan.any():
+            return [round(v, 6) for v in vals]
+        return [None if m else round(v, 6) for v, m in zip(vals, nan.tolist())]
+    if kind in ("i", "u", "b"):
+        return s.tolist()
+    if kind == "M":
+        out = s.dt.strftime("%Y-%m-%d" if unit == "date" else "%Y-%m-%d %H:%M:%S")
+        return [None if isinstance(v, float) or v is None else v for v in out.tolist()]
+    return [machine_value(v, unit) for v in s.tolist()]
+
+
+def _columns(frame: pd.DataFrame, cols: list[Column]) -> list[list]:
+    return [machine_column(frame[c.key], c.unit) if c.key in frame.columns else [None] * len(frame)
+            for c in cols]
+
+
 def _records(frame: pd.DataFrame, cols: list[Column]) -> Iterable[list]:
-    arrays = [frame[c.key].tolist() if c.key in frame.columns else [None] * len(frame) for c in cols]
-    for row in zip(*arrays):
-        yield [machine_value(v, c.unit) for v, c in zip(row, cols)]
+    return zip(*_columns(frame, cols))
 
 
 def excel_safe(v: object) -> object:
@@ -125,10 +153,11 @@ def write_csv(frame: pd.DataFrame, cols: list[Column], out: TextIO, *, excel: bo
         out.write("\ufeff")
     w = csv.writer(out, lineterminator="\n")
     w.writerow([c.label(lang) if excel else c.key for c in cols])
-    for rec in _records(frame, cols):
-        if excel:
-            rec = [excel_safe(v) for v in rec]
-        w.writerow(["" if v is None else v for v in rec])
+    columns = _columns(frame, cols)
+    if excel:
+        columns = [[excel_safe(v) for v in col] if any(isinstance(v, str) for v in col) else col
+                   for col in columns]
+    w.writerows(zip(*columns))  # None is written as an empty field
 
 
 def to_json_obj(frame: pd.DataFrame, cols: list[Column]) -> list[dict]:

@@ -27,7 +27,8 @@ import cskit.readers.common as common
 import cskit.store as store_mod
 from cskit import schema
 from cskit.errors import InputFileError
-from cskit.ingest import _no_huge_pages, ingest
+from cskit.ingest import ingest
+from cskit.memory import no_huge_pages
 from cskit.readers import ReadOptions, read_file
 from cskit.readers.chats_tabular import content_text, first_reason, normalise_agent, shop_prefix
 from cskit.readers.common import (
@@ -427,6 +428,18 @@ def test_huge_pages_are_switched_off_only_while_ingesting():
 
     prctl = ctypes.CDLL(None).prctl
     before = prctl(42, 0, 0, 0, 0)
-    with _no_huge_pages():
+    with no_huge_pages():
         assert prctl(42, 0, 0, 0, 0) == 1
     assert prctl(42, 0, 0, 0, 0) == before
+
+
+@pytest.mark.skipif(not re.match("linux", __import__("sys").platform), reason="glibc mallopt")
+def test_reuse_freed_memory_sets_the_system_pool_and_glibc_trim(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import pyarrow as pa; from cskit.memory import reuse_freed_memory as r; "
+            "print(pa.default_memory_pool().backend_name != 'system', r(), "
+            "pa.default_memory_pool().backend_name)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "True", "system"]

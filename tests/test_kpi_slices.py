@@ -206,14 +206,20 @@ def test_sliced_agent_report_equals_one_computation(store, period, attr):
 
 def test_each_month_is_read_once_with_only_the_needed_columns(store, monkeypatch):
     slices = []
-    real_slices = kpi.month_slices
+    real_slices, real_packed = kpi.month_slices, kpi.packed_slice
 
     def count(*a, **kw):
         for sl in real_slices(*a, **kw):
             slices.append((sl.lo, sl.hi))
             yield sl
 
+    def count_packed(*a, **kw):
+        sl = real_packed(*a, **kw)
+        slices.append((sl.lo, sl.hi))
+        return sl
+
     monkeypatch.setattr(kpi, "month_slices", count)
+    monkeypatch.setattr(kpi, "packed_slice", count_packed)
     calls = []
     real = Store.read_table
 
@@ -224,10 +230,11 @@ def test_each_month_is_read_once_with_only_the_needed_columns(store, monkeypatch
     monkeypatch.setattr(Store, "read_table", spy)
     kpi.reply_report(store, shops=None, period=ALL, rule=get_rule("pdd5"), by="day")
     msg_calls = [c for c in calls if c[0] == schema.MESSAGES]
-    assert [sorted(c[1]) for c in msg_calls] == [["2027-01"], ["2027-02"]]  # one month each
-    if kpi.SLICE_ROWS == 0:  # a slice per month, owning its days
+    if kpi.SLICE_ROWS == 0:  # a slice per month, owning its days; each month read once
+        assert [sorted(c[1]) for c in msg_calls] == [["2027-01"], ["2027-02"]]
         assert slices == [(D(2027, 1, 1), D(2027, 1, 31)), (D(2027, 2, 1), D(2027, 2, 28))]
-    else:  # small months joined
+    else:  # the whole (small) shop in one slice, read in one scan
+        assert [sorted(c[1]) for c in msg_calls] == [["2027-01", "2027-02"]]
         assert slices == [(D(2027, 1, 1), D(2027, 2, 28))]
     assert all("conversation_id" not in c[2] and "content" not in c[2] for c in msg_calls)
     assert all(c[3] for c in msg_calls)  # dictionary-encoded text
@@ -238,6 +245,21 @@ def test_each_month_is_read_once_with_only_the_needed_columns(store, monkeypatch
     kpi.reply_report(store, shops=None, period=kpi.Period(D(2027, 2, 9), D(2027, 2, 11)),
                      rule=get_rule("pdd5"), by="day")
     assert [sorted(c[1]) for c in calls if c[0] == schema.MESSAGES] == [["2027-02"]]
+
+
+def test_big_shop_in_months_small_shops_packed(monkeypatch):
+    """shop_groups: consecutive small shops share a group up to SLICE_ROWS messages; a shop
+    sliced by month, or without messages, is a group of its own."""
+    monkeypatch.setattr(kpi, "SLICE_ROWS", 100)
+
+    def plan(rows, months=1):
+        return kpi._Plan("x", {}, [], [(D(2027, 1, 1), D(2027, 1, 31))] * months, False, rows,
+                         None, None)
+
+    plans = {"a": plan(40), "b": plan(60), "c": plan(1), "big": plan(500, months=3),
+             "d": plan(10), "none": None, "e": plan(100), "f": plan(0), "g": plan(101)}
+    assert kpi.shop_groups(plans) == [["a", "b"], ["c"], ["big"], ["d"], ["none"], ["e", "f"],
+                                      ["g"]]
 
 
 # --------------------------------------------------------------------------- slicers, no slack
@@ -307,3 +329,79 @@ def test_slices_must_come_in_order(sample):
     rs.add(messages, D(2026, 12, 1), D(2026, 12, 31))
     with pytest.raises(ValueError):
         rs.add(messages, D(2026, 11, 1), D(2026, 11, 30))
+
+
+# --------------------------------------------------------------------------- small shops packed
+
+
+@pytest.fixture(scope="module")
+def four_shops(tmp_path_factory):
+    """sample_data/ ingested: four shops of 100 to 11,623 messages."""
+    from pathlib import Path
+
+    st = Store(tmp_path_factory.mktemp("packed") / "store")
+    ingest([Path(__file__).resolve().parent.parent / "sample_data"], st)
+    return st
+
+
+@pytest.mark.parametrize("slice_rows", [0, 9_000, 10**9], ids=["alone", "some", "all"])
+@pytest.mark.parametrize("period", [ALL, kpi.Period(D(2026, 11, 12), D(2026, 11, 18))], ids=str)
+def test_shops_packed_in_one_slice_equal_one_computation(four_shops, monkeypatch, slice_rows,
+                                                         period):
+    from cskit.metrics.reply import reply_kpis as rk
+
+    monkeypatch.setattr(kpi, "SLICE_ROWS", slice_rows)
+    store = four_shops
+    shops = store.shops(schema.MESSAGES)
+    groups = kpi.shop_groups(kpi._plans(store, shops, period, 0, kpi.REPLY_SLACK))
+    assert len(groups) == {0: 4, 9_000: 3, 10**9: 1}[slice_rows]
+    for rule in (get_rule("pdd5"), get_rule("jd")):
+        for by in ("day", "week", "shop", "agent", "hour"):
+            got = kpi.reply_report(store, shops=None, period=period, rule=rule, by=by)
+            pd.testing.assert_frame_equal(got, one_call_reply(store, period, rule, by),
+                                          check_exact=True)
+        msgs = store.read(schema.MESSAGES, since=period.since, until=period.until,
+                          columns=kpi.MESSAGE_COLUMNS, time_slack=kpi.REPLY_SLACK)
+        ref = unreplied_list(msgs, rule, store.read(schema.EXCLUDED), since=period.since,
+                             until=period.until)
+        got = kpi.unreplied_report(store, shops=None, period=period, rule=rule)
+        pd.testing.assert_frame_equal(got, ref, check_exact=True)
+
+    # the agent report: reply and conversion of all shops computed at once
+    attr, rule = kpi.Attribution(), get_rule("pdd5")
+    kw = dict(since=period.since, until=period.until)
+    parts = [kpi.read_shop(store, s, period, attr) for s in shops]
+    msgs, orders, excl = (pd.concat([p[i] for p in parts], ignore_index=True) for i in range(3))
+    reply_a, reply_s = rk(msgs, rule, excl, by="agent", **kw), rk(msgs, rule, excl, by="shop", **kw)
+    conv_a = conversion_kpis(msgs, orders, by="agent", **kw)
+    conv_s = conversion_kpis(msgs, orders, by="shop", **kw)
+    frame, total = kpi.agent_report(store, shops=None, period=period, rule=rule, attr=attr)
+    ref = kpi.merge_agent_frames(kpi.merge_agent_frames(reply_a, conv_a), None)
+    pd.testing.assert_frame_equal(frame, ref, check_exact=True)
+    ref_total = kpi.total_row(reply_s.merge(conv_s, on=["shop"], how="outer"))
+    assert total.keys() == ref_total.keys()
+    for k, v in ref_total.items():
+        assert (pd.isna(v) and pd.isna(total[k])) or total[k] == v, k
+
+
+def test_packed_shops_keep_the_order_asked_for(four_shops, monkeypatch):
+    monkeypatch.setattr(kpi, "SLICE_ROWS", 10**9)
+    shops = sorted(four_shops.shops(schema.MESSAGES), reverse=True)
+    got = kpi.reply_report(four_shops, shops=shops, period=ALL, rule=get_rule("pdd5"), by="day")
+    assert list(pd.unique(got["shop"])) == shops
+    assert got.groupby("shop", sort=False)["date"].apply(lambda d: d.is_monotonic_increasing).all()
+
+
+def test_reply_slices_take_several_shops_only_in_one_last_slice(four_shops):
+    from cskit.metrics.reply import ReplySlices
+
+    msgs = four_shops.read(schema.MESSAGES, columns=kpi.MESSAGE_COLUMNS)
+    lo, hi = D(2026, 11, 9), D(2026, 11, 22)
+    with pytest.raises(ValueError, match="several shops"):
+        ReplySlices("pdd5").add(msgs, lo, hi, last=False)
+    rs = ReplySlices("pdd5")
+    one = msgs[msgs["shop"] == msgs["shop"].iloc[0]]
+    rs.add(one, lo, D(2026, 11, 15))
+    with pytest.raises(ValueError, match="several shops only in one, last slice"):
+        rs.add(msgs, D(2026, 11, 16), hi, last=True)
+    assert len(ReplySlices("pdd5").add(msgs, lo, hi, last=True).shop_names) == 4

@@ -727,9 +727,9 @@ def _conv_finish(parts: list[_ConvPart], by: str, end_of_shop: dict, window_s: i
 
 
 class ConversionSlices:
-    """Conversion KPIs of ONE shop, fed one time slice at a time (``cskit kpi`` reads the
-    store one shop-month at a time); :meth:`result` equals :func:`conversion_kpis` on
-    all the messages at once.  Pure: frames in, frames out.
+    """Conversion KPIs of one shop fed one time slice at a time (``cskit kpi`` reads the
+    store one shop-month at a time), or of several small shops in one slice; :meth:`result`
+    equals :func:`conversion_kpis` on all the messages at once.  Pure: frames in, frames out.
 
     ``orders``: all the shop's orders the whole computation would see (orders are few
     next to messages; each slice uses the ones its windows reach).  Each :meth:`add`
@@ -803,7 +803,25 @@ class ConversionSlices:
             self.parts[by].append(_conv_partial(d, by, own_lo, own_hi, o_lo, o_hi, True))
 
     def result(self) -> dict[str, pd.DataFrame]:
-        return {by: _conv_finish(self.parts[by], by, self.end, self.W) for by in self.bys}
+        return pooled_results([self])
+
+    def close(self) -> None:
+        """No slice follows: drop the orders (only the per-group sums stay)."""
+        self.orders = self.orders.iloc[:0]
+        self._ct, self._cok, self._pt, self._pok = (a[:0] for a in (self._ct, self._cok,
+                                                                     self._pt, self._pok))
+
+
+def pooled_results(slicers: list[ConversionSlices]) -> dict[str, pd.DataFrame]:
+    """The results of several :class:`ConversionSlices` over different shops (same
+    groupings and windows), as one: sums pooled, each table finished once."""
+    first = slicers[0]
+    end: dict = {}
+    for sl in slicers:
+        for shop, e in sl.end.items():
+            end[shop] = max(end.get(shop, _MIN), e)
+    return {by: _conv_finish([p for sl in slicers for p in sl.parts[by]], by, end, first.W)
+            for by in first.bys}
 
 
 def _rows(shop: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -35,6 +35,7 @@ from cskit.metrics.registry import column_order
 from cskit.metrics.rules import PRESETS, RuleConfig, get_rule
 
 __all__ = ["annotate", "reply_kpis", "unreplied_list", "output_columns", "ReplySlices",
+           "pooled_results", "slice_log",
            "UNASSIGNED",
            "BOT_AGENT", "BY_CHOICES", "FAST_ANSWER_S"]
 
@@ -104,6 +105,15 @@ def _stable_order(codes: np.ndarray) -> np.ndarray:
             return order
 
 
+def _time_ordered_blocks(shop_c: np.ndarray, t: np.ndarray) -> bool:
+    """Whether each shop's rows are one block, in time order (as read from the store)."""
+    same = shop_c[1:] == shop_c[:-1]
+    if not bool((t[1:] >= t[:-1])[same].all()):
+        return False
+    starts = shop_c[np.concatenate([[True], ~same])]
+    return len(starts) == 1 or len(np.unique(starts)) == len(starts)
+
+
 def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
     """Positions (into ``pos``) sorted by shop, buyer, sent_at, tie-break, input order."""
     n = len(pos)
@@ -112,8 +122,9 @@ def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.nda
     nb = int(buyer_c.max()) + 1
     tmin, span = int(t.min()), int(t.max() - t.min()) + 1
     ngroups = (int(shop_c.max()) + 1) * nb
-    if n > 1 and bool((t[1:] >= t[:-1]).all()):
-        # already in time order (a Parquet slice): a stable radix sort by group keeps it
+    if n > 1 and _time_ordered_blocks(shop_c, t):
+        # each shop's rows in time order (a Parquet slice): a stable radix sort by group
+        # keeps it
         g = shop_c * nb + buyer_c
         order = _stable_order(g)
         gs, ts = g[order], t[order]
@@ -940,13 +951,16 @@ def _empty_kpis(columns: list[str]) -> pd.DataFrame:
 _UNREPLIED_COLUMNS = ["shop", "buyer_id", "date", "sent_at", "wait_s", "reply_at", "agent"]
 #: deferred buyer messages kept before the settled ones are aggregated (a few numbers each)
 _FLUSH_ROWS = 200_000
+#: ReplySlices.shop after a slice of several shops (no other slice may follow)
+_SHOPS = object()
 
 
 # ----------------------------------------------------------------------------------------
 # one shop, slice by slice
 # ----------------------------------------------------------------------------------------
 class ReplySlices:
-    """Reply KPIs (and the unreplied list) of ONE shop, fed one time slice at a time.
+    """Reply KPIs (and the unreplied list) of one shop, fed one time slice at a time (or of
+    several shops in one single, last slice: nothing is carried between their slices).
 
     ``cskit kpi`` reads the store one shop-month at a time and hands each month to
     :meth:`add`; :meth:`result` gives exactly what :func:`reply_kpis` (for each
@@ -984,6 +998,7 @@ class ReplySlices:
         self.parts: dict[str, list[_Part]] = {by: [] for by in self.bys}
         self.late: list[pd.DataFrame] = []
         self.shop = None
+        self.first = True  # no slice added yet
         self.last_agent: dict = {}  # buyer id → label of the last agent who wrote to them
         self.sessions = pd.Index([], dtype=object)
         self.deferred: dict[str, np.ndarray] | None = None
@@ -991,28 +1006,34 @@ class ReplySlices:
 
     # ------------------------------------------------------------------------------------
     def add(self, messages: pd.DataFrame, lo, hi, *, start=None, end=None,
-            last: bool = False):
+            last: bool = False, log: _Log | None = None):
         """Process one slice: it owns the buyer messages dated ``lo``..``hi`` (dates,
         inclusive; clipped to since/until) and uses the rows of ``messages`` from ``lo``
         00:00 (or an earlier ``start``: earlier messages that one call would also see)
         up to ``end`` (a time, exclusive; None = all).  ``last``: no later slice follows
         (a reply not in this slice never came).  Returns the sorted log it built (or
-        None), which :class:`~cskit.metrics.conversion.ConversionSlices` can reuse."""
+        None), which :class:`~cskit.metrics.conversion.ConversionSlices` can reuse.
+        ``log``: what :func:`slice_log` gave for the same messages, excluded buyers, ``lo``,
+        ``start`` and ``end`` (built elsewhere, e.g. in a thread that reads ahead)."""
         lo_d, hi_d = day_number(lo, "lo"), day_number(hi, "hi")
         if self.prev_hi is not None and lo_d <= self.prev_hi:
             raise ValueError("slices must come in time order without overlap")
         self.prev_hi = hi_d
-        t_hi = None if end is None else _epoch_seconds(end)
-        t_lo = lo_d * _DAY if start is None else min(lo_d * _DAY, _epoch_seconds(start))
-        log = _prepare(messages, self.excluded, t_lo, t_hi)
+        if log is None:
+            log = slice_log(messages, self.excluded, lo, start=start, end=end)
         if log.n == 0:
             return log
         if len(log.shop_names) > 1 and len(np.unique(log.shop_of_gid)) > 1:
-            raise ValueError("ReplySlices takes one shop")
-        shop = log.shop_names[log.shop_of_gid[0]]
-        if self.shop is not None and shop != self.shop:
-            raise ValueError("ReplySlices takes one shop")
-        self.shop = shop
+            # nothing is carried between slices of several shops: only a single slice
+            if not (last and self.shop is None and self.first):
+                raise ValueError("ReplySlices takes several shops only in one, last slice")
+            self.shop = _SHOPS
+        else:
+            shop = log.shop_names[log.shop_of_gid[0]]
+            if self.shop is not None and shop != self.shop:
+                raise ValueError("ReplySlices takes one shop (or several in one, last slice)")
+            self.shop = shop
+        self.first = False
         rule = self.rule
         a = _annotate_core(log, rule)
         if self.attribution and self.last_agent:
@@ -1048,15 +1069,14 @@ class ReplySlices:
 
     def result(self) -> dict[str, pd.DataFrame]:
         """The KPI table per grouping, and (with ``unreplied``) the list under "unreplied"."""
+        return pooled_results([self])
+
+    def close(self) -> None:
+        """No slice follows: settle what is deferred and drop the state carried between
+        slices (only the per-group sums stay, for :meth:`result` or :func:`pooled_results`)."""
         self._flush(final=True)
-        out = {by: _finish(self.parts[by], by, self.rule) for by in self.bys}
-        if self.unreplied:
-            late = [f for f in self.late if len(f)]
-            frame = pd.concat(late, ignore_index=True) if late else \
-                pd.DataFrame(columns=_UNREPLIED_COLUMNS)
-            out["unreplied"] = frame.sort_values(["shop", "sent_at", "buyer_id"], kind="stable") \
-                .reset_index(drop=True)
-        return out
+        self.last_agent, self.excluded = {}, None
+        self.sessions = pd.Index([], dtype=object)
 
     # ------------------------------------------------------------------------------------
     def _apply_prior(self, log: _Log, a: _Ann) -> None:
@@ -1216,3 +1236,32 @@ class ReplySlices:
                     "reply_at": reply_at,
                     "agent": r_label[sel].astype(object),
                 }))
+
+
+def slice_log(messages: pd.DataFrame, excluded: pd.DataFrame | None, lo, *, start=None,
+              end=None) -> _Log:
+    """The sorted, coded log :meth:`ReplySlices.add` builds of a slice owning days from
+    ``lo`` (its rows from ``lo`` 00:00, or an earlier ``start``, to ``end``).  Pure and
+    stateless: it may run ahead, in another thread, while the previous slice is counted."""
+    lo_d = day_number(lo, "lo")
+    t_hi = None if end is None else _epoch_seconds(end)
+    t_lo = lo_d * _DAY if start is None else min(lo_d * _DAY, _epoch_seconds(start))
+    return _prepare(messages, excluded, t_lo, t_hi)
+
+
+def pooled_results(slicers: list[ReplySlices]) -> dict[str, pd.DataFrame]:
+    """The results of several :class:`ReplySlices` over different shops (same rule,
+    groupings and options), as one: their per-group sums are pooled and each table is
+    finished once (a table per group of shops would cost more than the sums)."""
+    first = slicers[0]
+    for sl in slicers:
+        sl._flush(final=True)
+    out = {by: _finish([p for sl in slicers for p in sl.parts[by]], by, first.rule)
+           for by in first.bys}
+    if first.unreplied:
+        late = [f for sl in slicers for f in sl.late if len(f)]
+        frame = pd.concat(late, ignore_index=True) if late else \
+            pd.DataFrame(columns=_UNREPLIED_COLUMNS)
+        out["unreplied"] = frame.sort_values(["shop", "sent_at", "buyer_id"], kind="stable") \
+            .reset_index(drop=True)
+    return out
