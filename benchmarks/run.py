@@ -2,9 +2,12 @@
 column-read floor.  Prints a table; timing never decides a test.
 
     python benchmarks/run.py --messages 1000000 10000000 [--shops 8] [--workdir /tmp/cskit-bench]
-                             [--no-duckdb] [--keep]
+                             [--repeat 3] [--reuse] [--no-duckdb] [--keep]
 
 Each step runs in its own process so its peak RSS (ru_maxrss of the child) is its own.
+kpi, the floor and DuckDB run ``--repeat`` times, interleaved, and the median time (and
+the largest peak) is reported: on a shared VM one run can be 20 % off.  ``--reuse`` keeps
+a store already generated and ingested in the work directory (no ingest figures then).
 DuckDB is a benchmark-only extra: `pip install -e '.[bench]'`.
 """
 
@@ -123,6 +126,11 @@ print(json.dumps([[r[0], r[1], int(r[2]), int(r[3])] for r in rows], ensure_asci
 """ + PEAK
 
 
+def median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
 def cskit_day_numbers(csv_text: str) -> list[list]:
     import csv
     import io
@@ -137,6 +145,10 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/cskit-bench"))
     ap.add_argument("--shops", type=int, default=8,
                     help="shops to spread the messages over (8 = the sample's; an agency has hundreds)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of kpi, the floor and DuckDB (median reported)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="use the store already in the work directory (skip generate and ingest)")
     ap.add_argument("--no-duckdb", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep generated files")
     a = ap.parse_args()
@@ -148,49 +160,66 @@ def main() -> None:
     results = []
     for n in a.messages:
         wd = a.workdir / f"n{n}-s{a.shops}"
-        if wd.exists():
-            shutil.rmtree(wd)
-        wd.mkdir(parents=True)
         csv_path, store = wd / "messages.csv", wd / "store"
-        g_t, g_m, _ = child(GEN, str(n), str(csv_path), str(a.shops))
-        size_mb = csv_path.stat().st_size / 1e6
-        i_t, i_m, added = child(INGEST, str(csv_path), str(store))
-        row = {"messages": n, "shops": a.shops, "csv_mb": round(size_mb, 1), "generate_s": round(g_t, 2),
-               "ingest_s": round(i_t, 2), "ingest_rows_per_s": round(n / i_t),
-               "ingest_mb_per_s": round(size_mb / i_t, 1), "ingest_peak_mib": round(i_m),
-               "rows_added": int(added.strip())}
-        for by in ("day", "agent"):
-            k_t, k_m, out = child(KPI, str(store), by)
-            row[f"kpi_{by}_s"] = round(k_t, 2)
-            row[f"kpi_{by}_peak_mib"] = round(k_m)
-            if by == "day":
-                ours = cskit_day_numbers(out)
-        f_t, f_m, _ = child(FLOOR, str(store), "all", ",".join(MESSAGE_COLUMNS))
-        row["floor_s"] = round(f_t, 2)
-        row["floor_peak_mib"] = round(f_m)
-        _, p_m, p_rows = child(FLOOR, str(store), "largest", ",".join(MESSAGE_COLUMNS))
+        row = {"messages": n, "shops": a.shops}
+        if not (a.reuse and (store / "_cskit_manifest.json").exists()):
+            if wd.exists():
+                shutil.rmtree(wd)
+            wd.mkdir(parents=True)
+            g_t, g_m, _ = child(GEN, str(n), str(csv_path), str(a.shops))
+            size_mb = csv_path.stat().st_size / 1e6
+            i_t, i_m, added = child(INGEST, str(csv_path), str(store))
+            row.update({"csv_mb": round(size_mb, 1), "generate_s": round(g_t, 2),
+                        "ingest_s": round(i_t, 2), "ingest_rows_per_s": round(n / i_t),
+                        "ingest_mb_per_s": round(size_mb / i_t, 1),
+                        "ingest_peak_mib": round(i_m), "rows_added": int(added.strip())})
+            if not a.keep:
+                csv_path.unlink()
+        cols = ",".join(MESSAGE_COLUMNS)
+        steps = {"kpi_day": (KPI, str(store), "day"), "kpi_agent": (KPI, str(store), "agent"),
+                 "floor": (FLOOR, str(store), "all", cols)}
+        if have_duck:
+            steps["duckdb"] = (DUCK, str(store))
+        times: dict[str, list[float]] = {k: [] for k in steps}
+        peaks: dict[str, list[float]] = {k: [] for k in steps}
+        outs: dict[str, str] = {}
+        for _ in range(max(1, a.repeat)):  # interleaved: drift of the machine hits all alike
+            for name, step in steps.items():
+                t, m, out = child(*step)
+                times[name].append(t)
+                peaks[name].append(m)
+                outs[name] = out
+        for name, key in (("kpi_day", "kpi_day"), ("kpi_agent", "kpi_agent"), ("floor", "floor"),
+                          ("duckdb", "duckdb")):
+            if name in times:
+                row[f"{key}_s"] = round(median(times[name]), 2)
+                row[f"{key}_peak_mib"] = round(max(peaks[name]))
+        if a.repeat > 1:
+            row["runs"] = a.repeat
+            row["kpi_day_s_min_max"] = f"{min(times['kpi_day']):.2f}-{max(times['kpi_day']):.2f}"
+            row["kpi_agent_s_min_max"] = \
+                f"{min(times['kpi_agent']):.2f}-{max(times['kpi_agent']):.2f}"
+            if have_duck:
+                row["duckdb_s_min_max"] = f"{min(times['duckdb']):.2f}-{max(times['duckdb']):.2f}"
+        _, p_m, p_rows = child(FLOOR, str(store), "largest", cols)
         row["largest_partition_rows"] = int(p_rows.strip())
         row["largest_partition_read_peak_mib"] = round(p_m)
         if have_duck:
-            d_t, d_m, out = child(DUCK, str(store))
-            row["duckdb_s"] = round(d_t, 2)
-            row["duckdb_peak_mib"] = round(d_m)
-            row["numbers_agree"] = json.loads(out) == ours
+            row["numbers_agree"] = json.loads(outs["duckdb"]) == cskit_day_numbers(outs["kpi_day"])
             for by in ("day", "agent"):
-                row[f"kpi_{by}_vs_duckdb"] = round(row[f"kpi_{by}_s"] / d_t, 2)
+                row[f"kpi_{by}_vs_duckdb"] = round(row[f"kpi_{by}_s"] / row["duckdb_s"], 2)
         for by in ("day", "agent"):
-            row[f"kpi_{by}_vs_floor"] = round(row[f"kpi_{by}_s"] / f_t, 2)
+            row[f"kpi_{by}_vs_floor"] = round(row[f"kpi_{by}_s"] / row["floor_s"], 2)
         results.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)  # partial results survive a crash
-        if not a.keep:
-            csv_path.unlink()
     keys = list(dict.fromkeys(k for r in results for k in r))
     width = max(len(k) for k in keys)
     print(f"{'':{width}}  " + "  ".join(f"{r['messages']:>14,}" for r in results))
     for k in keys:
         print(f"{k:{width}}  " + "  ".join(f"{str(r.get(k, '')):>14}" for r in results))
-    print("(times are wall-clock seconds of a fresh process, including Python start-up and imports; "
-          f"peak = ru_maxrss of that process; machine: {os.cpu_count()} cores)")
+    print("(times are wall-clock seconds of a fresh process, including Python start-up and imports, "
+          f"the median of --repeat runs; peak = the largest ru_maxrss of those processes; "
+          f"machine: {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

@@ -366,7 +366,8 @@ class Store:
             fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text))
         dataset = ds.dataset([str(self.root / f.path) for f in entries], format=fmt)
         flt = None
-        if shops:
+        # a part file holds one shop's rows: no filter when every file is of a wanted shop
+        if shops and not {f.shop for f in entries} <= set(shops):
             flt = ds.field("shop").isin(shops)
         if tcol and start is not None:
             c = ds.field(tcol) >= pa.scalar(pd.Timestamp(start).to_pydatetime(), type=schema.TS)

@@ -740,7 +740,7 @@ def _buyer_days(ev: _Events, mask: np.ndarray, flag: np.ndarray, agent: np.ndarr
     ag = agent[mask]
     na = len(ev.agent_names)
     nrun = int(run[-1]) + 1
-    if nrun * na <= 8 * len(g) + 65536:  # few agents: a dense (buyer-day × agent) table
+    if nrun * na <= 8 * len(g) + _DENSE_CELLS:  # few agents: a dense (buyer-day × agent) table
         cell = run * na + ag
         present = np.zeros(nrun * na, dtype=bool)
         present[cell] = True
@@ -753,8 +753,12 @@ def _buyer_days(ev: _Events, mask: np.ndarray, flag: np.ndarray, agent: np.ndarr
     dmin = int(d.min())
     nd = int(d.max()) - dmin + 1
     cell = (g * nd + (d - dmin)) * na + ag
-    codes, uniq = pd.factorize(cell)
-    codes = np.asarray(codes, dtype=np.int64)
+    # a buyer-day's messages are adjacent and mostly share an agent: hash only where the
+    # cell changes (the codes, in order of first appearance, are those of all the cells)
+    new = np.ones(len(cell), dtype=bool)
+    new[1:] = cell[1:] != cell[:-1]
+    codes, uniq = pd.factorize(cell[new])
+    codes = np.asarray(codes, dtype=np.int64)[np.cumsum(new) - 1]
     anyf = np.bincount(codes, weights=f, minlength=len(uniq)) > 0
     uniq = np.asarray(uniq, dtype=np.int64)
     gd, ag_u = np.divmod(uniq, na)
@@ -951,6 +955,8 @@ def _empty_kpis(columns: list[str]) -> pd.DataFrame:
 _UNREPLIED_COLUMNS = ["shop", "buyer_id", "date", "sent_at", "wait_s", "reply_at", "agent"]
 #: deferred buyer messages kept before the settled ones are aggregated (a few numbers each)
 _FLUSH_ROWS = 200_000
+#: _buyer_days uses a dense (buyer-day × agent) table up to 8 cells per message plus this
+_DENSE_CELLS = 65536
 #: ReplySlices.shop after a slice of several shops (no other slice may follow)
 _SHOPS = object()
 
