@@ -184,10 +184,17 @@ def test_sliced_reply_report_equals_one_computation(store, period, rule):
 @pytest.mark.parametrize("attr", [kpi.Attribution(), kpi.Attribution(anchor="pay"),
                                   kpi.Attribution(window_days=0.5, lookback_days=40)], ids=str)
 def test_sliced_agent_report_equals_one_computation(store, period, attr):
+    assert_agent_report_equals_one_computation(store, ["店A"], period, attr)
+
+
+def assert_agent_report_equals_one_computation(store, shops, period, attr) -> None:
+    """kpi.agent_report (sliced, shops packed as SLICE_ROWS allows) equals reply_kpis and
+    conversion_kpis on all the shops' messages and orders read at once."""
     from cskit.metrics.reply import reply_kpis as rk
 
     rule = get_rule("pdd5")
-    msgs, orders, excl = kpi.read_shop(store, "店A", period, attr)
+    parts = [kpi.read_shop(store, s, period, attr) for s in shops]
+    msgs, orders, excl = (pd.concat([p[i] for p in parts], ignore_index=True) for i in range(3))
     kw = dict(since=period.since, until=period.until)
     ck = dict(window_days=attr.window_days, lookback_days=attr.lookback_days, anchor=attr.anchor)
     reply_a, reply_s = rk(msgs, rule, excl, by="agent", **kw), rk(msgs, rule, excl, by="shop", **kw)
@@ -348,8 +355,6 @@ def four_shops(tmp_path_factory):
 @pytest.mark.parametrize("period", [ALL, kpi.Period(D(2026, 11, 12), D(2026, 11, 18))], ids=str)
 def test_shops_packed_in_one_slice_equal_one_computation(four_shops, monkeypatch, slice_rows,
                                                          period):
-    from cskit.metrics.reply import reply_kpis as rk
-
     monkeypatch.setattr(kpi, "SLICE_ROWS", slice_rows)
     store = four_shops
     shops = store.shops(schema.MESSAGES)
@@ -368,20 +373,7 @@ def test_shops_packed_in_one_slice_equal_one_computation(four_shops, monkeypatch
         pd.testing.assert_frame_equal(got, ref, check_exact=True)
 
     # the agent report: reply and conversion of all shops computed at once
-    attr, rule = kpi.Attribution(), get_rule("pdd5")
-    kw = dict(since=period.since, until=period.until)
-    parts = [kpi.read_shop(store, s, period, attr) for s in shops]
-    msgs, orders, excl = (pd.concat([p[i] for p in parts], ignore_index=True) for i in range(3))
-    reply_a, reply_s = rk(msgs, rule, excl, by="agent", **kw), rk(msgs, rule, excl, by="shop", **kw)
-    conv_a = conversion_kpis(msgs, orders, by="agent", **kw)
-    conv_s = conversion_kpis(msgs, orders, by="shop", **kw)
-    frame, total = kpi.agent_report(store, shops=None, period=period, rule=rule, attr=attr)
-    ref = kpi.merge_agent_frames(kpi.merge_agent_frames(reply_a, conv_a), None)
-    pd.testing.assert_frame_equal(frame, ref, check_exact=True)
-    ref_total = kpi.total_row(reply_s.merge(conv_s, on=["shop"], how="outer"))
-    assert total.keys() == ref_total.keys()
-    for k, v in ref_total.items():
-        assert (pd.isna(v) and pd.isna(total[k])) or total[k] == v, k
+    assert_agent_report_equals_one_computation(store, shops, period, kpi.Attribution())
 
 
 def test_packed_shops_keep_the_order_asked_for(four_shops, monkeypatch):
