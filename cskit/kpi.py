@@ -103,6 +103,7 @@ def select_shops(store: Store, shops: list[str] | None) -> list[str]:
                           hint="run `cskit ingest FILES` first (or --store DIR)")
     if not shops:
         return have
+    shops = list(dict.fromkeys(shops))  # a shop named twice is reported once
     missing = [s for s in shops if s not in have]
     if missing:
         raise NoDataError(f"shop {missing[0]!r} has no messages in {store.root}",

@@ -122,6 +122,22 @@ def test_empty_range_is_a_clear_message_and_exit_5(store):
     assert r.stderr.startswith("Error: no buyer messages between 2027-01-01") and r.stdout == ""
 
 
+@pytest.mark.parametrize("by", ["day", "shop", "agent"])
+def test_shops_come_in_the_order_asked_for_once_each(store, by):
+    args = ["kpi", "--store", store, "-f", "csv", "--by", by]
+    r = run(*args, "--shop", "店B", "--shop", "店A", "--shop", "店B")
+    assert r.exit_code == 0, r.stderr
+    got = [x["shop"] for x in rows(r.stdout)]
+    ref = [x["shop"] for x in rows(run(*args).stdout)]
+    assert sorted(got) == sorted(ref) and len(set(got)) == 2
+    if by != "agent":  # agent rows are sorted by shop, then agent
+        assert list(dict.fromkeys(got)) == ["店B", "店A"]
+    r = run("kpi", "--store", store, "--shop", "店A", "--shop", "店A", "--list", "unreplied",
+            "-f", "csv")
+    assert r.exit_code == 0 and len(rows(r.stdout)) == len(
+        rows(run("kpi", "--store", store, "--shop", "店A", "--list", "unreplied", "-f", "csv").stdout))
+
+
 def test_unknown_shop_and_empty_store(store, tmp_path):
     r = run("kpi", "--store", store, "--shop", "店Z")
     assert r.exit_code == ExitCode.NO_DATA and "店A, 店B" in r.stderr
