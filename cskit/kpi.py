@@ -10,9 +10,11 @@ its neighbours that its windows reach: replies up to REPLY_SLACK after its last 
 and for conversion the attribution window before its first.  What a month cannot
 settle is carried forward in compact form: per-group sums, a histogram of response
 seconds (exact medians and P90s), and the few buyer-days whose reply lies beyond the
-slack.  The results are exactly those of one computation over the whole period.  Peak
-memory follows the largest shop-month partition plus its slack (and the shop's orders),
-not a shop's whole history.
+slack.  The results are exactly those of one computation over the whole period.
+Consecutive small shops (each one slice anyway) share a slice (:func:`shop_groups`,
+:func:`packed_slice`), and the slicers' sums are pooled and finished once.  Peak memory
+follows the larger of the largest shop-month partition plus its slack (and the shop's
+orders) and a slice of :data:`SLICE_ROWS` messages, not a shop's history or the store.
 """
 
 from __future__ import annotations
@@ -96,6 +98,12 @@ def resolve_period(since: str | None, until: str | None, week: str | None, last:
     return p
 
 
+def no_messages(store: Store, period: Period) -> NoDataError:
+    """The error for a period without buyer messages."""
+    return NoDataError(f"no buyer messages between {period.label()} in {store.root}",
+                       hint="check --since/--until/--week and --shop; `cskit ingest` first")
+
+
 def select_shops(store: Store, shops: list[str] | None) -> list[str]:
     have = store.shops(schema.MESSAGES)
     if not have:
@@ -109,11 +117,6 @@ def select_shops(store: Store, shops: list[str] | None) -> list[str]:
         raise NoDataError(f"shop {missing[0]!r} has no messages in {store.root}",
                           hint="shops in the store: " + ", ".join(have))
     return shops
-
-
-def read_messages(store: Store, shop: str, period: Period) -> pd.DataFrame:
-    return store.read(schema.MESSAGES, shops=[shop], since=period.since, until=period.until,
-                      columns=MESSAGE_COLUMNS, time_slack=REPLY_SLACK)
 
 
 def read_excluded(store: Store, shops: str | list[str]) -> pd.DataFrame:
@@ -360,7 +363,7 @@ def _shops_slices(store: Store, shops: list[str], period: Period, columns: list[
         ps = [plans[s] for s in group if plans[s] is not None]
         if not ps:
             continue
-        if len(group) > 1 or _small(ps[0]):
+        if _small(ps[0]):  # (every shop of a group of several is small)
             yield "slice", group, packed_slice(store, ps, columns)
             continue
         args = dict(kw)
@@ -404,6 +407,7 @@ def _reply_results(store: Store, shops: list[str], period: Period, rule, *, bys,
     from cskit.metrics.reply import ReplySlices, _resolve_rule, pooled_results
 
     rule = _resolve_rule(rule)
+
     def bounds(sl: Slice, _orders) -> tuple:
         return _ts(period.since) if sl.first else None, _reply_end(sl, period)
 
@@ -438,8 +442,7 @@ def reply_report(store: Store, *, shops: list[str] | None, period: Period, rule,
     frame = _reply_results(store, shops, period, rule, bys=(by,),
                            slow_threshold_s=slow_threshold_s)[by]
     if frame.empty:
-        raise NoDataError(f"no buyer messages between {period.label()} in {store.root}",
-                          hint="check --since/--until/--week and --shop; `cskit ingest` first")
+        raise no_messages(store, period)
     return _in_shop_order(frame, shops)
 
 
@@ -497,12 +500,6 @@ def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule,
                                          -math.ceil(attr.lookback_days + attr.window_days)),
                           until=period.until, time_slack=dt.timedelta(days=wide))
 
-    rule = _resolve(rule)
-    # a month's slice reaches back ``wide`` days only for orders: the last reply before one
-    items = _shops_slices(store, select_shops(store, shops), period, message_columns(rule),
-                          orders=read_orders, before=wide, after=dt.timedelta(days=wide),
-                          tail=lambda o: wide if o is not None and len(o) else 0,
-                          head=REPLY_SLACK)
     def bounds(sl: Slice, orders) -> tuple:
         # reply and conversion see the same messages (as one computation over the period
         # does: from ``wide`` days before it to ``wide`` days after), so conversion reuses
@@ -515,6 +512,12 @@ def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule,
         end = _ts(period.until, 1 + wide) if sl.last else _ts(sl.hi, 1) + pd.Timedelta(REPLY_SLACK)
         return start, end
 
+    rule = _resolve(rule)
+    # a month's slice reaches back ``wide`` days only for orders: the last reply before one
+    items = _shops_slices(store, select_shops(store, shops), period, message_columns(rule),
+                          orders=read_orders, before=wide, after=dt.timedelta(days=wide),
+                          tail=lambda o: wide if o is not None and len(o) else 0,
+                          head=REPLY_SLACK)
     replies: list[ReplySlices] = []  # one slicer of each kind per group of shops with messages
     convs: list[ConversionSlices] = []
     rs = cs = None
@@ -543,13 +546,11 @@ def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule,
         rs.close()
         cs.close()
     if not replies:
-        raise NoDataError(f"no buyer messages between {period.label()} in {store.root}",
-                          hint="check --since/--until/--week and --shop; `cskit ingest` first")
+        raise no_messages(store, period)
     r, c = pooled_replies(replies), pooled_conversions(convs)
     reply_a, reply_s, conv_a, conv_s = r["agent"], r["shop"], c["agent"], c["shop"]
     if reply_a.empty and conv_a.empty:
-        raise NoDataError(f"no buyer messages between {period.label()} in {store.root}",
-                          hint="check --since/--until/--week and --shop; `cskit ingest` first")
+        raise no_messages(store, period)
     # the total: the shops' own rows, of the shops with agent rows
     shop_rows = reply_s.merge(conv_s, on=["shop"], how="outer")
     seen_shops = pd.concat([reply_a["shop"], conv_a["shop"]]).unique()

@@ -76,6 +76,22 @@ def in_range(day: np.ndarray, lo: int | None, hi: int | None) -> np.ndarray:
     return m
 
 
+def pooled_sums(sums: list[pd.DataFrame], maxima: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    """Per-group sums of several batches (frames with ``shop``, ``_k`` and sum columns) as
+    one frame indexed by (shop, _k), in order of first appearance; the ``maxima`` columns
+    take the largest value instead of the sum.  None when no batch has a row."""
+    sums = [s for s in sums if len(s)]
+    if not sums:
+        return None
+    if len(sums) == 1:
+        return sums[0].set_index(["shop", "_k"])
+    tab = pd.concat(sums, ignore_index=True).groupby(["shop", "_k"], sort=False)
+    if not maxima:
+        return tab.sum()
+    return tab.agg({c: "max" if c in maxima else "sum" for c in sums[0].columns
+                    if c not in ("shop", "_k")})
+
+
 def ratio(num, den) -> np.ndarray:
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)

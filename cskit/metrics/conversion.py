@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cskit.errors import UsageError
-from cskit.metrics.common import day_number, epoch_seconds, seconds
+from cskit.metrics.common import day_number, epoch_seconds, pooled_sums, seconds
 from cskit.metrics.common import in_range as _in_range
 from cskit.metrics.common import ratio as _ratio
 from cskit.metrics.common import require as _require
@@ -680,15 +680,9 @@ def _key_values(d: _Data, by: str, key: np.ndarray) -> np.ndarray:
 def _conv_finish(parts: list[_ConvPart], by: str, end_of_shop: dict, window_s: int) -> pd.DataFrame:
     """The KPI table from the partial sums; ``end_of_shop``: the data end per shop name."""
     columns = output_columns(by)
-    sums = [p.sums for p in parts if len(p.sums)]
-    if not sums:
+    tab = pooled_sums([p.sums for p in parts], maxima=("_maxf",))
+    if tab is None:
         return _empty(columns)
-    if len(sums) == 1:
-        tab = sums[0].set_index(["shop", "_k"])
-    else:
-        agg = {c: ("max" if c == "_maxf" else "sum") for c in sums[0].columns
-               if c not in ("shop", "_k")}
-        tab = pd.concat(sums, ignore_index=True).groupby(["shop", "_k"], sort=False).agg(agg)
     nr = len(tab)
     cols = {c: tab[c].to_numpy(np.int64) for c in tab.columns if c != "_maxf"}
     shops = tab.index.get_level_values("shop").to_numpy(object)

@@ -26,6 +26,7 @@ from cskit.errors import UsageError
 from cskit.metrics.common import day_number
 from cskit.metrics.common import epoch_seconds as _epoch_seconds
 from cskit.metrics.common import in_range as _in_range
+from cskit.metrics.common import pooled_sums
 from cskit.metrics.common import ratio as _ratio
 from cskit.metrics.common import require as _require
 from cskit.metrics.common import runs as _runs
@@ -845,13 +846,9 @@ _QUANTILES = {"response_s_median": 0.5, "response_s_p90": 0.9}
 def _finish(parts: list[_Part], by: str, rule: RuleConfig) -> pd.DataFrame:
     """The KPI table from the partial sums of one or more batches of events."""
     columns = output_columns(rule, by)
-    sums = [p.sums for p in parts if len(p.sums)]
-    if not sums:
+    tab = pooled_sums([p.sums for p in parts])
+    if tab is None:
         return _empty_kpis(columns)
-    if len(sums) == 1:
-        tab = sums[0].set_index(["shop", "_k"])
-    else:
-        tab = pd.concat(sums, ignore_index=True).groupby(["shop", "_k"], sort=False).sum()
     cols = {c: tab[c].to_numpy() for c in tab.columns if "#" not in c}
     if by != "hour":
         for name in _MEANS:
