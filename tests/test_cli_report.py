@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import cskit.cli_report  # noqa: F401 - registers `chart` and `report` on the app
+import cskit.cli  # noqa: F401
 from cskit import charts
 from cskit.cli import app
 from cskit.errors import ExitCode

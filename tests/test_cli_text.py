@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import cskit.cli_text  # noqa: F401  (registers the commands; cli.py imports it too)
+import cskit.cli  # noqa: F401
 from cskit.cli import app
 from cskit.ingest import ingest
 from cskit.store import Store

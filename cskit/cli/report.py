@@ -1,9 +1,8 @@
 """`cskit chart` and `cskit report`: charts and the weekly bundle for cron.
 
-Registered on :data:`cskit.cli.app` when imported (``cli.py`` imports this module
-at its end).  Both commands print only the path(s) they wrote on stdout and
-warnings on stderr; no colour and no progress bars, so cron mails stay clean.
-Exit codes are the documented ones (0 ok, 2 usage, 5 no data in range, …).
+Both commands print only the path(s) they wrote on stdout and warnings on stderr; no
+colour and no progress bars, so cron mails stay clean.  Exit codes are the documented
+ones (0 ok, 2 usage, 5 no data in range, …).
 """
 
 from __future__ import annotations
@@ -15,8 +14,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from cskit.cli import (Lang, LastWeekOpt, RuleOpt, ShopOpt, StoreOpt, WeekOpt, _boundary, _state,
-                       _store, app)
+from cskit.cli.app import app, boundary, open_store, state
+from cskit.cli.options import (Lang, LastWeekOpt, RuleOpt, RuleOption, ShopOpt, SlowOpt, StoreOpt,
+                               ThresholdOpt, WeekOpt)
 from cskit.errors import NoDataError, UsageError
 from cskit.memory import reuse_freed_memory
 
@@ -42,10 +42,7 @@ CHART_FORMATS = (".png", ".svg")
 _CHART_PARTS = {"reply-rate": {"day"}, "load": {"annotate"}, "agents": {"agent", "conversion"},
                 "lost": {"lost"}}
 
-ThresholdOpt = Annotated[Optional[str], typer.Option(
-    "--threshold", help="Reply deadline, e.g. 5m, 3m, 30s (overrides the preset).")]
 ChartLangOpt = Annotated[Lang, typer.Option("--lang", help="Chart labels: zh (中文) or en.")]
-SlowOpt = Annotated[str, typer.Option("--slow-threshold", help="Wait above which a buyer counts as slow-served (慢响应).")]
 
 
 def _warn(msg: str) -> None:
@@ -68,7 +65,7 @@ def run_chart(store, kind: str, *, shops=None, period, rule, by: str = "day", la
     font = charts.find_cjk_font()  # fail early (before reading the store) on a bad CSKIT_FONT
     parts = set(_CHART_PARTS[kind]) | ({"agent_daily"} if by == "agent" else set())
     data = collect(store, shops=shops, period=period, rule=rule, parts=parts,
-                   slow_threshold_s=slow_threshold_s, strict=_state["debug"])
+                   slow_threshold_s=slow_threshold_s, strict=state["debug"])
     for n in data.notes:
         if n.warning:
             _warn(n.text)
@@ -92,7 +89,7 @@ def run_chart(store, kind: str, *, shops=None, period, rule, by: str = "day", la
 
 
 @app.command("chart")
-@_boundary
+@boundary
 def chart_cmd(
     kind: Annotated[ChartKind, typer.Argument(help="reply-rate (回复率趋势), load (咨询量/超时 热力图), "
                                                    "agents (客服对比), lost (询单流失原因).")],
@@ -104,7 +101,7 @@ def chart_cmd(
     week: WeekOpt = None,
     last_week: LastWeekOpt = False,
     by: Annotated[ChartBy, typer.Option("--by", help="reply-rate: add a panel per agent (客服) with --by agent.")] = ChartBy.day,
-    rule: Annotated[RuleOpt, typer.Option("--rule", help="Reply-rate rule preset (docs/metrics.md).")] = RuleOpt.pdd5,
+    rule: RuleOption = RuleOpt.pdd5,
     threshold: ThresholdOpt = None,
     slow_threshold: SlowOpt = "100s",
     lang: ChartLangOpt = Lang.zh,
@@ -116,7 +113,7 @@ def chart_cmd(
     period = resolve_period(since, until, week, last_week)
     r = get_rule(rule.value, threshold=threshold)
     reuse_freed_memory()
-    path = run_chart(_store(store), kind.value, shops=shop, period=period, rule=r, by=by.value,
+    path = run_chart(open_store(store), kind.value, shops=shop, period=period, rule=r, by=by.value,
                      lang=lang.value, output=output, slow_threshold_s=parse_threshold(slow_threshold))
     print(path)
 
@@ -129,7 +126,7 @@ def run_report(store, out: Path, *, shops=None, period, rule, excel: bool = Fals
     out = Path(out)
     if out.exists() and not out.is_dir():  # fail before the work, not after
         raise UsageError(f"--out {out}: exists and is not a directory")
-    strict = _state["debug"]
+    strict = state["debug"]
     data = collect(store, shops=shops, period=period, rule=rule, parts=ALL_PARTS,
                    slow_threshold_s=slow_threshold_s, strict=strict)
     previous = None
@@ -149,7 +146,7 @@ def run_report(store, out: Path, *, shops=None, period, rule, excel: bool = Fals
 
 
 @app.command("report")
-@_boundary
+@boundary
 def report_cmd(
     out: Annotated[Path, typer.Option("--out", help="Directory to write (created). 输出目录")],
     week: WeekOpt = None,
@@ -157,7 +154,7 @@ def report_cmd(
     store: StoreOpt = None,
     shop: ShopOpt = None,
     excel: Annotated[bool, typer.Option("--excel", help="CSV for Excel: UTF-8 BOM, Chinese headers, formulas escaped.")] = False,
-    rule: Annotated[RuleOpt, typer.Option("--rule", help="Reply-rate rule preset (docs/metrics.md).")] = RuleOpt.pdd5,
+    rule: RuleOption = RuleOpt.pdd5,
     threshold: ThresholdOpt = None,
     slow_threshold: SlowOpt = "100s",
     top: Annotated[int, typer.Option("--top", min=1, help="Rows of the unreplied / unpaid lists shown in index.html.")] = 20,
@@ -175,7 +172,7 @@ def report_cmd(
     period = resolve_period(None, None, week, last_week or not week)
     r = get_rule(rule.value, threshold=threshold)
     reuse_freed_memory()
-    result = run_report(_store(store), out, shops=shop, period=period, rule=r, excel=excel,
+    result = run_report(open_store(store), out, shops=shop, period=period, rule=r, excel=excel,
                         top_n=top, slow_threshold_s=parse_threshold(slow_threshold),
                         charts=not no_charts)
     print(result.index)

@@ -1,0 +1,22 @@
+"""The thin Typer CLI: parse options, call the library, hand results to render.
+
+``app`` (with the one error boundary) lives in :mod:`cskit.cli.app`, the shared options
+in :mod:`cskit.cli.options`, and one module per command group registers its commands;
+no command module imports a sibling except ``demo`` (which runs ingest and kpi).
+"""
+
+from __future__ import annotations
+
+import signal
+
+from cskit.cli import demo, ingest, kpi, report, text  # noqa: F401  (register the commands)
+from cskit.cli.app import app
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `cskit kpi | head` stays quiet
+    app()

@@ -1,0 +1,104 @@
+"""The Typer app, its one error boundary and the helpers every command module uses.
+
+The one error boundary lives in :func:`boundary`: a :class:`CskitError` prints
+one ``Error: …`` line on stderr and exits with its documented code; any other
+exception prints a one-line internal error (traceback only with ``--debug``).
+Local variables are never shown: they hold customers' chats.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cskit import __version__
+from cskit.errors import CskitError, ExitCode
+
+app = typer.Typer(
+    name="cskit",
+    help="cskit — 电商客服数据工具. Ingest chat and order exports (拼多多/淘宝千牛/京东/抖店) "
+         "into a Parquet store and compute customer-service KPIs (5分钟回复率, 响应时长, 询单转化).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+
+state = {"debug": False}
+
+
+def boundary(fn):
+    """The single error boundary of every command."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except CskitError as exc:
+            if state["debug"]:
+                raise
+            _error(str(exc))
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            _error("interrupted")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - a bug: say so, without locals
+            if state["debug"]:
+                raise
+            _error(f"internal error ({type(exc).__name__}); rerun with --debug for the traceback "
+                   "and report it")
+            raise typer.Exit(int(ExitCode.INTERNAL)) from None
+
+    return wrapper
+
+
+def _error(msg: str) -> None:
+    print(f"Error: {msg}", file=sys.stderr)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"cskit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    state["debug"] = debug or bool(os.environ.get("CSKIT_DEBUG"))
+
+
+@contextlib.contextmanager
+def output_file(output: Path | None):
+    """``-o FILE`` opened for writing (closed afterwards), or None for stdout."""
+    if output is None:
+        yield None
+        return
+    try:
+        fh = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        from cskit.errors import UsageError
+
+        raise UsageError(f"{output}: cannot write output file ({exc.strerror})") from None
+    with fh:
+        yield fh
+
+
+def open_store(path: Path | None):
+    from cskit.store import Store
+
+    return Store(path)
+
+

@@ -1,0 +1,92 @@
+"""`cskit ingest`: exports into the store."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cskit.cli.app import app, boundary, open_store, output_file
+from cskit.cli.options import Fmt, FormatOpt, Lang, LangOpt, OutputOpt, StoreOpt
+from cskit.render import Column, emit, stderr_console
+
+INGEST_COLUMNS = [
+    Column("kind", "类型", "kind"),
+    Column("shop", "店铺", "shop"),
+    Column("files", "文件数", "files", "count"),
+    Column("rows_read", "读取行数", "rows read", "count"),
+    Column("rows_added", "新增行数", "rows added", "count"),
+    Column("duplicates", "重复跳过", "duplicates skipped", "count"),
+    Column("updated", "更新", "updated", "count"),
+    Column("rejected", "拒绝行数", "rows rejected", "count"),
+    Column("first", "最早时间", "first", "time"),
+    Column("last", "最晚时间", "last", "time"),
+]
+
+
+class KindOpt(str, Enum):
+    auto = "auto"
+    chats = "chats"
+    orders = "orders"
+    excluded = "excluded"
+
+
+class PlatformOpt(str, Enum):
+    auto = "auto"
+    pdd = "pdd"
+    taobao = "taobao"
+    jd = "jd"
+    douyin = "douyin"
+    generic = "generic"
+
+
+def run_ingest(paths, store, *, kind=None, platform=None, shop=None, mapping=None, encoding=None,
+               max_bad=0.05, fmt="table", lang="zh", output=None, quiet=False):
+    from cskit.ingest import ingest
+    from cskit.progress import file_progress
+
+    with file_progress("读取 reading") as tick:
+        report = ingest(paths, store, kind=kind, platform=platform, shop=shop, mapping=mapping,
+                        encoding=encoding, max_bad=max_bad, progress=tick)
+    if quiet:
+        return report
+    table = report.by_shop()
+    tot = report.totals()
+    with output_file(output) as out:
+        emit(table, INGEST_COLUMNS, fmt, out=out, lang=lang, title="导入汇总 ingest summary",
+             total_row={"kind": "合计" if lang == "zh" else "total", "files": len(report.files), **tot},
+             meta={"store": str(store.root), "totals": tot, "skipped": report.skipped})
+    err = stderr_console()
+    for f in report.files:
+        if f.rejected:
+            shown = "; ".join(f"row {r}: {why}" for r, why in f.rejects[:10])
+            more = f" (+{f.rejected - 10} more)" if f.rejected > 10 else ""
+            err.print(f"warning: {f.path}: {f.rejected} row(s) rejected — {shown}{more}", markup=False)
+    for s in report.skipped:
+        err.print(f"note: skipped {s} (not an export file type)", markup=False)
+    return report
+
+
+@app.command("ingest")
+@boundary
+def ingest_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Export files or directories (recursed). 导出文件或目录")],
+    kind: Annotated[KindOpt, typer.Option("--kind", help="What the files hold (auto-detected by default).")] = KindOpt.auto,
+    platform: Annotated[PlatformOpt, typer.Option("--platform", help="Platform of the export (auto-detected).")] = PlatformOpt.auto,
+    shop: Annotated[Optional[str], typer.Option("--shop", help="Shop name for files that do not name one. 店铺名")] = None,
+    mapping: Annotated[Optional[Path], typer.Option("--mapping", help="TOML file naming the columns of an unusual export.")] = None,
+    encoding: Annotated[Optional[str], typer.Option("--encoding", help="Force an encoding (default: utf-8, then gb18030).")] = None,
+    max_bad_rows: Annotated[float, typer.Option("--max-bad-rows", min=0.0, max=1.0, help="Reject a whole file when more than this share of its rows cannot be parsed.")] = 0.05,
+    store: StoreOpt = None,
+    fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = Lang.zh,
+    output: OutputOpt = None,
+) -> None:
+    """Read chat logs, order exports and excluded-buyer lists into the store (idempotent). 导入数据"""
+    k = {"chats": "messages", "orders": "orders", "excluded": "excluded"}.get(kind.value)
+    run_ingest(paths, open_store(store), kind=k, platform=platform.value, shop=shop, mapping=mapping,
+               encoding=encoding, max_bad=max_bad_rows, fmt=fmt.value, lang=lang.value, output=output)
+
+

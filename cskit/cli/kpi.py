@@ -1,0 +1,215 @@
+"""`cskit kpi` (reply rate, response times, the per-agent report) and `cskit unpaid` (催付)."""
+
+from __future__ import annotations
+
+import contextlib
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from cskit.cli.app import app, boundary, open_store, output_file
+from cskit.cli.options import (AnchorOpt, AnchorOption, Fmt, FormatOpt, Lang, LangOpt, LastWeekOpt,
+                               LookbackOpt, OutputOpt, RuleOpt, RuleOption, ShopOpt, SinceOpt, SlowOpt,
+                               StoreOpt, ThresholdOpt, UntilOpt, WeekOpt, WindowDaysOpt)
+from cskit.memory import reuse_freed_memory
+from cskit.render import Column, emit, machine_value, stderr_console
+
+
+class ByOpt(str, Enum):
+    day = "day"
+    week = "week"
+    shop = "shop"
+    agent = "agent"
+    hour = "hour"
+
+
+class ListOpt(str, Enum):
+    unreplied = "unreplied"
+
+
+GROUP_UNITS = {"date": "date", "hour": "int"}
+
+UNREPLIED_COLUMNS = [
+    Column("shop", "店铺", "shop"),
+    Column("buyer_id", "买家", "buyer"),
+    Column("sent_at", "发送时间", "sent at", "time"),
+    Column("wait_s", "等待(秒)", "wait (s)", "seconds"),
+    Column("reply_at", "回复时间", "reply at", "time"),
+    Column("agent", "客服", "agent"),
+]
+
+
+#: what a table shows without --wide (CSV/JSON always carry every column)
+TABLE_KEYS = ["consult_buyers", "unreplied_buyers", "rounds", "rounds_on_time", "sessions",
+              "sessions_on_time", "messages", "messages_on_time", "reply_rate",
+              "first_response_s_mean", "response_s_mean", "response_s_p90", "answer_ratio",
+              "answered_30s_rate", "slow_buyers", "buyer_messages", "late_messages",
+              "unanswered_messages", "inquiry_buyers", "paid_buyers", "inquiry_conversion",
+              "sales", "avg_order_value"]
+
+
+def table_keys(keys: list[str]) -> list[str]:
+    from cskit.metrics import GROUP_KEYS
+
+    return [k for k in keys if k in GROUP_KEYS or k in TABLE_KEYS]
+
+
+def _tidy_agent_rows(frame):
+    """For people: drop rows with nothing to show (robot accounts), and write agents
+    without their shop prefix (the shop column says it)."""
+    import numpy as np
+
+    activity = [c for c in ("consult_buyers", "buyer_messages", "inquiry_buyers", "sales")
+                if c in frame.columns]
+    busy = frame[activity].fillna(0).ne(0).any(axis=1)
+    frame = frame.loc[busy].copy()
+    prefix = frame["shop"].astype(str) + ":"
+    agent = frame["agent_id"].astype(str)
+    starts = np.array([a.startswith(p) for a, p in zip(agent, prefix)], dtype=bool)  # agents: few rows
+    frame["agent_id"] = np.where(starts, [a[len(p):] for a, p in zip(agent, prefix)], agent)
+    return frame
+
+
+def kpi_columns(keys: list[str], rule) -> list[Column]:
+    from cskit.metrics import GROUP_KEYS, kpi
+
+    cols = []
+    for k in keys:
+        if k in GROUP_KEYS:
+            g = GROUP_KEYS[k]
+            cols.append(Column(k, g.label_zh, g.label_en, GROUP_UNITS.get(k, "text")))
+        elif k == "reply_rate":
+            cols.append(Column(k, rule.label_zh, rule.label_en, "rate"))
+        else:
+            m = kpi(k)
+            cols.append(Column(k, m.label_zh, m.label_en, m.unit))
+    return cols
+
+
+def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh", output=None,
+            slow_threshold_s=100, list_kind=None, out=None, attr=None, sort=None, wide=False):
+    from cskit.kpi import Attribution, agent_report, reply_report, sort_frame, unreplied_report
+    from cskit.metrics import column_order, output_columns
+
+    attr = attr or Attribution()
+    with contextlib.nullcontext(out) if out is not None else output_file(output) as handle:
+        meta = {"rule": rule.name, "threshold_s": rule.threshold_s, "window": rule.window_label,
+                "since": period.since.isoformat() if period.since else None,
+                "until": period.until.isoformat() if period.until else None}
+        if list_kind == "unreplied":
+            frame = unreplied_report(store, shops=shops, period=period, rule=rule)
+            title = f"未及时回复 ({rule.label_zh}, {period.label()})" if lang == "zh" else \
+                f"Late or unanswered ({rule.label_en}, {period.label()})"
+            emit(frame, UNREPLIED_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta)
+            return frame
+        total = None
+        if by == "agent":
+            frame, total = agent_report(store, shops=shops, period=period, rule=rule, attr=attr,
+                                        slow_threshold_s=slow_threshold_s)
+            keys = column_order(frame.columns)
+            meta |= {"window_days": attr.window_days, "lookback_days": attr.lookback_days,
+                     "anchor": attr.anchor,
+                     "total": {k: machine_value(v, "count") for k, v in total.items()}}
+            total = {**total, "agent_id": "合计" if lang == "zh" else "total"}
+            name_zh, name_en = "客服绩效", "Agent report"
+        else:
+            frame = reply_report(store, shops=shops, period=period, rule=rule, by=by,
+                                 slow_threshold_s=slow_threshold_s)
+            keys = output_columns(rule, by)
+            name_zh, name_en = rule.label_zh, rule.label_en
+        frame = sort_frame(frame, sort, keys)
+        if fmt == "table" and not wide:
+            keys = table_keys(keys)
+            if by == "agent":
+                frame = _tidy_agent_rows(frame)
+        cols = kpi_columns(keys, rule)
+        if by == "agent" and meta["total"].get("pending"):
+            stderr_console().print(
+                f"note: 延迟统计 — some inquiries are less than {attr.window_days:g} days old; their "
+                "conversion can still rise (pending)", markup=False)
+        title = f"{name_zh} · {period.label()} · 回复窗口 {rule.window_label}" if lang == "zh" else \
+            f"{name_en} · {period.label()} · reply window {rule.window_label}"
+        emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta,
+             total_row=total if fmt == "table" else None)
+        return frame
+
+
+@app.command("kpi")
+@boundary
+def kpi_cmd(
+    store: StoreOpt = None,
+    shop: ShopOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    week: WeekOpt = None,
+    last_week: LastWeekOpt = False,
+    by: Annotated[ByOpt, typer.Option("--by", help="Rows per day, week, shop, agent (客服) or hour.")] = ByOpt.day,
+    rule: RuleOption = RuleOpt.pdd5,
+    threshold: ThresholdOpt = None,
+    window: Annotated[Optional[str], typer.Option("--window", help="Buyer-message window, e.g. 08:00-23:00.")] = None,
+    count_bot_replies: Annotated[Optional[bool], typer.Option("--count-bot-replies/--no-count-bot-replies", help="Count robot messages as replies.", show_default=False)] = None,
+    slow_threshold: SlowOpt = "100s",
+    list_: Annotated[Optional[ListOpt], typer.Option("--list", help="Print a list instead: unreplied = who waited, when, how long.")] = None,
+    window_days: WindowDaysOpt = 3,
+    lookback_days: LookbackOpt = 15,
+    anchor: AnchorOption = AnchorOpt.order,
+    sort: Annotated[Optional[str], typer.Option("--sort", help="Sort rows by a column key, e.g. reply_rate or sales:desc.")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Tables show every column (CSV/JSON always do).")] = False,
+    fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = Lang.zh,
+    output: OutputOpt = None,
+) -> None:
+    """Reply rate (5分钟回复率), response times, 答问比; with --by agent also 询单转化 and sales. 客服指标"""
+    from cskit.kpi import Attribution, resolve_period
+    from cskit.metrics import get_rule, parse_threshold
+
+    period = resolve_period(since, until, week, last_week)
+    r = get_rule(rule.value, threshold=threshold, window=window, count_bot_replies=count_bot_replies)
+    reuse_freed_memory()
+    run_kpi(open_store(store), shops=shop, period=period, rule=r, by=by.value, fmt=fmt.value,
+            lang=lang.value, output=output, slow_threshold_s=parse_threshold(slow_threshold),
+            list_kind=list_.value if list_ else None,
+            attr=Attribution(window_days, lookback_days, anchor.value), sort=sort, wide=wide)
+
+
+UNPAID_COLUMNS = [
+    Column("shop", "店铺", "shop"),
+    Column("buyer_id", "买家", "buyer"),
+    Column("order_id", "订单号", "order"),
+    Column("amount", "金额", "amount", "yuan"),
+    Column("created_at", "下单时间", "created at", "time"),
+    Column("agent", "客服", "agent"),
+    Column("last_message_at", "最后消息时间", "last message at", "time"),
+    Column("last_message", "最后消息", "last message"),
+]
+
+
+@app.command("unpaid")
+@boundary
+def unpaid_cmd(
+    store: StoreOpt = None,
+    shop: ShopOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    week: WeekOpt = None,
+    last_week: LastWeekOpt = False,
+    window_days: WindowDaysOpt = 3,
+    lookback_days: LookbackOpt = 15,
+    fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = Lang.zh,
+    output: OutputOpt = None,
+) -> None:
+    """催付 list: inquiring buyers with an unpaid order, newest first."""
+    from cskit.kpi import Attribution, resolve_period, unpaid_report
+
+    period = resolve_period(since, until, week, last_week)
+    reuse_freed_memory()
+    frame = unpaid_report(open_store(store), shops=shop, period=period,
+                          attr=Attribution(window_days, lookback_days))
+    with output_file(output) as handle:
+        title = f"催付名单 · {period.label()} · {len(frame)} 单" if lang == "zh" else \
+            f"Unpaid orders · {period.label()} · {len(frame)}"
+        emit(frame, UNPAID_COLUMNS, fmt, out=handle, lang=lang, title=title)
+
+

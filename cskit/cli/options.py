@@ -1,0 +1,60 @@
+"""The options every command shares, defined once (sqlite-utils' habit): store, shop,
+period, output format, language, reply rule and the attribution window."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+class Fmt(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class Lang(str, Enum):
+    zh = "zh"
+    en = "en"
+
+
+class RuleOpt(str, Enum):
+    pdd5 = "pdd5"
+    pdd3 = "pdd3"
+    taobao = "taobao"
+    jd = "jd"
+    douyin = "douyin"
+
+
+class AnchorOpt(str, Enum):
+    order = "order"
+    pay = "pay"
+
+
+StoreOpt = Annotated[Optional[Path], typer.Option(
+    "--store", help="Store directory (default: $CSKIT_STORE or ./cskit-store). 数据仓库目录", show_default=False)]
+FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format: table (people), csv / json (cron).")]
+OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of stdout.")]
+LangOpt = Annotated[Lang, typer.Option("--lang", help="Table header language (zh/en). CSV/JSON keys never change.")]
+ShopOpt = Annotated[Optional[list[str]], typer.Option("--shop", help="Only this shop (repeatable). 店铺")]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD (inclusive).")]
+UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Last day, YYYY-MM-DD (inclusive).")]
+WeekOpt = Annotated[Optional[str], typer.Option("--week", help="An ISO week such as 2026-W47.")]
+LastWeekOpt = Annotated[bool, typer.Option("--last-week", help="Monday–Sunday of last week.")]
+RuleOption = Annotated[RuleOpt, typer.Option("--rule", help="Reply-rate rule preset (docs/metrics.md).")]
+ThresholdOpt = Annotated[Optional[str], typer.Option(
+    "--threshold", help="Reply deadline, e.g. 5m, 3m, 30s (overrides the preset).")]
+SlowOpt = Annotated[str, typer.Option("--slow-threshold", help="Wait above which a buyer counts as slow-served (慢响应).")]
+WindowDaysOpt = Annotated[float, typer.Option("--window-days", min=0, help="Attribution window after an inquiry, in days (询单→下单).")]
+LookbackOpt = Annotated[float, typer.Option("--lookback-days", min=0, help="An order this many days before the chat makes it after-sale (售后), not an inquiry.")]
+AnchorOption = Annotated[AnchorOpt, typer.Option("--anchor", help="Credit an order by its creation (order) or payment (pay) time.")]
+
+
+def period_of(since, until, week, last_week):
+    """The period the period options name (``cskit.kpi.resolve_period``)."""
+    from cskit.kpi import resolve_period
+
+    return resolve_period(since, until, week, last_week)

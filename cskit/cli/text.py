@@ -1,0 +1,168 @@
+"""`cskit lost` and `cskit qc`: chat-text commands.  The library is :mod:`cskit.text`
+(:mod:`cskit.text.frames` reads the store); this module parses options and renders."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cskit.cli.app import app, boundary, open_store, output_file
+from cskit.cli.options import (Fmt, FormatOpt, Lang, LangOpt, LastWeekOpt, OutputOpt, ShopOpt, SinceOpt,
+                               StoreOpt, UntilOpt, WeekOpt, period_of)
+from cskit.render import Column, emit
+from cskit.text.frames import lost_frames, qc_frames
+
+__all__ = ["run_lost", "run_qc", "LOST_COLUMNS", "EXAMPLE_COLUMNS", "QC_LIST_COLUMNS"]
+
+
+class LostBy(str, Enum):
+    shop = "shop"
+    agent = "agent"
+    day = "day"
+    week = "week"
+
+
+_BY_KEYS = {"shop": ("shop",), "agent": ("shop", "agent_id"), "day": ("shop", "date"),
+            "week": ("shop", "week")}
+_KEY_LABELS = {"shop": Column("shop", "店铺", "shop"),
+               "agent_id": Column("agent_id", "客服", "agent"),
+               "date": Column("date", "日期", "date", "date"),
+               "week": Column("week", "周", "week")}
+
+LOST_COLUMNS = [
+    Column("reason", "流失原因", "reason"),
+    Column("buyers", "主因人数", "buyers (primary)", "count"),
+    Column("share", "主因占比", "share", "rate"),
+    Column("mentions", "提及人数", "buyers mentioning", "count"),
+    Column("mention_share", "提及占比", "mention share", "rate"),
+    Column("lost_buyers", "流失人数", "lost buyers", "count"),
+    Column("reason_id", "原因代码", "reason id"),
+]
+EXAMPLE_COLUMNS = [
+    Column("reason", "流失原因", "reason"),
+    Column("shop", "店铺", "shop"),
+    Column("buyer_id", "买家", "buyer"),
+    Column("sent_at", "发送时间", "sent at", "time"),
+    Column("quote", "买家原话", "buyer quote"),
+    Column("score", "得分", "score", "ratio"),
+    Column("reason_id", "原因代码", "reason id"),
+]
+QC_HEAD_COLUMNS = [
+    Column("shop", "店铺", "shop"),
+    Column("agent_id", "客服", "agent"),
+    Column("agent_messages", "客服消息数", "agent messages", "count"),
+    Column("flags", "违规条数", "flags", "count"),
+    Column("high", "严重", "high", "count"),
+    Column("medium", "中等", "medium", "count"),
+    Column("low", "轻微", "low", "count"),
+]
+QC_LIST_COLUMNS = [
+    Column("sent_at", "时间", "time", "time"),
+    Column("shop", "店铺", "shop"),
+    Column("buyer_id", "买家", "buyer"),
+    Column("agent_id", "客服", "agent"),
+    Column("rule", "规则", "rule"),
+    Column("severity", "严重程度", "severity"),
+    Column("content", "消息内容", "text"),
+    Column("wait_s", "等待(秒)", "wait (s)", "seconds"),
+    Column("rule_id", "规则代码", "rule id"),
+]
+
+
+def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None, fmt="table",
+             lang="zh", output=None):
+    from cskit.text.lexicon import load_lost_lexicon
+    from cskit.text.lost import examples, reason_summary
+
+    lex = load_lost_lexicon(lexicon)
+    classified, texts, method = lost_frames(store, shops=shops, period=period, lexicon=lex)
+    meta = {"since": period.since.isoformat() if period.since else None,
+            "until": period.until.isoformat() if period.until else None,
+            "lost_definition": method, "lost_buyers": int(len(classified)),
+            "lexicon": lex.source}
+    with output_file(output) as handle:
+        if n_examples:
+            frame = examples(classified, texts, n_examples, lexicon=lex)
+            title = f"流失原因买家原话 · {period.label()}" if lang == "zh" else \
+                f"Lost-sale reasons: buyer quotes · {period.label()}"
+            emit(frame, EXAMPLE_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta)
+            return frame
+        groups = _BY_KEYS[by]
+        frame = reason_summary(classified, by=groups, lexicon=lex)
+        cols = [_KEY_LABELS[g] for g in groups] + LOST_COLUMNS
+        title = f"询单流失原因 · {period.label()} · 流失 {len(classified)} 人" if lang == "zh" else \
+            f"Lost-sale reasons · {period.label()} · {len(classified)} lost buyers"
+        emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta)
+        return frame
+
+
+@app.command("lost")
+@boundary
+def lost_cmd(
+    store: StoreOpt = None,
+    shop: ShopOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    week: WeekOpt = None,
+    last_week: LastWeekOpt = False,
+    by: Annotated[LostBy, typer.Option("--by", help="Rows per shop, agent (客服), day or week.")] = LostBy.shop,
+    examples_n: Annotated[int, typer.Option("--examples", min=0, metavar="N", help="Instead of counts, show N real buyer quotes per reason.")] = 0,
+    lexicon: Annotated[Optional[Path], typer.Option("--lexicon", help="Lost-reason lexicon TOML replacing the packaged one (docs/text.md).")] = None,
+    fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = Lang.zh,
+    output: OutputOpt = None,
+) -> None:
+    """Why inquiring buyers did not buy (询单流失原因), from their chat text and the log. 流失原因"""
+    run_lost(open_store(store), shops=shop, period=period_of(since, until, week, last_week),
+             by=by.value, n_examples=examples_n, lexicon=lexicon, fmt=fmt.value,
+             lang=lang.value, output=output)
+
+
+def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="table", lang="zh",
+           output=None):
+    from cskit.text.lexicon import load_qc_rules
+    from cskit.text.qc import qc_summary
+
+    qc = load_qc_rules(rules)
+    flags, agents = qc_frames(store, shops=shops, period=period, rules=qc)
+    meta = {"since": period.since.isoformat() if period.since else None,
+            "until": period.until.isoformat() if period.until else None,
+            "rules": [{"id": r.id, "name": r.name, "severity": r.severity, "penalty": r.penalty}
+                      for r in qc.rules],
+            "flags": int(len(flags))}
+    with output_file(output) as handle:
+        if list_flags:
+            title = f"质检违规明细 · {period.label()}" if lang == "zh" else \
+                f"Quality-inspection flags · {period.label()}"
+            emit(flags, QC_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta)
+            return flags
+        frame = qc_summary(flags, qc, messages=agents)
+        cols = QC_HEAD_COLUMNS + [Column(r.id, r.name, r.id.replace("_", " "), "count")
+                                  for r in qc.rules]
+        title = f"客服质检 · {period.label()}" if lang == "zh" else \
+            f"Quality inspection · {period.label()}"
+        emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta)
+        return frame
+
+
+@app.command("qc")
+@boundary
+def qc_cmd(
+    store: StoreOpt = None,
+    shop: ShopOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    week: WeekOpt = None,
+    last_week: LastWeekOpt = False,
+    rules: Annotated[Optional[Path], typer.Option("--rules", help="Quality-inspection rules TOML replacing the packaged ones (docs/text.md).")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List every flagged message (time, buyer, agent, rule, severity, text) instead of per-agent counts.")] = False,
+    fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = Lang.zh,
+    output: OutputOpt = None,
+) -> None:
+    """Quality inspection of agent messages (客服质检): abuse, off-platform deals, over-promising … 质检"""
+    run_qc(open_store(store), shops=shop, period=period_of(since, until, week, last_week), rules=rules,
+           list_flags=list_, fmt=fmt.value, lang=lang.value, output=output)

@@ -1,0 +1,161 @@
+"""Store → text frames: the lost buyer-days and the agent messages that `cskit lost`,
+`cskit qc` and the weekly report classify.  Reads the store one shop at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from cskit import schema
+from cskit.errors import NoDataError
+
+__all__ = ["lost_frames", "qc_frames", "TEXT_MESSAGE_COLUMNS", "WINDOW_DAYS", "LOOKBACK_DAYS"]
+
+#: messages columns the text commands read
+TEXT_MESSAGE_COLUMNS = ["shop", "platform", "conversation_id", "buyer_id", "agent_id", "sender",
+                        "sent_at", "content", "msg_type", "source_file", "source_row"]
+#: replies may come after the range ends
+REPLY_SLACK = dt.timedelta(days=2)
+#: attribution window and after-sale lookback of `cskit lost` (days)
+WINDOW_DAYS = 3
+LOOKBACK_DAYS = 15
+
+
+def _read_messages(store, shop: str, period, slack: dt.timedelta = REPLY_SLACK) -> pd.DataFrame:
+    return store.read(schema.MESSAGES, shops=[shop], since=period.since, until=period.until,
+                      columns=TEXT_MESSAGE_COLUMNS, time_slack=slack)
+
+
+def _in_period(ts: pd.Series, period) -> np.ndarray:
+    d = pd.to_datetime(ts, errors="coerce").dt.normalize()
+    m = d.notna().to_numpy(dtype=bool).copy()
+    if period.since is not None:
+        m &= (d >= pd.Timestamp(period.since)).to_numpy(dtype=bool, na_value=False)
+    if period.until is not None:
+        m &= (d <= pd.Timestamp(period.until)).to_numpy(dtype=bool, na_value=False)
+    return m
+
+
+def _no_messages(store, period) -> NoDataError:
+    return NoDataError(f"no chat messages between {period.label()} in {store.root}",
+                       hint="check --since/--until/--week and --shop; `cskit ingest` first")
+
+
+def _lost_population(msgs: pd.DataFrame, orders: pd.DataFrame, period) -> tuple[pd.DataFrame, str]:
+    """Lost buyer-days: shop, buyer_id, date, agent_id, had_unpaid_order; and the method."""
+    try:
+        from cskit.metrics.conversion import lost_buyers
+    except ImportError:
+        lost_buyers = None
+    if lost_buyers is not None:
+        lost = lost_buyers(msgs, orders, period.since, period.until, window_days=WINDOW_DAYS,
+                           lookback_days=LOOKBACK_DAYS, anchor="order")
+        if "pending" in lost.columns:  # the window is still open: not lost (yet)
+            lost = lost[~lost["pending"].astype(bool)]
+        return lost.reset_index(drop=True), "conversion"
+    return _served_without_orders(msgs, orders, period), "served-no-order"
+
+
+def _served_without_orders(msgs: pd.DataFrame, orders: pd.DataFrame, period) -> pd.DataFrame:
+    """Fallback: buyer-days with ≥1 human agent message and no order of the buyer at all."""
+    m = msgs[msgs["sender"].isin(["buyer", "agent"]).to_numpy(dtype=bool, na_value=False)]
+    m = m[_in_period(m["sent_at"], period)]
+    m = m.assign(date=pd.to_datetime(m["sent_at"]).dt.date)
+    keys = ["shop", "buyer_id", "date"]
+    buyer_days = m.loc[m["sender"] == "buyer", keys].drop_duplicates()
+    agent = m[m["sender"] == "agent"].sort_values("sent_at", kind="stable")
+    served = agent.groupby(keys, sort=False)["agent_id"].last().reset_index()
+    lost = buyer_days.merge(served, on=keys, how="inner")
+    if len(orders):
+        ordered = orders[["shop", "buyer_id"]].dropna().drop_duplicates()
+        lost = lost.merge(ordered.assign(_o=True), on=["shop", "buyer_id"], how="left")
+        lost = lost[lost["_o"].isna()].drop(columns="_o")
+    lost["had_unpaid_order"] = False
+    return lost.sort_values(["shop", "date", "buyer_id"], kind="stable").reset_index(drop=True)
+
+
+def lost_frames(store, *, shops=None, period, lexicon=None, rule=None):
+    """Per shop: read, find lost buyer-days, classify.  Returns (classified, buyer
+    messages of the lost buyer-days, method)."""
+    from cskit.kpi import read_excluded, select_shops
+    from cskit.metrics import annotate, get_rule
+    from cskit.text.lexicon import LostLexicon, load_lost_lexicon
+    from cskit.text.lost import classify, service_signals
+
+    # a bad --lexicon fails before any reading
+    lex = lexicon if isinstance(lexicon, LostLexicon) else load_lost_lexicon(lexicon)
+    rule = rule or get_rule("pdd5")
+    shops = select_shops(store, shops)
+    keys = ["shop", "buyer_id", "date"]
+    classified, texts, method, seen = [], [], "served-no-order", 0
+    for shop in shops:
+        # messages up to the end of the last attribution window: replies, and the data
+        # end that tells a closed window from a pending one
+        msgs = _read_messages(store, shop, period,
+                              max(REPLY_SLACK, dt.timedelta(days=WINDOW_DAYS + 1)))
+        if msgs.empty:
+            continue
+        seen += int(_in_period(msgs["sent_at"], period).sum())
+        since = period.since - dt.timedelta(days=LOOKBACK_DAYS + 1) if period.since else None
+        orders = store.read(schema.ORDERS, shops=[shop], since=since, until=period.until,
+                            time_slack=dt.timedelta(days=WINDOW_DAYS + 1))
+        lost, method = _lost_population(msgs, orders, period)
+        if lost.empty:
+            continue
+        ann = annotate(msgs, rule, read_excluded(store, shop))
+        sig = service_signals(ann, rule.threshold_s)
+        lost = lost[keys + ["agent_id", "had_unpaid_order"]].merge(sig, on=keys, how="left")
+        lost = lost.rename(columns={"had_unpaid_order": "unpaid_order"})
+        for c in ("slow", "unanswered", "unpaid_order"):
+            lost[c] = lost[c].astype("boolean").fillna(False).astype(bool)
+        buyer = msgs[(msgs["sender"] == "buyer").to_numpy(dtype=bool, na_value=False)]
+        buyer = buyer.assign(date=pd.to_datetime(buyer["sent_at"]).dt.date)
+        buyer = buyer[["shop", "buyer_id", "date", "sent_at", "content"]].merge(
+            lost[keys], on=keys, how="inner")
+        classified.append(classify(buyer[keys + ["content"]], lost, lexicon=lex))
+        texts.append(buyer)
+    if seen == 0:
+        raise _no_messages(store, period)
+    if not classified:
+        return pd.DataFrame(columns=keys + ["agent_id", "reasons", "reason_ids", "primary",
+                                            "primary_id", "n_reasons"]), \
+            pd.DataFrame(columns=keys + ["sent_at", "content"]), method
+    return (pd.concat(classified, ignore_index=True), pd.concat(texts, ignore_index=True),
+            method)
+
+
+def qc_frames(store, *, shops=None, period, rules=None, rule=None):
+    """Per shop: flags and the agent messages inspected.  Returns (flags, agent messages)."""
+    from cskit.kpi import read_excluded, select_shops
+    from cskit.metrics import annotate, get_rule
+    from cskit.text.lexicon import QCRules, load_qc_rules
+    from cskit.text.qc import inspect
+
+    qc = rules if isinstance(rules, QCRules) else load_qc_rules(rules)
+    rule = rule or get_rule("pdd5")
+    flags, agents, seen = [], [], 0
+    for shop in select_shops(store, shops):
+        msgs = _read_messages(store, shop, period)
+        if msgs.empty:
+            continue
+        inside = _in_period(msgs["sent_at"], period)
+        seen += int(inside.sum())
+        agent = msgs[inside & (msgs["sender"] == "agent").to_numpy(dtype=bool, na_value=False)]
+        late = None
+        if qc.late_rule() is not None:
+            ann = annotate(msgs, rule, read_excluded(store, shop))
+            sel = ann["counted"].to_numpy(dtype=bool) & ann["late"].to_numpy(dtype=bool) & \
+                _in_period(ann["sent_at"], period)
+            late = ann[sel][["shop", "buyer_id", "sent_at", "wait_s", "agent"]]
+            late = late.assign(content=msgs.loc[late.index, "content"].to_numpy())
+        flags.append(inspect(agent, qc, late=late))
+        agents.append(agent[["shop", "agent_id", "sender"]])
+    if seen == 0:
+        raise _no_messages(store, period)
+    f = pd.concat(flags, ignore_index=True) if flags else inspect(
+        pd.DataFrame(columns=["sender", "content"]), qc)
+    a = pd.concat(agents, ignore_index=True) if agents else \
+        pd.DataFrame(columns=["shop", "agent_id", "sender"])
+    return f, a
