@@ -15,11 +15,12 @@ import json
 import math
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, TextIO
 
 import numpy as np
 import pandas as pd
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
@@ -34,6 +35,12 @@ class Column:
     label_zh: str
     label_en: str
     unit: str = "text"
+    #: free text (a message, a quote): wraps to the room left and is the first to go;
+    #: every other text/date/time column is a key column and is never cut
+    wrap: bool = False
+    #: a detail a person can do without (a machine code): the first column dropped
+    #: when a table does not fit
+    optional: bool = False
 
     def label(self, lang: str) -> str:
         return self.label_en if lang == "en" else self.label_zh
@@ -172,15 +179,236 @@ def write_json(frame: pd.DataFrame, cols: list[Column], out: TextIO, meta: dict 
     out.write("\n")
 
 
+# --------------------------------------------------------------------------- tables for people
+#
+# A table always fits the console it is printed on (80, 120, 160 columns or a 240-wide
+# pipe) without cutting a cell: key columns (text, date and time units: 店铺, 客服, 日期, 周,
+# ids, times) get exactly the width of their widest cell; numeric headers may fold onto a
+# second line but their values never shrink; what does not fit is dropped, right to left
+# (first optional codes, then numbers, free text and later time columns — never a key
+# text/date column), with one
+# line under the table naming what was dropped and how to see it.  A shop shared by
+# several rows is printed once, as a heading above its rows, not in every row.
+
+KEY_UNITS = ("text", "date", "time")
+#: the column printed once per group (a heading) when rows repeat it
+GROUP_COLUMN = "shop"
+#: free-text columns: narrowest and widest they are drawn
+WRAP_MIN, WRAP_MAX = 12, 40
+_HEADER_LINES = 2
+
+
+def is_key(c: Column) -> bool:
+    return c.unit in KEY_UNITS and not c.wrap
+
+
+def display_frame(frame: pd.DataFrame, cols: list[Column]) -> pd.DataFrame:
+    """``frame`` as people see it: agents named within their shop (:mod:`cskit.naming`)."""
+    from cskit.naming import AGENT_KEYS, agent_names
+
+    keys = [c.key for c in cols if c.key in AGENT_KEYS and c.key in frame.columns]
+    if not keys or GROUP_COLUMN not in frame.columns:
+        return frame
+    frame = frame.copy()
+    for k in keys:
+        frame[k] = agent_names(frame[GROUP_COLUMN], frame[k])
+    return frame
+
+
+def _cell_texts(frame: pd.DataFrame, c: Column) -> list[str]:
+    if c.key not in frame.columns:
+        return ["—"] * len(frame)
+    return [human_value(v, c.unit) for v in frame[c.key].tolist()]
+
+
+def _width(texts: Iterable[str]) -> int:
+
+    return max((cell_len(t) for t in texts), default=0)
+
+
+def _breakable(label: str) -> str:
+    """``label`` with a space where a folded header reads best: before a unit in brackets
+    (``平均响应(秒)`` → ``平均响应 (秒)``)."""
+    for b in ("(", "（"):
+        i = label.find(b)
+        if i > 0 and label[i - 1] != " ":
+            return label[:i] + " " + label[i:]
+    return label
+
+
+def header_text(label: str, width: int) -> str:
+    """The header drawn in a column ``width`` wide (see :func:`_breakable`)."""
+    from rich.text import Text
+
+    if cell_len(label) <= width:
+        return label
+    text = _breakable(label)
+    lines = Text(text).wrap(Console(width=cell_len(text) + 8), header_width(label), overflow="fold")
+    return "\n".join(str(line).strip() for line in lines)
+
+
+def header_width(label: str) -> int:
+    """The narrowest width at which ``label`` folds onto at most two lines (breaking before
+    a bracketed unit when that costs at most two cells more)."""
+    from rich.text import Text
+
+    full = cell_len(label)
+    probe = Console(width=full + 8)
+
+    def narrowest(text: str) -> int:
+        for w in range(max(1, -(-cell_len(text) // _HEADER_LINES)), full + 1):
+            if len(Text(text).wrap(probe, w, overflow="fold")) <= _HEADER_LINES:
+                return w
+        return full
+
+    plain = narrowest(label)
+    nice = narrowest(_breakable(label))
+    return nice if nice <= plain + 2 else plain
+
+
+def table_width(widths: Iterable[int]) -> int:
+    """Width of a boxed table (padding 1 each side, a rule between and around columns)."""
+    widths = list(widths)
+    return sum(widths) + 3 * len(widths) + 1
+
+
+@dataclass
+class Layout:
+    shown: list[Column]
+    dropped: list[Column]
+    widths: dict[str, int]
+    group: str | None = None  #: the key printed as a heading (None: no groups)
+    overflow: bool = False  #: key columns alone are wider than the console
+    cells: dict[str, list[str]] = field(default_factory=dict, repr=False)
+
+
+def layout(frame: pd.DataFrame, cols: list[Column], width: int, *, lang: str = "zh",
+           total_row: dict | None = None, wide: bool = False) -> Layout:
+    """Which columns a table of ``frame`` shows at ``width`` columns, and how wide each is.
+
+    ``frame`` is already :func:`display_frame`'d.  ``wide``: show every column, however
+    wide the table gets.
+    """
+    group = None
+    if (GROUP_COLUMN in frame.columns and any(c.key == GROUP_COLUMN for c in cols)
+            and len(cols) > 1 and frame[GROUP_COLUMN].duplicated().any()):
+        group = GROUP_COLUMN
+    cols = [c for c in cols if c.key != group]
+    cells = {c.key: _cell_texts(frame, c) for c in cols}
+    need, least = {}, {}
+    for c in cols:
+        extra = [human_value(total_row.get(c.key), c.unit)] if total_row and c.key in total_row else []
+        head, one_line = header_width(c.label(lang)), cell_len(c.label(lang))
+        body = _width(cells[c.key] + extra)
+        if c.wrap:
+            need[c.key] = max(one_line, min(body, WRAP_MAX))
+            least[c.key] = max(head, min(body, WRAP_MIN))
+        else:
+            need[c.key] = max(one_line, body, 1)
+            least[c.key] = max(head, body, 1)
+    shown = list(cols)
+    dropped: list[Column] = []
+    if not wide:
+        first_time = next((c.key for c in cols if c.unit in ("date", "time") and not c.wrap), None)
+
+        def droppable(c: Column) -> bool:
+            return not is_key(c) or c.optional or (c.unit == "time" and c.key != first_time)
+
+        while table_width(least[c.key] for c in shown) > width:
+            victims = [c for c in shown if c.optional] or [c for c in shown if droppable(c)]
+            if not victims or len(shown) == 1:
+                break
+            shown.remove(victims[-1])
+            dropped.insert(0, victims[-1])
+    widths = {c.key: least[c.key] for c in shown}
+    room = width - table_width(widths.values())
+    # what is left: first headers on one line, then free text up to its natural width
+    for c in sorted(shown, key=lambda c: c.wrap):
+        if room <= 0:
+            break
+        grow = max(0, min(room, need[c.key] - widths[c.key]))
+        widths[c.key] += grow
+        room -= grow
+    return Layout(shown, [c for c in cols if c in dropped], widths, group,
+                  table_width(widths.values()) > width, cells)
+
+
+def dropped_note(dropped: list[Column], lang: str = "zh", *, wide_option: bool = True) -> str:
+    """The line under a table that left columns out."""
+    names = [c.label(lang) for c in dropped]
+    if lang == "en":
+        how = "--wide or -f csv" if wide_option else "-f csv"
+        return f"({len(names)} more column{'s' if len(names) > 1 else ''} not shown: " \
+               f"{', '.join(names)}; use {how} to see them all)"
+    how = "--wide 或 -f csv" if wide_option else "-f csv"
+    return f"(另有 {len(names)} 列未显示: {'、'.join(names)}；用 {how} 查看全部)"
+
+
+def _new_table(lay: Layout, lang: str, *, header: bool = True, title: str | None = None) -> Table:
+    t = Table(title=title, show_lines=False, header_style="bold", title_justify="left",
+              show_header=header)
+    for c in lay.shown:
+        w = lay.widths[c.key]
+        t.add_column(header_text(c.label(lang), w), justify="left" if c.unit in KEY_UNITS else "right",
+                     width=w, min_width=w, max_width=w, overflow="fold", no_wrap=False)
+    return t
+
+
+def _total_cells(lay: Layout, total_row: dict) -> list[str]:
+    return [human_value(total_row.get(c.key), c.unit) if c.key in total_row else ""
+            for c in lay.shown]
+
+
+def rich_tables(frame: pd.DataFrame, cols: list[Column], *, width: int, lang: str = "zh",
+                title: str | None = None, total_row: dict | None = None,
+                wide: bool = False) -> tuple[list, Layout]:
+    """The renderables of one table at ``width`` columns (a heading and a table per shop
+    when rows share shops) and its :class:`Layout`."""
+    from rich.text import Text
+
+    frame = display_frame(frame, cols)
+    lay = layout(frame, cols, width, lang=lang, total_row=total_row, wide=wide)
+    rows = list(zip(*[lay.cells[c.key] for c in lay.shown])) if lay.shown else []
+    out: list = []
+    if lay.group is None:
+        t = _new_table(lay, lang, title=title)
+        for r in rows:
+            t.add_row(*r)
+        if total_row:
+            t.add_section()
+            t.add_row(*_total_cells(lay, total_row), style="bold")
+        return [t], lay
+    if title:
+        out.append(Text(title, style="italic"))
+    heads = frame[lay.group].map(lambda v: human_value(v, "text")).to_numpy(dtype=object)
+    codes, names = pd.factorize(heads)
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
+    bounds = list(zip(starts, np.r_[starts[1:], len(order)]))
+    shop_label = "店铺" if lang != "en" else "Shop"
+    for g, (a, b) in enumerate(bounds):
+        out.append(Text(f"{shop_label}: {names[codes[order[a]]]}", style="bold"))
+        t = _new_table(lay, lang)
+        for i in order[a:b]:
+            t.add_row(*rows[i])
+        out.append(t)
+    if total_row:
+        t = _new_table(lay, lang, header=False)
+        t.add_row(*_total_cells(lay, total_row), style="bold")
+        out.append(t)
+    return out, lay
+
+
 def rich_table(frame: pd.DataFrame, cols: list[Column], *, lang: str = "zh", title: str | None = None,
                total_row: dict | None = None) -> Table:
+    """One ungrouped table with every column (for callers that lay out themselves)."""
+    frame = display_frame(frame, cols)
     t = Table(title=title, show_lines=False, header_style="bold", title_justify="left")
     for c in cols:
-        t.add_column(c.label(lang), justify="left" if c.unit in ("text", "date", "time") else "right",
-                     no_wrap=c.unit != "text")
-    arrays = [frame[c.key].tolist() if c.key in frame.columns else [None] * len(frame) for c in cols]
-    for row in zip(*arrays):
-        t.add_row(*[human_value(v, c.unit) for v, c in zip(row, cols)])
+        t.add_column(c.label(lang), justify="left" if c.unit in KEY_UNITS else "right",
+                     no_wrap=not c.wrap)
+    for row in zip(*[_cell_texts(frame, c) for c in cols]):
+        t.add_row(*row)
     if total_row:
         t.add_section()
         t.add_row(*[human_value(total_row.get(c.key), c.unit) if c.key in total_row else ""
@@ -188,10 +416,34 @@ def rich_table(frame: pd.DataFrame, cols: list[Column], *, lang: str = "zh", tit
     return t
 
 
+def print_table(console: Console, frame: pd.DataFrame, cols: list[Column], *, lang: str = "zh",
+                title: str | None = None, total_row: dict | None = None, wide: bool = False,
+                wide_option: bool = True) -> Layout:
+    """Print ``frame`` as a table that fits ``console`` (see the comment above); the layout."""
+    parts, lay = rich_tables(frame, cols, width=console.width, lang=lang, title=title,
+                             total_row=total_row, wide=wide)
+    needed = table_width(lay.widths.values())
+    old = console.width
+    if needed > old:  # key columns never shrink: print wider, the terminal wraps the lines
+        console.width = needed
+    try:
+        for p in parts:
+            console.print(p)
+        if lay.dropped:
+            console.print(dropped_note(lay.dropped, lang, wide_option=wide_option), markup=False,
+                          style="dim")
+    finally:
+        console.width = old
+    return lay
+
+
 def emit(frame: pd.DataFrame, cols: list[Column], fmt: str, *, out: TextIO | None = None,
          lang: str = "zh", title: str | None = None, meta: dict | None = None,
-         total_row: dict | None = None, excel: bool = False) -> None:
-    """Write ``frame`` in ``fmt`` to ``out`` (stdout by default)."""
+         total_row: dict | None = None, excel: bool = False, wide: bool = False,
+         wide_option: bool = True) -> None:
+    """Write ``frame`` in ``fmt`` to ``out`` (stdout by default).  Tables fit the
+    console (the terminal's width, 240 columns for a pipe or file) unless ``wide``;
+    ``wide_option``: the command has ``--wide`` (named in the dropped-columns note)."""
     out = out or sys.stdout
     if fmt == "csv":
         write_csv(frame, cols, out, excel=excel, lang=lang)
@@ -200,7 +452,8 @@ def emit(frame: pd.DataFrame, cols: list[Column], fmt: str, *, out: TextIO | Non
     else:
         console = _console(out) if out in (sys.stdout, sys.stderr) else Console(
             file=out, no_color=True, width=240, highlight=False, soft_wrap=False)
-        console.print(rich_table(frame, cols, lang=lang, title=title, total_row=total_row))
+        print_table(console, frame, cols, lang=lang, title=title, total_row=total_row, wide=wide,
+                    wide_option=wide_option)
 
 
 def to_string(frame: pd.DataFrame, cols: list[Column], fmt: str, **kw) -> str:

@@ -57,7 +57,8 @@ def run_ingest(paths, store, *, kind=None, platform=None, shop=None, mapping=Non
     with output_file(output) as out:
         emit(table, INGEST_COLUMNS, fmt, out=out, lang=lang, title="导入汇总 ingest summary",
              total_row={"kind": "合计" if lang == "zh" else "total", "files": len(report.files), **tot},
-             meta={"store": str(store.root), "totals": tot, "skipped": report.skipped})
+             meta={"store": str(store.root), "totals": tot, "skipped": report.skipped},
+             wide_option=False)
     err = stderr_console()
     for f in report.files:
         if f.rejected:

@@ -11,7 +11,7 @@ import typer
 from cskit.cli.app import app, boundary, open_store, output_file
 from cskit.cli.options import (AnchorOpt, AnchorOption, Fmt, FormatOpt, Lang, LangOpt, LastWeekOpt,
                                LookbackOpt, OutputOpt, RuleOpt, RuleOption, ShopOpt, SinceOpt, SlowOpt,
-                               StoreOpt, ThresholdOpt, UntilOpt, WeekOpt, WindowDaysOpt)
+                               StoreOpt, ThresholdOpt, UntilOpt, WeekOpt, WideOpt, WindowDaysOpt)
 from cskit.memory import reuse_freed_memory
 from cskit.render import Column, emit, machine_value, stderr_console
 
@@ -56,19 +56,12 @@ def table_keys(keys: list[str]) -> list[str]:
 
 
 def _tidy_agent_rows(frame):
-    """For people: drop rows with nothing to show (robot accounts), and write agents
-    without their shop prefix (the shop column says it)."""
-    import numpy as np
-
+    """For people: drop rows with nothing to show (robot accounts).  Agents are named
+    within their shop by the renderer (:func:`cskit.naming.agent_names`), as in every table."""
     activity = [c for c in ("consult_buyers", "buyer_messages", "inquiry_buyers", "sales")
                 if c in frame.columns]
     busy = frame[activity].fillna(0).ne(0).any(axis=1)
-    frame = frame.loc[busy].copy()
-    prefix = frame["shop"].astype(str) + ":"
-    agent = frame["agent_id"].astype(str)
-    starts = np.array([a.startswith(p) for a, p in zip(agent, prefix)], dtype=bool)  # agents: few rows
-    frame["agent_id"] = np.where(starts, [a[len(p):] for a, p in zip(agent, prefix)], agent)
-    return frame
+    return frame.loc[busy]
 
 
 def kpi_columns(keys: list[str], rule) -> list[Column]:
@@ -101,7 +94,8 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
             frame = unreplied_report(store, shops=shops, period=period, rule=rule)
             title = f"未及时回复 ({rule.label_zh}, {period.label()})" if lang == "zh" else \
                 f"Late or unanswered ({rule.label_en}, {period.label()})"
-            emit(frame, UNREPLIED_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta)
+            emit(frame, UNREPLIED_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta,
+                 wide=wide)
             return frame
         total = None
         if by == "agent":
@@ -131,7 +125,7 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
         title = f"{name_zh} · {period.label()} · 回复窗口 {rule.window_label}" if lang == "zh" else \
             f"{name_en} · {period.label()} · reply window {rule.window_label}"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta,
-             total_row=total if fmt == "table" else None)
+             total_row=total if fmt == "table" else None, wide=wide)
         return frame
 
 
@@ -155,7 +149,7 @@ def kpi_cmd(
     lookback_days: LookbackOpt = 15,
     anchor: AnchorOption = AnchorOpt.order,
     sort: Annotated[Optional[str], typer.Option("--sort", help="Sort rows by a column key, e.g. reply_rate or sales:desc.")] = None,
-    wide: Annotated[bool, typer.Option("--wide", help="Tables show every column (CSV/JSON always do).")] = False,
+    wide: WideOpt = False,
     fmt: FormatOpt = Fmt.table,
     lang: LangOpt = Lang.zh,
     output: OutputOpt = None,
@@ -181,7 +175,7 @@ UNPAID_COLUMNS = [
     Column("created_at", "下单时间", "created at", "time"),
     Column("agent", "客服", "agent"),
     Column("last_message_at", "最后消息时间", "last message at", "time"),
-    Column("last_message", "最后消息", "last message"),
+    Column("last_message", "最后消息", "last message", wrap=True),
 ]
 
 
@@ -196,6 +190,7 @@ def unpaid_cmd(
     last_week: LastWeekOpt = False,
     window_days: WindowDaysOpt = 3,
     lookback_days: LookbackOpt = 15,
+    wide: WideOpt = False,
     fmt: FormatOpt = Fmt.table,
     lang: LangOpt = Lang.zh,
     output: OutputOpt = None,
@@ -210,6 +205,6 @@ def unpaid_cmd(
     with output_file(output) as handle:
         title = f"催付名单 · {period.label()} · {len(frame)} 单" if lang == "zh" else \
             f"Unpaid orders · {period.label()} · {len(frame)}"
-        emit(frame, UNPAID_COLUMNS, fmt, out=handle, lang=lang, title=title)
+        emit(frame, UNPAID_COLUMNS, fmt, out=handle, lang=lang, title=title, wide=wide)
 
 

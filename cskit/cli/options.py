@@ -50,6 +50,8 @@ ThresholdOpt = Annotated[Optional[str], typer.Option(
 SlowOpt = Annotated[str, typer.Option("--slow-threshold", help="Wait above which a buyer counts as slow-served (慢响应).")]
 WindowDaysOpt = Annotated[float, typer.Option("--window-days", min=0, help="Attribution window after an inquiry, in days (询单→下单).")]
 LookbackOpt = Annotated[float, typer.Option("--lookback-days", min=0, help="An order this many days before the chat makes it after-sale (售后), not an inquiry.")]
+WideOpt = Annotated[bool, typer.Option(
+    "--wide", help="Tables show every column, however wide (CSV/JSON always carry every column).")]
 AnchorOption = Annotated[AnchorOpt, typer.Option("--anchor", help="Credit an order by its creation (order) or payment (pay) time.")]
 
 

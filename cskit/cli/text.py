@@ -11,7 +11,7 @@ import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
 from cskit.cli.options import (Fmt, FormatOpt, Lang, LangOpt, LastWeekOpt, OutputOpt, ShopOpt, SinceOpt,
-                               StoreOpt, UntilOpt, WeekOpt, period_of)
+                               StoreOpt, UntilOpt, WeekOpt, WideOpt, period_of)
 from cskit.render import Column, emit
 from cskit.text.frames import lost_frames, qc_frames
 
@@ -39,16 +39,16 @@ LOST_COLUMNS = [
     Column("mentions", "提及人数", "buyers mentioning", "count"),
     Column("mention_share", "提及占比", "mention share", "rate"),
     Column("lost_buyers", "流失人数", "lost buyers", "count"),
-    Column("reason_id", "原因代码", "reason id"),
+    Column("reason_id", "原因代码", "reason id", optional=True),
 ]
 EXAMPLE_COLUMNS = [
     Column("reason", "流失原因", "reason"),
     Column("shop", "店铺", "shop"),
     Column("buyer_id", "买家", "buyer"),
     Column("sent_at", "发送时间", "sent at", "time"),
-    Column("quote", "买家原话", "buyer quote"),
+    Column("quote", "买家原话", "buyer quote", wrap=True),
     Column("score", "得分", "score", "ratio"),
-    Column("reason_id", "原因代码", "reason id"),
+    Column("reason_id", "原因代码", "reason id", optional=True),
 ]
 QC_HEAD_COLUMNS = [
     Column("shop", "店铺", "shop"),
@@ -66,14 +66,14 @@ QC_LIST_COLUMNS = [
     Column("agent_id", "客服", "agent"),
     Column("rule", "规则", "rule"),
     Column("severity", "严重程度", "severity"),
-    Column("content", "消息内容", "text"),
+    Column("content", "消息内容", "text", wrap=True),
     Column("wait_s", "等待(秒)", "wait (s)", "seconds"),
-    Column("rule_id", "规则代码", "rule id"),
+    Column("rule_id", "规则代码", "rule id", optional=True),
 ]
 
 
 def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None, fmt="table",
-             lang="zh", output=None):
+             lang="zh", output=None, wide=False):
     from cskit.text.lexicon import load_lost_lexicon
     from cskit.text.lost import examples, reason_summary
 
@@ -88,14 +88,14 @@ def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None
             frame = examples(classified, texts, n_examples, lexicon=lex)
             title = f"流失原因买家原话 · {period.label()}" if lang == "zh" else \
                 f"Lost-sale reasons: buyer quotes · {period.label()}"
-            emit(frame, EXAMPLE_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta)
+            emit(frame, EXAMPLE_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
             return frame
         groups = _BY_KEYS[by]
         frame = reason_summary(classified, by=groups, lexicon=lex)
         cols = [_KEY_LABELS[g] for g in groups] + LOST_COLUMNS
         title = f"询单流失原因 · {period.label()} · 流失 {len(classified)} 人" if lang == "zh" else \
             f"Lost-sale reasons · {period.label()} · {len(classified)} lost buyers"
-        emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta)
+        emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
         return frame
 
 
@@ -111,6 +111,7 @@ def lost_cmd(
     by: Annotated[LostBy, typer.Option("--by", help="Rows per shop, agent (客服), day or week.")] = LostBy.shop,
     examples_n: Annotated[int, typer.Option("--examples", min=0, metavar="N", help="Instead of counts, show N real buyer quotes per reason.")] = 0,
     lexicon: Annotated[Optional[Path], typer.Option("--lexicon", help="Lost-reason lexicon TOML replacing the packaged one (docs/text.md).")] = None,
+    wide: WideOpt = False,
     fmt: FormatOpt = Fmt.table,
     lang: LangOpt = Lang.zh,
     output: OutputOpt = None,
@@ -118,11 +119,11 @@ def lost_cmd(
     """Why inquiring buyers did not buy (询单流失原因), from their chat text and the log. 流失原因"""
     run_lost(open_store(store), shops=shop, period=period_of(since, until, week, last_week),
              by=by.value, n_examples=examples_n, lexicon=lexicon, fmt=fmt.value,
-             lang=lang.value, output=output)
+             lang=lang.value, output=output, wide=wide)
 
 
 def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="table", lang="zh",
-           output=None):
+           output=None, wide=False):
     from cskit.text.lexicon import load_qc_rules
     from cskit.text.qc import qc_summary
 
@@ -137,14 +138,14 @@ def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="tabl
         if list_flags:
             title = f"质检违规明细 · {period.label()}" if lang == "zh" else \
                 f"Quality-inspection flags · {period.label()}"
-            emit(flags, QC_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta)
+            emit(flags, QC_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
             return flags
         frame = qc_summary(flags, qc, messages=agents)
         cols = QC_HEAD_COLUMNS + [Column(r.id, r.name, r.id.replace("_", " "), "count")
                                   for r in qc.rules]
         title = f"客服质检 · {period.label()}" if lang == "zh" else \
             f"Quality inspection · {period.label()}"
-        emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta)
+        emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
         return frame
 
 
@@ -159,10 +160,11 @@ def qc_cmd(
     last_week: LastWeekOpt = False,
     rules: Annotated[Optional[Path], typer.Option("--rules", help="Quality-inspection rules TOML replacing the packaged ones (docs/text.md).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List every flagged message (time, buyer, agent, rule, severity, text) instead of per-agent counts.")] = False,
+    wide: WideOpt = False,
     fmt: FormatOpt = Fmt.table,
     lang: LangOpt = Lang.zh,
     output: OutputOpt = None,
 ) -> None:
     """Quality inspection of agent messages (客服质检): abuse, off-platform deals, over-promising … 质检"""
     run_qc(open_store(store), shops=shop, period=period_of(since, until, week, last_week), rules=rules,
-           list_flags=list_, fmt=fmt.value, lang=lang.value, output=output)
+           list_flags=list_, fmt=fmt.value, lang=lang.value, output=output, wide=wide)
