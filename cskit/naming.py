@@ -30,7 +30,8 @@ def agent_names(shops: pd.Series, agents: pd.Series) -> pd.Series:
     missing = agents.isna().to_numpy()
     if len(agents) == 0 or missing.all():
         return agents.copy()
-    key = shops.astype(str).to_numpy(dtype=object) + "\x1f" + agents.astype(str).to_numpy(dtype=object)
+    key = (shops.astype(str).fillna("").to_numpy(dtype=object) + "\x1f"
+           + agents.astype(str).fillna("").to_numpy(dtype=object))
     codes, uniques = pd.factorize(key)
     names = np.array([agent_name(*u.split("\x1f", 1)) for u in uniques], dtype=object)
     out = names[codes]

@@ -1,0 +1,60 @@
+"""Every command's table names an agent the same way (its own name, the shop once as a
+heading or column) while CSV keeps the id as exported (issue 12 point 1)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from typer.testing import CliRunner
+
+from cskit.cli import app
+from cskit.ingest import ingest
+from cskit.store import Store
+
+HEADER = "shop,platform,conversation_id,buyer_id,agent_id,sender,sent_at,content,msg_type,msg_id\n"
+CHATS = [
+    "店A,pdd,,b1,,buyer,2026-11-16 09:00:00,在吗,,",
+    "店A,pdd,,b1,店A:小美,agent,2026-11-16 09:05:00,亲在的,,",
+    "店A,pdd,,b2,,buyer,2026-11-16 10:00:00,包邮吗,,",
+    "店A,pdd,,b2,店A:阿强,agent,2026-11-16 10:07:01,滚,,",
+    "店B,taobao,,c1,,buyer,2026-11-17 12:00:00,有XL吗,,",
+    "店B,taobao,,c1,店B:阿强,agent,2026-11-17 12:20:00,有的,,",
+]
+ORDERS = ("订单号,买家,下单时间,付款时间,实付金额,订单状态,店铺\n"
+          "3051379325746235879,b1,2026-11-16 11:00:00,,19.90,等待付款,店A\n")
+DAY = ("--since", "2026-11-16", "--until", "2026-11-17")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tables")
+    (d / "chats.csv").write_text(HEADER + "\n".join(CHATS) + "\n", encoding="utf-8")
+    (d / "orders.csv").write_text(ORDERS, encoding="utf-8")
+    st = Store(d / "store")
+    ingest([d / "chats.csv", d / "orders.csv"], st)
+    return st.root
+
+
+def run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("args", [("kpi", "--by", "agent"), ("kpi", "--list", "unreplied"),
+                                  ("qc",), ("qc", "--list"), ("unpaid",)])
+def test_agents_named_within_their_shop_in_every_table(store, args):
+    r = run(*args, "--store", store, *DAY)
+    assert r.exit_code == 0, r.stderr
+    assert "店A:" not in r.stdout and "店B:" not in r.stdout, r.stdout
+    assert "阿强" in r.stdout or "小美" in r.stdout
+    c = run(*args, "--store", store, *DAY, "-f", "csv")
+    agents = {v for row in csv.DictReader(io.StringIO(c.stdout))
+              for k, v in row.items() if k in ("agent_id", "agent") and v}
+    assert agents and all(a.startswith(("店A:", "店B:")) for a in agents)  # machine ids unchanged
+
+
+def test_each_shop_printed_once_as_a_heading(store):
+    r = run("kpi", "--by", "agent", "--store", store, *DAY)
+    assert r.stdout.count("店铺: 店A") == 1 and r.stdout.count("店铺: 店B") == 1
+    assert r.stdout.count("店A") == 1  # not in every row
