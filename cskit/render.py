@@ -24,7 +24,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "json", "xlsx")
 UNITS = ("count", "rate", "seconds", "ratio", "yuan", "text", "date", "time", "int")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -445,6 +445,12 @@ def emit(frame: pd.DataFrame, cols: list[Column], fmt: str, *, out: TextIO | Non
     console (the terminal's width, 240 columns for a pipe or file) unless ``wide``;
     ``wide_option``: the command has ``--wide`` (named in the dropped-columns note)."""
     out = out or sys.stdout
+    if fmt == "xlsx":  # ``out``: a binary file (``cskit.cli.app.output_file(..., fmt="xlsx")``)
+        from cskit.xlsx import Sheet, xlsx_bytes
+
+        name = (title or "cskit").split(" · ")[0].split(" (")[0]
+        out.write(xlsx_bytes([Sheet(name, frame, cols)], lang=lang))
+        return
     if fmt == "csv":
         write_csv(frame, cols, out, excel=excel, lang=lang)
     elif fmt == "json":

@@ -9,6 +9,8 @@ open and a cron job can archive::
     DIR/summary.json          the headline numbers (this week, last week)
     DIR/kpi_by_day.csv …      every KPI table (stable snake_case keys, or with
                               ``excel=True``: UTF-8 BOM, Chinese headers, formulas escaped)
+    DIR/report.xlsx           with ``excel=True``: the same tables, a sheet each
+                              (:mod:`cskit.xlsx`: ids as text, rates as percentages)
     DIR/reply_rate.png …      the charts
 
 Optional families degrade to a note: conversion needs orders in the store,
@@ -68,6 +70,7 @@ FILES = {
     "agents.png": "图表: 客服对比",
     "lost.png": "图表: 询单流失原因",
     "summary.json": "核心指标 (机器可读)",
+    "report.xlsx": "Excel 工作簿: 每个表一个工作表 (--excel)",
 }
 
 #: labels of columns that are not KPIs or group keys: key → (zh, en, unit)
@@ -432,11 +435,12 @@ def table_columns(frame: pd.DataFrame, rule=None) -> list[Column]:
     return cols
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write text through ``write(fh)`` to a temporary name next to ``path``, then rename."""
+def _atomic_write(path: Path, write, binary: bool = False) -> None:
+    """Write text (bytes with ``binary``) through ``write(fh)`` to a temporary name next
+    to ``path``, then rename."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        with (open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8", newline="")) as fh:
             write(fh)
         os.replace(tmp, path)
     except BaseException:
@@ -480,6 +484,7 @@ def write_report(data: ReportData, out_dir: Path | str, *, previous: ReportData 
         raise UsageError(f"{out}: not a directory")
     notes = list(data.notes)
     written: list[str] = []
+    sheets = []  # with ``excel``: the same tables, one workbook (report.xlsx)
 
     def put_csv(name: str, frame: pd.DataFrame | None) -> None:
         if frame is None:
@@ -487,6 +492,10 @@ def write_report(data: ReportData, out_dir: Path | str, *, previous: ReportData 
         cols = table_columns(frame, data.rule)
         _write(out / name, lambda fh: write_csv(frame, cols, fh, excel=excel, lang="zh"))
         written.append(name)
+        if excel:
+            from cskit.xlsx import Sheet
+
+            sheets.append(Sheet(FILES.get(name, name), frame, cols))
 
     put_csv("kpi_by_day.csv", data.by_day)
     from cskit.kpi import merge_agent_frames  # the same frame as `cskit kpi --by agent`
@@ -504,6 +513,12 @@ def write_report(data: ReportData, out_dir: Path | str, *, previous: ReportData 
         put_csv("lost_buyers.csv", data.lost_buyers)
     if data.lost_reasons is not None:
         put_csv("lost_reasons.csv", data.lost_reasons)
+    if excel and sheets:
+        from cskit.xlsx import xlsx_bytes
+
+        book = xlsx_bytes(sheets, lang="zh")
+        _write(out / "report.xlsx", lambda fh: fh.write(book), binary=True)
+        written.append("report.xlsx")
 
     chart_files = _write_charts(data, out, notes, written) if charts else []
 
@@ -523,9 +538,9 @@ def write_report(data: ReportData, out_dir: Path | str, *, previous: ReportData 
     return ReportResult(out, written, notes)
 
 
-def _write(path: Path, write) -> None:
+def _write(path: Path, write, binary: bool = False) -> None:
     try:
-        _atomic_write(path, write)
+        _atomic_write(path, write, binary)
     except OSError as exc:
         raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
 
@@ -812,7 +827,8 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
         out.append(f'<li><a href="{_e(name)}">{_e(name)}</a> — {_e(FILES.get(name, ""))}</li>')
     out.append("</ul>")
     if excel:
-        out.append('<p class="meta">CSV 为 Excel 格式 (UTF-8 BOM, 中文表头).</p>')
+        out.append('<p class="meta">CSV 为 Excel 格式 (UTF-8 BOM, 中文表头); report.xlsx 为同样的表, '
+                   "每个表一个工作表 (订单号等编号为文本, 比率为百分比).</p>")
     else:
         out.append('<p class="meta">CSV 为 UTF-8, 英文列名 (字段说明见 docs/report.md); '
                    "用 Excel 打开请加 --excel 重新生成.</p>")

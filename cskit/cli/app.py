@@ -81,16 +81,22 @@ def _main(
 
 
 @contextlib.contextmanager
-def output_file(output: Path | None):
-    """``-o FILE`` opened for writing (closed afterwards), or None for stdout."""
+def output_file(output: Path | None, fmt: str | None = None):
+    """``-o FILE`` opened for writing (closed afterwards), or None for stdout.  ``-f xlsx``
+    needs a file (a workbook is not text for a terminal) and opens it in binary mode."""
+    from cskit.errors import UsageError
+
+    fmt = getattr(fmt, "value", fmt)
+    if fmt == "xlsx" and output is None:
+        raise UsageError("-f xlsx writes an Excel workbook: give the file with -o FILE.xlsx "
+                         "(-f xlsx 需要用 -o 指定 .xlsx 文件)")
     if output is None:
         yield None
         return
     try:
-        fh = open(output, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+        fh = (open(output, "wb") if fmt == "xlsx"  # noqa: SIM115 - closed below
+              else open(output, "w", encoding="utf-8", newline=""))
     except OSError as exc:
-        from cskit.errors import UsageError
-
         raise UsageError(f"{output}: cannot write output file ({exc.strerror})") from None
     with fh:
         yield fh

@@ -54,7 +54,7 @@ def run_ingest(paths, store, *, kind=None, platform=None, shop=None, mapping=Non
         return report
     table = report.by_shop()
     tot = report.totals()
-    with output_file(output) as out:
+    with output_file(output, fmt) as out:
         emit(table, INGEST_COLUMNS, fmt, out=out, lang=lang, title="导入汇总 ingest summary",
              total_row={"kind": "合计" if lang == "zh" else "total", "files": len(report.files), **tot},
              meta={"store": str(store.root), "totals": tot, "skipped": report.skipped},

@@ -86,7 +86,7 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
     from cskit.metrics import column_order, output_columns
 
     attr = attr or Attribution()
-    with contextlib.nullcontext(out) if out is not None else output_file(output) as handle:
+    with contextlib.nullcontext(out) if out is not None else output_file(output, fmt) as handle:
         meta = {"rule": rule.name, "threshold_s": rule.threshold_s, "window": rule.window_label,
                 "since": period.since.isoformat() if period.since else None,
                 "until": period.until.isoformat() if period.until else None}
@@ -202,7 +202,7 @@ def unpaid_cmd(
     reuse_freed_memory()
     frame = unpaid_report(open_store(store), shops=shop, period=period,
                           attr=Attribution(window_days, lookback_days))
-    with output_file(output) as handle:
+    with output_file(output, fmt) as handle:
         title = f"催付名单 · {period.label()} · {len(frame)} 单" if lang == "zh" else \
             f"Unpaid orders · {period.label()} · {len(frame)}"
         emit(frame, UNPAID_COLUMNS, fmt, out=handle, lang=lang, title=title, wide=wide)

@@ -14,6 +14,7 @@ class Fmt(str, Enum):
     table = "table"
     csv = "csv"
     json = "json"
+    xlsx = "xlsx"
 
 
 class Lang(str, Enum):
@@ -36,7 +37,7 @@ class AnchorOpt(str, Enum):
 
 StoreOpt = Annotated[Optional[Path], typer.Option(
     "--store", help="Store directory (default: $CSKIT_STORE or ./cskit-store). 数据仓库目录", show_default=False)]
-FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format: table (people), csv / json (cron).")]
+FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format: table (people), csv / json (cron), xlsx (Excel workbook, needs -o FILE).")]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of stdout.")]
 LangOpt = Annotated[Lang, typer.Option("--lang", help="Table header language (zh/en). CSV/JSON keys never change.")]
 ShopOpt = Annotated[Optional[list[str]], typer.Option("--shop", help="Only this shop (repeatable). 店铺")]

@@ -153,7 +153,7 @@ def report_cmd(
     last_week: LastWeekOpt = False,
     store: StoreOpt = None,
     shop: ShopOpt = None,
-    excel: Annotated[bool, typer.Option("--excel", help="CSV for Excel: UTF-8 BOM, Chinese headers, formulas escaped.")] = False,
+    excel: Annotated[bool, typer.Option("--excel", help="For Excel: report.xlsx (a sheet per table) and CSVs with UTF-8 BOM, Chinese headers, formulas escaped.")] = False,
     rule: RuleOption = RuleOpt.pdd5,
     threshold: ThresholdOpt = None,
     slow_threshold: SlowOpt = "100s",

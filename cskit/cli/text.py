@@ -83,7 +83,7 @@ def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None
             "until": period.until.isoformat() if period.until else None,
             "lost_definition": method, "lost_buyers": int(len(classified)),
             "lexicon": lex.source}
-    with output_file(output) as handle:
+    with output_file(output, fmt) as handle:
         if n_examples:
             frame = examples(classified, texts, n_examples, lexicon=lex)
             title = f"流失原因买家原话 · {period.label()}" if lang == "zh" else \
@@ -134,7 +134,7 @@ def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="tabl
             "rules": [{"id": r.id, "name": r.name, "severity": r.severity, "penalty": r.penalty}
                       for r in qc.rules],
             "flags": int(len(flags))}
-    with output_file(output) as handle:
+    with output_file(output, fmt) as handle:
         if list_flags:
             title = f"质检违规明细 · {period.label()}" if lang == "zh" else \
                 f"Quality-inspection flags · {period.label()}"
