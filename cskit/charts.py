@@ -498,17 +498,50 @@ def _as_thresholds(thresholds) -> tuple[Threshold, ...]:
     return tuple(out)
 
 
-def agent_label(shop, agent, multi_shop: bool) -> str:
-    """An agent's label: ``店铺名:子账号`` ids keep the shop only when several shops are shown."""
-    shop, a = str(shop), str(agent)
-    if a.startswith(shop + ":"):
-        return a if multi_shop else a[len(shop) + 1:]
-    return f"{shop}:{a}" if multi_shop else a
+def agent_label(shop, agent, multi_shop: bool = False) -> str:
+    """An agent's label: its own name within its shop (:func:`cskit.naming.agent_name`), as
+    in every table; with several shops the chart names each shop once, in a heading row
+    (:func:`shop_heading`), never ``店铺:客服`` on a bar.  ``multi_shop`` is kept for callers."""
+    from cskit.naming import agent_name
+
+    return agent_name(shop, agent)
+
+
+def shop_heading(shop) -> str:
+    """The label of the row that heads a shop's agents in a multi-shop chart."""
+    return f"【{shop}】"
+
+
+def is_heading(label: str) -> bool:
+    return label.startswith("【") and label.endswith("】")
+
+
+def _with_headings(shops: list, labels: list[str]) -> tuple[list[str], list[int]]:
+    """``labels`` (rows already grouped by shop) with a heading row before each shop's
+    first row; the index each original row moved to."""
+    out, where, prev = [], [], object()
+    for s, lab in zip(shops, labels):
+        if s != prev:
+            out.append(shop_heading(s))
+            prev = s
+        where.append(len(out))
+        out.append(lab)
+    return out, where
+
+
+def _bold_headings(ax) -> None:
+    """Shop heading rows stand out by colour (the CJK fonts ship one weight: asking for
+    bold makes matplotlib warn on stderr)."""
+    for t in ax.get_yticklabels():
+        if is_heading(t.get_text()):
+            t.set_color("#1f4e79")
 
 
 def agent_rate_matrix(by_agent: pd.DataFrame, max_agents: int = _MAX_BARS
                       ) -> tuple[list[str], np.ndarray, np.ndarray, int]:
     """(agent labels, dates, rates[agent, date] with NaN, number of agents before the cut).
+    With several shops, a heading row (:func:`shop_heading`, all NaN) precedes each shop's
+    agents, who are named within their shop.
 
     ``by_agent``: shop, date, agent_id, reply_rate (+ consult_buyers).  Agents without
     any reply rate (robot accounts) are left out; beyond ``max_agents`` the busiest
@@ -528,8 +561,14 @@ def agent_rate_matrix(by_agent: pd.DataFrame, max_agents: int = _MAX_BARS
         index=key, columns="_d", values="reply_rate", aggfunc="first").sort_index()
     wide = wide.reindex(columns=pd.date_range(wide.columns.min(), wide.columns.max(), freq="D"))
     multi = a["shop"].nunique() > 1
-    labels = [agent_label(s, g, multi) for s, g in wide.index]
-    return labels, wide.columns.to_numpy(dtype="datetime64[ns]"), wide.to_numpy(dtype=float), n_all
+    labels = [agent_label(s, g) for s, g in wide.index]
+    m = wide.to_numpy(dtype=float)
+    if multi:  # each shop once, as a heading row (blank cells) above its agents
+        labels, where = _with_headings([s for s, _ in wide.index], labels)
+        full = np.full((len(labels), m.shape[1]), np.nan)
+        full[where] = m
+        m = full
+    return labels, wide.columns.to_numpy(dtype="datetime64[ns]"), m, n_all
 
 
 def reply_rate(daily: pd.DataFrame, by_agent: pd.DataFrame | None = None, *,
@@ -554,7 +593,7 @@ def reply_rate(daily: pd.DataFrame, by_agent: pd.DataFrame | None = None, *,
     def body():
         ok_agents = by_agent is not None and not by_agent.empty and "reply_rate" in by_agent.columns
         mat = agent_rate_matrix(by_agent) if ok_agents else ([], None, np.zeros((0, 0)), 0)
-        n_agents = len(mat[0])
+        n_agents = sum(not is_heading(x) for x in mat[0])
         if by_agent is None:
             fig = _new_figure(11, 4.4)
             axes = [fig.add_subplot()]
@@ -606,6 +645,10 @@ def _rate_heatmap(fig, ax, labels: list[str], dates: np.ndarray, m: np.ndarray) 
     im = ax.imshow(np.ma.masked_invalid(m), aspect="auto", cmap=cmap, vmin=0.4, vmax=1.0,
                    interpolation="nearest")
     ax.set_yticks(range(len(labels)), labels)
+    _bold_headings(ax)
+    for r, lab in enumerate(labels):  # a shop's heading row is not "no data": no grey
+        if is_heading(lab):
+            ax.axhspan(r - 0.5, r + 0.5, color="white", zorder=2)
     ax.set_xticks(range(len(dates)), [pd.Timestamp(x).strftime("%m-%d") for x in dates])
     ax.spines[:].set_visible(False)
     rows, cols = np.nonzero(~np.isnan(m))
@@ -736,7 +779,7 @@ def agents(frame: pd.DataFrame, *, rule=None, title: str | None = None, lang: st
             _draw_no_data(ax, lang)
             return fig
         multi = "shop" in f.columns and f["shop"].nunique() > 1
-        f["_label"] = [agent_label(s, a, multi) for s, a in zip(f["shop"], f["agent_id"])] \
+        f["_label"] = [agent_label(s, a) for s, a in zip(f["shop"], f["agent_id"])] \
             if "shop" in f.columns else f["agent_id"].astype(str)
         n_all = len(f)
         if n_all > max_agents and "consult_buyers" in f.columns:
@@ -744,12 +787,18 @@ def agents(frame: pd.DataFrame, *, rule=None, title: str | None = None, lang: st
         elif n_all > max_agents:
             f = f.head(max_agents)
         sort_key = "reply_rate" if "reply_rate" in f.columns else panels[0][0]
-        # barh draws the first row at the bottom: best first so that the worst is on top
-        f = f.sort_values(sort_key, ascending=False, kind="stable", na_position="first")
-        n = len(f)
+        # worst on top (within each shop, under the shop's heading row, with several shops)
+        f = f.sort_values(sort_key, ascending=True, kind="stable", na_position="last")
+        if multi:
+            f = f.sort_values("shop", kind="stable")
+            labels, where = _with_headings(f["shop"].tolist(), f["_label"].tolist())
+        else:
+            labels, where = f["_label"].tolist(), list(range(len(f)))
+        n_agents, n = len(f), len(labels)
         fig = _new_figure(3.6 * len(panels) + 1.5, max(2.6, 0.32 * n + 1.6))
         axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
-        y = np.arange(n)
+        # barh draws row 0 at the bottom: the first label goes on top
+        y = (n - 1 - np.asarray(where, dtype=float)) if n else np.arange(0)
         for i, (ax, (col, zh, en, kind)) in enumerate(zip(axes, panels)):
             name = rate_name if col == "reply_rate" and rate_name else _t(lang, zh, en)
             v = f[col].to_numpy(dtype=float)
@@ -771,8 +820,10 @@ def agents(frame: pd.DataFrame, *, rule=None, title: str | None = None, lang: st
                 top = np.nanmax(v) if np.isfinite(v).any() else 1.0
                 ax.set_xlim(0, max(top, 1e-9) * 1.25)
             ax.grid(axis="x", alpha=0.3)
-        axes[0].set_yticks(y, f["_label"].tolist())
-        more = f" ({n}/{n_all})" if n_all > n else ""
+        axes[0].set_yticks(np.arange(n)[::-1], labels)
+        axes[0].set_ylim(-0.6, n - 0.4)
+        _bold_headings(axes[0])
+        more = f" ({n_agents}/{n_all})" if n_all > n_agents else ""
         fig.suptitle((title or _t(lang, "客服对比", "Agents")) + more)
         return fig
 

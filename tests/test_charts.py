@@ -130,9 +130,10 @@ def test_every_chart_renders_chinese_without_missing_glyphs(kind, frames, font, 
     assert not list(tmp_path.glob(".*.tmp"))
     t = texts(fig)
     expected = {"reply-rate": ["5分钟回复率 · 按天", "按客服 × 天", "活动门槛 50%", "活动门槛 60%",
-                               "建议目标 80%", "近3日", "花语家居旗舰店:小雨"],
+                               "建议目标 80%", "近3日", "【花语家居旗舰店】", "小雨"],
                 "load": ["买家消息数", "超时/未回复消息数 (>5分钟)", "周一", "周日"],
-                "agents": ["客服对比", "平均响应(秒)", "询单转化率", "销售额(元)", "花语家居旗舰店:阿杰"],
+                "agents": ["客服对比", "平均响应(秒)", "询单转化率", "销售额(元)", "【花语家居旗舰店】",
+                           "阿杰"],
                 "lost": ["询单流失原因", "价格", "54.5% (12人)"]}[kind]
     for s in expected:
         assert s in t, s
@@ -143,7 +144,14 @@ def test_robot_accounts_are_left_out_of_agent_charts(frames, font):
     assert "智能助手" not in t and "小美" in t
     labels, dates, m, n_all = charts.agent_rate_matrix(frames["agent_daily"])
     assert not any("智能助手" in x for x in labels)
-    assert m.shape == (len(labels), 3) and n_all == len(labels)
+    agents = [x for x in labels if not charts.is_heading(x)]
+    assert m.shape == (len(labels), 3) and n_all == len(agents)
+    # two shops: each named once, in a heading row with no cells, above its agents
+    heads = [i for i, x in enumerate(labels) if charts.is_heading(x)]
+    assert [labels[i] for i in heads] == ["【潮流服饰专营店】", "【花语家居旗舰店】"] and heads[0] == 0
+    assert {"小美", "小雨", "阿杰"} <= set(agents)
+    assert np.isnan(m[heads]).all() and len(agents) == len(labels) - 2
+    assert not any(":" in x for x in texts(draw("agents", frames, font=font)).split("\n"))
 
 
 @pytest.mark.parametrize("kind", charts.KINDS)
@@ -221,10 +229,10 @@ def test_load_matrix_weekday_by_hour():
     assert late[0, 9] == 1 and late.sum() == 3
 
 
-def test_agent_labels_drop_the_shop_prefix_for_one_shop():
+def test_agent_labels_are_the_agents_own_name_as_in_the_tables():
     assert charts.agent_label("店A", "店A:小美", multi_shop=False) == "小美"
-    assert charts.agent_label("店A", "店A:小美", multi_shop=True) == "店A:小美"
-    assert charts.agent_label("店A", "未分配", multi_shop=True) == "店A:未分配"
+    assert charts.agent_label("店A", "店A:小美", multi_shop=True) == "小美"  # shop: a heading row
+    assert charts.agent_label("店A", "未分配", multi_shop=True) == "未分配"
     assert charts.agent_label("店A", "cs_9", multi_shop=False) == "cs_9"
 
 
