@@ -226,44 +226,49 @@ def _width(texts: Iterable[str]) -> int:
     return max((cell_len(t) for t in texts), default=0)
 
 
-def _breakable(label: str) -> str:
-    """``label`` with a space where a folded header reads best: before a unit in brackets
-    (``平均响应(秒)`` → ``平均响应 (秒)``)."""
-    for b in ("(", "（"):
-        i = label.find(b)
-        if i > 0 and label[i - 1] != " ":
-            return label[:i] + " " + label[i:]
-    return label
+def _unit_split(label: str) -> tuple[str, str] | None:
+    """``label`` cut before a bracketed unit (``平均响应(秒)`` → ``平均响应``, ``(秒)``)."""
+    for br in ("(", "（"):
+        i = label.find(br)
+        if i > 0:
+            return label[:i].rstrip(), label[i:]
+    return None
 
 
-def header_text(label: str, width: int) -> str:
-    """The header drawn in a column ``width`` wide (see :func:`_breakable`)."""
+def _fold(label: str, width: int) -> list[str]:
     from rich.text import Text
 
-    if cell_len(label) <= width:
-        return label
-    text = _breakable(label)
-    lines = Text(text).wrap(Console(width=cell_len(text) + 8), header_width(label), overflow="fold")
-    return "\n".join(str(line).strip() for line in lines)
+    probe = Console(width=cell_len(label) + 8)
+    return [str(line).strip() for line in Text(label).wrap(probe, width, overflow="fold")]
 
 
 def header_width(label: str) -> int:
-    """The narrowest width at which ``label`` folds onto at most two lines (breaking before
-    a bracketed unit when that costs at most two cells more)."""
-    from rich.text import Text
-
+    """The narrowest width at which ``label`` fits on at most two lines: cut before a
+    bracketed unit when that costs at most two cells more than folding, English words
+    never cut inside."""
     full = cell_len(label)
-    probe = Console(width=full + 8)
+    shortest = max([cell_len(t) for t in label.split() if t.isascii()] + [1])
+    plain = full
+    for w in range(max(shortest, -(-full // _HEADER_LINES)), full + 1):
+        if len(_fold(label, w)) <= _HEADER_LINES:
+            plain = w
+            break
+    parts = _unit_split(label)
+    if parts is not None:
+        nice = max(cell_len(p) for p in parts)
+        if nice <= plain + 2:
+            return nice
+    return plain
 
-    def narrowest(text: str) -> int:
-        for w in range(max(1, -(-cell_len(text) // _HEADER_LINES)), full + 1):
-            if len(Text(text).wrap(probe, w, overflow="fold")) <= _HEADER_LINES:
-                return w
-        return full
 
-    plain = narrowest(label)
-    nice = narrowest(_breakable(label))
-    return nice if nice <= plain + 2 else plain
+def header_text(label: str, width: int) -> str:
+    """The header drawn in a column ``width`` wide: whole, cut before its unit, or folded."""
+    if cell_len(label) <= width:
+        return label
+    parts = _unit_split(label)
+    if parts is not None and max(cell_len(p) for p in parts) <= width:
+        return "\n".join(parts)
+    return "\n".join(_fold(label, min(width, header_width(label))))  # balanced lines
 
 
 def table_width(widths: Iterable[int]) -> int:
@@ -324,9 +329,10 @@ def layout(frame: pd.DataFrame, cols: list[Column], width: int, *, lang: str = "
     room = width - table_width(widths.values())
     # what is left: first headers on one line, then free text up to its natural width
     for c in sorted(shown, key=lambda c: c.wrap):
-        if room <= 0:
-            break
-        grow = max(0, min(room, need[c.key] - widths[c.key]))
+        grow = max(0, need[c.key] - widths[c.key])
+        if not c.wrap and grow > room:
+            continue  # a header unfolds whole or not at all
+        grow = min(grow, room)
         widths[c.key] += grow
         room -= grow
     return Layout(shown, [c for c in cols if c in dropped], widths, group,
