@@ -196,6 +196,8 @@ GROUP_COLUMN = "shop"
 #: free-text columns: narrowest and widest they are drawn
 WRAP_MIN, WRAP_MAX = 12, 40
 _HEADER_LINES = 2
+#: headers this wide (two CJK characters: 更新, 严重) are never folded
+_SHORT_HEADER = 4
 
 
 def is_key(c: Column) -> bool:
@@ -247,6 +249,8 @@ def header_width(label: str) -> int:
     bracketed unit when that costs at most two cells more than folding, English words
     never cut inside."""
     full = cell_len(label)
+    if full <= _SHORT_HEADER:
+        return full
     shortest = max([cell_len(t) for t in label.split() if t.isascii()] + [1])
     plain = full
     for w in range(max(shortest, -(-full // _HEADER_LINES)), full + 1):

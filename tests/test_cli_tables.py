@@ -58,3 +58,25 @@ def test_each_shop_printed_once_as_a_heading(store):
     r = run("kpi", "--by", "agent", "--store", store, *DAY)
     assert r.stdout.count("店铺: 店A") == 1 and r.stdout.count("店铺: 店B") == 1
     assert r.stdout.count("店A") == 1  # not in every row
+
+
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("args", [("kpi", "--by", "agent"), ("kpi", "--by", "shop"), ("kpi",),
+                                  ("kpi", "--list", "unreplied"), ("unpaid",), ("qc",)])
+def test_commands_fit_a_terminal_of_this_width(store, args, width, monkeypatch):
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    import cskit.render as render
+
+    monkeypatch.setattr(render, "_console", lambda file: Console(
+        file=file, width=width, no_color=True, highlight=False, soft_wrap=False))
+    r = run(*args, "--store", store, *DAY)
+    assert r.exit_code == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert max(cell_len(x) for x in lines) <= width
+    assert "…" not in r.stdout
+    if args[:2] == ("kpi", "--by") and args[2] == "shop":
+        assert any("│ 店A " in x for x in lines) and any("│ 店B " in x for x in lines)
+    if args == ("kpi",):
+        assert any("│ 2026-11-16 " in x for x in lines)  # dates whole, not 202…

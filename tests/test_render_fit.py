@@ -12,8 +12,8 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from cskit.naming import agent_name, agent_names
-from cskit.render import (Column, display_frame, dropped_note, header_width, layout, print_table,
-                          table_width)
+from cskit.render import (Column, display_frame, dropped_note, header_text, header_width, layout,
+                          print_table, table_width)
 
 LONG_SHOP = "花语家居生活用品官方旗舰店"  # 13 CJK characters, 26 cells
 SHOPS = [LONG_SHOP, LONG_SHOP, LONG_SHOP, "潮流服饰专营店", "潮流服饰专营店"]
@@ -111,7 +111,11 @@ def test_total_row_lines_up_under_the_groups():
 
 def test_numeric_headers_fold_to_two_lines_at_most():
     assert header_width("平均首次响应(秒)") <= 10
-    assert header_width("咨询人数") == 4
+    assert (header_width("咨询人数"), header_text("咨询人数", 4)) == (4, "咨询\n人数")
+    assert (header_width("平均响应(秒)"), header_text("平均响应(秒)", 8)) == (8, "平均响应\n(秒)")
+    assert header_text("平均响应(秒)", 12) == "平均响应(秒)"  # room: one line
+    assert header_width("更新") == 4 and header_text("更新", 4) == "更新"  # too short to fold
+    assert header_text("Unreplied buyers", header_width("Unreplied buyers")) == "Unreplied\nbuyers"
     assert table_width([1, 2]) == 1 + 2 + 3 * 2 + 1
 
 
