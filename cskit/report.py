@@ -34,7 +34,7 @@ from cskit import schema
 from cskit.errors import CskitError, NoDataError, UsageError
 from cskit.kpi import MESSAGE_COLUMNS, REPLY_SLACK, Period, select_shops
 from cskit.metrics import BOT_AGENT, UNASSIGNED
-from cskit.render import Column, human_value, machine_value, write_csv
+from cskit.render import Column, display_frame, human_value, machine_value, write_csv
 
 __all__ = ["ReportData", "Note", "collect", "previous_period", "headline", "write_report",
            "ReportResult", "table_columns", "PARTS", "ALL_PARTS", "FILES"]
@@ -683,6 +683,7 @@ def _label(key: str, rule) -> str:
 
 
 def _table(frame: pd.DataFrame, cols: list[Column]) -> str:
+    frame = display_frame(frame, cols)  # agents named within their shop, as in every table
     head = "".join(f"<th>{_e(c.label_zh)}</th>" for c in cols)
     rows = []
     for rec in frame.itertuples(index=False):  # a short, shown table: at most TOP_N rows

@@ -122,7 +122,8 @@ def test_report_headline_vs_last_week(bundle):
     assert "询单人数 3" in text and "询单转化率 33.3%" in text and "客服销售额 ¥59.00" in text
     assert "统计周期 2026-11-16 – 2026-11-22 · 对比上周 2026-11-09 – 2026-11-15" in text
     # worst agent first; 未分配 is not ranked but counted
-    assert text.index("店A:阿强") < text.index("店A:小美")
+    # agents by their own name next to the shop column, as in every table (issue 12)
+    assert text.index("店A 阿强") < text.index("店A 小美") and "店A:" not in text
     assert "未分配 (没有任何客服回复过的买家, 不参与排名): 店A 1 人" in text
     # the unreplied list: never answered first, content shown
     assert "共 2 条超时或未回复的买家消息 (其中 1 条始终未回复)" in text
