@@ -13,6 +13,7 @@ from cskit.cli.options import (AnchorOpt, AnchorOption, Fmt, FormatOpt, Lang, La
                                LookbackOpt, OutputOpt, RuleOpt, RuleOption, ShopOpt, SinceOpt, SlowOpt,
                                StoreOpt, ThresholdOpt, UntilOpt, WeekOpt, WindowDaysOpt)
 from cskit.memory import reuse_freed_memory
+from cskit.i18n import tr
 from cskit.render import Column, emit, machine_value, stderr_console
 
 
@@ -126,8 +127,8 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
         cols = kpi_columns(keys, rule)
         if by == "agent" and meta["total"].get("pending"):
             stderr_console().print(
-                f"note: 延迟统计 — some inquiries are less than {attr.window_days:g} days old; their "
-                "conversion can still rise (pending)", markup=False)
+                "note: " + tr("some inquiries are less than {days:g} days old; their conversion can "
+                              "still rise (pending)", days=attr.window_days), markup=False)
         title = f"{name_zh} · {period.label()} · 回复窗口 {rule.window_label}" if lang == "zh" else \
             f"{name_en} · {period.label()} · reply window {rule.window_label}"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta,
@@ -157,7 +158,7 @@ def kpi_cmd(
     sort: Annotated[Optional[str], typer.Option("--sort", help="Sort rows by a column key, e.g. reply_rate or sales:desc.")] = None,
     wide: Annotated[bool, typer.Option("--wide", help="Tables show every column (CSV/JSON always do).")] = False,
     fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = Lang.zh,
+    lang: LangOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Reply rate (5分钟回复率), response times, 答问比; with --by agent also 询单转化 and sales. 客服指标"""
@@ -197,7 +198,7 @@ def unpaid_cmd(
     window_days: WindowDaysOpt = 3,
     lookback_days: LookbackOpt = 15,
     fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = Lang.zh,
+    lang: LangOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """催付 list: inquiring buyers with an unpaid order, newest first."""

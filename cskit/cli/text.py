@@ -112,7 +112,7 @@ def lost_cmd(
     examples_n: Annotated[int, typer.Option("--examples", min=0, metavar="N", help="Instead of counts, show N real buyer quotes per reason.")] = 0,
     lexicon: Annotated[Optional[Path], typer.Option("--lexicon", help="Lost-reason lexicon TOML replacing the packaged one (docs/text.md).")] = None,
     fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = Lang.zh,
+    lang: LangOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Why inquiring buyers did not buy (询单流失原因), from their chat text and the log. 流失原因"""
@@ -160,7 +160,7 @@ def qc_cmd(
     rules: Annotated[Optional[Path], typer.Option("--rules", help="Quality-inspection rules TOML replacing the packaged ones (docs/text.md).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List every flagged message (time, buyer, agent, rule, severity, text) instead of per-agent counts.")] = False,
     fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = Lang.zh,
+    lang: LangOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Quality inspection of agent messages (客服质检): abuse, off-platform deals, over-promising … 质检"""
