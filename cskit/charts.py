@@ -187,7 +187,8 @@ def _from_env(value: str) -> CJKFont:
     for e in entries:
         if _covers(e.fname):
             return CJKFont(value, e.fname, "CSKIT_FONT")
-    raise UsageError("CSKIT_FONT={value}: no such font file or installed font family that draws Chinese text", hint=FONT_HINT, value=value)
+    raise UsageError("CSKIT_FONT={value}: no such font file or installed font family that draws Chinese text",
+                     hint=FONT_HINT, value=value)
 
 
 def _from_matplotlib() -> CJKFont | None:

@@ -114,7 +114,8 @@ def load_mapping(path: Path) -> dict:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise UsageError("{path}: cannot read mapping file ({strerror})", path=path, strerror=exc.strerror) from None
+        raise UsageError("{path}: cannot read mapping file ({strerror})",
+                         path=path, strerror=exc.strerror) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise UsageError("{path}: not valid TOML ({reason})", path=path, reason=exc) from None
     cols = data.get("columns", {})

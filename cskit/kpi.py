@@ -73,7 +73,8 @@ def parse_date(text: str, opt: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError("{opt} {text!r} is not a date", hint="write dates as YYYY-MM-DD", opt=opt, text=text) from None
+        raise UsageError("{opt} {text!r} is not a date",
+                         hint="write dates as YYYY-MM-DD", opt=opt, text=text) from None
 
 
 def parse_week(text: str) -> Period:
@@ -83,7 +84,8 @@ def parse_week(text: str) -> Period:
         year, week = t.split("-W")
         monday = dt.date.fromisocalendar(int(year), int(week), 1)
     except ValueError:
-        raise UsageError("--week {text!r} is not an ISO week", hint="write weeks as 2026-W47", text=text) from None
+        raise UsageError("--week {text!r} is not an ISO week",
+                         hint="write weeks as 2026-W47", text=text) from None
     return Period(monday, monday + dt.timedelta(days=6))
 
 

@@ -475,7 +475,8 @@ def write_report(data: ReportData, out_dir: Path | str, *, previous: ReportData 
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError("{out}: cannot create the report directory ({strerror})", out=out, strerror=exc.strerror) from None
+        raise UsageError("{out}: cannot create the report directory ({strerror})",
+                         out=out, strerror=exc.strerror) from None
     if not out.is_dir():
         raise UsageError("{out}: not a directory", out=out)
     notes = list(data.notes)
@@ -557,7 +558,8 @@ def _write_charts(data: ReportData, out: Path, notes: list[Note], written: list[
         try:
             charts.save(fig, out / name)
         except OSError as exc:
-            raise UsageError("{path}: cannot write ({strerror})", path=out / name, strerror=exc.strerror) from None
+            raise UsageError("{path}: cannot write ({strerror})",
+                             path=out / name, strerror=exc.strerror) from None
         written.append(name)
         made.append(name)
     return made

@@ -122,7 +122,8 @@ def output_file(output: Path | None):
     except OSError as exc:
         from cskit.errors import UsageError
 
-        raise UsageError("{output}: cannot write output file ({strerror})", output=output, strerror=exc.strerror) from None
+        raise UsageError("{output}: cannot write output file ({strerror})",
+                         output=output, strerror=exc.strerror) from None
     with fh:
         yield fh
 

@@ -56,7 +56,7 @@ def run_ingest(paths, store, *, kind=None, platform=None, shop=None, mapping=Non
     table = report.by_shop()
     tot = report.totals()
     with output_file(output) as out:
-        emit(table, INGEST_COLUMNS, fmt, out=out, lang=lang, title="导入汇总 ingest summary",
+        emit(table, INGEST_COLUMNS, fmt, out=out, lang=lang, title="导入汇总" if lang == "zh" else "Ingest summary",  # noqa: E501
              total_row={"kind": "合计" if lang == "zh" else "total", "files": len(report.files), **tot},
              meta={"store": str(store.root), "totals": tot, "skipped": report.skipped})
     err = stderr_console()

@@ -100,8 +100,8 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
                 "until": period.until.isoformat() if period.until else None}
         if list_kind == "unreplied":
             frame = unreplied_report(store, shops=shops, period=period, rule=rule)
-            title = f"未及时回复 ({rule.label_zh}, {period.label()})" if lang == "zh" else \
-                f"Late or unanswered ({rule.label_en}, {period.label()})"
+            title = f"未及时回复 ({rule.label_zh}, {period.label(lang)})" if lang == "zh" else \
+                f"Late or unanswered ({rule.label_en}, {period.label(lang)})"
             emit(frame, UNREPLIED_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta)
             return frame
         total = None
@@ -129,8 +129,8 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
             stderr_console().print(
                 "note: " + tr("some inquiries are less than {days:g} days old; their conversion can "
                               "still rise (pending)", days=attr.window_days), markup=False)
-        title = f"{name_zh} · {period.label()} · 回复窗口 {rule.window_label}" if lang == "zh" else \
-            f"{name_en} · {period.label()} · reply window {rule.window_label}"
+        title = f"{name_zh} · {period.label(lang)} · 回复窗口 {rule.window_label}" if lang == "zh" else \
+            f"{name_en} · {period.label(lang)} · reply window {rule.window_label}"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta,
              total_row=total if fmt == "table" else None)
         return frame
@@ -209,8 +209,8 @@ def unpaid_cmd(
     frame = unpaid_report(open_store(store), shops=shop, period=period,
                           attr=Attribution(window_days, lookback_days))
     with output_file(output) as handle:
-        title = f"催付名单 · {period.label()} · {len(frame)} 单" if lang == "zh" else \
-            f"Unpaid orders · {period.label()} · {len(frame)}"
+        title = f"催付名单 · {period.label(lang)} · {len(frame)} 单" if lang == "zh" else \
+            f"Unpaid orders · {period.label(lang)} · {len(frame)}"
         emit(frame, UNPAID_COLUMNS, fmt, out=handle, lang=lang, title=title)
 
 

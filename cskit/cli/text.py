@@ -86,15 +86,15 @@ def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None
     with output_file(output) as handle:
         if n_examples:
             frame = examples(classified, texts, n_examples, lexicon=lex)
-            title = f"流失原因买家原话 · {period.label()}" if lang == "zh" else \
-                f"Lost-sale reasons: buyer quotes · {period.label()}"
+            title = f"流失原因买家原话 · {period.label(lang)}" if lang == "zh" else \
+                f"Lost-sale reasons: buyer quotes · {period.label(lang)}"
             emit(frame, EXAMPLE_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta)
             return frame
         groups = _BY_KEYS[by]
         frame = reason_summary(classified, by=groups, lexicon=lex)
         cols = [_KEY_LABELS[g] for g in groups] + LOST_COLUMNS
-        title = f"询单流失原因 · {period.label()} · 流失 {len(classified)} 人" if lang == "zh" else \
-            f"Lost-sale reasons · {period.label()} · {len(classified)} lost buyers"
+        title = f"询单流失原因 · {period.label(lang)} · 流失 {len(classified)} 人" if lang == "zh" else \
+            f"Lost-sale reasons · {period.label(lang)} · {len(classified)} lost buyers"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta)
         return frame
 
@@ -135,15 +135,15 @@ def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="tabl
             "flags": int(len(flags))}
     with output_file(output) as handle:
         if list_flags:
-            title = f"质检违规明细 · {period.label()}" if lang == "zh" else \
-                f"Quality-inspection flags · {period.label()}"
+            title = f"质检违规明细 · {period.label(lang)}" if lang == "zh" else \
+                f"Quality-inspection flags · {period.label(lang)}"
             emit(flags, QC_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta)
             return flags
         frame = qc_summary(flags, qc, messages=agents)
         cols = QC_HEAD_COLUMNS + [Column(r.id, r.name, r.id.replace("_", " "), "count")
                                   for r in qc.rules]
-        title = f"客服质检 · {period.label()}" if lang == "zh" else \
-            f"Quality inspection · {period.label()}"
+        title = f"客服质检 · {period.label(lang)}" if lang == "zh" else \
+            f"Quality inspection · {period.label(lang)}"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta)
         return frame
 

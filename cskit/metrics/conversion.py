@@ -152,7 +152,8 @@ def output_columns(by: str = "day") -> list[str]:
 # ----------------------------------------------------------------------------------------
 def _check_choice(value, choices, what: str) -> None:
     if value not in choices:
-        raise UsageError("unknown {what} {value!r}", hint="one of {choices}", what=what, value=value, choices=", ".join(choices))
+        raise UsageError("unknown {what} {value!r}",
+                         hint="one of {choices}", what=what, value=value, choices=", ".join(choices))
 
 
 def _seconds_of_days(days, what: str) -> int:

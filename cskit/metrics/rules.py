@@ -59,12 +59,15 @@ class RuleConfig:
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
-            raise UsageError("unknown rule unit {unit!r}", hint="one of {choices}", unit=self.unit, choices=", ".join(UNITS))
+            raise UsageError("unknown rule unit {unit!r}",
+                             hint="one of {choices}", unit=self.unit, choices=", ".join(UNITS))
         if not isinstance(self.threshold_s, int) or isinstance(self.threshold_s, bool) \
                 or self.threshold_s < 0:
-            raise UsageError("reply threshold must be a whole number of seconds ≥ 0, not {threshold_s!r}", threshold_s=self.threshold_s)
+            raise UsageError("reply threshold must be a whole number of seconds ≥ 0, not {threshold_s!r}",
+                             threshold_s=self.threshold_s)
         if not isinstance(self.response_cap_s, int) or self.response_cap_s <= 0:
-            raise UsageError("response cap must be a positive number of seconds, not {response_cap_s!r}", response_cap_s=self.response_cap_s)
+            raise UsageError("response cap must be a positive number of seconds, not {response_cap_s!r}",
+                             response_cap_s=self.response_cap_s)
         for t in (self.window_start, self.window_end):
             if not isinstance(t, time):
                 raise UsageError("window bounds must be datetime.time, not {t!r}", t=t)
@@ -225,7 +228,8 @@ def get_rule(name: str | RuleConfig | None = None, *, threshold: str | int | Non
     else:
         key = (name or DEFAULT_RULE).strip().lower()
         if key not in PRESETS:
-            raise UsageError("unknown reply rule {name!r}", hint="one of {choices}", name=name, choices=", ".join(PRESETS))
+            raise UsageError("unknown reply rule {name!r}",
+                             hint="one of {choices}", name=name, choices=", ".join(PRESETS))
         base = PRESETS[key]
     return base.with_options(threshold=threshold, window=window,
                              count_bot_replies=count_bot_replies, **other)

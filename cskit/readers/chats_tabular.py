@@ -121,13 +121,15 @@ def parse_mapping(path: Path) -> dict[str, str]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise InputFileError("{path}: cannot read mapping file ({reason})", path=path, reason=exc.strerror or exc) from None
+        raise InputFileError("{path}: cannot read mapping file ({reason})",
+                             path=path, reason=exc.strerror or exc) from None
     try:
         doc = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise InputFileError("{path}: the mapping file is not UTF-8 text", path=path) from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputFileError("{path}: not a valid TOML mapping file ({reason})", path=path, reason=exc) from None
+        raise InputFileError("{path}: not a valid TOML mapping file ({reason})",
+                             path=path, reason=exc) from None
     table = doc.get("columns")
     if not isinstance(table, dict):
         raise InputFileError("{path}: the mapping file has no [columns] table",
@@ -139,7 +141,8 @@ def parse_mapping(path: Path) -> dict[str, str]:
             raise InputFileError("{path}: unknown column '{key}' in [columns]",
                                  hint="valid names: {names}", path=path, key=key, names=", ".join(sorted(valid)))
         if not isinstance(value, str) or not value.strip():
-            raise InputFileError("{path}: column '{key}' in [columns] must name a header (a non-empty string)", path=path, key=key)
+            raise InputFileError("{path}: column '{key}' in [columns] must name a header (a non-empty string)",
+                                 path=path, key=key)
         out[key] = value.strip()
     return out
 

@@ -62,7 +62,8 @@ def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise InputFileError("{path}: cannot read file ({reason})", path=path, reason=exc.strerror or exc) from None
+        raise InputFileError("{path}: cannot read file ({reason})",
+                             path=path, reason=exc.strerror or exc) from None
 
 
 def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
@@ -120,7 +121,8 @@ def open_file(path: Path):
     try:
         return open(path, "rb", buffering=0)
     except OSError as exc:
-        raise InputFileError("{path}: cannot read file ({reason})", path=path, reason=exc.strerror or exc) from None
+        raise InputFileError("{path}: cannot read file ({reason})",
+                             path=path, reason=exc.strerror or exc) from None
 
 
 def file_start(path: Path, chars: int = HEAD_CHARS) -> tuple[bytes, int, bool]:

@@ -58,7 +58,9 @@ class _Src:
 
     def fail(self, key: str, problem: str, **params) -> UsageError:
         where = f"{self.label}: {key}: " if key else f"{self.label}: "
-        return UsageError("{where}{problem}", hint="see docs/text.md for the lexicon format", where=where, problem=Msg(problem, **params))
+        return UsageError("{where}{problem}",
+                          hint="see docs/text.md for the lexicon format", where=where, problem=Msg(problem,
+                          **params))
 
     def table(self, doc: dict, key: str, path: str, required: bool = False) -> dict:
         v = doc.get(key)
@@ -121,7 +123,8 @@ def _read_toml(path: Path | str) -> tuple[dict, str]:
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise UsageError("{label}: cannot read lexicon file ({reason})", label=label, reason=exc.strerror or exc) from None
+        raise UsageError("{label}: cannot read lexicon file ({reason})",
+                         label=label, reason=exc.strerror or exc) from None
     try:
         return tomllib.loads(raw.decode("utf-8-sig")), label
     except UnicodeDecodeError:
