@@ -113,7 +113,7 @@ def resolve_period(since: str | None, until: str | None, week: str | None, last:
 
 def no_messages(store: Store, period: Period) -> NoDataError:
     """The error for a period without buyer messages."""
-    return NoDataError("no buyer messages between {period} in {store}",
+    return NoDataError("no buyer messages for {period} in {store}",
                        hint="check --since/--until/--week and --shop; `cskit ingest` first", period=period, store=store.root)
 
 

@@ -259,7 +259,7 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
             data.notes.append(Note("conversion", f"店铺 {shop}: 询单转化计算失败 "
                                                  f"({type(exc).__name__})", warning=True))
     if not any_buyer:
-        raise NoDataError("no buyer messages between {period} in {store}",
+        raise NoDataError("no buyer messages for {period} in {store}",
                           hint="check --week/--since/--until and --shop; `cskit ingest` first", period=period, store=store.root)
 
     get = lambda k: _concat(acc.get(k, []))  # noqa: E731

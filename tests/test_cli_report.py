@@ -196,7 +196,7 @@ def test_report_exit_codes_for_cron(store, tmp_path):
     assert r.exit_code == ExitCode.NO_DATA == 5
     assert r.stderr.startswith(f"Error: {store}：2024-12-30 – 2025-01-05 没有买家消息")
     r = run("--lang", "en", "report", "--week", "2025-W01", "--out", tmp_path / "none", "--store", store)
-    assert r.stderr.startswith("Error: no buyer messages between 2024-12-30 – 2025-01-05")
+    assert r.stderr.startswith("Error: no buyer messages for 2024-12-30 – 2025-01-05")
     assert not (tmp_path / "none").exists()  # nothing written on no data
     r = run("report", "--week", W47, "--last-week", "--out", tmp_path / "x", "--store", store)
     assert r.exit_code == ExitCode.USAGE

@@ -39,7 +39,7 @@ def _in_period(ts: pd.Series, period) -> np.ndarray:
 
 
 def _no_messages(store, period) -> NoDataError:
-    return NoDataError("no chat messages between {period} in {store}",
+    return NoDataError("no chat messages for {period} in {store}",
                        hint="check --since/--until/--week and --shop; `cskit ingest` first", period=period, store=store.root)
 
 
