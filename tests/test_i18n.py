@@ -212,3 +212,14 @@ def test_kpi_title_says_all_dates(tmp_path, no_env_lang):
     assert "all dates" in r.stdout
     r = run("kpi", "--store", tmp_path / "s", "--by", "shop", "-f", "json", "--lang", "en")
     assert json.loads(r.stdout)["since"] is None  # machine keys and values do not change
+
+
+def test_reject_reasons_keep_the_header_as_found():
+    from cskit.i18n import RejectedRows, reject_reason
+
+    assert reject_reason("order id missing (column 订单编号)", "zh") == "缺少订单号（列 订单编号）"
+    assert reject_reason("order id missing (column 订单编号)", "en") == "order id missing (column 订单编号)"
+    assert reject_reason("something new", "zh") == "something new"  # unknown: as the reader said it
+    with i18n.use_lang("zh"):
+        assert f"{RejectedRows([(4, 'bad timestamp'), (9, 'missing buyer')])}" == \
+            "第 4 行：时间无法识别; 第 9 行：缺少买家"
