@@ -180,15 +180,15 @@ def _from_env(value: str) -> CJKFont:
     if p.is_file():
         fam = _best_family(_register(str(p)))
         if fam is None or not _covers(str(p)):
-            raise UsageError(f"CSKIT_FONT={value}: not a font that can draw Chinese text",
-                             hint=FONT_HINT)
+            raise UsageError("CSKIT_FONT={value}: not a font that can draw Chinese text",
+                             hint=FONT_HINT, value=value)
         return CJKFont(fam, str(p), "CSKIT_FONT")
     entries = [e for e in _font_manager().ttflist if e.name == value]
     for e in entries:
         if _covers(e.fname):
             return CJKFont(value, e.fname, "CSKIT_FONT")
-    raise UsageError(f"CSKIT_FONT={value}: no such font file or installed font family that "
-                     "draws Chinese text", hint=FONT_HINT)
+    raise UsageError("CSKIT_FONT={value}: no such font file or installed font family that draws Chinese text",
+                     hint=FONT_HINT, value=value)
 
 
 def _from_matplotlib() -> CJKFont | None:
@@ -300,7 +300,7 @@ def _build(body: Callable[[], "object"], font, lang: str):
     from matplotlib.text import Text
 
     if lang not in ("zh", "en"):
-        raise UsageError(f"unknown language {lang!r}", hint="zh or en")
+        raise UsageError("unknown language {lang!r}", hint="zh or en", lang=lang)
     if isinstance(font, str) and font == _AUTO:
         font = find_cjk_font()
     rc = _rc(font)
@@ -310,8 +310,7 @@ def _build(body: Callable[[], "object"], font, lang: str):
         bad = _undrawable(t.get_text() for t in fig.findobj(Text))
         if bad:
             raise FontMissingError(
-                f"no CJK font found: the chart's text ({len(bad)} distinct character(s) such as "
-                f"{bad[:6]!r}) would be drawn as empty boxes", hint=FONT_HINT)
+                "no CJK font found: the chart's text ({n} distinct character(s) such as {chars!r}) would be drawn as empty boxes", hint=FONT_HINT, n=len(bad), chars=bad[:6])
     fig._cskit_rc = rc  # save() draws with the same fonts
     fig._cskit_font = font
     return fig
@@ -494,7 +493,7 @@ def _as_thresholds(thresholds) -> tuple[Threshold, ...]:
             out.append(Threshold(float(th), f"{float(th):.0%}", f"{float(th):.0%}"))
     for th in out:
         if not 0 <= th.value <= 1:
-            raise UsageError(f"threshold {th.value} is not a rate between 0 and 1")
+            raise UsageError("threshold {value} is not a rate between 0 and 1", value=th.value)
     return tuple(out)
 
 

@@ -24,19 +24,48 @@ class ExitCode(IntEnum):
 
 
 class CskitError(Exception):
-    """Base class: ``str(err)`` is the one line shown to the user."""
+    """Base class.  The message and hint are English templates filled with ``params``
+    (``UsageError("{path}: the file is empty", path=p)``): ``str(err)`` and
+    :attr:`message_en` are English, :meth:`localized` is the line a user reads, in the
+    current language (``cskit.i18n``; Chinese templates in ``cskit/data/messages.toml``)."""
 
     exit_code: ExitCode = ExitCode.INTERNAL
 
-    def __init__(self, message: str, *, hint: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+    def __init__(self, message: str, *, hint: str | None = None, **params):
+        self.template = message
+        self.hint_template = hint
+        self.params = params
+        super().__init__(self.message_en)
 
-    def __str__(self) -> str:  # one line, hint appended
-        if self.hint:
-            return f"{self.message} (hint: {self.hint})"
-        return self.message
+    @property
+    def message_en(self) -> str:
+        from cskit.i18n import tr
+
+        return tr(self.template, "en", **self.params)
+
+    @property
+    def hint_en(self) -> str | None:
+        from cskit.i18n import tr
+
+        return tr(self.hint_template, "en", **self.params) if self.hint_template else None
+
+    # the English message and hint, as before templates
+    message = message_en
+    hint = hint_en
+
+    def localized(self, lang: str | None = None) -> str:
+        """The one line shown to the user, in ``lang`` (default: the current language)."""
+        from cskit.i18n import current_lang, normalise, tr
+
+        lang = normalise(lang) or current_lang()
+        msg = tr(self.template, lang, **self.params)
+        if not self.hint_template:
+            return msg
+        hint = tr(self.hint_template, lang, **self.params)
+        return f"{msg}（提示：{hint}）" if lang == "zh" else f"{msg} (hint: {hint})"
+
+    def __str__(self) -> str:  # one line, hint appended, English
+        return self.localized("en")
 
 
 class UsageError(CskitError):

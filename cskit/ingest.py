@@ -15,6 +15,7 @@ import pandas as pd
 
 from cskit import schema
 from cskit.errors import BadRowsError, InputFileError, UsageError
+from cskit.i18n import RejectedRows
 from cskit.memory import no_huge_pages
 from cskit.readers import SUPPORTED_EXT, ReadOptions, ReadResult, read_file
 from cskit.store import Store
@@ -96,7 +97,7 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
         elif p.is_file():
             out.append(p)
         else:
-            raise InputFileError(f"{p}: no such file or directory")
+            raise InputFileError("{p}: no such file or directory", p=p)
     # the same file named twice is read once
     seen: set[Path] = set()
     uniq = []
@@ -113,17 +114,18 @@ def load_mapping(path: Path) -> dict:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read mapping file ({exc.strerror})") from None
+        raise UsageError("{path}: cannot read mapping file ({strerror})",
+                         path=path, strerror=exc.strerror) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not valid TOML ({exc})") from None
+        raise UsageError("{path}: not valid TOML ({reason})", path=path, reason=exc) from None
     cols = data.get("columns", {})
     if not isinstance(cols, dict):
-        raise UsageError(f"{path}: [columns] must be a table of canonical_name = \"header\"")
+        raise UsageError("{path}: [columns] must be a table of canonical_name = \"header\"", path=path)
     allowed = set().union(*(schema.columns(k) for k in schema.KINDS))
     bad = [k for k in cols if k not in allowed]
     if bad:
-        raise UsageError(f"{path}: unknown canonical column {bad[0]!r}",
-                         hint="keys are canonical names such as buyer_id, sent_at, content; see docs/schema.md")
+        raise UsageError("{path}: unknown canonical column {column!r}",
+                         hint="keys are canonical names such as buyer_id, sent_at, content; see docs/schema.md", path=path, column=bad[0])
     return {k: str(v) for k, v in cols.items()}
 
 
@@ -144,7 +146,7 @@ def dir_config(file: Path, roots: list[Path]) -> dict:
             try:
                 data = tomllib.loads(cfg.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise UsageError(f"{cfg}: not valid TOML ({exc})") from None
+                raise UsageError("{cfg}: not valid TOML ({reason})", cfg=cfg, reason=exc) from None
             for key in ("shop", "platform", "encoding", "kind"):
                 if key in data:
                     merged[key] = str(data[key])
@@ -168,7 +170,7 @@ def _validate(res: ReadResult, path: Path, max_bad: float) -> ReadResult:
             if col == "shop":
                 continue
             if col not in frame.columns:
-                raise InputFileError(f"{path}: no '{col}' column could be found")
+                raise InputFileError("{path}: no '{col}' column could be found", path=path, col=col)
             m = frame[col].isna() & ~missing
             reasons[m] = f"missing {col}"
             missing |= frame[col].isna()
@@ -184,10 +186,10 @@ def _validate(res: ReadResult, path: Path, max_bad: float) -> ReadResult:
     res.rejects = sorted(rejects)
     n_bad = len(res.rejects)
     if res.rows_read and n_bad / res.rows_read > max_bad:
-        first = ", ".join(f"row {r}: {why}" for r, why in res.rejects[:3])
+        first = RejectedRows(res.rejects[:3], ", ")
         raise BadRowsError(
-            f"{path}: {n_bad} of {res.rows_read} rows cannot be parsed ({first}); file not ingested",
-            hint=f"fix the rows, check --mapping, or raise --max-bad-rows (now {max_bad:.0%})",
+            "{path}: {n_bad} of {rows_read} rows cannot be parsed ({first}); file not ingested",
+            hint="fix the rows, check --mapping, or raise --max-bad-rows (now {max_bad:.0%})", path=path, n_bad=n_bad, rows_read=res.rows_read, first=first, max_bad=max_bad,
         )
     return res
 
@@ -203,8 +205,8 @@ def read_one(path: Path, *, kind: str | None, platform: str | None, opts: ReadOp
     elif opts.shop:
         frame["shop"] = frame["shop"].where(frame["shop"].notna(), opts.shop)
     if len(frame) and frame["shop"].isna().any():
-        raise InputFileError(f"{path}: the file does not say which shop it belongs to",
-                             hint="pass --shop NAME, or put shop = \"NAME\" in a cskit.toml next to it")
+        raise InputFileError("{path}: the file does not say which shop it belongs to",
+                             hint="pass --shop NAME, or put shop = \"NAME\" in a cskit.toml next to it", path=path)
     if "platform" not in frame.columns or frame["platform"].isna().all():
         frame["platform"] = res.platform
     frame["source_file"] = path.name
@@ -227,8 +229,8 @@ def _ingest(paths: list[Path], store: Store, *, kind: str | None, platform: str 
             progress: Callable[[str], None] | None) -> IngestReport:
     files, skipped = collect_files(paths)
     if not files:
-        raise InputFileError("no readable export files found in " + ", ".join(map(str, paths)),
-                             hint="cskit reads .csv .tsv .txt .xlsx .json .jsonl exports")
+        raise InputFileError("no readable export files found in {paths}",
+                             hint="cskit reads .csv .tsv .txt .xlsx .json .jsonl exports", paths=", ".join(map(str, paths)))
     user_mapping = load_mapping(mapping) if mapping else None
     results: list[tuple[Path, ReadResult]] = []
     for f in files:

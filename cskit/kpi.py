@@ -52,17 +52,29 @@ class Period:
     since: dt.date | None
     until: dt.date | None
 
-    def label(self) -> str:
-        a = self.since.isoformat() if self.since else "…"
-        b = self.until.isoformat() if self.until else "…"
-        return f"{a} – {b}"
+    def label(self, lang: str | None = None) -> str:
+        """The period as a title shows it, in ``lang`` (default: the current language):
+        ``2026-11-16 – 2026-11-22``; 全部日期 / all dates when no range is given."""
+        from cskit.i18n import tr
+
+        if self.since and self.until:
+            return f"{self.since.isoformat()} – {self.until.isoformat()}"
+        if self.since:
+            return tr("from {since}", lang, since=self.since.isoformat())
+        if self.until:
+            return tr("until {until}", lang, until=self.until.isoformat())
+        return tr("all dates", lang)
+
+    def __format__(self, spec: str) -> str:  # in a message: the label, in its language
+        return format(self.label(), spec)
 
 
 def parse_date(text: str, opt: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"{opt} {text!r} is not a date", hint="write dates as YYYY-MM-DD") from None
+        raise UsageError("{opt} {text!r} is not a date",
+                         hint="write dates as YYYY-MM-DD", opt=opt, text=text) from None
 
 
 def parse_week(text: str) -> Period:
@@ -72,7 +84,8 @@ def parse_week(text: str) -> Period:
         year, week = t.split("-W")
         monday = dt.date.fromisocalendar(int(year), int(week), 1)
     except ValueError:
-        raise UsageError(f"--week {text!r} is not an ISO week", hint="write weeks as 2026-W47") from None
+        raise UsageError("--week {text!r} is not an ISO week",
+                         hint="write weeks as 2026-W47", text=text) from None
     return Period(monday, monday + dt.timedelta(days=6))
 
 
@@ -94,28 +107,28 @@ def resolve_period(since: str | None, until: str | None, week: str | None, last:
     p = Period(parse_date(since, "--since") if since else None,
                parse_date(until, "--until") if until else None)
     if p.since and p.until and p.since > p.until:
-        raise UsageError(f"--since {p.since} is after --until {p.until}")
+        raise UsageError("--since {since} is after --until {until}", since=p.since, until=p.until)
     return p
 
 
 def no_messages(store: Store, period: Period) -> NoDataError:
     """The error for a period without buyer messages."""
-    return NoDataError(f"no buyer messages between {period.label()} in {store.root}",
-                       hint="check --since/--until/--week and --shop; `cskit ingest` first")
+    return NoDataError("no buyer messages for {period} in {store}",
+                       hint="check --since/--until/--week and --shop; `cskit ingest` first", period=period, store=store.root)
 
 
 def select_shops(store: Store, shops: list[str] | None) -> list[str]:
     have = store.shops(schema.MESSAGES)
     if not have:
-        raise NoDataError(f"{store.root}: the store holds no chat messages",
-                          hint="run `cskit ingest FILES` first (or --store DIR)")
+        raise NoDataError("{store}: the store holds no chat messages",
+                          hint="run `cskit ingest FILES` first (or --store DIR)", store=store.root)
     if not shops:
         return have
     shops = list(dict.fromkeys(shops))  # a shop named twice is reported once
     missing = [s for s in shops if s not in have]
     if missing:
-        raise NoDataError(f"shop {missing[0]!r} has no messages in {store.root}",
-                          hint="shops in the store: " + ", ".join(have))
+        raise NoDataError("shop {shop!r} has no messages in {store}",
+                          hint="shops in the store: {shops}", shop=missing[0], store=store.root, shops=", ".join(have))
     return shops
 
 
@@ -607,10 +620,10 @@ def sort_frame(frame: pd.DataFrame, spec: str | None, allowed: list[str]) -> pd.
         return frame
     key, _, order = spec.partition(":")
     if key not in allowed:
-        raise UsageError(f"--sort {key!r} is not a column of this report",
-                         hint="one of " + ", ".join(allowed))
+        raise UsageError("--sort {key!r} is not a column of this report",
+                         hint="one of {choices}", key=key, choices=", ".join(allowed))
     if order not in ("", "asc", "desc"):
-        raise UsageError(f"--sort order {order!r} must be asc or desc")
+        raise UsageError("--sort order {order!r} must be asc or desc", order=order)
     return frame.sort_values(key, ascending=order != "desc", kind="stable", na_position="last") \
         .reset_index(drop=True)
 

@@ -15,10 +15,11 @@ def file_progress(label: str) -> Iterator[Callable[[str], None]]:
     if not sys.stderr.isatty():
         yield lambda name: None
         return
+    from cskit.i18n import tr
     from cskit.render import stderr_console
 
     prog = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                    TextColumn("{task.completed} files"), TimeElapsedColumn(),
+                    TextColumn("{task.completed} " + tr("files")), TimeElapsedColumn(),
                     console=stderr_console(), transient=True)
     with prog:
         task = prog.add_task(label, total=None)

@@ -262,8 +262,8 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
             data.notes.append(Note("conversion", f"店铺 {shop}: 询单转化计算失败 "
                                                  f"({type(exc).__name__})", warning=True))
     if not any_buyer:
-        raise NoDataError(f"no buyer messages between {period.label()} in {store.root}",
-                          hint="check --week/--since/--until and --shop; `cskit ingest` first")
+        raise NoDataError("no buyer messages for {period} in {store}",
+                          hint="check --week/--since/--until and --shop; `cskit ingest` first", period=period, store=store.root)
 
     get = lambda k: _concat(acc.get(k, []))  # noqa: E731
     for by in ("day", "agent", "hour", "shop"):
@@ -479,9 +479,10 @@ def write_report(data: ReportData, out_dir: Path | str, *, previous: ReportData 
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"{out}: cannot create the report directory ({exc.strerror})") from None
+        raise UsageError("{out}: cannot create the report directory ({strerror})",
+                         out=out, strerror=exc.strerror) from None
     if not out.is_dir():
-        raise UsageError(f"{out}: not a directory")
+        raise UsageError("{out}: not a directory", out=out)
     notes = list(data.notes)
     written: list[str] = []
     sheets = []  # with ``excel``: the same tables, one workbook (report.xlsx)
@@ -542,7 +543,7 @@ def _write(path: Path, write, binary: bool = False) -> None:
     try:
         _atomic_write(path, write, binary)
     except OSError as exc:
-        raise UsageError(f"{path}: cannot write ({exc.strerror})") from None
+        raise UsageError("{path}: cannot write ({strerror})", path=path, strerror=exc.strerror) from None
 
 
 def _write_charts(data: ReportData, out: Path, notes: list[Note], written: list[str]) -> list[str]:
@@ -553,7 +554,7 @@ def _write_charts(data: ReportData, out: Path, notes: list[Note], written: list[
         if font is None:
             raise charts.FontMissingError("no CJK font found", hint=charts.FONT_HINT)
     except UsageError as exc:
-        notes.append(Note("charts", f"图表未生成: 没有中文字体 — {exc}", warning=True))
+        notes.append(Note("charts", f"图表未生成: 没有中文字体 — {exc.localized('zh')}", warning=True))
         return []
     made = []
     lost_detail = None
@@ -572,7 +573,8 @@ def _write_charts(data: ReportData, out: Path, notes: list[Note], written: list[
         try:
             charts.save(fig, out / name)
         except OSError as exc:
-            raise UsageError(f"{out / name}: cannot write ({exc.strerror})") from None
+            raise UsageError("{path}: cannot write ({strerror})",
+                             path=out / name, strerror=exc.strerror) from None
         written.append(name)
         made.append(name)
     return made
@@ -713,8 +715,8 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
            f"<h1>{_e(title)}</h1>",
-           f'<p class="meta">统计周期 {_e(p.label())}'
-           + (f" · 对比上周 {_e(pp.label())}" if pp else "")
+           f'<p class="meta">统计周期 {_e(p.label("zh"))}'
+           + (f" · 对比上周 {_e(pp.label('zh'))}" if pp else "")
            + f" · 规则 {_e(rule.label_zh)} (超过 {_e(rule.threshold_s)} 秒未回复算超时, "
              f"时段 {_e(rule.window_label)}) · 生成于 {_e(generated_at.isoformat(sep=' '))}</p>"]
     for n in notes:

@@ -264,8 +264,8 @@ class Manifest:
                 raise ValueError("format")
             return cls(batch=int(data["batch"]), files=[FileEntry(**f) for f in data["files"]])
         except (ValueError, KeyError, TypeError):
-            raise StoreError(f"{where}: the store manifest is damaged or from another cskit version",
-                             hint="point --store at a new directory and ingest again") from None
+            raise StoreError("{where}: the store manifest is damaged or from another cskit version",
+                             hint="point --store at a new directory and ingest again", where=where) from None
 
 
 @dataclass
@@ -298,8 +298,8 @@ class Store:
             foreign = [p for p in self.root.iterdir() if p.name not in (LOCK, MANIFEST + ".tmp")] \
                 if self.root.is_dir() else []
             if foreign and not any((self.root / k).exists() for k in schema.KINDS):
-                raise StoreError(f"{self.root}: not a cskit store (no {MANIFEST})",
-                                 hint="use an empty directory or an existing cskit store for --store")
+                raise StoreError("{store}: not a cskit store (no {MANIFEST})",
+                                 hint="use an empty directory or an existing cskit store for --store", store=self.root, MANIFEST=MANIFEST)
             return Manifest()
         return Manifest.from_json(self.manifest_path.read_text(encoding="utf-8"), self.manifest_path)
 
@@ -386,8 +386,8 @@ class Store:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                raise StoreError(f"{self.root}: another cskit ingest is writing this store",
-                                 hint="wait for it to finish") from None
+                raise StoreError("{store}: another cskit ingest is writing this store",
+                                 hint="wait for it to finish", store=self.root) from None
             manifest = self.manifest()
             self._sweep(manifest)
             tx = Transaction(self, manifest)
@@ -531,7 +531,7 @@ class Transaction:
         rel_dir = _partition_dir(kind, shop, month)
         target_dir = (root / rel_dir).resolve()
         if root not in target_dir.parents:
-            raise StoreError(f"shop name {shop!r} would write outside the store")
+            raise StoreError("shop name {shop!r} would write outside the store", shop=shop)
         if not target_dir.exists():
             # remember the first directory level we create, for rollback
             p = target_dir

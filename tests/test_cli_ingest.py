@@ -84,7 +84,7 @@ def test_rejected_rows_are_counted_and_reported_with_row_numbers(tmp_path):
     r = run("ingest", f, "--store", tmp_path / "s", "-f", "json")
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["totals"]["rejected"] == 1
-    assert "row 32: bad timestamp" in r.stderr and "hello" not in r.stderr
+    assert "第 32 行：时间无法识别" in r.stderr and "hello" not in r.stderr
 
 
 def test_bad_file_mid_way_leaves_store_unchanged(tmp_path):
@@ -107,22 +107,22 @@ def test_bad_file_mid_way_leaves_store_unchanged(tmp_path):
 
 def _bad_cases(tmp_path: Path):
     cases = []
-    cases.append(("missing path", [tmp_path / "nope.csv"], ExitCode.INPUT, "no such file"))
+    cases.append(("missing path", [tmp_path / "nope.csv"], ExitCode.INPUT, "文件或目录不存在"))
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(b"%PDF-1.4")
-    cases.append(("unsupported type", [pdf], ExitCode.INPUT, "unsupported file type '.pdf'"))
+    cases.append(("unsupported type", [pdf], ExitCode.INPUT, "不支持的文件类型 '.pdf'"))
     unk = tmp_path / "unknown.csv"
     unk.write_text("货号,颜色,库存\nA1,红,3\n", encoding="utf-8")
-    cases.append(("unrecognised headers", [unk], ExitCode.INPUT, "headers found: 货号, 颜色, 库存"))
+    cases.append(("unrecognised headers", [unk], ExitCode.INPUT, "找到的表头：货号, 颜色, 库存"))
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    cases.append(("empty file", [empty], ExitCode.INPUT, "empty"))
+    cases.append(("empty file", [empty], ExitCode.INPUT, "文件为空"))
     gbk = tmp_path / "gbk.csv"
     gbk.write_bytes((HEADER + GOOD[0] + "\n").encode("gb18030"))
     cases.append(("wrong forced encoding", [gbk, "--encoding", "ascii"], ExitCode.INPUT,
-                  "cannot decode as ascii"))
+                  "无法按 ascii 解码"))
     badrows = canonical(tmp_path, GOOD + ["店A,pdd,,b9,,buyer,31/31/2026,x,,"] * 3, "bad.csv")
-    cases.append(("too many bad rows", [badrows], ExitCode.DATA, "3 of 6 rows cannot be parsed"))
+    cases.append(("too many bad rows", [badrows], ExitCode.DATA, "6 行中有 3 行无法解析（第 5 行：时间无法识别"))
     js = tmp_path / "msgs.json"
     js.write_text('[{"msg_id": 1, "from": {"role": "user"', encoding="utf-8")
     cases.append(("broken JSON", [js], ExitCode.INPUT, "msgs.json"))
@@ -157,7 +157,7 @@ def test_store_that_is_not_a_cskit_store(tmp_path):
     other.mkdir()
     (other / "thesis.docx").write_bytes(b"x")
     r = run("ingest", canonical(tmp_path, GOOD), "--store", other)
-    assert r.exit_code == ExitCode.STORE and "not a cskit store" in r.stderr
+    assert r.exit_code == ExitCode.STORE and "不是 cskit 仓库" in r.stderr
 
 
 def test_debug_shows_traceback(tmp_path):

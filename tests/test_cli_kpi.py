@@ -119,7 +119,7 @@ def test_unpaid_list(store):
 def test_empty_range_is_a_clear_message_and_exit_5(store):
     r = run("kpi", "--store", store, "--since", "2027-01-01")
     assert r.exit_code == ExitCode.NO_DATA
-    assert r.stderr.startswith("Error: no buyer messages between 2027-01-01") and r.stdout == ""
+    assert r.stderr.startswith(f"Error: {store}：2027-01-01 起 没有买家消息") and r.stdout == ""
 
 
 @pytest.mark.parametrize("by", ["day", "shop", "agent"])
@@ -145,18 +145,20 @@ def test_unknown_shop_and_empty_store(store, tmp_path):
     assert r.exit_code == ExitCode.NO_DATA and "cskit ingest" in r.stderr
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--since", "2026-13-01"], "is not a date"),
-    (["--week", "2026-47"], "is not an ISO week"),
-    (["--week", "2026-W47", "--since", "2026-11-01"], "not several"),
-    (["--threshold", "soon"], "bad reply threshold"),
-    (["--window", "8-"], "bad time window"),
-    (["--sort", "nope"], "is not a column"),
+@pytest.mark.parametrize("args, needle, needle_en", [
+    (["--since", "2026-13-01"], "'2026-13-01' 不是日期", "is not a date"),
+    (["--week", "2026-47"], "不是 ISO 周", "is not an ISO week"),
+    (["--week", "2026-W47", "--since", "2026-11-01"], "只能选一种", "not several"),
+    (["--threshold", "soon"], "回复时限 'soon' 无法识别", "bad reply threshold"),
+    (["--window", "8-"], "时间窗口 '8-' 无法识别", "bad time window"),
+    (["--sort", "nope"], "不是本报表的列", "is not a column"),
 ])
-def test_bad_options_are_usage_errors(store, args, needle):
+def test_bad_options_are_usage_errors(store, args, needle, needle_en):
     r = run("kpi", "--store", store, *args)
     assert r.exit_code == ExitCode.USAGE, r.stderr
     assert r.stderr.startswith("Error: ") and needle in r.stderr
+    r = run("kpi", "--store", store, *args, "--lang", "en")
+    assert r.exit_code == ExitCode.USAGE and r.stderr.startswith("Error: ") and needle_en in r.stderr
 
 
 def test_periods():

@@ -195,12 +195,14 @@ def test_report_without_a_cjk_font_writes_tables_and_warns(store, tmp_path, monk
 def test_report_exit_codes_for_cron(store, tmp_path):
     r = run("report", "--week", "2025-W01", "--out", tmp_path / "none", "--store", store)
     assert r.exit_code == ExitCode.NO_DATA == 5
-    assert r.stderr.startswith("Error: no buyer messages between 2024-12-30 – 2025-01-05")
+    assert r.stderr.startswith(f"Error: {store}：2024-12-30 – 2025-01-05 没有买家消息")
+    r = run("--lang", "en", "report", "--week", "2025-W01", "--out", tmp_path / "none", "--store", store)
+    assert r.stderr.startswith("Error: no buyer messages for 2024-12-30 – 2025-01-05")
     assert not (tmp_path / "none").exists()  # nothing written on no data
     r = run("report", "--week", W47, "--last-week", "--out", tmp_path / "x", "--store", store)
     assert r.exit_code == ExitCode.USAGE
     r = run("report", "--week", "2026-47", "--out", tmp_path / "x", "--store", store)
-    assert r.exit_code == ExitCode.USAGE and "ISO week" in r.stderr
+    assert r.exit_code == ExitCode.USAGE and "不是 ISO 周" in r.stderr
     r = run("report", "--week", W47, "--out", tmp_path / "x", "--store", store, "--shop", "店Z")
     assert r.exit_code == ExitCode.NO_DATA
     (tmp_path / "file").write_text("x")
@@ -258,9 +260,9 @@ def test_chart_lost_without_orders_is_a_no_data_image(bare_store, tmp_path):
 
 def test_chart_usage_and_no_data_errors(store, tmp_path):
     r = run("chart", "load", "--by", "agent", "--store", store, "-o", tmp_path / "a.png")
-    assert r.exit_code == ExitCode.USAGE and "--by agent applies to the reply-rate chart" in r.stderr
+    assert r.exit_code == ExitCode.USAGE and "--by agent 只适用于回复率图" in r.stderr
     r = run("chart", "load", "--store", store, "-o", tmp_path / "a.gif")
-    assert r.exit_code == ExitCode.USAGE and "unsupported image type" in r.stderr
+    assert r.exit_code == ExitCode.USAGE and "不支持的图片格式" in r.stderr
     r = run("chart", "pie", "--store", store)
     assert r.exit_code == ExitCode.USAGE
     r = run("chart", "agents", "--week", "2025-W01", "--store", store, "-o", tmp_path / "a.png")
@@ -272,7 +274,7 @@ def test_chart_without_a_cjk_font_is_a_usage_error(store, tmp_path, monkeypatch)
     monkeypatch.setattr(charts, "find_cjk_font", lambda: None)
     r = run("chart", "agents", "--week", W47, "--store", store, "-o", tmp_path / "a.png")
     assert r.exit_code == ExitCode.USAGE
-    assert "no CJK font found" in r.stderr and "pip install 'cskit[fonts]'" in r.stderr
+    assert "找不到中文字体" in r.stderr and "pip install 'cskit[fonts]'" in r.stderr
     assert not (tmp_path / "a.png").exists()
 
 

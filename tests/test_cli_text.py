@@ -146,6 +146,8 @@ def test_lost_custom_lexicon_and_bad_lexicon(store, tmp_path):
                    encoding="utf-8")
     r = run("lost", "--store", store, *DAY, "--lexicon", bad)
     assert r.exit_code == 2
+    assert r.stderr.startswith(f"Error: {bad}: reasons.price.terms.贵: 权重必须是正数（提示：词库格式见")
+    r = run("lost", "--store", store, *DAY, "--lexicon", bad, "--lang", "en")
     assert r.stderr.startswith(f"Error: {bad}: reasons.price.terms.贵: weight must be a positive")
     assert len(r.stderr.strip().splitlines()) == 1
 
@@ -185,13 +187,13 @@ def test_qc_output_file_and_bad_rules(store, tmp_path):
     assert r.exit_code == 0 and r.stdout == ""
     assert out.read_text(encoding="utf-8").startswith("shop,agent_id,agent_messages,flags,high")
     r = run("qc", "--store", store, "--rules", tmp_path / "missing.toml")
-    assert r.exit_code == 2 and "cannot read" in r.stderr
+    assert r.exit_code == 2 and "无法读取词库文件" in r.stderr
 
 
 @pytest.mark.parametrize("cmd", ["lost", "qc"])
 def test_no_data_and_unknown_shop_exit_5(store, tmp_path, cmd):
     r = run(cmd, "--store", store, "--since", "2025-01-01", "--until", "2025-01-02")
-    assert r.exit_code == 5 and r.stderr.startswith("Error: no chat messages between")
+    assert r.exit_code == 5 and r.stderr.startswith(f"Error: {store}：2025-01-01 – 2025-01-02 没有聊天消息")
     r = run(cmd, "--store", store, "--shop", "店Z")
     assert r.exit_code == 5 and "店Z" in r.stderr
     r = run(cmd, "--store", tmp_path / "empty")

@@ -13,12 +13,13 @@ import functools
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from cskit import __version__
 from cskit.errors import CskitError, ExitCode
+from cskit.i18n import tr
 
 app = typer.Typer(
     name="cskit",
@@ -31,7 +32,22 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-state = {"debug": False}
+state = {"debug": False, "lang": None}
+
+
+def _set_command_lang(kwargs: dict) -> None:
+    """The language of the running command: its own ``--lang`` when given, else the global
+    ``cskit --lang``, else ``$CSKIT_LANG``, else zh.  A command's ``lang`` argument left
+    unset (None) receives it, so the command body always sees a language."""
+    from cskit import i18n
+    from cskit.cli.options import Lang
+
+    lang = kwargs.get("lang")
+    if lang is None:
+        lang = Lang(state["lang"] or i18n.current_lang())
+        if "lang" in kwargs:
+            kwargs["lang"] = lang
+    i18n.set_lang(getattr(lang, "value", lang))
 
 
 def boundary(fn):
@@ -39,29 +55,36 @@ def boundary(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from cskit import i18n
+
+        old = i18n.set_lang(None)
         try:
+            _set_command_lang(kwargs)
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort):
             raise
         except CskitError as exc:
             if state["debug"]:
                 raise
-            _error(str(exc))
+            _error(exc.localized())
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
-            _error("interrupted")
+            _error(tr("interrupted"))
             raise typer.Exit(130) from None
         except Exception as exc:  # noqa: BLE001 - a bug: say so, without locals
             if state["debug"]:
                 raise
-            _error(f"internal error ({type(exc).__name__}); rerun with --debug for the traceback "
-                   "and report it")
+            _error(tr("internal error ({error}); rerun with --debug for the traceback and report it",
+                      error=type(exc).__name__))
             raise typer.Exit(int(ExitCode.INTERNAL)) from None
+        finally:
+            i18n.set_lang(old)
 
     return wrapper
 
 
 def _error(msg: str) -> None:
+    """``Error: …`` in every language (scripts grep the prefix), the text after it localised."""
     print(f"Error: {msg}", file=sys.stderr)
 
 
@@ -76,8 +99,16 @@ def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
+    lang: Annotated[Optional[str], typer.Option(
+        "--lang", help="Language of messages, notes and titles: zh (default) or en; also $CSKIT_LANG. "
+                       "A command's own --lang wins. 语言", show_default=False)] = None,
 ) -> None:
+    from cskit.i18n import normalise
+
     state["debug"] = debug or bool(os.environ.get("CSKIT_DEBUG"))
+    if lang is not None and normalise(lang) is None:
+        raise typer.BadParameter("zh or en", param_hint="--lang")
+    state["lang"] = normalise(lang)
 
 
 @contextlib.contextmanager
@@ -88,8 +119,7 @@ def output_file(output: Path | None, fmt: str | None = None):
 
     fmt = getattr(fmt, "value", fmt)
     if fmt == "xlsx" and output is None:
-        raise UsageError("-f xlsx writes an Excel workbook: give the file with -o FILE.xlsx "
-                         "(-f xlsx 需要用 -o 指定 .xlsx 文件)")
+        raise UsageError("-f xlsx writes an Excel workbook: give the file with -o FILE.xlsx")
     if output is None:
         yield None
         return
@@ -97,7 +127,8 @@ def output_file(output: Path | None, fmt: str | None = None):
         fh = (open(output, "wb") if fmt == "xlsx"  # noqa: SIM115 - closed below
               else open(output, "w", encoding="utf-8", newline=""))
     except OSError as exc:
-        raise UsageError(f"{output}: cannot write output file ({exc.strerror})") from None
+        raise UsageError("{output}: cannot write output file ({strerror})",
+                         output=output, strerror=exc.strerror) from None
     with fh:
         yield fh
 

@@ -12,6 +12,7 @@ from cskit.cli.ingest import run_ingest
 from cskit.cli.kpi import run_kpi
 from cskit.cli.options import Lang, LangOpt
 from cskit.memory import reuse_freed_memory
+from cskit.i18n import tr
 from cskit.render import stderr_console
 
 
@@ -33,7 +34,7 @@ def _demo_data(data: Path | None, tmp: Path) -> Path:
 def demo_cmd(
     data: Annotated[Optional[Path], typer.Option("--data", help="Export directory to use (default: ./sample_data, else freshly generated samples).")] = None,
     keep: Annotated[Optional[Path], typer.Option("--keep", help="Keep the demo store in this directory instead of a temporary one.")] = None,
-    lang: LangOpt = Lang.zh,
+    lang: LangOpt = None,
 ) -> None:
     """Ingest the bundled sample exports into a temporary store and print the main report. 演示"""
     import tempfile
@@ -45,7 +46,7 @@ def demo_cmd(
         src = _demo_data(data, Path(tmp))
         store = open_store(keep or Path(tmp) / "store")
         err = stderr_console()
-        err.print(f"cskit demo: ingesting {src} into {store.root}", markup=False)
+        err.print(tr("cskit demo: ingesting {src} into {store}", src=src, store=store.root), markup=False)
         run_ingest([src], store, lang=lang.value)
         rule = get_rule("pdd5")
         reuse_freed_memory()

@@ -10,6 +10,7 @@ import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
 from cskit.cli.options import Fmt, FormatOpt, Lang, LangOpt, OutputOpt, StoreOpt
+from cskit.i18n import RejectedRows, tr
 from cskit.render import Column, emit, stderr_console
 
 INGEST_COLUMNS = [
@@ -47,7 +48,7 @@ def run_ingest(paths, store, *, kind=None, platform=None, shop=None, mapping=Non
     from cskit.ingest import ingest
     from cskit.progress import file_progress
 
-    with file_progress("读取 reading") as tick:
+    with file_progress(tr("reading")) as tick:
         report = ingest(paths, store, kind=kind, platform=platform, shop=shop, mapping=mapping,
                         encoding=encoding, max_bad=max_bad, progress=tick)
     if quiet:
@@ -55,18 +56,18 @@ def run_ingest(paths, store, *, kind=None, platform=None, shop=None, mapping=Non
     table = report.by_shop()
     tot = report.totals()
     with output_file(output, fmt) as out:
-        emit(table, INGEST_COLUMNS, fmt, out=out, lang=lang, title="导入汇总 ingest summary",
+        emit(table, INGEST_COLUMNS, fmt, out=out, lang=lang, title="导入汇总" if lang == "zh" else "Ingest summary",  # noqa: E501
              total_row={"kind": "合计" if lang == "zh" else "total", "files": len(report.files), **tot},
              meta={"store": str(store.root), "totals": tot, "skipped": report.skipped},
              wide_option=False)
     err = stderr_console()
     for f in report.files:
         if f.rejected:
-            shown = "; ".join(f"row {r}: {why}" for r, why in f.rejects[:10])
-            more = f" (+{f.rejected - 10} more)" if f.rejected > 10 else ""
-            err.print(f"warning: {f.path}: {f.rejected} row(s) rejected — {shown}{more}", markup=False)
+            more = tr(" (+{n} more)", n=f.rejected - 10) if f.rejected > 10 else ""
+            err.print("warning: " + tr("{path}: {n} row(s) rejected — {rows}{more}", path=f.path, n=f.rejected,
+                                       rows=RejectedRows(f.rejects[:10]), more=more), markup=False)
     for s in report.skipped:
-        err.print(f"note: skipped {s} (not an export file type)", markup=False)
+        err.print("note: " + tr("skipped {path} (not an export file type)", path=s), markup=False)
     return report
 
 
@@ -82,7 +83,7 @@ def ingest_cmd(
     max_bad_rows: Annotated[float, typer.Option("--max-bad-rows", min=0.0, max=1.0, help="Reject a whole file when more than this share of its rows cannot be parsed.")] = 0.05,
     store: StoreOpt = None,
     fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = Lang.zh,
+    lang: LangOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Read chat logs, order exports and excluded-buyer lists into the store (idempotent). 导入数据"""

@@ -13,6 +13,7 @@ from cskit.cli.options import (AnchorOpt, AnchorOption, Fmt, FormatOpt, Lang, La
                                LookbackOpt, OutputOpt, RuleOpt, RuleOption, ShopOpt, SinceOpt, SlowOpt,
                                StoreOpt, ThresholdOpt, UntilOpt, WeekOpt, WideOpt, WindowDaysOpt)
 from cskit.memory import reuse_freed_memory
+from cskit.i18n import tr
 from cskit.render import Column, emit, machine_value, stderr_console
 
 
@@ -92,10 +93,9 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
                 "until": period.until.isoformat() if period.until else None}
         if list_kind == "unreplied":
             frame = unreplied_report(store, shops=shops, period=period, rule=rule)
-            title = f"未及时回复 ({rule.label_zh}, {period.label()})" if lang == "zh" else \
-                f"Late or unanswered ({rule.label_en}, {period.label()})"
-            emit(frame, UNREPLIED_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta,
-                 wide=wide)
+            title = f"未及时回复 ({rule.label_zh}, {period.label(lang)})" if lang == "zh" else \
+                f"Late or unanswered ({rule.label_en}, {period.label(lang)})"
+            emit(frame, UNREPLIED_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
             return frame
         total = None
         if by == "agent":
@@ -120,10 +120,10 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
         cols = kpi_columns(keys, rule)
         if by == "agent" and meta["total"].get("pending"):
             stderr_console().print(
-                f"note: 延迟统计 — some inquiries are less than {attr.window_days:g} days old; their "
-                "conversion can still rise (pending)", markup=False)
-        title = f"{name_zh} · {period.label()} · 回复窗口 {rule.window_label}" if lang == "zh" else \
-            f"{name_en} · {period.label()} · reply window {rule.window_label}"
+                "note: " + tr("some inquiries are less than {days:g} days old; their conversion can "
+                              "still rise (pending)", days=attr.window_days), markup=False)
+        title = f"{name_zh} · {period.label(lang)} · 回复窗口 {rule.window_label}" if lang == "zh" else \
+            f"{name_en} · {period.label(lang)} · reply window {rule.window_label}"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta,
              total_row=total if fmt == "table" else None, wide=wide)
         return frame
@@ -151,7 +151,7 @@ def kpi_cmd(
     sort: Annotated[Optional[str], typer.Option("--sort", help="Sort rows by a column key, e.g. reply_rate or sales:desc.")] = None,
     wide: WideOpt = False,
     fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = Lang.zh,
+    lang: LangOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Reply rate (5分钟回复率), response times, 答问比; with --by agent also 询单转化 and sales. 客服指标"""
@@ -192,7 +192,7 @@ def unpaid_cmd(
     lookback_days: LookbackOpt = 15,
     wide: WideOpt = False,
     fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = Lang.zh,
+    lang: LangOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """催付 list: inquiring buyers with an unpaid order, newest first."""
@@ -203,8 +203,8 @@ def unpaid_cmd(
     frame = unpaid_report(open_store(store), shops=shop, period=period,
                           attr=Attribution(window_days, lookback_days))
     with output_file(output, fmt) as handle:
-        title = f"催付名单 · {period.label()} · {len(frame)} 单" if lang == "zh" else \
-            f"Unpaid orders · {period.label()} · {len(frame)}"
+        title = f"催付名单 · {period.label(lang)} · {len(frame)} 单" if lang == "zh" else \
+            f"Unpaid orders · {period.label(lang)} · {len(frame)}"
         emit(frame, UNPAID_COLUMNS, fmt, out=handle, lang=lang, title=title, wide=wide)
 
 

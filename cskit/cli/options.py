@@ -39,7 +39,9 @@ StoreOpt = Annotated[Optional[Path], typer.Option(
     "--store", help="Store directory (default: $CSKIT_STORE or ./cskit-store). 数据仓库目录", show_default=False)]
 FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format: table (people), csv / json (cron), xlsx (Excel workbook, needs -o FILE).")]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of stdout.")]
-LangOpt = Annotated[Lang, typer.Option("--lang", help="Table header language (zh/en). CSV/JSON keys never change.")]
+LangOpt = Annotated[Optional[Lang], typer.Option(
+    "--lang", help="Language of headers, titles, notes and errors: zh (default) or en; else `cskit --lang`, "
+                   "then $CSKIT_LANG. CSV/JSON keys never change.", show_default=False)]
 ShopOpt = Annotated[Optional[list[str]], typer.Option("--shop", help="Only this shop (repeatable). 店铺")]
 SinceOpt = Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD (inclusive).")]
 UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Last day, YYYY-MM-DD (inclusive).")]

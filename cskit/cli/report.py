@@ -42,7 +42,8 @@ CHART_FORMATS = (".png", ".svg")
 _CHART_PARTS = {"reply-rate": {"day"}, "load": {"annotate"}, "agents": {"agent", "conversion"},
                 "lost": {"lost"}}
 
-ChartLangOpt = Annotated[Lang, typer.Option("--lang", help="Chart labels: zh (中文) or en.")]
+ChartLangOpt = Annotated[Optional[Lang], typer.Option(
+    "--lang", help="Chart labels and messages: zh (中文, default) or en; else $CSKIT_LANG.", show_default=False)]
 
 
 def _warn(msg: str) -> None:
@@ -57,11 +58,11 @@ def run_chart(store, kind: str, *, shops=None, period, rule, by: str = "day", la
 
     output = Path(output) if output is not None else Path(f"{kind}.png")
     if output.suffix.lower() not in CHART_FORMATS:
-        raise UsageError(f"--output {output}: unsupported image type",
-                         hint="end the file name in " + ", ".join(CHART_FORMATS))
+        raise UsageError("--output {output}: unsupported image type",
+                         hint="end the file name in {formats}", output=output, formats=", ".join(CHART_FORMATS))
     if by == "agent" and kind != "reply-rate":
-        raise UsageError(f"--by agent applies to the reply-rate chart, not {kind}",
-                         hint="the agents chart is already per agent")
+        raise UsageError("--by agent applies to the reply-rate chart, not {kind}",
+                         hint="the agents chart is already per agent", kind=kind)
     font = charts.find_cjk_font()  # fail early (before reading the store) on a bad CSKIT_FONT
     parts = set(_CHART_PARTS[kind]) | ({"agent_daily"} if by == "agent" else set())
     data = collect(store, shops=shops, period=period, rule=rule, parts=parts,
@@ -85,7 +86,7 @@ def run_chart(store, kind: str, *, shops=None, period, rule, by: str = "day", la
     try:
         return charts.save(fig, output)
     except OSError as exc:
-        raise UsageError(f"{output}: cannot write ({exc.strerror})") from None
+        raise UsageError("{output}: cannot write ({strerror})", output=output, strerror=exc.strerror) from None
 
 
 @app.command("chart")
@@ -104,7 +105,7 @@ def chart_cmd(
     rule: RuleOption = RuleOpt.pdd5,
     threshold: ThresholdOpt = None,
     slow_threshold: SlowOpt = "100s",
-    lang: ChartLangOpt = Lang.zh,
+    lang: ChartLangOpt = None,
 ) -> None:
     """Draw a chart (PNG) from the store. 图表 — needs a CJK font: pip install 'cskit[fonts]'."""
     from cskit.kpi import resolve_period
@@ -125,7 +126,7 @@ def run_report(store, out: Path, *, shops=None, period, rule, excel: bool = Fals
 
     out = Path(out)
     if out.exists() and not out.is_dir():  # fail before the work, not after
-        raise UsageError(f"--out {out}: exists and is not a directory")
+        raise UsageError("--out {out}: exists and is not a directory", out=out)
     strict = state["debug"]
     data = collect(store, shops=shops, period=period, rule=rule, parts=ALL_PARTS,
                    slow_threshold_s=slow_threshold_s, strict=strict)

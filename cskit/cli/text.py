@@ -86,15 +86,15 @@ def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None
     with output_file(output, fmt) as handle:
         if n_examples:
             frame = examples(classified, texts, n_examples, lexicon=lex)
-            title = f"流失原因买家原话 · {period.label()}" if lang == "zh" else \
-                f"Lost-sale reasons: buyer quotes · {period.label()}"
+            title = f"流失原因买家原话 · {period.label(lang)}" if lang == "zh" else \
+                f"Lost-sale reasons: buyer quotes · {period.label(lang)}"
             emit(frame, EXAMPLE_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
             return frame
         groups = _BY_KEYS[by]
         frame = reason_summary(classified, by=groups, lexicon=lex)
         cols = [_KEY_LABELS[g] for g in groups] + LOST_COLUMNS
-        title = f"询单流失原因 · {period.label()} · 流失 {len(classified)} 人" if lang == "zh" else \
-            f"Lost-sale reasons · {period.label()} · {len(classified)} lost buyers"
+        title = f"询单流失原因 · {period.label(lang)} · 流失 {len(classified)} 人" if lang == "zh" else \
+            f"Lost-sale reasons · {period.label(lang)} · {len(classified)} lost buyers"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
         return frame
 
@@ -113,7 +113,7 @@ def lost_cmd(
     lexicon: Annotated[Optional[Path], typer.Option("--lexicon", help="Lost-reason lexicon TOML replacing the packaged one (docs/text.md).")] = None,
     wide: WideOpt = False,
     fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = Lang.zh,
+    lang: LangOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Why inquiring buyers did not buy (询单流失原因), from their chat text and the log. 流失原因"""
@@ -136,15 +136,15 @@ def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="tabl
             "flags": int(len(flags))}
     with output_file(output, fmt) as handle:
         if list_flags:
-            title = f"质检违规明细 · {period.label()}" if lang == "zh" else \
-                f"Quality-inspection flags · {period.label()}"
+            title = f"质检违规明细 · {period.label(lang)}" if lang == "zh" else \
+                f"Quality-inspection flags · {period.label(lang)}"
             emit(flags, QC_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
             return flags
         frame = qc_summary(flags, qc, messages=agents)
         cols = QC_HEAD_COLUMNS + [Column(r.id, r.name, r.id.replace("_", " "), "count")
                                   for r in qc.rules]
-        title = f"客服质检 · {period.label()}" if lang == "zh" else \
-            f"Quality inspection · {period.label()}"
+        title = f"客服质检 · {period.label(lang)}" if lang == "zh" else \
+            f"Quality inspection · {period.label(lang)}"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
         return frame
 
@@ -162,7 +162,7 @@ def qc_cmd(
     list_: Annotated[bool, typer.Option("--list", help="List every flagged message (time, buyer, agent, rule, severity, text) instead of per-agent counts.")] = False,
     wide: WideOpt = False,
     fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = Lang.zh,
+    lang: LangOpt = None,
     output: OutputOpt = None,
 ) -> None:
     """Quality inspection of agent messages (客服质检): abuse, off-platform deals, over-promising … 质检"""

@@ -19,7 +19,8 @@ def day_number(x, what: str) -> int | None:
     try:
         ts = pd.Timestamp(x)
     except (ValueError, TypeError):
-        raise UsageError(f"{what} {x!r} is not a date", hint="write dates as YYYY-MM-DD") from None
+        raise UsageError("{what} {x!r} is not a date",
+                         hint="write dates as YYYY-MM-DD", what=what, x=x) from None
     if ts is pd.NaT:
         return None
     return (ts.date() - EPOCH).days

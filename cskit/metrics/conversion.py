@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cskit.errors import UsageError
+from cskit.i18n import Msg
 from cskit.metrics.common import day_number, epoch_seconds, pooled_sums, seconds
 from cskit.metrics.common import in_range as _in_range
 from cskit.metrics.common import ratio as _ratio
@@ -142,7 +143,7 @@ _FLOAT_COLS = ["inquiry_conversion", "order_conversion", "pay_success", "sales",
 
 def output_columns(by: str = "day") -> list[str]:
     """The columns :func:`conversion_kpis` returns for this grouping."""
-    _check_choice(by, BY_CHOICES, "grouping")
+    _check_choice(by, BY_CHOICES, Msg("grouping"))
     return _KEY_COLS[by] + column_order([k.key for k in _KPIS])
 
 
@@ -151,16 +152,17 @@ def output_columns(by: str = "day") -> list[str]:
 # ----------------------------------------------------------------------------------------
 def _check_choice(value, choices, what: str) -> None:
     if value not in choices:
-        raise UsageError(f"unknown {what} {value!r}", hint="one of " + ", ".join(choices))
+        raise UsageError("unknown {what} {value!r}",
+                         hint="one of {choices}", what=what, value=value, choices=", ".join(choices))
 
 
 def _seconds_of_days(days, what: str) -> int:
     try:
         d = float(days)
     except (TypeError, ValueError):
-        raise UsageError(f"{what} must be a number of days, not {days!r}") from None
+        raise UsageError("{what} must be a number of days, not {days!r}", what=what, days=days) from None
     if not np.isfinite(d) or d < 0:
-        raise UsageError(f"{what} must be a number of days ≥ 0, not {days!r}")
+        raise UsageError("{what} must be a number of days ≥ 0, not {days!r}", what=what, days=days)
     return int(round(d * _DAY))
 
 
@@ -173,8 +175,8 @@ def _as_of_seconds(x) -> int | None:
     try:
         ts = pd.Timestamp(x)
     except (ValueError, TypeError):
-        raise UsageError(f"as_of {x!r} is not a date or time",
-                         hint="write it as YYYY-MM-DD or YYYY-MM-DD HH:MM:SS") from None
+        raise UsageError("as_of {x!r} is not a date or time",
+                         hint="write it as YYYY-MM-DD or YYYY-MM-DD HH:MM:SS", x=x) from None
     if ts is pd.NaT:
         return None
     s = epoch_seconds(ts)
@@ -567,7 +569,7 @@ class _Data:
 # public
 # ----------------------------------------------------------------------------------------
 def _setup(messages, orders, window_days, lookback_days, anchor, as_of) -> _Data:
-    _check_choice(anchor, ANCHORS, "attribution anchor")
+    _check_choice(anchor, ANCHORS, Msg("attribution anchor"))
     W = _seconds_of_days(window_days, "window_days")
     L = _seconds_of_days(lookback_days, "lookback_days")
     return _Data(messages, orders, W, L, anchor, as_of)
@@ -595,7 +597,7 @@ def conversion_kpis(messages: pd.DataFrame, orders: pd.DataFrame | None, by: str
     end of that day.  Group keys first, then KPIs in registry order, sorted by
     the keys; rates are NaN where the denominator is 0.
     """
-    _check_choice(by, BY_CHOICES, "grouping")
+    _check_choice(by, BY_CHOICES, Msg("grouping"))
     lo, hi = day_number(since, "since"), day_number(until, "until")
     d = _setup(messages, orders, window_days, lookback_days, anchor, as_of)
     end = dict(zip(d.shop_names, d.end_of_shop[:len(d.shop_names)].tolist()))
@@ -738,8 +740,8 @@ class ConversionSlices:
     def __init__(self, orders: pd.DataFrame | None, *, bys=("day",), since=None, until=None,
                  window_days: float = 3, lookback_days: float = 15, anchor: str = "order"):
         for by in bys:
-            _check_choice(by, BY_CHOICES, "grouping")
-        _check_choice(anchor, ANCHORS, "attribution anchor")
+            _check_choice(by, BY_CHOICES, Msg("grouping"))
+        _check_choice(anchor, ANCHORS, Msg("attribution anchor"))
         self.bys = tuple(bys)
         self.lo, self.hi = day_number(since, "since"), day_number(until, "until")
         self.W = _seconds_of_days(window_days, "window_days")

@@ -547,7 +547,8 @@ def output_columns(rule: RuleConfig | str | None = None, by: str = "day") -> lis
     """The columns :func:`reply_kpis` returns for this rule and grouping."""
     rule = _resolve_rule(rule)
     if by not in BY_CHOICES:
-        raise UsageError(f"unknown grouping {by!r}", hint="one of " + ", ".join(BY_CHOICES))
+        raise UsageError("unknown grouping {by!r}",
+                         hint="one of {choices}", by=by, choices=", ".join(BY_CHOICES))
     kpis = _HOUR_COLUMNS if by == "hour" else _headline_columns(rule) + _OTHER_COLUMNS
     return _KEY_COLS[by] + column_order(kpis)
 

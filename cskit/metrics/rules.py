@@ -59,17 +59,18 @@ class RuleConfig:
 
     def __post_init__(self) -> None:
         if self.unit not in UNITS:
-            raise UsageError(f"unknown rule unit {self.unit!r}", hint="one of " + ", ".join(UNITS))
+            raise UsageError("unknown rule unit {unit!r}",
+                             hint="one of {choices}", unit=self.unit, choices=", ".join(UNITS))
         if not isinstance(self.threshold_s, int) or isinstance(self.threshold_s, bool) \
                 or self.threshold_s < 0:
-            raise UsageError(f"reply threshold must be a whole number of seconds ≥ 0, "
-                             f"not {self.threshold_s!r}")
+            raise UsageError("reply threshold must be a whole number of seconds ≥ 0, not {threshold_s!r}",
+                             threshold_s=self.threshold_s)
         if not isinstance(self.response_cap_s, int) or self.response_cap_s <= 0:
-            raise UsageError(f"response cap must be a positive number of seconds, "
-                             f"not {self.response_cap_s!r}")
+            raise UsageError("response cap must be a positive number of seconds, not {response_cap_s!r}",
+                             response_cap_s=self.response_cap_s)
         for t in (self.window_start, self.window_end):
             if not isinstance(t, time):
-                raise UsageError(f"window bounds must be datetime.time, not {t!r}")
+                raise UsageError("window bounds must be datetime.time, not {t!r}", t=t)
         if self.window_start == self.window_end and self.window_end != time(0):
             raise UsageError("the time window is empty (start equals end)",
                              hint="write it like 08:00-23:00, or 00:00-24:00 for the whole day")
@@ -111,7 +112,7 @@ class RuleConfig:
         changes: dict = {k: v for k, v in other.items() if v is not None}
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
-            raise UsageError(f"unknown rule option {sorted(unknown)[0]!r}")
+            raise UsageError("unknown rule option {option!r}", option=sorted(unknown)[0])
         if threshold is not None:
             changes["threshold_s"] = parse_threshold(threshold)
         if window is not None:
@@ -133,16 +134,16 @@ def parse_threshold(text: str | int) -> int:
     Also ``"1h"``, ``"5min"``, ``"5分钟"``, ``"30秒"``; a bare number is seconds.
     """
     if isinstance(text, bool):
-        raise UsageError(f"bad reply threshold {text!r}")
+        raise UsageError("bad reply threshold {text!r}", text=text)
     if isinstance(text, int):
         if text < 0:
-            raise UsageError(f"reply threshold must be ≥ 0 seconds, not {text}")
+            raise UsageError("reply threshold must be ≥ 0 seconds, not {text}", text=text)
         return text
     s = str(text).strip()
     m = _THRESH.match(s)
     if not s or not m or not any(m.group(g) for g in ("h", "m", "s")):
-        raise UsageError(f"bad reply threshold {text!r}",
-                         hint="write it like 5m, 3m, 30s, 1m30s or a number of seconds")
+        raise UsageError("bad reply threshold {text!r}",
+                         hint="write it like 5m, 3m, 30s, 1m30s or a number of seconds", text=text)
     # a bare number followed by nothing is seconds; "5" alone is 5 s
     h, mi, se = (int(m.group(g) or 0) for g in ("h", "m", "s"))
     return h * 3600 + mi * 60 + se
@@ -168,11 +169,11 @@ def parse_window(text: str) -> tuple[time, time]:
             raise ValueError(text)
         start, end = _parse_clock(parts[0], end=False), _parse_clock(parts[1], end=True)
     except ValueError:
-        raise UsageError(f"bad time window {text!r}",
-                         hint="write it like 08:00-23:00 (end excluded; 24:00 = midnight)") \
+        raise UsageError("bad time window {text!r}",
+                         hint="write it like 08:00-23:00 (end excluded; 24:00 = midnight)", text=text) \
             from None
     if start == end and end != time(0):
-        raise UsageError(f"time window {text!r} is empty")
+        raise UsageError("time window {text!r} is empty", text=text)
     return start, end
 
 
@@ -227,7 +228,8 @@ def get_rule(name: str | RuleConfig | None = None, *, threshold: str | int | Non
     else:
         key = (name or DEFAULT_RULE).strip().lower()
         if key not in PRESETS:
-            raise UsageError(f"unknown reply rule {name!r}", hint="one of " + ", ".join(PRESETS))
+            raise UsageError("unknown reply rule {name!r}",
+                             hint="one of {choices}", name=name, choices=", ".join(PRESETS))
         base = PRESETS[key]
     return base.with_options(threshold=threshold, window=window,
                              count_bot_replies=count_bot_replies, **other)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from cskit.errors import MAPPING_HINT, CskitError, InputFileError
+from cskit.i18n import Msg
 from cskit.readers.common import (
     EXCEL_EXT,
     HEAD_CHARS,
@@ -162,8 +163,8 @@ def detect(path: Path, opts: ReadOptions, kind: str | None = None,
     probe = Probe(path, opts)
     if probe.ext not in SUPPORTED_EXT:
         raise InputFileError(
-            f"{path}: unsupported file type '{probe.ext or '(none)'}'",
-            hint="cskit reads .csv .tsv .txt .xlsx .json .jsonl exports",
+            "{path}: unsupported file type '{ext}'",
+            hint="cskit reads .csv .tsv .txt .xlsx .json .jsonl exports", path=path, ext=probe.ext or '(none)',
         )
     scored = []
     for r in _candidates(kind, platform):
@@ -175,11 +176,11 @@ def detect(path: Path, opts: ReadOptions, kind: str | None = None,
             raise probe._table_error
         found = probe.headers
         shown = ", ".join(h for h in found[:12] if h) or "none"
-        want = {"messages": "a chat log", "orders": "an order export",
-                "excluded": "an excluded-buyers list"}.get(kind or "", "a chat log or order export")
+        want = {"messages": Msg("a chat log"), "orders": Msg("an order export"),
+                "excluded": Msg("an excluded-buyers list")}.get(kind or "", Msg("a chat log or order export"))
         raise InputFileError(
-            f"{path}: not recognised as {want} (headers found: {shown})",
-            hint=MAPPING_HINT,
+            "{path}: not recognised as {want} (headers found: {shown})",
+            hint=MAPPING_HINT, path=path, want=want, shown=shown,
         )
     scored.sort(key=lambda x: -x[0])
     return scored[0][1], probe

@@ -121,25 +121,28 @@ def parse_mapping(path: Path) -> dict[str, str]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise InputFileError(f"{path}: cannot read mapping file ({exc.strerror or exc})") from None
+        raise InputFileError("{path}: cannot read mapping file ({reason})",
+                             path=path, reason=exc.strerror or exc) from None
     try:
         doc = tomllib.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise InputFileError(f"{path}: the mapping file is not UTF-8 text") from None
+        raise InputFileError("{path}: the mapping file is not UTF-8 text", path=path) from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputFileError(f"{path}: not a valid TOML mapping file ({exc})") from None
+        raise InputFileError("{path}: not a valid TOML mapping file ({reason})",
+                             path=path, reason=exc) from None
     table = doc.get("columns")
     if not isinstance(table, dict):
-        raise InputFileError(f"{path}: the mapping file has no [columns] table",
-                             hint='write e.g. [columns] then buyer_id = "旺旺名"')
+        raise InputFileError("{path}: the mapping file has no [columns] table",
+                             hint='write e.g. [columns] then buyer_id = "旺旺名"', path=path)
     valid = {c for schema in SCHEMAS.values() for c in schema.names} - {"source_file", "source_row"}
     out: dict[str, str] = {}
     for key, value in table.items():
         if key not in valid:
-            raise InputFileError(f"{path}: unknown column '{key}' in [columns]",
-                                 hint="valid names: " + ", ".join(sorted(valid)))
+            raise InputFileError("{path}: unknown column '{key}' in [columns]",
+                                 hint="valid names: {names}", path=path, key=key, names=", ".join(sorted(valid)))
         if not isinstance(value, str) or not value.strip():
-            raise InputFileError(f"{path}: column '{key}' in [columns] must name a header (a non-empty string)")
+            raise InputFileError("{path}: column '{key}' in [columns] must name a header (a non-empty string)",
+                                 path=path, key=key)
         out[key] = value.strip()
     return out
 
@@ -240,7 +243,7 @@ def json_records(path: Path, probe: Probe) -> JsonRecords:
         return cached
     text = probe.text or ""
     if not text.strip():
-        raise InputFileError(f"{path}: the file is empty")
+        raise InputFileError("{path}: the file is empty", path=path)
     try:
         doc = json.loads(text, parse_int=str, parse_float=str)
     except json.JSONDecodeError as exc:
@@ -248,8 +251,8 @@ def json_records(path: Path, probe: Probe) -> JsonRecords:
         # JSON Lines: one object per line; broken lines are rejects.  Anything else that
         # fails to parse (e.g. a broken pretty-printed document) is an invalid file.
         if result is None or not (exc.msg == "Extra data" or len(result.records) >= len(result.bad)):
-            raise InputFileError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno} ({exc.msg})",
-                                 hint="the file must be a JSON array, an object holding one, or JSON Lines"
+            raise InputFileError("{path}: invalid JSON at line {lineno} column {colno} ({msg})",
+                                 hint="the file must be a JSON array, an object holding one, or JSON Lines", path=path, lineno=exc.lineno, colno=exc.colno, msg=exc.msg
                                  ) from None
     else:
         items = _find_list(doc)
@@ -438,12 +441,11 @@ def messages_from_strings(df: pd.DataFrame, rows: pd.Series, cols: Columns, opts
     f = cols.found
     missing = [c for c in REQUIRED_COLUMNS if c not in f]
     if missing:
-        raise InputFileError(f"{path}: no column for {', '.join(missing)} in this chat log",
-                             hint=MAPPING_HINT)
+        raise InputFileError("{path}: no column for {columns} in this chat log",
+                             hint=MAPPING_HINT, path=path, columns=', '.join(missing))
     if "sender" not in f and "agent_id" not in f and cols.account is None:
         raise InputFileError(
-            f"{path}: no column says who sent each message (looked for 账号类型/发送方/角色/sender "
-            "and 发送账号/客服/agent_id)", hint=MAPPING_HINT)
+            "{path}: no column says who sent each message (looked for 账号类型/发送方/角色/sender and 发送账号/客服/agent_id)", hint=MAPPING_HINT, path=path)
 
     keep = ~(all_missing(df) | is_summary_row(df).to_numpy())
     if not keep.all():
@@ -575,8 +577,8 @@ def read(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
     if probe.ext in JSON_EXT:
         recs = _json_flat(path, probe)
         if recs is None:
-            raise InputFileError(f"{path}: no flat chat records found in this JSON file",
-                                 hint=MAPPING_HINT)
+            raise InputFileError("{path}: no flat chat records found in this JSON file",
+                                 hint=MAPPING_HINT, path=path)
         df = _json_table(recs)
         rows = pd.Series(recs.rows, index=df.index, dtype="int64")
         cols = resolve_columns(list(df.columns), opts.mapping)
@@ -585,7 +587,7 @@ def read(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
     if table is None:
         if probe._table_error is not None:
             raise probe._table_error
-        raise InputFileError(f"{path}: not a readable table")
+        raise InputFileError("{path}: not a readable table", path=path)
     cols = resolve_columns(list(table.frame.columns), opts.mapping)
     return messages_from_strings(table.frame, table.rows(), cols, opts, path)
 

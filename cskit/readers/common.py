@@ -62,7 +62,8 @@ def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise InputFileError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+        raise InputFileError("{path}: cannot read file ({reason})",
+                             path=path, reason=exc.strerror or exc) from None
 
 
 def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
@@ -120,7 +121,8 @@ def open_file(path: Path):
     try:
         return open(path, "rb", buffering=0)
     except OSError as exc:
-        raise InputFileError(f"{path}: cannot read file ({exc.strerror or exc})") from None
+        raise InputFileError("{path}: cannot read file ({reason})",
+                             path=path, reason=exc.strerror or exc) from None
 
 
 def file_start(path: Path, chars: int = HEAD_CHARS) -> tuple[bytes, int, bool]:
@@ -170,8 +172,8 @@ def decode_bytes(raw: bytes, path: Path, encoding: str | None = None) -> tuple[s
             return raw.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError) as exc:
             raise InputFileError(
-                f"{path}: cannot decode as {encoding} ({type(exc).__name__})",
-                hint="check --encoding; exports are usually utf-8 or gb18030",
+                "{path}: cannot decode as {encoding} ({error})",
+                hint="check --encoding; exports are usually utf-8 or gb18030", path=path, encoding=encoding, error=type(exc).__name__,
             ) from None
     if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
         return raw.decode("utf-16"), "utf-16"
@@ -181,8 +183,8 @@ def decode_bytes(raw: bytes, path: Path, encoding: str | None = None) -> tuple[s
         except UnicodeDecodeError:
             continue
     raise InputFileError(
-        f"{path}: not valid UTF-8 or GB18030 text",
-        hint="pass --encoding ENC if you know the file's encoding",
+        "{path}: not valid UTF-8 or GB18030 text",
+        hint="pass --encoding ENC if you know the file's encoding", path=path,
     )
 
 
@@ -268,7 +270,7 @@ def _records_to_table(records: list[list[object]], known: set[str], path: Path,
         if score > best or (best <= 0 and score == best and nonempty > 2 and header_idx == 0 and i == 0):
             best, header_idx = score, i
     if not records:
-        raise InputFileError(f"{path}: the file is empty")
+        raise InputFileError("{path}: the file is empty", path=path)
     raw_headers = ["" if c is None else str(c) for c in records[header_idx]]
     headers = [norm_header(c) for c in raw_headers]
     # de-duplicate header names (keep first as-is)
@@ -329,7 +331,7 @@ def table_from_text(text: str, path: Path, known_headers: set[str], enc: str | N
     then parse the body with pyarrow's multi-threaded CSV reader, every column as text."""
     text = text.lstrip("\ufeff")
     if not text.strip():
-        raise InputFileError(f"{path}: the file is empty")
+        raise InputFileError("{path}: the file is empty", path=path)
     return _parse_table(text[:HEAD_CHARS], lambda: pa.BufferReader(text.encode("utf-8")),
                         lambda: text, path, known_headers, enc)
 
@@ -350,7 +352,7 @@ def table_from_utf8(path: Path, known_headers: set[str], encoding: str | None) -
     head = utf8_head(start[bom:], whole)
     if not head.strip():
         if whole:  # valid UTF-8 (just decoded) and blank
-            raise InputFileError(f"{path}: the file is empty")
+            raise InputFileError("{path}: the file is empty", path=path)
         raise NotFast
 
     def body():
@@ -381,7 +383,7 @@ def _parse_table(head: str, body_bytes, body_text, path: Path, known_headers: se
     try:
         head_records = list(itertools.islice(csv.reader(io.StringIO(head), delimiter=delim), 30))
     except csv.Error as exc:
-        raise InputFileError(f"{path}: not a readable CSV file ({exc})") from None
+        raise InputFileError("{path}: not a readable CSV file ({reason})", path=path, reason=exc) from None
     tbl = _records_to_table(head_records, known_headers, path, enc)
     if not whole_head and len(head_records) <= tbl.header_row:
         body_text()  # the header row may run past the head: the general path decides
@@ -402,7 +404,7 @@ def _parse_table(head: str, body_bytes, body_text, path: Path, known_headers: se
         try:
             records = list(csv.reader(io.StringIO(body_text()), delimiter=delim))
         except csv.Error as exc:
-            raise InputFileError(f"{path}: not a readable CSV file ({exc})") from None
+            raise InputFileError("{path}: not a readable CSV file ({reason})", path=path, reason=exc) from None
         return _records_to_table(records, known_headers, path, enc)
     parsed = [body]
     del body
@@ -434,15 +436,15 @@ def _load_excel(path: Path, known_headers: set[str]) -> Table:
     try:
         from python_calamine import CalamineWorkbook
     except ImportError:  # pragma: no cover - dependency declared in pyproject
-        raise InputFileError(f"{path}: reading Excel needs python-calamine") from None
+        raise InputFileError("{path}: reading Excel needs python-calamine", path=path) from None
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types
         msg = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         if "password" in msg.lower() or "encrypt" in msg.lower() or "cfb" in msg.lower():
-            raise InputFileError(f"{path}: the workbook is encrypted and cannot be read",
-                                 hint="open it in Excel, remove the password and save a copy") from None
-        raise InputFileError(f"{path}: not a readable Excel workbook ({msg})") from None
+            raise InputFileError("{path}: the workbook is encrypted and cannot be read",
+                                 hint="open it in Excel, remove the password and save a copy", path=path) from None
+        raise InputFileError("{path}: not a readable Excel workbook ({msg})", path=path, msg=msg) from None
     best: Table | None = None
     best_score = -1
     for name in wb.sheet_names:
@@ -457,7 +459,7 @@ def _load_excel(path: Path, known_headers: set[str]) -> Table:
         if score > best_score:
             best, best_score = tbl, score
     if best is None:
-        raise InputFileError(f"{path}: the workbook has no data")
+        raise InputFileError("{path}: the workbook has no data", path=path)
     return best
 
 

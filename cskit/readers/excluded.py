@@ -149,13 +149,13 @@ def read_excluded(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
         if table is None:
             if probe._table_error is not None:
                 raise probe._table_error
-            raise InputFileError(f"{path}: not a list of excluded buyers", hint=MAPPING_HINT)
+            raise InputFileError("{path}: not a list of excluded buyers", hint=MAPPING_HINT, path=path)
         headers = list(table.frame.columns)
         buyer_col = _find(headers, "buyer_id", opts.mapping)
         if buyer_col is None:
             looked = ", ".join(SYNONYMS["buyer_id"][:6])
-            raise InputFileError(f"{path}: no buyer column found (looked for {looked})",
-                                 hint=MAPPING_HINT)
+            raise InputFileError("{path}: no buyer column found (looked for {looked})",
+                                 hint=MAPPING_HINT, path=path, looked=looked)
         rows = table.rows()
         frame = table.frame
         keep = ~frame.isna().all(axis=1) & ~is_summary_row(frame)

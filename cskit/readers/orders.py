@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cskit.errors import MAPPING_HINT, InputFileError, UsageError
+from cskit.i18n import Msg
 from cskit.readers import Probe, Reader, register
 from cskit.readers.common import (
     ReadOptions,
@@ -298,8 +299,8 @@ def _resolve(fmt: OrderFormat, headers: list[str], opts: ReadOptions,
     for field, header in mapping.items():
         if header in present and PERSONAL_DATA.search(header):
             raise UsageError(
-                f"{path}: the mapping points {field} at a personal-data column ({header})",
-                hint="cskit never reads names, phones, addresses or ID numbers",
+                "{path}: the mapping points {field} at a personal-data column ({header})",
+                hint="cskit never reads names, phones, addresses or ID numbers", path=path, field=field, header=header,
             )
     out: dict[str, list[str]] = {}
     for field in FIELDS:
@@ -362,14 +363,14 @@ def read_orders(fmt: OrderFormat, path: Path, opts: ReadOptions, probe: Probe) -
     if table is None:
         if probe._table_error is not None:
             raise probe._table_error
-        raise InputFileError(f"{path}: not a table of orders", hint=MAPPING_HINT)
+        raise InputFileError("{path}: not a table of orders", hint=MAPPING_HINT, path=path)
     frame = table.frame
     cols = _resolve(fmt, list(frame.columns), opts, path)
-    for field, what in (("order_id", "order-number"), ("created_at", "order-time")):
+    for field, what in (("order_id", Msg("order-number")), ("created_at", Msg("order-time"))):
         if field not in cols:
             looked = ", ".join(fmt.columns[field])
-            raise InputFileError(f"{path}: no {what} column found (looked for {looked})",
-                                 hint=MAPPING_HINT)
+            raise InputFileError("{path}: no {what} column found (looked for {looked})",
+                                 hint=MAPPING_HINT, path=path, what=what, looked=looked)
 
     rows = table.rows()
     blank = frame.isna().all(axis=1)

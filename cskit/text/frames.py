@@ -39,8 +39,8 @@ def _in_period(ts: pd.Series, period) -> np.ndarray:
 
 
 def _no_messages(store, period) -> NoDataError:
-    return NoDataError(f"no chat messages between {period.label()} in {store.root}",
-                       hint="check --since/--until/--week and --shop; `cskit ingest` first")
+    return NoDataError("no chat messages for {period} in {store}",
+                       hint="check --since/--until/--week and --shop; `cskit ingest` first", period=period, store=store.root)
 
 
 def _lost_population(msgs: pd.DataFrame, orders: pd.DataFrame, period) -> tuple[pd.DataFrame, str]:

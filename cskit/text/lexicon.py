@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 
 from cskit.errors import UsageError
+from cskit.i18n import Msg
 from cskit.text._regex import escape
 
 __all__ = ["LostLexicon", "Reason", "Signal", "Grammar", "QCRule", "QCRules", "SIGNAL_IDS",
@@ -55,9 +56,11 @@ class _Src:
     def __init__(self, label: str):
         self.label = label
 
-    def fail(self, key: str, problem: str) -> UsageError:
+    def fail(self, key: str, problem: str, **params) -> UsageError:
         where = f"{self.label}: {key}: " if key else f"{self.label}: "
-        return UsageError(where + problem, hint="see docs/text.md for the lexicon format")
+        return UsageError("{where}{problem}",
+                          hint="see docs/text.md for the lexicon format", where=where, problem=Msg(problem,
+                          **params))
 
     def table(self, doc: dict, key: str, path: str, required: bool = False) -> dict:
         v = doc.get(key)
@@ -94,20 +97,20 @@ class _Src:
             rng = f"> {lo:g}" if positive else f"≥ {lo:g}"
             if hi is not None:
                 rng += f" and ≤ {hi:g}"
-            raise self.fail(_join(path, key), f"must be a number {rng}")
+            raise self.fail(_join(path, key), "must be a number {range}", range=rng)
         return float(v)
 
     def regex(self, pattern: str, key: str) -> re.Pattern:
         try:
             return re.compile(pattern)
         except re.error as exc:
-            raise self.fail(key, f"not a valid regular expression ({exc.msg} at position "
-                                 f"{exc.pos})") from None
+            raise self.fail(key, "not a valid regular expression ({error} at position "
+                                 "{pos})", error=exc.msg, pos=exc.pos) from None
 
     def unknown(self, doc: dict, allowed: tuple[str, ...], path: str) -> None:
         for k in doc:
             if k not in allowed:
-                raise self.fail(_join(path, k), "unknown key (allowed: " + ", ".join(allowed) + ")")
+                raise self.fail(_join(path, k), "unknown key (allowed: {allowed})", allowed=", ".join(allowed))
 
 
 def _join(path: str, key: str) -> str:
@@ -120,14 +123,15 @@ def _read_toml(path: Path | str) -> tuple[dict, str]:
     try:
         raw = p.read_bytes()
     except OSError as exc:
-        raise UsageError(f"{label}: cannot read lexicon file ({exc.strerror or exc})") from None
+        raise UsageError("{label}: cannot read lexicon file ({reason})",
+                         label=label, reason=exc.strerror or exc) from None
     try:
         return tomllib.loads(raw.decode("utf-8-sig")), label
     except UnicodeDecodeError:
-        raise UsageError(f"{label}: not UTF-8 text", hint="save the file as UTF-8") from None
+        raise UsageError("{label}: not UTF-8 text", hint="save the file as UTF-8", label=label) from None
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{label}: not valid TOML ({exc})",
-                         hint="see docs/text.md for the lexicon format") from None
+        raise UsageError("{label}: not valid TOML ({reason})",
+                         hint="see docs/text.md for the lexicon format", label=label, reason=exc) from None
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -290,7 +294,7 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
         if not _ID.match(rid):
             raise src.fail(path, "reason ids must be lower-case ASCII words (a-z, 0-9, _)")
         if rid in SIGNAL_IDS or rid == "other":
-            raise src.fail(path, f"{rid!r} is reserved")
+            raise src.fail(path, "{rid!r} is reserved", rid=rid)
         if not isinstance(body, dict):
             raise src.fail(path, "must be a table")
         src.unknown(body, ("name", "absorbs") + _TERM_TABLES, path)
@@ -312,7 +316,7 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
         body = stab.get(sid, {})
         path = f"signals.{sid}"
         if not isinstance(body, dict):
-            raise src.fail(path, "must be a table like { name = \"回复慢\", score = 3 }")
+            raise src.fail(path, "must be a table like {{ name = \"回复慢\", score = 3 }}")
         src.unknown(body, ("name", "score"), path)
         signals.append(Signal(sid, src.string(body, "name", path, default=defaults[sid][0]),
                               src.number(body, "score", path, defaults[sid][1])))
@@ -320,18 +324,18 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
     names = [r.name for r in reasons] + [s.name for s in signals] + [other]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
-        raise src.fail("reasons", f"display name {dup[0]!r} is used twice")
+        raise src.fail("reasons", "display name {name!r} is used twice", name=dup[0])
 
     rids = {r.id for r in reasons}
     for r in reasons:
         for a in r.absorbs:
             if a not in rids or a == r.id:
-                raise src.fail(f"reasons.{r.id}.absorbs", f"{a!r} is not another reason id")
+                raise src.fail(f"reasons.{r.id}.absorbs", "{id!r} is not another reason id", id=a)
     ids = [r.id for r in reasons] + [s.id for s in signals]
     prio = src.strings(g, "priority", "grammar", [])
     for p in prio:
         if p not in ids:
-            raise src.fail("grammar.priority", f"unknown reason id {p!r}")
+            raise src.fail("grammar.priority", "unknown reason id {id!r}", id=p)
     if len(set(prio)) != len(prio):
         raise src.fail("grammar.priority", "lists an id twice")
     priority = tuple(prio) + tuple(i for i in ids if i not in prio)
@@ -436,7 +440,7 @@ def _parse_qc(doc: dict, label: str) -> QCRules:
         seen.add(rid)
         sev = src.string(body, "severity", path)
         if sev not in SEVERITIES:
-            raise src.fail(f"{path}.severity", "must be one of " + ", ".join(SEVERITIES))
+            raise src.fail(f"{path}.severity", "must be one of {choices}", choices=", ".join(SEVERITIES))
         match = src.string(body, "match", path, default="any")
         if match not in ("any", "whole"):
             raise src.fail(f"{path}.match", 'must be "any" or "whole"')
