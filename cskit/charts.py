@@ -750,6 +750,7 @@ def agents(frame: pd.DataFrame, *, rule=None, title: str | None = None, lang: st
         fig = _new_figure(3.6 * len(panels) + 1.5, max(2.6, 0.32 * n + 1.6))
         axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
         y = np.arange(n)
+        unknown_cells = np.zeros(n, dtype=bool)
         for i, (ax, (col, zh, en, kind)) in enumerate(zip(axes, panels)):
             name = rate_name if col == "reply_rate" and rate_name else _t(lang, zh, en)
             v = f[col].to_numpy(dtype=float)
@@ -757,7 +758,11 @@ def agents(frame: pd.DataFrame, *, rule=None, title: str | None = None, lang: st
             if col == "reply_rate":  # below the suggested target: red
                 target = DEFAULT_THRESHOLDS[-1].value
                 color = np.where(np.nan_to_num(v, nan=0) < target, _BAD, _GOOD).tolist()
-            ax.barh(y, np.nan_to_num(v, nan=0.0), color=color, height=0.7)
+            known = np.isfinite(v)  # unknown (NaN): no bar, "—" (a footnote says why)
+            ax.barh(y[known], v[known], height=0.7,
+                    color=np.asarray(color, dtype=object)[known].tolist()
+                    if isinstance(color, list) else color)
+            unknown_cells |= ~known & (kind in ("rate", "yuan")) & (col != "reply_rate")
             ax.set_title(name, fontsize=10)
             for yi, x in zip(y, v):
                 ax.annotate("—" if np.isnan(x) else _fmt_value(x, kind), xy=(0 if np.isnan(x) else x, yi),
@@ -774,6 +779,11 @@ def agents(frame: pd.DataFrame, *, rule=None, title: str | None = None, lang: st
         axes[0].set_yticks(y, f["_label"].tolist())
         more = f" ({n}/{n_all})" if n_all > n else ""
         fig.suptitle((title or _t(lang, "客服对比", "Agents")) + more)
+        if unknown_cells.any():
+            fig.text(0.01, 0.005, _t(lang, "— 未知: 该店订单无法与聊天匹配或未覆盖统计期, 不画柱 (不是 0)",
+                                     "— unknown: the shop's orders cannot be matched to chats or do "
+                                     "not cover the period; no bar (not 0)"),
+                     fontsize=7, color="#555555", ha="left", va="bottom")
         return fig
 
     return _build(body, font, lang)

@@ -512,6 +512,23 @@ def kpi_report(store: Store, *, shops: list[str] | None, period: Period, rule, a
     return blank_unknown(frame, unknown), total_row(blank_unknown(shop_rows, unknown)), unknown
 
 
+def explain_unknown(store: Store, unknown: dict[str, dict]) -> dict[str, dict]:
+    """``unknown`` with ``no_orders`` (none in the span read) told apart: when the store holds
+    older orders of the shop, ``orders_end`` and the date of its latest (one month read)."""
+    for shop, info in unknown.items():
+        if info["reason"] != "no_orders" or not info.get("start"):
+            continue
+        months = sorted(f.month for f in store.files(schema.ORDERS, [shop]) if f.month)
+        if not months:
+            continue
+        last = store.read(schema.ORDERS, shops=[shop], since=dt.date.fromisoformat(months[-1] + "-01"))
+        at = pd.concat([pd.to_datetime(last[c], errors="coerce") for c in ("created_at", "paid_at")
+                        if c in last.columns]).max()
+        if pd.notna(at) and at < pd.Timestamp(info["start"]):
+            unknown[shop] = {"reason": "orders_end", "last": at.date().isoformat()}
+    return unknown
+
+
 def _unknown_of(convs, shops, period: Period) -> dict[str, dict]:
     """The shops (of ``shops``) whose conversion cannot be known, from the slicers' orders."""
     from cskit.metrics.coverage import order_facts, unknown_shops
@@ -603,7 +620,7 @@ def _reply_conversion(store: Store, *, shops: list[str] | None, period: Period, 
     shop_rows = reply_s.merge(conv_s, on=["shop"], how="outer")
     seen_shops = pd.concat([reply_a["shop"], conv_a["shop"]]).unique()
     shop_rows = shop_rows[shop_rows["shop"].isin(seen_shops)].reset_index(drop=True)
-    unknown = _unknown_of(convs, list(seen_shops), period)
+    unknown = explain_unknown(store, _unknown_of(convs, list(seen_shops), period))
     frame = merge_agent_frames(reply_a, conv_a, keys=_BY_KEYS[by])
     if by != "agent":
         # a day with paid orders but no chat: its reply counts are 0, not unknown

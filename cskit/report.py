@@ -30,8 +30,9 @@ import pandas as pd
 
 from cskit import schema
 from cskit.errors import CskitError, NoDataError, UsageError
-from cskit.kpi import MESSAGE_COLUMNS, REPLY_SLACK, Period, select_shops
+from cskit.kpi import MESSAGE_COLUMNS, REPLY_SLACK, Period, explain_unknown, select_shops
 from cskit.metrics import BOT_AGENT, UNASSIGNED
+from cskit.metrics.coverage import blank_unknown, shop_unknown, unknown_note
 from cskit.render import Column, human_value, machine_value, write_csv
 
 __all__ = ["ReportData", "Note", "collect", "previous_period", "headline", "write_report",
@@ -331,13 +332,25 @@ def _conversion_for_shop(store, shop, data, msgs, ann, conv, text_mod, parts, ac
     kw = dict(since=p.since, until=p.until)
     bys = ("day", "agent", "shop") if "conversion" in parts else ("shop",) \
         if "conversion_shop" in parts else ()
+    # orders without buyer ids, or none covering the period: conversion unknown, not 0
+    unknown = shop_unknown(msgs, orders, shop, p.since, p.until)
+    unknown = explain_unknown(store, {shop: unknown}) if unknown else {}
+    if unknown:
+        data.notes.append(Note("conversion", unknown_note(shop, unknown[shop])))
     for by in bys:
-        acc.setdefault(f"conv_{by}", []).append(conv.conversion_kpis(msgs, orders, by=by, **kw))
+        acc.setdefault(f"conv_{by}", []).append(
+            blank_unknown(conv.conversion_kpis(msgs, orders, by=by, **kw), unknown))
     if "conversion" in parts:
         acc.setdefault("unpaid", []).append(conv.unpaid_list(msgs, orders, **kw))
     if not parts & {"conversion", "lost"}:
         return
     lost = conv.lost_buyers(msgs, orders, **kw)
+    if unknown:  # whether these buyers bought cannot be known: not lost
+        n = int((~lost["pending"].to_numpy(dtype=bool)).sum()) if "pending" in lost else len(lost)
+        if n and "lost" in parts:
+            data.notes.append(Note("lost", f"店铺 {shop}: 无法判断是否成交, {n} 个询单买家日"
+                                           "未计入流失"))
+        return
     acc.setdefault("lost_buyers", []).append(lost)
     if text_mod is None or "lost" not in parts or ann is None or "content" not in msgs.columns:
         return

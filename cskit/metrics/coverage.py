@@ -27,7 +27,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-__all__ = ["REASONS", "order_facts", "unknown_shops", "blank_unknown", "unknown_note",
+__all__ = ["REASONS", "order_facts", "unknown_shops", "shop_unknown", "blank_unknown", "unknown_note",
            "KNOWN_WITHOUT_ORDERS", "KNOWN_WITHOUT_BUYER_ID", "blank_columns"]
 
 #: reason code → (zh, en) of the one-line note; ``{shop}`` and ``{last}`` are filled in
@@ -86,18 +86,33 @@ def unknown_shops(facts: pd.DataFrame, shops, starts: dict | None = None,
     ``since``, else at ``starts[shop]`` (its first buyer message; None: no start)."""
     out: dict[str, dict] = {}
     for shop in dict.fromkeys(shops):  # shops: few; one dict entry each
+        start = since if since is not None else (starts or {}).get(shop)
         if shop not in facts.index or int(facts.at[shop, "orders"]) == 0:
             out[shop] = {"reason": "no_orders", "last": None}
+            if start is not None:  # for telling "none" from "they end before" (kpi.explain_unknown)
+                out[shop]["start"] = pd.Timestamp(start).date().isoformat()
             continue
         last = facts.at[shop, "last_at"]
         if int(facts.at[shop, "with_buyer"]) == 0:
             out[shop] = {"reason": "no_buyer_id", "last": None}
             continue
-        start = since if since is not None else (starts or {}).get(shop)
         if start is not None and pd.notna(last) and \
                 pd.Timestamp(last) < pd.Timestamp(pd.Timestamp(start).date()):
             out[shop] = {"reason": "orders_end", "last": pd.Timestamp(last).date().isoformat()}
     return out
+
+
+def shop_unknown(messages: pd.DataFrame, orders: pd.DataFrame | None, shop: str, since=None,
+                 until=None) -> dict | None:
+    """:func:`unknown_shops` for one shop from its messages and the orders read for it: the
+    period starts at ``since`` or at the shop's first buyer message dated up to ``until``."""
+    buyer = messages["sent_at"][(messages["sender"] == "buyer").to_numpy(dtype=bool,
+                                                                        na_value=False)]
+    t = pd.to_datetime(buyer, errors="coerce")
+    if until is not None:
+        t = t[t < pd.Timestamp(until) + pd.Timedelta(days=1)]
+    start = {shop: t.min()} if t.notna().any() else {}
+    return unknown_shops(order_facts(orders), [shop], start, since).get(shop)
 
 
 def unknown_note(shop: str, info: dict, lang: str = "zh") -> str:
