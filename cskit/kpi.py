@@ -621,21 +621,28 @@ def _reply_conversion(store: Store, *, shops: list[str] | None, period: Period, 
     seen_shops = pd.concat([reply_a["shop"], conv_a["shop"]]).unique()
     shop_rows = shop_rows[shop_rows["shop"].isin(seen_shops)].reset_index(drop=True)
     unknown = explain_unknown(store, _unknown_of(convs, list(seen_shops), period))
-    frame = merge_agent_frames(reply_a, conv_a, keys=_BY_KEYS[by])
-    if by != "agent":
-        # a day with paid orders but no chat: its reply counts are 0, not unknown
-        from cskit.metrics import KPIS
+    return merge_kpi_frames(reply_a, conv_a, by, shops), shop_rows, unknown
 
-        keys = _BY_KEYS[by]
-        no_chat = ~pd.MultiIndex.from_frame(frame[keys]).isin(
-            pd.MultiIndex.from_frame(reply_a[keys]))
-        if no_chat.any():
-            counts = {k.key for k in KPIS if k.unit == "count" and k.family == "reply"}
-            for c in reply_a.columns:
-                if c in counts:
-                    frame[c] = frame[c].where(~no_chat, 0)
-        frame = _in_shop_order(frame, shops)  # as reply_report: the shops in the order asked
-    return frame, shop_rows, unknown
+
+def merge_kpi_frames(reply: pd.DataFrame, conv: pd.DataFrame | None, by: str,
+                     shops: list[str] | None = None) -> pd.DataFrame:
+    """The `cskit kpi --by` frame from the reply and conversion frames of the same grouping
+    (the weekly report writes the same): by agent :func:`merge_agent_frames`; by day, week
+    or shop also a day with paid orders but no chat gets reply counts 0 (not unknown), and
+    the shops in the order of ``shops``, as :func:`reply_report` gives them."""
+    frame = merge_agent_frames(reply, conv, keys=_BY_KEYS[by])
+    if by == "agent" or conv is None or conv.empty:
+        return frame
+    from cskit.metrics import KPIS
+
+    keys = _BY_KEYS[by]
+    no_chat = ~pd.MultiIndex.from_frame(frame[keys]).isin(pd.MultiIndex.from_frame(reply[keys]))
+    if no_chat.any():
+        counts = {k.key for k in KPIS if k.unit == "count" and k.family == "reply"}
+        for c in reply.columns:
+            if c in counts:
+                frame[c] = frame[c].where(~no_chat, 0)
+    return _in_shop_order(frame, shops) if shops else frame
 
 
 def merge_agent_frames(reply_a: pd.DataFrame, conv_a: pd.DataFrame | None,

@@ -248,12 +248,15 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
         any_buyer |= bool(len(acc["day"][-1]))
         if conv_mod is None:
             continue
-        if shop not in order_shops:
+        no_orders = shop not in order_shops
+        if no_orders:  # its conversion cells stay empty (unknown, not 0), as in `cskit kpi`
             data.notes.append(Note("conversion", f"店铺 {shop}: 仓库里没有订单, 询单转化未计算 "
                                                  "(先 cskit ingest 订单导出文件)"))
-            continue
+            if not order_shops:  # no orders at all: the report has no conversion part
+                continue
         try:
-            _conversion_for_shop(store, shop, data, msgs, ann, conv_mod, text_mod, parts, acc)
+            _conversion_for_shop(store, shop, data, msgs, ann, conv_mod, text_mod, parts, acc,
+                                 noted=no_orders)
         except (CskitError, KeyError, ValueError, TypeError) as exc:
             if strict:
                 raise
@@ -325,7 +328,8 @@ def _reply_for_shop(data: ReportData, rmsgs, excluded, parts, acc) -> pd.DataFra
     return ann
 
 
-def _conversion_for_shop(store, shop, data, msgs, ann, conv, text_mod, parts, acc) -> None:
+def _conversion_for_shop(store, shop, data, msgs, ann, conv, text_mod, parts, acc,
+                         noted: bool = False) -> None:
     p = data.period
     orders = store.read(schema.ORDERS, shops=[shop], since=_day(p.since, -LOOKBACK_DAYS),
                         until=p.until, time_slack=dt.timedelta(days=WINDOW_DAYS))
@@ -335,7 +339,7 @@ def _conversion_for_shop(store, shop, data, msgs, ann, conv, text_mod, parts, ac
     # orders without buyer ids, or none covering the period: conversion unknown, not 0
     unknown = shop_unknown(msgs, orders, shop, p.since, p.until)
     unknown = explain_unknown(store, {shop: unknown}) if unknown else {}
-    if unknown:
+    if unknown and not noted:
         data.notes.append(Note("conversion", unknown_note(shop, unknown[shop])))
     for by in bys:
         acc.setdefault(f"conv_{by}", []).append(
@@ -501,13 +505,17 @@ def write_report(data: ReportData, out_dir: Path | str, *, previous: ReportData 
         _write(out / name, lambda fh: write_csv(frame, cols, fh, excel=excel, lang="zh"))
         written.append(name)
 
-    put_csv("kpi_by_day.csv", data.by_day)
-    from cskit.kpi import merge_agent_frames  # the same frame as `cskit kpi --by agent`
+    from cskit.kpi import merge_agent_frames, merge_kpi_frames  # the frames of `cskit kpi --by`
+
+    conv = data.conversion or {}
+    put_csv("kpi_by_day.csv", data.by_day if data.by_day is None else
+            merge_kpi_frames(data.by_day, conv.get("day"), "day", data.shops))
 
     put_csv("kpi_by_agent.csv", None if data.by_agent is None else
-            merge_agent_frames(data.by_agent, (data.conversion or {}).get("agent")))
+            merge_agent_frames(data.by_agent, conv.get("agent")))
     put_csv("kpi_by_hour.csv", data.by_hour)
-    put_csv("kpi_by_shop.csv", data.by_shop)
+    put_csv("kpi_by_shop.csv", data.by_shop if data.by_shop is None else
+            merge_kpi_frames(data.by_shop, conv.get("shop"), "shop", data.shops))
     put_csv("unreplied.csv", data.unreplied)
     if data.conversion is not None:
         put_csv("conversion_by_day.csv", data.conversion.get("day"))

@@ -196,7 +196,7 @@ def kpi_cmd(
     lang: LangOpt = Lang.zh,
     output: OutputOpt = None,
 ) -> None:
-    """Reply rate (5分钟回复率), response times, 答问比; with --by agent also 询单转化 and sales. 客服指标"""
+    """Reply rate (5分钟回复率), response times, 答问比; with --by agent, day, week or shop also 询单转化 and sales. 客服指标"""
     from cskit.kpi import Attribution, resolve_period
     from cskit.metrics import get_rule, parse_threshold
 
