@@ -762,7 +762,9 @@ def agents(frame: pd.DataFrame, *, rule=None, title: str | None = None, lang: st
             ax.barh(y[known], v[known], height=0.7,
                     color=np.asarray(color, dtype=object)[known].tolist()
                     if isinstance(color, list) else color)
-            unknown_cells |= ~known & (kind in ("rate", "yuan")) & (col != "reply_rate")
+            if kind in ("rate", "yuan") and col != "reply_rate":  # not "no inquiries"
+                unknown_cells |= ~known & (f["inquiry_buyers"].isna().to_numpy()
+                                           if "inquiry_buyers" in f.columns else True)
             ax.set_title(name, fontsize=10)
             for yi, x in zip(y, v):
                 ax.annotate("—" if np.isnan(x) else _fmt_value(x, kind), xy=(0 if np.isnan(x) else x, yi),
@@ -780,10 +782,11 @@ def agents(frame: pd.DataFrame, *, rule=None, title: str | None = None, lang: st
         more = f" ({n}/{n_all})" if n_all > n else ""
         fig.suptitle((title or _t(lang, "客服对比", "Agents")) + more)
         if unknown_cells.any():
-            fig.text(0.01, 0.005, _t(lang, "— 未知: 该店订单无法与聊天匹配或未覆盖统计期, 不画柱 (不是 0)",
-                                     "— unknown: the shop's orders cannot be matched to chats or do "
-                                     "not cover the period; no bar (not 0)"),
-                     fontsize=7, color="#555555", ha="left", va="bottom")
+            # a figure-level x label: the constrained layout keeps room for it
+            fig.supxlabel(_t(lang, "— 未知: 该店订单无法与聊天匹配或未覆盖统计期, 不画柱 (不是 0)",
+                             "— unknown: the shop's orders cannot be matched to chats or do "
+                             "not cover the period; no bar (not 0)"),
+                          x=0.01, ha="left", fontsize=7, color="#555555")
         return fig
 
     return _build(body, font, lang)

@@ -245,6 +245,7 @@ def test_report_leaves_cells_empty_with_the_note(store, tmp_path):
 
 def test_agents_chart_draws_no_bar_for_unknown_agents():
     from matplotlib.patches import Rectangle
+    from matplotlib.text import Text
 
     from cskit import charts
 
@@ -256,5 +257,10 @@ def test_agents_chart_draws_no_bar_for_unknown_agents():
     bars = [p for p in axes["销售额(元)"].patches if isinstance(p, Rectangle)]
     assert len(bars) == 1  # 店A only: 抖店's sales are unknown, not a zero-length bar
     assert len([p for p in axes["回复率"].patches if isinstance(p, Rectangle)]) == 2
-    text = "\n".join(t.get_text() for t in fig.texts)
+    text = "\n".join(t.get_text() for t in fig.findobj(Text))
     assert "未知" in text and "不是 0" in text
+    # an agent without inquiries (rate NaN, inquiry_buyers 0) is not "unknown"
+    frame = frame.assign(inquiry_buyers=[2, 0], inquiry_conversion=[0.5, np.nan],
+                         sales=[59.0, 0.0])
+    text = "\n".join(t.get_text() for t in charts.agents(frame, lang="zh").findobj(Text))
+    assert "未知" not in text
