@@ -631,13 +631,13 @@ def merge_kpi_frames(reply: pd.DataFrame, conv: pd.DataFrame | None, by: str,
     or shop also a day with paid orders but no chat gets reply counts 0 (not unknown), and
     the shops in the order of ``shops``, as :func:`reply_report` gives them."""
     frame = merge_agent_frames(reply, conv, keys=_BY_KEYS[by])
-    if by == "agent" or conv is None or conv.empty:
+    if by == "agent":
         return frame
     from cskit.metrics import KPIS
 
     keys = _BY_KEYS[by]
     no_chat = ~pd.MultiIndex.from_frame(frame[keys]).isin(pd.MultiIndex.from_frame(reply[keys]))
-    if no_chat.any():
+    if no_chat.any() and conv is not None:
         counts = {k.key for k in KPIS if k.unit == "count" and k.family == "reply"}
         for c in reply.columns:
             if c in counts:
