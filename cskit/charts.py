@@ -798,6 +798,7 @@ def agents(frame: pd.DataFrame, *, rule=None, title: str | None = None, lang: st
         axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
         # barh draws row 0 at the bottom: the first label goes on top
         y = (n - 1 - np.asarray(where, dtype=float)) if n else np.arange(0)
+        unknown_cells = np.zeros(n_agents, dtype=bool)
         for i, (ax, (col, zh, en, kind)) in enumerate(zip(axes, panels)):
             name = rate_name if col == "reply_rate" and rate_name else _t(lang, zh, en)
             v = f[col].to_numpy(dtype=float)
@@ -805,7 +806,13 @@ def agents(frame: pd.DataFrame, *, rule=None, title: str | None = None, lang: st
             if col == "reply_rate":  # below the suggested target: red
                 target = DEFAULT_THRESHOLDS[-1].value
                 color = np.where(np.nan_to_num(v, nan=0) < target, _BAD, _GOOD).tolist()
-            ax.barh(y, np.nan_to_num(v, nan=0.0), color=color, height=0.7)
+            known = np.isfinite(v)  # unknown (NaN): no bar, "—" (a footnote says why)
+            ax.barh(y[known], v[known], height=0.7,
+                    color=np.asarray(color, dtype=object)[known].tolist()
+                    if isinstance(color, list) else color)
+            if kind in ("rate", "yuan") and col != "reply_rate":  # not "no inquiries"
+                unknown_cells |= ~known & (f["inquiry_buyers"].isna().to_numpy()
+                                           if "inquiry_buyers" in f.columns else True)
             ax.set_title(name, fontsize=10)
             for yi, x in zip(y, v):
                 ax.annotate("—" if np.isnan(x) else _fmt_value(x, kind), xy=(0 if np.isnan(x) else x, yi),
@@ -824,6 +831,12 @@ def agents(frame: pd.DataFrame, *, rule=None, title: str | None = None, lang: st
         _bold_headings(axes[0])
         more = f" ({n_agents}/{n_all})" if n_all > n_agents else ""
         fig.suptitle((title or _t(lang, "客服对比", "Agents")) + more)
+        if unknown_cells.any():
+            # a figure-level x label: the constrained layout keeps room for it
+            fig.supxlabel(_t(lang, "— 未知: 该店订单无法与聊天匹配或未覆盖统计期, 不画柱 (不是 0)",
+                             "— unknown: the shop's orders cannot be matched to chats or do "
+                             "not cover the period; no bar (not 0)"),
+                          x=0.01, ha="left", fontsize=7, color="#555555")
         return fig
 
     return _build(body, font, lang)

@@ -497,7 +497,71 @@ def read_shop(store: Store, shop: str, period: Period, attr: Attribution, *,
 def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule, attr: Attribution,
                  slow_threshold_s: int = 100) -> tuple[pd.DataFrame, dict]:
     """客服绩效: reply columns and conversion/sales columns per (shop, agent_id), plus a
-    total row (the shops' own totals, not a sum of agent rows, which may double count)."""
+    total row (the shops' own totals, not a sum of agent rows, which may double count).
+    Every number as counted (see :func:`kpi_report` for unknown conversion left empty)."""
+    frame, shop_rows, _ = _reply_conversion(store, shops=shops, period=period, rule=rule,
+                                            attr=attr, by="agent",
+                                            slow_threshold_s=slow_threshold_s)
+    return frame, total_row(shop_rows)
+
+
+#: how `kpi --by` rows are keyed (conversion joins the reply rows on these)
+_BY_KEYS = {"agent": ["shop", "agent_id"], "day": ["shop", "date"], "week": ["shop", "week"],
+            "shop": ["shop"]}
+
+
+def kpi_report(store: Store, *, shops: list[str] | None, period: Period, rule, attr: Attribution,
+               by: str = "agent", slow_threshold_s: int = 100
+               ) -> tuple[pd.DataFrame, dict, dict[str, dict]]:
+    """`cskit kpi --by agent|day|week|shop`: reply and conversion columns side by side, the
+    total row, and the shops whose conversion is unknown
+    (:func:`~cskit.metrics.coverage.unknown_shops`: ``{shop: {"reason", "last"}}``).  Their
+    conversion and sales cells are NaN, and the total sums only the other shops."""
+    from cskit.metrics.coverage import blank_unknown
+
+    frame, shop_rows, unknown = _reply_conversion(store, shops=shops, period=period, rule=rule,
+                                                  attr=attr, by=by,
+                                                  slow_threshold_s=slow_threshold_s)
+    return blank_unknown(frame, unknown), total_row(blank_unknown(shop_rows, unknown)), unknown
+
+
+def explain_unknown(store: Store, unknown: dict[str, dict]) -> dict[str, dict]:
+    """``unknown`` with ``no_orders`` (none in the span read) told apart: when the store holds
+    older orders of the shop, ``orders_end`` and the date of its latest (one month read)."""
+    for shop, info in unknown.items():
+        if info["reason"] != "no_orders" or not info.get("start"):
+            continue
+        months = sorted(f.month for f in store.files(schema.ORDERS, [shop]) if f.month)
+        if not months:
+            continue
+        last = store.read(schema.ORDERS, shops=[shop], since=dt.date.fromisoformat(months[-1] + "-01"))
+        at = pd.concat([pd.to_datetime(last[c], errors="coerce") for c in ("created_at", "paid_at")
+                        if c in last.columns]).max()
+        if pd.notna(at) and at < pd.Timestamp(info["start"]):
+            unknown[shop] = {"reason": "orders_end", "last": at.date().isoformat()}
+    return unknown
+
+
+def _unknown_of(convs, shops, period: Period) -> dict[str, dict]:
+    """The shops (of ``shops``) whose conversion cannot be known, from the slicers' orders."""
+    from cskit.metrics.coverage import order_facts, unknown_shops
+
+    facts = [sl.facts for sl in convs if len(sl.facts)]
+    facts = pd.concat(facts) if facts else order_facts(None)
+    starts: dict = {}
+    for sl in convs:  # day numbers → dates
+        starts.update({k: dt.date(1970, 1, 1) + dt.timedelta(days=int(v))
+                       for k, v in sl.first_day.items()})
+    return unknown_shops(facts, shops, starts, period.since)
+
+
+def _reply_conversion(store: Store, *, shops: list[str] | None, period: Period, rule,
+                      attr: Attribution, by: str, slow_threshold_s: int = 100
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict]]:
+    """Reply and conversion rows per ``by`` (agent, day, week, shop), merged; the shops' own
+    rows (for the total); and the shops whose conversion is unknown.  One pass over the
+    store feeds both slicers (conversion buckets a buyer-day by the day of its first
+    buyer message, as the reply metrics do)."""
     from cskit.metrics.conversion import ConversionSlices
     from cskit.metrics.conversion import pooled_results as pooled_conversions
     from cskit.metrics.reply import ReplySlices
@@ -506,6 +570,8 @@ def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule,
 
     wide = math.ceil(max(attr.window_days, REPLY_SLACK.days))
     kw = dict(since=period.since, until=period.until)
+    bys = tuple(dict.fromkeys((by, "shop")))
+    shops = select_shops(store, shops)
 
     def read_orders(group: list[str]) -> pd.DataFrame:
         return store.read(schema.ORDERS, shops=group,
@@ -527,7 +593,7 @@ def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule,
 
     rule = _resolve(rule)
     # a month's slice reaches back ``wide`` days only for orders: the last reply before one
-    items = _shops_slices(store, select_shops(store, shops), period, message_columns(rule),
+    items = _shops_slices(store, shops, period, message_columns(rule),
                           orders=read_orders, before=wide, after=dt.timedelta(days=wide),
                           tail=lambda o: wide if o is not None and len(o) else 0,
                           head=REPLY_SLACK)
@@ -540,9 +606,8 @@ def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule,
                 rs.close()
                 cs.close()
             excluded, orders = item
-            rs = ReplySlices(rule, excluded, bys=("agent", "shop"),
-                             slow_threshold_s=slow_threshold_s, **kw)
-            cs = ConversionSlices(orders, bys=("agent", "shop"), window_days=attr.window_days,
+            rs = ReplySlices(rule, excluded, bys=bys, slow_threshold_s=slow_threshold_s, **kw)
+            cs = ConversionSlices(orders, bys=bys, window_days=attr.window_days,
                                   lookback_days=attr.lookback_days, anchor=attr.anchor, **kw)
             continue
         if not replies or replies[-1] is not rs:
@@ -561,23 +626,48 @@ def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule,
     if not replies:
         raise no_messages(store, period)
     r, c = pooled_replies(replies), pooled_conversions(convs)
-    reply_a, reply_s, conv_a, conv_s = r["agent"], r["shop"], c["agent"], c["shop"]
+    reply_a, reply_s, conv_a, conv_s = r[by], r["shop"], c[by], c["shop"]
     if reply_a.empty and conv_a.empty:
         raise no_messages(store, period)
-    # the total: the shops' own rows, of the shops with agent rows
+    # the total: the shops' own rows, of the shops with rows
     shop_rows = reply_s.merge(conv_s, on=["shop"], how="outer")
     seen_shops = pd.concat([reply_a["shop"], conv_a["shop"]]).unique()
     shop_rows = shop_rows[shop_rows["shop"].isin(seen_shops)].reset_index(drop=True)
-    return merge_agent_frames(reply_a, conv_a), total_row(shop_rows)
+    unknown = explain_unknown(store, _unknown_of(convs, list(seen_shops), period))
+    return merge_kpi_frames(reply_a, conv_a, by, shops), shop_rows, unknown
 
 
-def merge_agent_frames(reply_a: pd.DataFrame, conv_a: pd.DataFrame | None) -> pd.DataFrame:
-    """Reply and conversion rows per (shop, agent_id) side by side, sorted by shop, agent."""
+def merge_kpi_frames(reply: pd.DataFrame, conv: pd.DataFrame | None, by: str,
+                     shops: list[str] | None = None) -> pd.DataFrame:
+    """The `cskit kpi --by` frame from the reply and conversion frames of the same grouping
+    (the weekly report writes the same): by agent :func:`merge_agent_frames`; by day, week
+    or shop also a day with paid orders but no chat gets reply counts 0 (not unknown), and
+    the shops in the order of ``shops``, as :func:`reply_report` gives them."""
+    frame = merge_agent_frames(reply, conv, keys=_BY_KEYS[by])
+    if by == "agent":
+        return frame
+    from cskit.metrics import KPIS
+
+    keys = _BY_KEYS[by]
+    no_chat = ~pd.MultiIndex.from_frame(frame[keys]).isin(pd.MultiIndex.from_frame(reply[keys]))
+    if no_chat.any() and conv is not None:
+        counts = {k.key for k in KPIS if k.unit == "count" and k.family == "reply"}
+        for c in reply.columns:
+            if c in counts:
+                frame[c] = frame[c].where(~no_chat, 0)
+    return _in_shop_order(frame, shops) if shops else frame
+
+
+def merge_agent_frames(reply_a: pd.DataFrame, conv_a: pd.DataFrame | None,
+                       keys=("shop", "agent_id")) -> pd.DataFrame:
+    """Reply and conversion rows per (shop, agent_id) — or other ``keys`` — side by side,
+    sorted by the keys."""
     from cskit.metrics import column_order
 
+    keys = list(keys)
     frame = reply_a if conv_a is None or conv_a.empty else \
-        reply_a.merge(conv_a, on=["shop", "agent_id"], how="outer")
-    frame = frame.sort_values(["shop", "agent_id"], kind="stable").reset_index(drop=True)
+        reply_a.merge(conv_a, on=keys, how="outer")
+    frame = frame.sort_values(keys, kind="stable").reset_index(drop=True)
     return frame[column_order(frame.columns)]
 
 
@@ -603,11 +693,13 @@ def total_row(shop_rows: pd.DataFrame) -> dict:
     out: dict = {}
     for col in shop_rows.columns:
         if units.get(col) in ("count", "yuan"):
-            out[col] = shop_rows[col].sum()
+            # empty (unknown) cells are left out; none known → unknown
+            v = pd.to_numeric(shop_rows[col], errors="coerce").sum(min_count=1)
+            out[col] = None if pd.isna(v) else v
     for key, fn in _RATIOS.items():
         try:
             with np.errstate(divide="ignore", invalid="ignore"):
-                v = float(fn(out))
+                v = float(fn({k: np.nan if x is None else x for k, x in out.items()}))
             out[key] = v if np.isfinite(v) else None
         except (KeyError, ZeroDivisionError):
             continue

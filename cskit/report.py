@@ -32,8 +32,9 @@ import pandas as pd
 
 from cskit import schema
 from cskit.errors import CskitError, NoDataError, UsageError
-from cskit.kpi import MESSAGE_COLUMNS, REPLY_SLACK, Period, select_shops
+from cskit.kpi import MESSAGE_COLUMNS, REPLY_SLACK, Period, explain_unknown, select_shops
 from cskit.metrics import BOT_AGENT, UNASSIGNED
+from cskit.metrics.coverage import blank_unknown, shop_unknown, unknown_note
 from cskit.render import Column, display_frame, human_value, machine_value, write_csv
 
 __all__ = ["ReportData", "Note", "collect", "previous_period", "headline", "write_report",
@@ -250,12 +251,15 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
         any_buyer |= bool(len(acc["day"][-1]))
         if conv_mod is None:
             continue
-        if shop not in order_shops:
+        no_orders = shop not in order_shops
+        if no_orders:  # its conversion cells stay empty (unknown, not 0), as in `cskit kpi`
             data.notes.append(Note("conversion", f"店铺 {shop}: 仓库里没有订单, 询单转化未计算 "
                                                  "(先 cskit ingest 订单导出文件)"))
-            continue
+            if not order_shops:  # no orders at all: the report has no conversion part
+                continue
         try:
-            _conversion_for_shop(store, shop, data, msgs, ann, conv_mod, text_mod, parts, acc)
+            _conversion_for_shop(store, shop, data, msgs, ann, conv_mod, text_mod, parts, acc,
+                                 noted=no_orders)
         except (CskitError, KeyError, ValueError, TypeError) as exc:
             if strict:
                 raise
@@ -327,20 +331,33 @@ def _reply_for_shop(data: ReportData, rmsgs, excluded, parts, acc) -> pd.DataFra
     return ann
 
 
-def _conversion_for_shop(store, shop, data, msgs, ann, conv, text_mod, parts, acc) -> None:
+def _conversion_for_shop(store, shop, data, msgs, ann, conv, text_mod, parts, acc,
+                         noted: bool = False) -> None:
     p = data.period
     orders = store.read(schema.ORDERS, shops=[shop], since=_day(p.since, -LOOKBACK_DAYS),
                         until=p.until, time_slack=dt.timedelta(days=WINDOW_DAYS))
     kw = dict(since=p.since, until=p.until)
     bys = ("day", "agent", "shop") if "conversion" in parts else ("shop",) \
         if "conversion_shop" in parts else ()
+    # orders without buyer ids, or none covering the period: conversion unknown, not 0
+    unknown = shop_unknown(msgs, orders, shop, p.since, p.until)
+    unknown = explain_unknown(store, {shop: unknown}) if unknown else {}
+    if unknown and not noted:
+        data.notes.append(Note("conversion", unknown_note(shop, unknown[shop])))
     for by in bys:
-        acc.setdefault(f"conv_{by}", []).append(conv.conversion_kpis(msgs, orders, by=by, **kw))
+        acc.setdefault(f"conv_{by}", []).append(
+            blank_unknown(conv.conversion_kpis(msgs, orders, by=by, **kw), unknown))
     if "conversion" in parts:
         acc.setdefault("unpaid", []).append(conv.unpaid_list(msgs, orders, **kw))
     if not parts & {"conversion", "lost"}:
         return
     lost = conv.lost_buyers(msgs, orders, **kw)
+    if unknown:  # whether these buyers bought cannot be known: not lost
+        n = int((~lost["pending"].to_numpy(dtype=bool)).sum()) if "pending" in lost else len(lost)
+        if n and "lost" in parts:
+            data.notes.append(Note("lost", f"店铺 {shop}: 无法判断是否成交, {n} 个询单买家日"
+                                           "未计入流失"))
+        return
     acc.setdefault("lost_buyers", []).append(lost)
     if text_mod is None or "lost" not in parts or ann is None or "content" not in msgs.columns:
         return
@@ -498,13 +515,17 @@ def write_report(data: ReportData, out_dir: Path | str, *, previous: ReportData 
 
             sheets.append(Sheet(FILES.get(name, name), frame, cols))
 
-    put_csv("kpi_by_day.csv", data.by_day)
-    from cskit.kpi import merge_agent_frames  # the same frame as `cskit kpi --by agent`
+    from cskit.kpi import merge_agent_frames, merge_kpi_frames  # the frames of `cskit kpi --by`
+
+    conv = data.conversion or {}
+    put_csv("kpi_by_day.csv", data.by_day if data.by_day is None else
+            merge_kpi_frames(data.by_day, conv.get("day"), "day", data.shops))
 
     put_csv("kpi_by_agent.csv", None if data.by_agent is None else
-            merge_agent_frames(data.by_agent, (data.conversion or {}).get("agent")))
+            merge_agent_frames(data.by_agent, conv.get("agent")))
     put_csv("kpi_by_hour.csv", data.by_hour)
-    put_csv("kpi_by_shop.csv", data.by_shop)
+    put_csv("kpi_by_shop.csv", data.by_shop if data.by_shop is None else
+            merge_kpi_frames(data.by_shop, conv.get("shop"), "shop", data.shops))
     put_csv("unreplied.csv", data.unreplied)
     if data.conversion is not None:
         put_csv("conversion_by_day.csv", data.conversion.get("day"))

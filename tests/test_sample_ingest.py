@@ -82,3 +82,35 @@ def test_conversion_is_consistent_with_what_the_generator_planted(sample_store):
     assert douyin["paid_buyers"] == 0
     d_orders = orders[(orders["shop"] == "山野茶铺抖音小店") & orders["paid"]]
     assert douyin["unmatched_orders"] == len(d_orders[d_orders["status"].isin(["paid", "shipped", "completed"])])
+
+
+def test_sample_douyin_conversion_is_unknown_and_the_other_shops_unchanged(sample_store):
+    """Issue 12 point 2 on the sample: the Douyin shop (orders without buyer id) has empty
+    conversion cells in `kpi`, every other shop's numbers are exactly the counted ones, and
+    the day rows of each shop add up to its shop row (point 6)."""
+    from cskit import kpi
+    from cskit.metrics import get_rule
+
+    store, _, _ = sample_store
+    rule, attr, week = get_rule("pdd5"), kpi.Attribution(), kpi.parse_week("2026-W47")
+    raw, _ = kpi.agent_report(store, shops=None, period=week, rule=rule, attr=attr)
+    shown, total, unknown = kpi.kpi_report(store, shops=None, period=week, rule=rule, attr=attr)
+    assert {s: i["reason"] for s, i in unknown.items()} == {"山野茶铺抖音小店": "no_buyer_id"}
+    dy = shown["shop"] == "山野茶铺抖音小店"
+    assert shown.loc[dy, ["inquiry_buyers", "paid_buyers", "inquiry_conversion", "sales"]].isna().all().all()
+    assert (raw.loc[dy, "inquiry_buyers"] > 0).any()  # what used to show as 0.0 %
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(shown[~dy].reset_index(drop=True),
+                                  raw[~dy].reset_index(drop=True), check_dtype=False)
+    # the total: the known shops' own rows only
+    by_shop, _, _ = kpi.kpi_report(store, shops=None, period=week, rule=rule, attr=attr, by="shop")
+    known = by_shop[by_shop["shop"] != "山野茶铺抖音小店"]
+    assert total["inquiry_buyers"] == known["inquiry_buyers"].sum()
+    assert total["paid_buyers"] == known["paid_buyers"].sum()
+    by_day, _, _ = kpi.kpi_report(store, shops=None, period=week, rule=rule, attr=attr, by="day")
+    counts = ["served_buyers", "inquiry_buyers", "ordered_buyers", "paid_buyers",
+              "attributed_orders", "silent_orders", "unmatched_orders"]
+    sums = by_day.groupby("shop")[counts].sum(min_count=1)
+    pd.testing.assert_frame_equal(sums.loc[known["shop"]].astype(float).reset_index(drop=True),
+                                  known[counts].astype(float).reset_index(drop=True))

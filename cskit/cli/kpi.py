@@ -65,6 +65,35 @@ def _tidy_agent_rows(frame):
     return frame.loc[busy]
 
 
+#: the --by groupings that carry the conversion columns (hour: reply only)
+CONVERSION_BYS = ("agent", "day", "week", "shop")
+
+
+def unknown_meta(unknown: dict, lang: str = "zh") -> dict:
+    """JSON meta: per shop whose conversion is unknown, the reason code and its note."""
+    from cskit.metrics.coverage import unknown_note
+
+    return {shop: {"reason": i["reason"], "orders_until": i.get("last"),
+                   "note": unknown_note(shop, i, lang)} for shop, i in unknown.items()}
+
+
+def _note_unknown(unknown: dict, lang: str, *, total_shops: bool) -> None:
+    """One stderr line per shop whose conversion is unknown (and one about the total)."""
+    from cskit.metrics.coverage import unknown_note
+
+    if not unknown:
+        return
+    con = stderr_console()
+    head = "注: " if lang == "zh" else "note: "
+    for shop, info in unknown.items():
+        con.print(head + unknown_note(shop, info, lang), markup=False)
+    if total_shops:
+        names = "、".join(unknown) if lang == "zh" else ", ".join(unknown)
+        con.print(head + (f"合计的询单转化与销售额只含订单可匹配的店铺 (不含 {names})" if lang == "zh"
+                          else f"the total's conversion and sales cover only shops whose orders "
+                               f"can be matched (not {names})"), markup=False)
+
+
 def kpi_columns(keys: list[str], rule) -> list[Column]:
     from cskit.metrics import GROUP_KEYS, kpi
 
@@ -83,7 +112,7 @@ def kpi_columns(keys: list[str], rule) -> list[Column]:
 
 def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh", output=None,
             slow_threshold_s=100, list_kind=None, out=None, attr=None, sort=None, wide=False):
-    from cskit.kpi import Attribution, agent_report, reply_report, sort_frame, unreplied_report
+    from cskit.kpi import Attribution, kpi_report, reply_report, sort_frame, unreplied_report
     from cskit.metrics import column_order, output_columns
 
     attr = attr or Attribution()
@@ -97,16 +126,22 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
                 f"Late or unanswered ({rule.label_en}, {period.label(lang)})"
             emit(frame, UNREPLIED_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
             return frame
-        total = None
-        if by == "agent":
-            frame, total = agent_report(store, shops=shops, period=period, rule=rule, attr=attr,
-                                        slow_threshold_s=slow_threshold_s)
+        total, unknown = None, {}
+        if by in CONVERSION_BYS:  # reply and conversion columns side by side
+            frame, total, unknown = kpi_report(store, shops=shops, period=period, rule=rule,
+                                               attr=attr, by=by, slow_threshold_s=slow_threshold_s)
             keys = column_order(frame.columns)
             meta |= {"window_days": attr.window_days, "lookback_days": attr.lookback_days,
-                     "anchor": attr.anchor,
-                     "total": {k: machine_value(v, "count") for k, v in total.items()}}
-            total = {**total, "agent_id": "合计" if lang == "zh" else "total"}
-            name_zh, name_en = "客服绩效", "Agent report"
+                     "anchor": attr.anchor, "conversion_unknown": unknown_meta(unknown, lang)}
+            if by == "agent":
+                meta["total"] = {k: machine_value(v, "count") for k, v in total.items()}
+                total = {**total, "agent_id": "合计" if lang == "zh" else "total"}
+                name_zh, name_en = "客服绩效", "Agent report"
+            else:
+                meta["pending"] = machine_value(total.get("pending"), "count") is True or \
+                    bool(machine_value(total.get("pending"), "count"))
+                total = None
+                name_zh, name_en = rule.label_zh, rule.label_en
         else:
             frame = reply_report(store, shops=shops, period=period, rule=rule, by=by,
                                  slow_threshold_s=slow_threshold_s)
@@ -118,7 +153,8 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
             if by == "agent":
                 frame = _tidy_agent_rows(frame)
         cols = kpi_columns(keys, rule)
-        if by == "agent" and meta["total"].get("pending"):
+        _note_unknown(unknown, lang, total_shops=by == "agent" and frame["shop"].nunique() > 1)
+        if by in CONVERSION_BYS and (meta.get("total") or meta).get("pending"):
             stderr_console().print(
                 "note: " + tr("some inquiries are less than {days:g} days old; their conversion can "
                               "still rise (pending)", days=attr.window_days), markup=False)
@@ -154,7 +190,7 @@ def kpi_cmd(
     lang: LangOpt = None,
     output: OutputOpt = None,
 ) -> None:
-    """Reply rate (5分钟回复率), response times, 答问比; with --by agent also 询单转化 and sales. 客服指标"""
+    """Reply rate (5分钟回复率), response times, 答问比; with --by agent, day, week or shop also 询单转化 and sales. 客服指标"""
     from cskit.kpi import Attribution, resolve_period
     from cskit.metrics import get_rule, parse_threshold
 

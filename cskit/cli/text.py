@@ -78,11 +78,16 @@ def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None
     from cskit.text.lost import examples, reason_summary
 
     lex = load_lost_lexicon(lexicon)
-    classified, texts, method = lost_frames(store, shops=shops, period=period, lexicon=lex)
+    left_out: dict = {}
+    classified, texts, method = lost_frames(store, shops=shops, period=period, lexicon=lex,
+                                            left_out=left_out)
     meta = {"since": period.since.isoformat() if period.since else None,
             "until": period.until.isoformat() if period.until else None,
             "lost_definition": method, "lost_buyers": int(len(classified)),
-            "lexicon": lex.source}
+            "lexicon": lex.source,
+            "left_out": {s: {"reason": i["reason"], "orders_until": i.get("last"),
+                             "buyer_days": i["buyer_days"]} for s, i in left_out.items()}}
+    _note_left_out(left_out, lang)
     with output_file(output, fmt) as handle:
         if n_examples:
             frame = examples(classified, texts, n_examples, lexicon=lex)
@@ -97,6 +102,21 @@ def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None
             f"Lost-sale reasons · {period.label(lang)} · {len(classified)} lost buyers"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
         return frame
+
+
+def _note_left_out(left_out: dict, lang: str) -> None:
+    """One stderr line per shop whose buyer-days could not be judged lost or not."""
+    from cskit.metrics.coverage import unknown_note
+    from cskit.render import stderr_console
+
+    con = stderr_console()
+    for shop, info in left_out.items():
+        why = unknown_note(shop, info, lang)
+        why = why.split("，询单转化")[0] if lang == "zh" else why.split("; conversion")[0]
+        n = info["buyer_days"]
+        con.print(f"注: {why}，无法判断是否成交，{n} 个询单买家日未计入流失" if lang == "zh" else
+                  f"note: {why}; whether they bought cannot be known, {n} inquiry buyer-days "
+                  "left out of the lost count", markup=False)
 
 
 @app.command("lost")

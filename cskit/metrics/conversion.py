@@ -761,6 +761,12 @@ class ConversionSlices:
         d = _Data(None, orders, self.W, self.L, anchor, None)
         self.end: dict = dict(zip(d.shop_names, d.end_of_shop[:len(d.shop_names)].tolist()))
         self.parts: dict[str, list[_ConvPart]] = {by: [] for by in self.bys}
+        # whether the orders can tell anything (cskit.metrics.coverage): per shop its
+        # orders' facts, and the day of its first owned buyer message
+        from cskit.metrics.coverage import order_facts
+
+        self.facts = order_facts(orders)
+        self.first_day: dict = {}
 
     def add(self, messages: pd.DataFrame, lo, hi, *, start=None, end=None, orders_from=None,
             orders_to=None, first: bool = False, last: bool = False, log=None) -> None:
@@ -797,6 +803,12 @@ class ConversionSlices:
         o_hi = ohi if self.hi is None else self.hi if ohi is None else min(ohi, self.hi)
         for by in self.bys:
             self.parts[by].append(_conv_partial(d, by, own_lo, own_hi, o_lo, o_hi, True))
+        own = _in_range(d.bd_day, own_lo, own_hi)
+        if own.any():
+            first = pd.Series(d.bd_day[own]).groupby(d.bd_shop[own]).min()
+            for code, day in first.items():
+                name = d.shop_names[code]
+                self.first_day[name] = min(self.first_day.get(name, day), day)
 
     def result(self) -> dict[str, pd.DataFrame]:
         return pooled_results([self])

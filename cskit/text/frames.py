@@ -76,11 +76,17 @@ def _served_without_orders(msgs: pd.DataFrame, orders: pd.DataFrame, period) -> 
     return lost.sort_values(["shop", "date", "buyer_id"], kind="stable").reset_index(drop=True)
 
 
-def lost_frames(store, *, shops=None, period, lexicon=None, rule=None):
+def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=None):
     """Per shop: read, find lost buyer-days, classify.  Returns (classified, buyer
-    messages of the lost buyer-days, method)."""
-    from cskit.kpi import read_excluded, select_shops
+    messages of the lost buyer-days, method).
+
+    A shop whose orders cannot tell whether a buyer bought (no buyer ids, or no orders
+    covering the period: :mod:`cskit.metrics.coverage`) is left out; ``left_out`` (a
+    dict) then gets ``{shop: {"reason", "last", "buyer_days"}}``, ``buyer_days`` the
+    served buyer-days without a known order that were not counted as lost."""
+    from cskit.kpi import explain_unknown, read_excluded, select_shops
     from cskit.metrics import annotate, get_rule
+    from cskit.metrics.coverage import shop_unknown
     from cskit.text.lexicon import LostLexicon, load_lost_lexicon
     from cskit.text.lost import classify, service_signals
 
@@ -102,6 +108,13 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None):
         orders = store.read(schema.ORDERS, shops=[shop], since=since, until=period.until,
                             time_slack=dt.timedelta(days=WINDOW_DAYS + 1))
         lost, method = _lost_population(msgs, orders, period)
+        unknown = shop_unknown(msgs, orders, shop, period.since, period.until)
+        if unknown is not None:
+            unknown = explain_unknown(store, {shop: unknown})[shop]
+        if unknown is not None:
+            if left_out is not None and len(lost):
+                left_out[shop] = {**unknown, "buyer_days": int(len(lost))}
+            continue
         if lost.empty:
             continue
         ann = annotate(msgs, rule, read_excluded(store, shop))
