@@ -10,7 +10,7 @@ import typer
 from cskit.cli.app import app, boundary, open_store
 from cskit.cli.ingest import run_ingest
 from cskit.cli.kpi import run_kpi
-from cskit.cli.options import Lang, LangOpt
+from cskit.cli.options import LangOpt
 from cskit.memory import reuse_freed_memory
 from cskit.i18n import tr
 from cskit.render import stderr_console

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
-from cskit.cli.options import Fmt, FormatOpt, Lang, LangOpt, OutputOpt, StoreOpt
+from cskit.cli.options import Fmt, FormatOpt, LangOpt, OutputOpt, StoreOpt
 from cskit.i18n import RejectedRows, tr
 from cskit.render import Column, emit, stderr_console
 

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
-from cskit.cli.options import (AnchorOpt, AnchorOption, Fmt, FormatOpt, Lang, LangOpt, LastWeekOpt,
+from cskit.cli.options import (AnchorOpt, AnchorOption, Fmt, FormatOpt, LangOpt, LastWeekOpt,
                                LookbackOpt, OutputOpt, RuleOpt, RuleOption, ShopOpt, SinceOpt, SlowOpt,
                                StoreOpt, ThresholdOpt, UntilOpt, WeekOpt, WideOpt, WindowDaysOpt)
 from cskit.memory import reuse_freed_memory

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
-from cskit.cli.options import (Fmt, FormatOpt, Lang, LangOpt, LastWeekOpt, OutputOpt, ShopOpt, SinceOpt,
+from cskit.cli.options import (Fmt, FormatOpt, LangOpt, LastWeekOpt, OutputOpt, ShopOpt, SinceOpt,
                                StoreOpt, UntilOpt, WeekOpt, WideOpt, period_of)
 from cskit.render import Column, emit
 from cskit.text.frames import lost_frames, qc_frames
