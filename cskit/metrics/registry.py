@@ -119,6 +119,11 @@ for _k in (
     KPI("first_response_s_mean", "平均首次响应(秒)", "Mean first response (s)", "seconds",
         "per buyer-day: first human reply − first window buyer message; mean over buyer-days "
         "that got a reply"),
+    KPI("first_response_s_median", "首次响应中位数(秒)", "Median first response (s)", "seconds",
+        "median over buyer-days that got a reply of the first response time (one overnight "
+        "wait does not move it)"),
+    KPI("first_response_s_p90", "首次响应P90(秒)", "P90 first response (s)", "seconds",
+        "90th percentile (linear interpolation) of the first response time per buyer-day"),
     KPI("response_s_mean", "平均响应(秒)", "Mean response (s)", "seconds",
         "mean over answered rounds of (first human reply − round start)"),
     KPI("response_s_median", "响应中位数(秒)", "Median response (s)", "seconds",

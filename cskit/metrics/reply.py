@@ -533,12 +533,14 @@ def _headline_columns(rule: RuleConfig) -> list[str]:
     return ["consult_buyers", f"{rule.unit}s", f"{rule.unit}s_on_time", "reply_rate"]
 
 
-_OTHER_COLUMNS = ["first_response_s_mean", "response_s_mean", "response_s_median",
+_OTHER_COLUMNS = ["first_response_s_mean", "first_response_s_median", "first_response_s_p90",
+                  "response_s_mean", "response_s_median",
                   "response_s_p90", "response_s_capped_mean", "answer_ratio", "answered_30s_rate",
                   "slow_buyers", "buyer_messages", "agent_messages", "bot_messages"]
 _HOUR_COLUMNS = ["buyer_messages", "messages", "late_messages", "unanswered_messages",
                  "slow_messages", "agent_messages", "bot_messages"]
-_FLOAT_COLUMNS = {"reply_rate", "first_response_s_mean", "response_s_mean", "response_s_median",
+_FLOAT_COLUMNS = {"reply_rate", "first_response_s_mean", "first_response_s_median",
+                  "first_response_s_p90", "response_s_mean", "response_s_median",
                   "response_s_p90", "response_s_capped_mean", "answer_ratio",
                   "answered_30s_rate"}
 
@@ -613,11 +615,12 @@ def _events(log: _Log, a: _Ann, rule: RuleConfig, lo: int | None, hi: int | None
 
 @dataclass
 class _Part:
-    """Per-group sums of one batch of events (combinable by adding), and the histogram of
-    (group, whole-second response time) for exact medians and P90s."""
+    """Per-group sums of one batch of events (combinable by adding), and per measure the
+    histogram of (group, whole-second response time) for exact medians and P90s."""
 
     sums: pd.DataFrame  # shop, _k, then sum columns
-    hist: pd.DataFrame | None  # _r (row of sums), _v (seconds), _n (how many)
+    #: measure ("response", "first_response") → _r (row of sums), _v (seconds), _n (how many)
+    hist: dict[str, pd.DataFrame]
 
 
 class _Acc:
@@ -648,7 +651,7 @@ class _Acc:
         self.size = len(ev.shop_names) * self.k
         self.touched = np.zeros(self.size, dtype=bool)
         self.cols: dict[str, np.ndarray] = {}
-        self.hist: tuple[np.ndarray, np.ndarray] | None = None
+        self.hist: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def index(self, shop, day, agent=None, hour=None) -> np.ndarray:
         base = shop * self.k
@@ -681,10 +684,12 @@ class _Acc:
         self.cols[name + "#s"] = self._bc(idx[ok], values[ok])
         self.cols[name + "#n"] = self._bc(idx[ok]).astype(np.int64)
 
-    def quantiles(self, idx: np.ndarray, values: np.ndarray) -> None:
+    def quantiles(self, name: str, idx: np.ndarray, values: np.ndarray) -> None:
+        """Histogram of whole-second ``values`` per group, for the medians and P90s of
+        ``name`` (a key of :data:`_QUANTILES`)."""
         self.touched |= self._bc(idx) > 0
         ok = ~np.isnan(values)
-        self.hist = (idx[ok], values[ok].astype(np.int64))
+        self.hist[name] = (idx[ok], values[ok].astype(np.int64))
 
     def part(self) -> _Part:
         ev = self.ev
@@ -692,22 +697,22 @@ class _Acc:
         shop, second = np.divmod(rows, self.k)
         sums = pd.DataFrame({"shop": ev.shop_names[shop], "_k": self._keys(second),
                              **{k: v[rows] for k, v in self.cols.items()}})
-        hist = None
-        if self.hist is not None:
-            idx, v = self.hist
-            vmax = int(v.max()) + 1 if len(v) else 1
-            if self.size < _BIG // vmax:
-                u, n = np.unique(idx * vmax + v, return_counts=True)
-                gi, vv = np.divmod(u, vmax)
-            else:
-                frame = pd.DataFrame({"g": idx, "v": v}).value_counts().sort_index()
-                gi = frame.index.get_level_values(0).to_numpy(np.int64)
-                vv = frame.index.get_level_values(1).to_numpy(np.int64)
-                n = frame.to_numpy(np.int64)
-            at = np.full(self.size, -1, dtype=np.int64)
-            at[rows] = np.arange(len(rows))
-            hist = pd.DataFrame({"_r": at[gi], "_v": vv, "_n": n.astype(np.int64)})
-        return _Part(sums, hist)
+        return _Part(sums, {name: self._hist_frame(idx, v, rows)
+                            for name, (idx, v) in self.hist.items()})
+
+    def _hist_frame(self, idx: np.ndarray, v: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
+        vmax = int(v.max()) + 1 if len(v) else 1
+        if self.size < _BIG // vmax:
+            u, n = np.unique(idx * vmax + v, return_counts=True)
+            gi, vv = np.divmod(u, vmax)
+        else:
+            frame = pd.DataFrame({"g": idx, "v": v}).value_counts().sort_index()
+            gi = frame.index.get_level_values(0).to_numpy(np.int64)
+            vv = frame.index.get_level_values(1).to_numpy(np.int64)
+            n = frame.to_numpy(np.int64)
+        at = np.full(self.size, -1, dtype=np.int64)
+        at[rows] = np.arange(len(rows))
+        return pd.DataFrame({"_r": at[gi], "_v": vv, "_n": n.astype(np.int64)})
 
     def _keys(self, second: np.ndarray) -> np.ndarray:
         if self.by == "day":
@@ -818,13 +823,15 @@ def _partial(ev: _Events, by: str, rule: RuleConfig, slow_threshold_s: int,
         acc.sum(f"{rule.unit}s_on_time", idx(m, r_agent), ~ev.late[m])
     # first response per buyer-day: its first window message
     first = ev.first_win & win
-    acc.mean("first_response_s_mean", idx(first, h_agent), ev.h_wait[first])
+    i = idx(first, h_agent)
+    acc.mean("first_response_s_mean", i, ev.h_wait[first])
+    acc.quantiles("first_response", i, ev.h_wait[first])
     # human rounds started in the window
     m = win & ev.round_start
     w = ev.h_wait[m]
     i = idx(m, h_agent)
     acc.mean("response_s_mean", i, w)
-    acc.quantiles(i, w)
+    acc.quantiles("response", i, w)
     cap = float(rule.response_cap_s)
     capped = np.where(np.isnan(w), cap, np.minimum(w, cap))
     capped[(w == 0) | ev.h_later_day[m]] = np.nan
@@ -840,7 +847,10 @@ def _partial(ev: _Events, by: str, rule: RuleConfig, slow_threshold_s: int,
 
 
 _MEANS = ("first_response_s_mean", "response_s_mean", "response_s_capped_mean")
-_QUANTILES = {"response_s_median": 0.5, "response_s_p90": 0.9}
+#: measure of a histogram → (column, quantile) computed from it
+_QUANTILES = {"response": (("response_s_median", 0.5), ("response_s_p90", 0.9)),
+              "first_response": (("first_response_s_median", 0.5),
+                                 ("first_response_s_p90", 0.9))}
 
 
 def _finish(parts: list[_Part], by: str, rule: RuleConfig) -> pd.DataFrame:
@@ -853,7 +863,8 @@ def _finish(parts: list[_Part], by: str, rule: RuleConfig) -> pd.DataFrame:
     if by != "hour":
         for name in _MEANS:
             cols[name] = _ratio(tab[name + "#s"].to_numpy(), tab[name + "#n"].to_numpy())
-        cols.update(_hist_quantiles(tab.index, [p for p in parts if p.hist is not None]))
+        for measure, qs in _QUANTILES.items():
+            cols.update(_hist_quantiles(tab.index, parts, measure, qs))
         if rule.unit == "buyer":
             cols["reply_rate"] = _ratio(cols["consult_buyers"] - cols["unreplied_buyers"],
                                         cols["consult_buyers"])
@@ -879,19 +890,22 @@ def _finish(parts: list[_Part], by: str, rule: RuleConfig) -> pd.DataFrame:
     return out.sort_values(_KEY_COLS[by], kind="stable").reset_index(drop=True)
 
 
-def _hist_quantiles(index: pd.MultiIndex, parts: list[_Part]) -> dict[str, np.ndarray]:
-    """Linear-interpolation quantiles (as numpy/pandas) per group from (value, count) pairs."""
+def _hist_quantiles(index: pd.MultiIndex, parts: list[_Part], measure: str,
+                    quantiles) -> dict[str, np.ndarray]:
+    """Linear-interpolation quantiles (as numpy/pandas) per group from the (value, count)
+    pairs of ``measure``'s histograms; ``quantiles``: (column, q) pairs."""
     nr = len(index)
-    out = {name: np.full(nr, np.nan) for name in _QUANTILES}
-    parts = [p for p in parts if len(p.hist)]
-    if not parts:
+    out = {name: np.full(nr, np.nan) for name, _ in quantiles}
+    hists = [(p.sums, p.hist[measure]) for p in parts
+             if measure in p.hist and len(p.hist[measure])]
+    if not hists:
         return out
     # (row, value, count) of every batch; equal values of a row need not be merged
     row = np.concatenate([index.get_indexer(pd.MultiIndex.from_arrays(
-        [p.sums["shop"].to_numpy(object), p.sums["_k"].to_numpy()]))[p.hist["_r"].to_numpy()]
-        for p in parts])
-    v = np.concatenate([p.hist["_v"].to_numpy(np.int64) for p in parts])
-    n = np.concatenate([p.hist["_n"].to_numpy(np.int64) for p in parts])
+        [sums["shop"].to_numpy(object), sums["_k"].to_numpy()]))[h["_r"].to_numpy()]
+        for sums, h in hists])
+    v = np.concatenate([h["_v"].to_numpy(np.int64) for _, h in hists])
+    n = np.concatenate([h["_n"].to_numpy(np.int64) for _, h in hists])
     order = np.lexsort((v, row))
     row, v, n = row[order], v[order].astype(float), n[order]
     cnt = np.bincount(row, weights=n, minlength=nr).astype(np.int64)
@@ -899,7 +913,7 @@ def _hist_quantiles(index: pd.MultiIndex, parts: list[_Part]) -> dict[str, np.nd
     start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
     has = cnt > 0
     c, s = cnt[has], start[has]
-    for name, q in _QUANTILES.items():
+    for name, q in quantiles:
         p = q * (c - 1)
         lo = np.floor(p).astype(np.int64)
         hi = np.minimum(lo + 1, c - 1)
