@@ -132,7 +132,7 @@ def test_every_chart_renders_chinese_without_missing_glyphs(kind, frames, font, 
     expected = {"reply-rate": ["5分钟回复率 · 按天", "按客服 × 天", "活动门槛 50%", "活动门槛 60%",
                                "建议目标 80%", "近3日", "花语家居旗舰店:小雨"],
                 "load": ["买家消息数", "超时/未回复消息数 (>5分钟)", "周一", "周日"],
-                "agents": ["客服对比", "平均响应(秒)", "询单转化率", "销售额(元)", "花语家居旗舰店:阿杰"],
+                "agents": ["客服对比", "首次响应中位数(秒)", "询单转化率", "销售额(元)", "花语家居旗舰店:阿杰"],
                 "lost": ["询单流失原因", "价格", "54.5% (12人)"]}[kind]
     for s in expected:
         assert s in t, s

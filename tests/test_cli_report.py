@@ -133,6 +133,18 @@ def test_report_headline_vs_last_week(bundle):
     assert summary["previous_since"] == "2026-11-09" and summary["unreplied_messages"] == 2
 
 
+def test_report_headline_shows_medians_not_means(bundle):
+    """Issue 12 point 3: week-over-week deltas of response times use the median and P90."""
+    out, _ = bundle
+    text = " ".join(" ".join(parse(out / "index.html").text).split())
+    for label in ("首次响应中位数(秒)", "首次响应P90(秒)", "响应中位数(秒)", "响应P90(秒)"):
+        assert label in text, label
+    for label in ("平均首次响应(秒)", "平均响应(秒)", "人工平响时长(秒)"):  # pdd5 defines no cap
+        assert label not in text, label
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert "first_response_s_mean" in summary["shops"]["店A"]["this"]  # machine keys stay
+
+
 def test_report_csv_matches_cskit_kpi(bundle, store):
     out, _ = bundle
     for by in ("day", "agent", "hour", "shop"):
