@@ -226,7 +226,7 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
     order_shops = set(store.shops(schema.ORDERS)) if conv_mod is not None else set()
 
     since, until = period.since, period.until
-    cols = MESSAGE_COLUMNS + (["content"] if parts & {"annotate", "lost"} else [])
+    cols = MESSAGE_COLUMNS  # content: closing remarks, and the annotate/lost parts
     acc: dict[str, list[pd.DataFrame]] = {}
     any_buyer = False
     for shop in data.shops:

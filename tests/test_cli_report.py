@@ -172,7 +172,7 @@ def test_report_excel_csv(store, tmp_path):
     assert lines[2].endswith(",店A:阿强,包邮吗")
     day = (out / "kpi_by_day.csv").read_bytes()
     assert day.startswith(b"\xef\xbb\xbf")
-    assert day.decode("utf-8-sig").splitlines()[0].startswith("店铺,日期,咨询人数,未回复人数,5分钟回复率")
+    assert day.decode("utf-8-sig").splitlines()[0].startswith("店铺,日期,咨询人数,未回复人数,未回复中仅结束语,5分钟回复率")
     assert "Excel" in (out / "index.html").read_text(encoding="utf-8")
     assert not list(out.glob("*.png"))
 

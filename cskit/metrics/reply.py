@@ -182,6 +182,8 @@ class _Log:
     excl: np.ndarray  # bool per row: buyer excluded on this row's day
     dmin: int
     dmax: int
+    #: bool per row: the message is a closing remark (None: unknown, no content read)
+    closing: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -278,7 +280,29 @@ def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None, t_lo: int | 
                 shop_of_gid=shop_of_gid, buyer_of_gid=buyer_of_gid, gid=gid, t=t, day=day,
                 sod=sod, sender=sender, agent=agent,
                 agent_names=np.asarray(uniq_names, dtype=object),
-                unassigned=int(remap[len(au)]), excl=excl, dmin=dmin, dmax=dmax)
+                unassigned=int(remap[len(au)]), excl=excl, dmin=dmin, dmax=dmax,
+                closing=_closing_rows(df, pos, sender))
+
+
+def _closing_rows(df: pd.DataFrame, pos: np.ndarray, sender: np.ndarray) -> np.ndarray | None:
+    """Per log row: a buyer message that is a closing remark (:mod:`cskit.metrics.closing`).
+    From a boolean ``closing`` column (computed while reading), else from ``content``
+    (judged once per distinct buyer text); None when neither is there (unknown)."""
+    if "closing" in df.columns:
+        return df["closing"].to_numpy(dtype=bool, na_value=False)[pos] & (sender == _BUYER)
+    if "content" not in df.columns:
+        return None
+    from cskit.metrics.closing import is_closing
+
+    out = np.zeros(len(pos), dtype=bool)
+    b = np.flatnonzero(sender == _BUYER)
+    if len(b):
+        content = df["content"]
+        if isinstance(content.dtype, pd.CategoricalDtype):  # once per category
+            out[b] = is_closing(content)[pos[b]]
+        else:
+            out[b] = is_closing(content.iloc[pos[b]])
+    return out
 
 
 def _exclusion_days(excluded: pd.DataFrame | None, shops: np.ndarray,
@@ -376,6 +400,7 @@ class _Ann:
     h_wait: np.ndarray
     h_agent: np.ndarray
     h_later_day: np.ndarray  # human reply on a later calendar day
+    closing: np.ndarray | None = None  # a closing remark (None: unknown)
 
 
 def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
@@ -421,7 +446,8 @@ def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
     return _Ann(rows=rows, gid=g, t=t, day=day, hour=sod // 3600, in_window=in_window,
                 excl=excl, fallback=fallback, prev=prev, counted=counted, win=win, r_pos=r_pos,
                 r_wait=r_wait, r_agent=r_agent,
-                late=late, h_pos=h_pos, h_wait=h_wait, h_agent=h_agent, h_later_day=h_later)
+                late=late, h_pos=h_pos, h_wait=h_wait, h_agent=h_agent, h_later_day=h_later,
+                closing=None if log.closing is None else log.closing[rows])
 
 
 def _unit_starts(log: _Log, a: _Ann, unit: str, seen=None) -> np.ndarray:
@@ -529,7 +555,7 @@ def unreplied_list(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
 # ----------------------------------------------------------------------------------------
 def _headline_columns(rule: RuleConfig) -> list[str]:
     if rule.unit == "buyer":
-        return ["consult_buyers", "unreplied_buyers", "reply_rate"]
+        return ["consult_buyers", "unreplied_buyers", "unreplied_closing_buyers", "reply_rate"]
     return ["consult_buyers", f"{rule.unit}s", f"{rule.unit}s_on_time", "reply_rate"]
 
 
@@ -539,6 +565,8 @@ _OTHER_COLUMNS = ["first_response_s_mean", "first_response_s_median", "first_res
                   "slow_buyers", "buyer_messages", "agent_messages", "bot_messages"]
 _HOUR_COLUMNS = ["buyer_messages", "messages", "late_messages", "unanswered_messages",
                  "slow_messages", "agent_messages", "bot_messages"]
+#: counts that are unknown (NA) when the input lacks what they need (message texts)
+_NULLABLE_COLUMNS = {"unreplied_closing_buyers"}
 _FLOAT_COLUMNS = {"reply_rate", "first_response_s_mean", "first_response_s_median",
                   "first_response_s_p90", "response_s_mean", "response_s_median",
                   "response_s_p90", "response_s_capped_mean", "answer_ratio",
@@ -585,6 +613,7 @@ class _Events:
     # agent and robot messages counted (in the range, not excluded): their own day, hour, label
     # as (shop, day, hour, agent) arrays, for "agent_messages" and "bot_messages"
     volumes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    closing: np.ndarray | None = None  # per buyer message: a closing remark (None: unknown)
 
 
 def _events(log: _Log, a: _Ann, rule: RuleConfig, lo: int | None, hi: int | None,
@@ -610,7 +639,8 @@ def _events(log: _Log, a: _Ann, rule: RuleConfig, lo: int | None, hi: int | None
         buyer=a.gid, day=a.day, hour=a.hour, rng=rng, excl=a.excl, counted=a.counted, win=a.win,
         late=a.late, unanswered=a.r_pos < 0, r_agent=a.r_agent, h_wait=a.h_wait,
         h_agent=a.h_agent, h_later_day=a.h_later_day, unit_start=unit_start,
-        round_start=_runs(a.gid, a.day, a.h_pos), first_win=first_win, volumes=volumes)
+        round_start=_runs(a.gid, a.day, a.h_pos), first_win=first_win, volumes=volumes,
+        closing=a.closing)
 
 
 @dataclass
@@ -817,6 +847,12 @@ def _partial(ev: _Events, by: str, rule: RuleConfig, slow_threshold_s: int,
     acc.count("consult_buyers", bd)
     if rule.unit == "buyer":
         acc.sum("unreplied_buyers", bd, f)
+        if ev.closing is not None:
+            # unreplied buyer-days (cells) whose every late message is a closing remark
+            _, _, _, real = _buyer_days(ev, counted, ev.late & ~ev.closing,
+                                        ev.r_agent if agent_mode else None, cache,
+                                        "bd_counted_real")
+            acc.sum("unreplied_closing_buyers", bd, f & ~real)
     else:
         m = counted & ev.unit_start
         acc.count(f"{rule.unit}s", idx(m, r_agent))
@@ -865,6 +901,9 @@ def _finish(parts: list[_Part], by: str, rule: RuleConfig) -> pd.DataFrame:
             cols[name] = _ratio(tab[name + "#s"].to_numpy(), tab[name + "#n"].to_numpy())
         for measure, qs in _QUANTILES.items():
             cols.update(_hist_quantiles(tab.index, parts, measure, qs))
+        if "unreplied_closing_buyers" in columns:  # nullable: NA when no content was read
+            cols["unreplied_closing_buyers"] = pd.array(
+                cols.get("unreplied_closing_buyers", [pd.NA] * len(tab)), dtype="Int64")
         if rule.unit == "buyer":
             cols["reply_rate"] = _ratio(cols["consult_buyers"] - cols["unreplied_buyers"],
                                         cols["consult_buyers"])
@@ -958,6 +997,8 @@ def _empty_kpis(columns: list[str]) -> pd.DataFrame:
             data[c] = pd.Series([], dtype=object)
         elif c in _FLOAT_COLUMNS:
             data[c] = pd.Series([], dtype=float)
+        elif c in _NULLABLE_COLUMNS:
+            data[c] = pd.Series([], dtype="Int64")
         else:
             data[c] = pd.Series([], dtype=np.int64)
     return pd.DataFrame(data)
@@ -1151,6 +1192,7 @@ class ReplySlices:
             "r_agent": names[_take(log.agent, r_pos, 0)],
             "h_ok": h_pos >= 0, "h_t": _take(log.t, h_pos, -1),
             "h_agent": names[_take(log.agent, h_pos, 0)],
+            **({} if a.closing is None else {"closing": a.closing[sel]}),
         }
         if self.deferred is None:
             self.deferred = rec
@@ -1234,7 +1276,7 @@ class ReplySlices:
             hour=D["hour"], rng=np.ones(n, dtype=bool), excl=D["excl"], counted=D["counted"],
             win=D["win"], late=late, unanswered=~r_ok, r_agent=codes[:n], h_wait=h_wait,
             h_agent=codes[n:], h_later_day=h_later, unit_start=D["unit_start"],
-            round_start=D["round_start"], first_win=D["first_win"],
+            round_start=D["round_start"], first_win=D["first_win"], closing=D.get("closing"),
             volumes={"agent_messages": (z, z, z, z), "bot_messages": (z, z, z, z)})
         cache: dict = {}
         for by in self.bys:
