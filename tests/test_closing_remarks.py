@@ -106,3 +106,61 @@ def test_closing_flag_survives_a_reply_in_a_later_slice():
     got = sl.result()["agent"]
     pd.testing.assert_frame_equal(got, whole)
     assert whole.set_index("agent_id").loc["阿强", "unreplied_closing_buyers"] == 1
+
+
+# ------------------------------------------------------------------ through the CLI
+HEADER = "shop,platform,conversation_id,buyer_id,agent_id,sender,sent_at,content,msg_type,msg_id\n"
+CHATS = [
+    "店A,pdd,,b1,,buyer,2026-11-16 10:00:00,有L码吗,,",
+    "店A,pdd,,b1,店A:小美,agent,2026-11-16 10:00:30,有的亲,,",
+    "店A,pdd,,b1,,buyer,2026-11-16 10:01:00,好的，谢谢！,,",  # closing-only, unanswered
+    "店A,pdd,,b2,,buyer,2026-11-16 11:00:00,什么时候发货,,",  # a real question ...
+    "店A,pdd,,b2,,buyer,2026-11-16 11:00:10,好的,,",  # ... and a closing: not closing-only
+]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    from cskit.ingest import ingest
+    from cskit.store import Store
+
+    d = tmp_path_factory.mktemp("closing")
+    (d / "chats.csv").write_text(HEADER + "\n".join(CHATS) + "\n", encoding="utf-8")
+    ingest([d / "chats.csv"], Store(d / "store"))
+    return d / "store"
+
+
+def _run(*args):
+    from typer.testing import CliRunner
+
+    from cskit.cli import app
+
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, r.stderr
+    return r.stdout
+
+
+def test_kpi_reads_closing_remarks_from_the_store(store):
+    import json
+
+    doc = json.loads(_run("kpi", "--store", store, "--by", "agent", "-f", "json"))
+    rows = {r["agent_id"]: r for r in doc["rows"]}
+    assert (rows["店A:小美"]["unreplied_buyers"], rows["店A:小美"]["unreplied_closing_buyers"]) \
+        == (1, 1)
+    assert (rows["未分配"]["unreplied_buyers"], rows["未分配"]["unreplied_closing_buyers"]) \
+        == (1, 0)
+    day = json.loads(_run("kpi", "--store", store, "-f", "json"))["rows"][0]
+    assert (day["unreplied_buyers"], day["unreplied_closing_buyers"]) == (2, 1)
+    table = _run("kpi", "--store", store)
+    assert "未回复中仅结束语" in table
+
+
+def test_qc_flags_closing_only_as_low_severity(store):
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(_run("qc", "--store", store, "--list", "-f", "csv"))))
+    got = sorted((r["buyer_id"], r["content"], r["rule_id"], r["severity"]) for r in rows)
+    assert got == [("b1", "好的，谢谢！", "closing_unanswered", "low"),
+                   ("b2", "什么时候发货", "slow_reply", "medium"),
+                   ("b2", "好的", "slow_reply", "medium")]

@@ -43,8 +43,9 @@ UNREPLIED_COLUMNS = [
 #: what a table shows without --wide (CSV/JSON always carry every column).  Response times
 #: are medians and P90s: one overnight wait must not dominate what a person reads (the means
 #: stay in CSV/JSON); the capped mean only where the rule defines it (:func:`table_keys`)
-TABLE_KEYS = ["consult_buyers", "unreplied_buyers", "rounds", "rounds_on_time", "sessions",
-              "sessions_on_time", "messages", "messages_on_time", "reply_rate",
+TABLE_KEYS = ["consult_buyers", "unreplied_buyers", "unreplied_closing_buyers", "rounds",
+              "rounds_on_time", "sessions", "sessions_on_time", "messages", "messages_on_time",
+              "reply_rate",
               "first_response_s_median", "first_response_s_p90", "response_s_median",
               "response_s_p90", "answer_ratio",
               "answered_30s_rate", "slow_buyers", "buyer_messages", "late_messages",
