@@ -387,7 +387,8 @@ def _lost_reasons(text_mod, lost_msgs: pd.DataFrame, signals: pd.DataFrame, data
 #: Response times are medians and P90s (week-over-week deltas of a mean would follow one
 #: overnight wait); the capped mean only where the rule defines it (:func:`_headline`)
 HEADLINE = (
-    ("consult_buyers", None), ("unreplied_buyers", False), ("rounds", None),
+    ("consult_buyers", None), ("unreplied_buyers", False), ("unreplied_closing_buyers", None),
+    ("rounds", None),
     ("rounds_on_time", True), ("messages", None), ("messages_on_time", True),
     ("sessions", None), ("sessions_on_time", True), ("reply_rate", True),
     ("first_response_s_median", False), ("first_response_s_p90", False),
@@ -750,7 +751,8 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
         sort_cols = ["reply_rate"] + (["consult_buyers"] if "consult_buyers" in a.columns else [])
         a = a.sort_values(sort_cols, ascending=[True] + [False] * (len(sort_cols) - 1),
                           kind="stable").head(WORST_AGENTS)
-        keys = [k for k in ("shop", "agent_id", "consult_buyers", "unreplied_buyers", "reply_rate",
+        keys = [k for k in ("shop", "agent_id", "consult_buyers", "unreplied_buyers",
+                            "unreplied_closing_buyers", "reply_rate",
                             "first_response_s_median", "slow_buyers", "inquiry_conversion",
                             "sales")
                 if k in a.columns]

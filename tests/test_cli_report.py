@@ -143,6 +143,7 @@ def test_report_headline_shows_medians_not_means(bundle):
         assert label not in text, label
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert "first_response_s_mean" in summary["shops"]["店A"]["this"]  # machine keys stay
+    assert "未回复中仅结束语" in text  # how much of 未回复 is closing remarks (issue 12 point 4)
 
 
 def test_report_csv_matches_cskit_kpi(bundle, store):
