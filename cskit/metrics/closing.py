@@ -115,18 +115,10 @@ def closing_mask(values, lexicon: ClosingRemarks | None = None) -> np.ndarray:
 def is_closing(content: pd.Series, lexicon: ClosingRemarks | None = None) -> np.ndarray:
     """Closing flag per message text (a categorical is judged once per category)."""
     lex = lexicon or load_closing_remarks()
+    from cskit.text._regex import as_arrow
+
     if isinstance(content.dtype, pd.CategoricalDtype):
-        cats = pd.Series(content.cat.categories, dtype=object)
-        flags = _distinct_mask(_as_strings(cats), lex)
+        flags = _distinct_mask(as_arrow(pd.Series(content.cat.categories, dtype=object)), lex)
         codes = content.cat.codes.to_numpy()
         return np.where(codes >= 0, flags[np.maximum(codes, 0)] if len(flags) else False, False)
-    codes, uniq = pd.factorize(content)
-    flags = _distinct_mask(_as_strings(pd.Series(uniq, dtype=object)), lex)
-    codes = np.asarray(codes)
-    return np.where(codes >= 0, flags[np.maximum(codes, 0)] if len(flags) else False, False)
-
-
-def _as_strings(s: pd.Series) -> pa.Array:
-    s = s.where(s.notna(), None)
-    return pa.array([x if isinstance(x, str) or x is None else str(x) for x in s.tolist()],
-                    type=pa.large_string())
+    return closing_mask(as_arrow(content).dictionary_encode(), lex)

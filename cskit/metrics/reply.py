@@ -220,9 +220,10 @@ def _sender_codes(snd: pd.Series) -> np.ndarray:
 
 
 def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None, t_lo: int | None = None,
-             t_hi: int | None = None) -> _Log:
+             t_hi: int | None = None, closing: bool = True) -> _Log:
     """Sort and code the messages; rows outside ``[t_lo, t_hi)`` (epoch seconds, wall clock)
-    are left out as if absent (a time slice of a larger frame, without a copy)."""
+    are left out as if absent (a time slice of a larger frame, without a copy).
+    ``closing``: tell closing remarks (only the KPI tables need them)."""
     _require(messages, ("shop", "buyer_id", "sender", "sent_at"), "messages")
     df = messages
     sender_all = _sender_codes(df["sender"])
@@ -281,7 +282,7 @@ def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None, t_lo: int | 
                 sod=sod, sender=sender, agent=agent,
                 agent_names=np.asarray(uniq_names, dtype=object),
                 unassigned=int(remap[len(au)]), excl=excl, dmin=dmin, dmax=dmax,
-                closing=_closing_rows(df, pos, sender))
+                closing=_closing_rows(df, pos, sender) if closing else None)
 
 
 def _closing_rows(df: pd.DataFrame, pos: np.ndarray, sender: np.ndarray) -> np.ndarray | None:
@@ -526,7 +527,7 @@ def annotate(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
     sent_at, and system messages, are left out.
     """
     rule = _resolve_rule(rule)
-    log = _prepare(messages, excluded)
+    log = _prepare(messages, excluded, closing=False)
     a = _annotate_core(log, rule)
     return _annotation_frame(log, a, np.ones(len(a.rows), dtype=bool))
 
@@ -541,7 +542,7 @@ def unreplied_list(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
     buyer_id.
     """
     rule = _resolve_rule(rule)
-    log = _prepare(messages, excluded)
+    log = _prepare(messages, excluded, closing=False)
     a = _annotate_core(log, rule)
     sel = a.counted & a.late & _in_range(a.day, day_number(since, "since"),
                                          day_number(until, "until"))
