@@ -46,8 +46,8 @@ UNREPLIED_COLUMNS = [
 TABLE_KEYS = ["consult_buyers", "unreplied_buyers", "unreplied_closing_buyers", "rounds",
               "rounds_on_time", "sessions", "sessions_on_time", "messages", "messages_on_time",
               "reply_rate",
-              "first_response_s_median", "first_response_s_p90", "response_s_median",
-              "response_s_p90", "answer_ratio",
+              "first_response_s_median", "first_response_s_p90", "response_s_p90",
+              "answer_ratio",
               "answered_30s_rate", "slow_buyers", "buyer_messages", "late_messages",
               "unanswered_messages", "inquiry_buyers", "paid_buyers", "inquiry_conversion",
               "sales", "avg_order_value"]
