@@ -745,7 +745,8 @@ def _fmt_threshold(s: int, lang: str) -> str:
 #: is in the frame and holds a value
 AGENT_PANELS = (
     ("reply_rate", "回复率", "Reply rate", "rate"),
-    ("response_s_mean", "平均响应(秒)", "Mean response (s)", "seconds"),
+    # the median, not the mean: one overnight wait must not draw an agent as the slowest
+    ("first_response_s_median", "首次响应中位数(秒)", "Median first response (s)", "seconds"),
     ("inquiry_conversion", "询单转化率", "Inquiry conversion", "rate"),
     ("sales", "销售额(元)", "Sales (yuan)", "yuan"),
 )
@@ -754,7 +755,7 @@ AGENT_PANELS = (
 def agents(frame: pd.DataFrame, *, rule=None, title: str | None = None, lang: str = "zh",
            max_agents: int = _MAX_BARS, font=_AUTO):
     """Per-agent comparison: one horizontal-bar panel per measure present in ``frame``
-    (reply rate, mean response time, inquiry conversion, sales — see
+    (reply rate, median first response time, inquiry conversion, sales — see
     :data:`AGENT_PANELS`).  ``frame`` is ``reply_kpis(by="agent")``, optionally merged
     with ``conversion_kpis(by="agent")`` on (shop, agent_id).  Agents are sorted by
     reply rate, worst at the top; with more than ``max_agents`` the busiest
@@ -842,7 +843,7 @@ def agents(frame: pd.DataFrame, *, rule=None, title: str | None = None, lang: st
     return _build(body, font, lang)
 
 
-_PANEL_COLORS = {"response_s_mean": "#ff7f0e", "inquiry_conversion": "#9467bd",
+_PANEL_COLORS = {"first_response_s_median": "#ff7f0e", "inquiry_conversion": "#9467bd",
                  "sales": "#1f77b4"}
 
 

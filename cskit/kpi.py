@@ -30,9 +30,11 @@ from cskit import schema
 from cskit.errors import NoDataError, UsageError
 from cskit.store import Store
 
-#: columns the reply metrics need (nothing else is read from disk)
+#: columns the reply metrics need (nothing else is read from disk); ``content`` only tells
+#: closing remarks (unreplied_closing_buyers): kpi reads it dictionary-encoded and turns it
+#: into a boolean ``closing`` column while reading (:func:`closing_column`)
 MESSAGE_COLUMNS = ["shop", "buyer_id", "agent_id", "sender", "sent_at", "conversation_id",
-                   "source_file", "source_row"]
+                   "source_file", "source_row", "content"]
 #: replies to a message may come after the range ends (next morning at the latest)
 REPLY_SLACK = dt.timedelta(days=2)
 #: a slice takes several consecutive months of a shop while they hold at most this many
@@ -42,9 +44,27 @@ SLICE_ROWS = 500_000
 
 
 def message_columns(rule=None) -> list[str]:
-    """The columns a reply rule needs: ``conversation_id`` only for sessions (``jd``)."""
+    """The columns a reply rule needs: ``conversation_id`` only for sessions (``jd``),
+    ``content`` only for buyer-day rules (closing remarks, ``unreplied_closing_buyers``)."""
     unit = getattr(rule, "unit", None)
-    return [c for c in MESSAGE_COLUMNS if c != "conversation_id" or unit in (None, "session")]
+    return [c for c in MESSAGE_COLUMNS
+            if (c != "conversation_id" or unit in (None, "session"))
+            and (c != "content" or unit in (None, "buyer"))]
+
+
+def closing_column(table):
+    """An arrow table with its ``content`` column replaced by a boolean ``closing`` (the
+    message is a closing remark, :mod:`cskit.metrics.closing`): judged once per distinct
+    text of each dictionary chunk, so no message text becomes a Python string."""
+    if "content" not in table.column_names:
+        return table
+    import pyarrow as pa
+
+    from cskit.metrics.closing import closing_mask
+
+    i = table.column_names.index("content")
+    flags = pa.array(closing_mask(table.column(i)), type=pa.bool_())
+    return table.set_column(i, "closing", flags)
 
 
 @dataclass
@@ -263,8 +283,9 @@ def month_slices(store: Store, shop: str, period: Period, columns: list[str], *,
 
     def table(m: str) -> pa.Table:
         if m not in cache:
-            cache[m] = store.read_table(schema.MESSAGES, by_month[m], columns, shops=[shop],
-                                        start=g_lo, end=g_hi, categorical=True)
+            cache[m] = closing_column(store.read_table(schema.MESSAGES, by_month[m], columns,
+                                                       shops=[shop], start=g_lo, end=g_hi,
+                                                       categorical=True))
         return cache[m]
 
     for k, (lo, hi) in enumerate(owned):
@@ -312,8 +333,9 @@ def packed_slice(store: Store, plans: list[_Plan], columns: list[str]) -> Slice:
     from cskit.store import table_to_frame
 
     entries = [f for p in plans for f in p.entries]
-    t = store.read_table(schema.MESSAGES, entries, columns, shops=[p.shop for p in plans],
-                         start=plans[0].g_lo, end=plans[0].g_hi, categorical=True)
+    t = closing_column(store.read_table(schema.MESSAGES, entries, columns,
+                                        shops=[p.shop for p in plans], start=plans[0].g_lo,
+                                        end=plans[0].g_hi, categorical=True))
     lo = min(p.owned[0][0] for p in plans)
     hi = max(p.owned[-1][1] for p in plans)
     return Slice(table_to_frame(t), lo, hi, None, first=True, last=True)
@@ -485,7 +507,7 @@ def read_shop(store: Store, shop: str, period: Period, attr: Attribution, *,
               content: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One shop's messages, orders and excluded buyers, wide enough for every window."""
     wide = math.ceil(max(attr.window_days, REPLY_SLACK.days))
-    cols = MESSAGE_COLUMNS + (["content"] if content else [])
+    cols = MESSAGE_COLUMNS if content else [c for c in MESSAGE_COLUMNS if c != "content"]
     msgs = store.read(schema.MESSAGES, shops=[shop], since=_shifted(period.since, -wide),
                       until=period.until, columns=cols, time_slack=dt.timedelta(days=wide))
     orders = store.read(schema.ORDERS, shops=[shop],

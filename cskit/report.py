@@ -230,7 +230,7 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
     order_shops = set(store.shops(schema.ORDERS)) if conv_mod is not None else set()
 
     since, until = period.since, period.until
-    cols = MESSAGE_COLUMNS + (["content"] if parts & {"annotate", "lost"} else [])
+    cols = MESSAGE_COLUMNS  # content: closing remarks, and the annotate/lost parts
     acc: dict[str, list[pd.DataFrame]] = {}
     any_buyer = False
     for shop in data.shops:
@@ -403,12 +403,16 @@ def _lost_reasons(text_mod, lost_msgs: pd.DataFrame, signals: pd.DataFrame, data
 # ------------------------------------------------------------------------------------------
 # headline
 # ------------------------------------------------------------------------------------------
-#: (key, higher is better) of the headline table, in order; rows appear when present
+#: (key, higher is better) of the headline table, in order; rows appear when present.
+#: Response times are medians and P90s (week-over-week deltas of a mean would follow one
+#: overnight wait); the capped mean only where the rule defines it (:func:`_headline`)
 HEADLINE = (
-    ("consult_buyers", None), ("unreplied_buyers", False), ("rounds", None),
+    ("consult_buyers", None), ("unreplied_buyers", False), ("unreplied_closing_buyers", None),
+    ("rounds", None),
     ("rounds_on_time", True), ("messages", None), ("messages_on_time", True),
     ("sessions", None), ("sessions_on_time", True), ("reply_rate", True),
-    ("first_response_s_mean", False), ("response_s_mean", False), ("response_s_p90", False),
+    ("first_response_s_median", False), ("first_response_s_p90", False),
+    ("response_s_median", False), ("response_s_p90", False), ("response_s_capped_mean", False),
     ("answer_ratio", None), ("answered_30s_rate", True), ("slow_buyers", False),
     ("buyer_messages", None),
     ("inquiry_buyers", None), ("paid_buyers", True), ("inquiry_conversion", True),
@@ -755,7 +759,7 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
             continue
         rows = []
         for key, better in HEADLINE:
-            if key not in c:
+            if key not in c or (key == "response_s_capped_mean" and not rule.capped_mean):
                 continue
             unit = _unit(key)
             now, before = c.get(key), q.get(key)
@@ -786,8 +790,10 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
         sort_cols = ["reply_rate"] + (["consult_buyers"] if "consult_buyers" in a.columns else [])
         a = a.sort_values(sort_cols, ascending=[True] + [False] * (len(sort_cols) - 1),
                           kind="stable").head(WORST_AGENTS)
-        keys = [k for k in ("shop", "agent_id", "consult_buyers", "unreplied_buyers", "reply_rate",
-                            "response_s_mean", "slow_buyers", "inquiry_conversion", "sales")
+        keys = [k for k in ("shop", "agent_id", "consult_buyers", "unreplied_buyers",
+                            "unreplied_closing_buyers", "reply_rate",
+                            "first_response_s_median", "slow_buyers", "inquiry_conversion",
+                            "sales")
                 if k in a.columns]
         out.append(_table(a[keys], table_columns(a[keys], rule)) if len(a) else
                    '<p class="nodata">无数据</p>')

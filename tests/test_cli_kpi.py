@@ -58,13 +58,15 @@ def test_csv_by_day_has_stable_keys_and_hand_computed_numbers(store):
     r = run("kpi", "--store", store, "-f", "csv")
     assert r.exit_code == 0, r.stderr
     header = r.stdout.splitlines()[0].split(",")
-    assert header[:5] == ["shop", "date", "consult_buyers", "unreplied_buyers", "reply_rate"]
+    assert header[:6] == ["shop", "date", "consult_buyers", "unreplied_buyers",
+                          "unreplied_closing_buyers", "reply_rate"]
     for key in ("first_response_s_mean", "response_s_mean", "response_s_p90", "answer_ratio"):
         assert key in header
     got = {(x["shop"], x["date"]): x for x in rows(r.stdout)}
     a = got[("店A", "2026-11-16")]
     # consult: b1, b2, b4 (b3 is before 08:00); unreplied: b2 (301 s) and b4 (never)
     assert (a["consult_buyers"], a["unreplied_buyers"]) == ("3", "2")
+    assert a["unreplied_closing_buyers"] == "0"  # 包邮吗 and 还在吗 are real questions
     assert float(a["reply_rate"]) == pytest.approx(1 / 3)
     b = got[("店B", "2026-11-17")]
     assert (b["consult_buyers"], b["unreplied_buyers"], b["reply_rate"]) == ("1", "1", "0.0")

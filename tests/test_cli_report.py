@@ -134,6 +134,19 @@ def test_report_headline_vs_last_week(bundle):
     assert summary["previous_since"] == "2026-11-09" and summary["unreplied_messages"] == 2
 
 
+def test_report_headline_shows_medians_not_means(bundle):
+    """Issue 12 point 3: week-over-week deltas of response times use the median and P90."""
+    out, _ = bundle
+    text = " ".join(" ".join(parse(out / "index.html").text).split())
+    for label in ("首次响应中位数(秒)", "首次响应P90(秒)", "响应中位数(秒)", "响应P90(秒)"):
+        assert label in text, label
+    for label in ("平均首次响应(秒)", "平均响应(秒)", "人工平响时长(秒)"):  # pdd5 defines no cap
+        assert label not in text, label
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert "first_response_s_mean" in summary["shops"]["店A"]["this"]  # machine keys stay
+    assert "未回复中仅结束语" in text  # how much of 未回复 is closing remarks (issue 12 point 4)
+
+
 def test_report_csv_matches_cskit_kpi(bundle, store):
     out, _ = bundle
     for by in ("day", "agent", "hour", "shop"):
@@ -161,7 +174,7 @@ def test_report_excel_csv(store, tmp_path):
     assert lines[2].endswith(",店A:阿强,包邮吗")
     day = (out / "kpi_by_day.csv").read_bytes()
     assert day.startswith(b"\xef\xbb\xbf")
-    assert day.decode("utf-8-sig").splitlines()[0].startswith("店铺,日期,咨询人数,未回复人数,5分钟回复率")
+    assert day.decode("utf-8-sig").splitlines()[0].startswith("店铺,日期,咨询人数,未回复人数,未回复中仅结束语,5分钟回复率")
     assert "Excel" in (out / "index.html").read_text(encoding="utf-8")
     assert not list(out.glob("*.png"))
 

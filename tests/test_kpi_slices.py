@@ -193,7 +193,7 @@ def assert_agent_report_equals_one_computation(store, shops, period, attr) -> No
     from cskit.metrics.reply import reply_kpis as rk
 
     rule = get_rule("pdd5")
-    parts = [kpi.read_shop(store, s, period, attr) for s in shops]
+    parts = [kpi.read_shop(store, s, period, attr, content=True) for s in shops]
     msgs, orders, excl = (pd.concat([p[i] for p in parts], ignore_index=True) for i in range(3))
     kw = dict(since=period.since, until=period.until)
     ck = dict(window_days=attr.window_days, lookback_days=attr.lookback_days, anchor=attr.anchor)
@@ -243,11 +243,13 @@ def test_each_month_is_read_once_with_only_the_needed_columns(store, monkeypatch
     else:  # the whole (small) shop in one slice, read in one scan
         assert [sorted(c[1]) for c in msg_calls] == [["2027-01", "2027-02"]]
         assert slices == [(D(2027, 1, 1), D(2027, 2, 28))]
-    assert all("conversation_id" not in c[2] and "content" not in c[2] for c in msg_calls)
+    # content (closing remarks of a buyer-day rule) is read, dictionary-encoded like all text
+    assert all("conversation_id" not in c[2] and "content" in c[2] for c in msg_calls)
     assert all(c[3] for c in msg_calls)  # dictionary-encoded text
     calls.clear()
     kpi.reply_report(store, shops=None, period=ALL, rule=get_rule("jd"), by="day")
-    assert all("conversation_id" in c[2] for c in calls if c[0] == schema.MESSAGES)
+    assert all("conversation_id" in c[2] and "content" not in c[2]
+               for c in calls if c[0] == schema.MESSAGES)
     calls.clear()
     kpi.reply_report(store, shops=None, period=kpi.Period(D(2027, 2, 9), D(2027, 2, 11)),
                      rule=get_rule("pdd5"), by="day")

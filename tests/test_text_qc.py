@@ -115,6 +115,31 @@ def test_late_rows_become_slow_reply_flags():
     assert f["severity"].tolist() == ["medium", "medium"]
 
 
+def test_closing_only_buyer_days_are_low_severity_not_slow_reply():
+    """Issue 12 point 4: a buyer-day whose every late message is a closing remark is
+    结束语未回复 (low); a real question late the same day keeps the whole day slow_reply."""
+    H = pd.Timedelta(hours=1)
+    late = pd.DataFrame({
+        "shop": ["s"] * 5, "buyer_id": ["b1", "b2", "b2", "b3", "b3"],
+        "sent_at": [T0, T0, T0 + H, T0, T0 + 24 * H],
+        "wait_s": [np.nan, 400.0, np.nan, np.nan, np.nan],
+        "agent": ["a1", "a1", "a1", "a2", "a2"],
+        "content": ["好的，谢谢！", "包邮吗", "好的", "嗯嗯👌", "怎么退货"]})
+    f = inspect(msgs(("agent", "亲")), late=late)
+    got = list(zip(f["buyer_id"], f["content"], f["rule_id"], f["severity"]))
+    assert sorted(got) == [
+        ("b1", "好的，谢谢！", "closing_unanswered", "low"),
+        ("b2", "包邮吗", "slow_reply", "medium"),
+        ("b2", "好的", "slow_reply", "medium"),  # the day had a real question: not closing-only
+        ("b3", "嗯嗯👌", "closing_unanswered", "low"),  # day 1: only a closing remark
+        ("b3", "怎么退货", "slow_reply", "medium"),  # day 2: a question
+    ]
+    assert f.loc[f["rule_id"] == "closing_unanswered", "rule"].unique().tolist() == ["结束语未回复"]
+    # without the buyers' texts nothing is known to be a closing remark: all stay slow_reply
+    f = inspect(msgs(("agent", "亲")), late=late.drop(columns="content"))
+    assert set(f["rule_id"]) == {"slow_reply"} and len(f) == 5
+
+
 def test_empty_and_missing_columns():
     f = inspect(msgs(("buyer", "在吗")))
     assert f.empty and list(f.columns) == FLAG_COLUMNS
@@ -152,12 +177,13 @@ def test_every_packaged_rule_is_complete_and_documented():
     qc = load_qc_rules()
     ids = [r.id for r in qc.rules]
     assert ids == ["abuse", "off_platform", "overpromise", "only_zai", "refuse", "shirk",
-                   "slow_reply"]
+                   "slow_reply", "closing_unanswered"]
     doc = (ROOT / "docs" / "text.md").read_text(encoding="utf-8")
     for r in qc.rules:
         assert r.name and r.severity in ("high", "medium", "low") and r.penalty
         assert f"`{r.id}`" in doc and r.name in doc, r.id
     assert qc.late_rule().id == "slow_reply"
+    assert qc.late_closing_rule().id == "closing_unanswered"
 
 
 def test_custom_rules_file_and_extends(tmp_path):
@@ -169,7 +195,7 @@ def test_custom_rules_file_and_extends(tmp_path):
     p.write_text('extends = "default"\n[[rules]]\nid = "overpromise"\nname = "过度承诺"\n'
                  'severity = "high"\nkeywords = ["包您满意"]\n', encoding="utf-8")
     qc = load_qc_rules(p)
-    assert len(qc.rules) == 7 and qc.by_id()["overpromise"].severity == "high"
+    assert len(qc.rules) == 8 and qc.by_id()["overpromise"].severity == "high"
     assert inspect(msgs(("agent", "保证明天到"), ("agent", "包您满意")), rules=p)[
         "content"].tolist() == ["包您满意"]
 

@@ -41,19 +41,28 @@ UNREPLIED_COLUMNS = [
 ]
 
 
-#: what a table shows without --wide (CSV/JSON always carry every column)
-TABLE_KEYS = ["consult_buyers", "unreplied_buyers", "rounds", "rounds_on_time", "sessions",
-              "sessions_on_time", "messages", "messages_on_time", "reply_rate",
-              "first_response_s_mean", "response_s_mean", "response_s_p90", "answer_ratio",
+#: what a table shows without --wide (CSV/JSON always carry every column).  Response times
+#: are medians and P90s: one overnight wait must not dominate what a person reads (the means
+#: stay in CSV/JSON); the capped mean only where the rule defines it (:func:`table_keys`)
+TABLE_KEYS = ["consult_buyers", "unreplied_buyers", "unreplied_closing_buyers", "rounds",
+              "rounds_on_time", "sessions", "sessions_on_time", "messages", "messages_on_time",
+              "reply_rate",
+              "first_response_s_median", "first_response_s_p90", "response_s_p90",
+              "answer_ratio",
               "answered_30s_rate", "slow_buyers", "buyer_messages", "late_messages",
               "unanswered_messages", "inquiry_buyers", "paid_buyers", "inquiry_conversion",
               "sales", "avg_order_value"]
 
 
-def table_keys(keys: list[str]) -> list[str]:
+def table_keys(keys: list[str], rule=None) -> list[str]:
+    """The ``keys`` a table shows without --wide; with ``rule``, also the capped mean if the
+    rule defines one (Taobao 人工平响时长)."""
     from cskit.metrics import GROUP_KEYS
 
-    return [k for k in keys if k in GROUP_KEYS or k in TABLE_KEYS]
+    shown = set(TABLE_KEYS)
+    if getattr(rule, "capped_mean", False):
+        shown.add("response_s_capped_mean")
+    return [k for k in keys if k in GROUP_KEYS or k in shown]
 
 
 def _tidy_agent_rows(frame):
@@ -149,7 +158,7 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
             name_zh, name_en = rule.label_zh, rule.label_en
         frame = sort_frame(frame, sort, keys)
         if fmt == "table" and not wide:
-            keys = table_keys(keys)
+            keys = table_keys(keys, rule)
             if by == "agent":
                 frame = _tidy_agent_rows(frame)
         cols = kpi_columns(keys, rule)

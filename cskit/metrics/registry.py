@@ -94,6 +94,10 @@ for _k in (
     KPI("unreplied_buyers", "未回复人数", "Unreplied buyers", "count",
         "consulting buyer-days with ≥1 window message that waited more than the threshold for "
         "a reply, or got none (PDD 5分钟未回复累计)"),
+    KPI("unreplied_closing_buyers", "未回复中仅结束语", "Unreplied: closing remarks only", "count",
+        "of unreplied_buyers, the buyer-days whose every late or unanswered counted message is "
+        "a closing remark (好的/谢谢/没有了/嗯/OK…, cskit/data/closing_remarks.toml); still "
+        "unreplied under the platform rule; empty when message texts were not read"),
     KPI("rounds", "咨询轮次", "Rounds", "count",
         "rounds (首问首答) started inside the window: a round starts at the first buyer message "
         "after the last reply and ends at the next reply; rounds also end at midnight"),
@@ -119,6 +123,11 @@ for _k in (
     KPI("first_response_s_mean", "平均首次响应(秒)", "Mean first response (s)", "seconds",
         "per buyer-day: first human reply − first window buyer message; mean over buyer-days "
         "that got a reply"),
+    KPI("first_response_s_median", "首次响应中位数(秒)", "Median first response (s)", "seconds",
+        "median over buyer-days that got a reply of the first response time (one overnight "
+        "wait does not move it)"),
+    KPI("first_response_s_p90", "首次响应P90(秒)", "P90 first response (s)", "seconds",
+        "90th percentile (linear interpolation) of the first response time per buyer-day"),
     KPI("response_s_mean", "平均响应(秒)", "Mean response (s)", "seconds",
         "mean over answered rounds of (first human reply − round start)"),
     KPI("response_s_median", "响应中位数(秒)", "Median response (s)", "seconds",

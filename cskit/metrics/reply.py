@@ -182,6 +182,8 @@ class _Log:
     excl: np.ndarray  # bool per row: buyer excluded on this row's day
     dmin: int
     dmax: int
+    #: bool per row: the message is a closing remark (None: unknown, no content read)
+    closing: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -218,9 +220,10 @@ def _sender_codes(snd: pd.Series) -> np.ndarray:
 
 
 def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None, t_lo: int | None = None,
-             t_hi: int | None = None) -> _Log:
+             t_hi: int | None = None, closing: bool = True) -> _Log:
     """Sort and code the messages; rows outside ``[t_lo, t_hi)`` (epoch seconds, wall clock)
-    are left out as if absent (a time slice of a larger frame, without a copy)."""
+    are left out as if absent (a time slice of a larger frame, without a copy).
+    ``closing``: tell closing remarks (only the KPI tables need them)."""
     _require(messages, ("shop", "buyer_id", "sender", "sent_at"), "messages")
     df = messages
     sender_all = _sender_codes(df["sender"])
@@ -278,7 +281,29 @@ def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None, t_lo: int | 
                 shop_of_gid=shop_of_gid, buyer_of_gid=buyer_of_gid, gid=gid, t=t, day=day,
                 sod=sod, sender=sender, agent=agent,
                 agent_names=np.asarray(uniq_names, dtype=object),
-                unassigned=int(remap[len(au)]), excl=excl, dmin=dmin, dmax=dmax)
+                unassigned=int(remap[len(au)]), excl=excl, dmin=dmin, dmax=dmax,
+                closing=_closing_rows(df, pos, sender) if closing else None)
+
+
+def _closing_rows(df: pd.DataFrame, pos: np.ndarray, sender: np.ndarray) -> np.ndarray | None:
+    """Per log row: a buyer message that is a closing remark (:mod:`cskit.metrics.closing`).
+    From a boolean ``closing`` column (computed while reading), else from ``content``
+    (judged once per distinct buyer text); None when neither is there (unknown)."""
+    if "closing" in df.columns:
+        return df["closing"].to_numpy(dtype=bool, na_value=False)[pos] & (sender == _BUYER)
+    if "content" not in df.columns:
+        return None
+    from cskit.metrics.closing import is_closing
+
+    out = np.zeros(len(pos), dtype=bool)
+    b = np.flatnonzero(sender == _BUYER)
+    if len(b):
+        content = df["content"]
+        if isinstance(content.dtype, pd.CategoricalDtype):  # once per category
+            out[b] = is_closing(content)[pos[b]]
+        else:
+            out[b] = is_closing(content.iloc[pos[b]])
+    return out
 
 
 def _exclusion_days(excluded: pd.DataFrame | None, shops: np.ndarray,
@@ -376,6 +401,7 @@ class _Ann:
     h_wait: np.ndarray
     h_agent: np.ndarray
     h_later_day: np.ndarray  # human reply on a later calendar day
+    closing: np.ndarray | None = None  # a closing remark (None: unknown)
 
 
 def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
@@ -421,7 +447,8 @@ def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
     return _Ann(rows=rows, gid=g, t=t, day=day, hour=sod // 3600, in_window=in_window,
                 excl=excl, fallback=fallback, prev=prev, counted=counted, win=win, r_pos=r_pos,
                 r_wait=r_wait, r_agent=r_agent,
-                late=late, h_pos=h_pos, h_wait=h_wait, h_agent=h_agent, h_later_day=h_later)
+                late=late, h_pos=h_pos, h_wait=h_wait, h_agent=h_agent, h_later_day=h_later,
+                closing=None if log.closing is None else log.closing[rows])
 
 
 def _unit_starts(log: _Log, a: _Ann, unit: str, seen=None) -> np.ndarray:
@@ -500,7 +527,7 @@ def annotate(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
     sent_at, and system messages, are left out.
     """
     rule = _resolve_rule(rule)
-    log = _prepare(messages, excluded)
+    log = _prepare(messages, excluded, closing=False)
     a = _annotate_core(log, rule)
     return _annotation_frame(log, a, np.ones(len(a.rows), dtype=bool))
 
@@ -515,7 +542,7 @@ def unreplied_list(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
     buyer_id.
     """
     rule = _resolve_rule(rule)
-    log = _prepare(messages, excluded)
+    log = _prepare(messages, excluded, closing=False)
     a = _annotate_core(log, rule)
     sel = a.counted & a.late & _in_range(a.day, day_number(since, "since"),
                                          day_number(until, "until"))
@@ -529,16 +556,20 @@ def unreplied_list(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
 # ----------------------------------------------------------------------------------------
 def _headline_columns(rule: RuleConfig) -> list[str]:
     if rule.unit == "buyer":
-        return ["consult_buyers", "unreplied_buyers", "reply_rate"]
+        return ["consult_buyers", "unreplied_buyers", "unreplied_closing_buyers", "reply_rate"]
     return ["consult_buyers", f"{rule.unit}s", f"{rule.unit}s_on_time", "reply_rate"]
 
 
-_OTHER_COLUMNS = ["first_response_s_mean", "response_s_mean", "response_s_median",
+_OTHER_COLUMNS = ["first_response_s_mean", "first_response_s_median", "first_response_s_p90",
+                  "response_s_mean", "response_s_median",
                   "response_s_p90", "response_s_capped_mean", "answer_ratio", "answered_30s_rate",
                   "slow_buyers", "buyer_messages", "agent_messages", "bot_messages"]
 _HOUR_COLUMNS = ["buyer_messages", "messages", "late_messages", "unanswered_messages",
                  "slow_messages", "agent_messages", "bot_messages"]
-_FLOAT_COLUMNS = {"reply_rate", "first_response_s_mean", "response_s_mean", "response_s_median",
+#: counts that are unknown (NA) when the input lacks what they need (message texts)
+_NULLABLE_COLUMNS = {"unreplied_closing_buyers"}
+_FLOAT_COLUMNS = {"reply_rate", "first_response_s_mean", "first_response_s_median",
+                  "first_response_s_p90", "response_s_mean", "response_s_median",
                   "response_s_p90", "response_s_capped_mean", "answer_ratio",
                   "answered_30s_rate"}
 
@@ -584,6 +615,7 @@ class _Events:
     # agent and robot messages counted (in the range, not excluded): their own day, hour, label
     # as (shop, day, hour, agent) arrays, for "agent_messages" and "bot_messages"
     volumes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    closing: np.ndarray | None = None  # per buyer message: a closing remark (None: unknown)
 
 
 def _events(log: _Log, a: _Ann, rule: RuleConfig, lo: int | None, hi: int | None,
@@ -609,16 +641,18 @@ def _events(log: _Log, a: _Ann, rule: RuleConfig, lo: int | None, hi: int | None
         buyer=a.gid, day=a.day, hour=a.hour, rng=rng, excl=a.excl, counted=a.counted, win=a.win,
         late=a.late, unanswered=a.r_pos < 0, r_agent=a.r_agent, h_wait=a.h_wait,
         h_agent=a.h_agent, h_later_day=a.h_later_day, unit_start=unit_start,
-        round_start=_runs(a.gid, a.day, a.h_pos), first_win=first_win, volumes=volumes)
+        round_start=_runs(a.gid, a.day, a.h_pos), first_win=first_win, volumes=volumes,
+        closing=a.closing)
 
 
 @dataclass
 class _Part:
-    """Per-group sums of one batch of events (combinable by adding), and the histogram of
-    (group, whole-second response time) for exact medians and P90s."""
+    """Per-group sums of one batch of events (combinable by adding), and per measure the
+    histogram of (group, whole-second response time) for exact medians and P90s."""
 
     sums: pd.DataFrame  # shop, _k, then sum columns
-    hist: pd.DataFrame | None  # _r (row of sums), _v (seconds), _n (how many)
+    #: measure ("response", "first_response") → _r (row of sums), _v (seconds), _n (how many)
+    hist: dict[str, pd.DataFrame]
 
 
 class _Acc:
@@ -649,7 +683,7 @@ class _Acc:
         self.size = len(ev.shop_names) * self.k
         self.touched = np.zeros(self.size, dtype=bool)
         self.cols: dict[str, np.ndarray] = {}
-        self.hist: tuple[np.ndarray, np.ndarray] | None = None
+        self.hist: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def index(self, shop, day, agent=None, hour=None) -> np.ndarray:
         base = shop * self.k
@@ -682,10 +716,12 @@ class _Acc:
         self.cols[name + "#s"] = self._bc(idx[ok], values[ok])
         self.cols[name + "#n"] = self._bc(idx[ok]).astype(np.int64)
 
-    def quantiles(self, idx: np.ndarray, values: np.ndarray) -> None:
+    def quantiles(self, name: str, idx: np.ndarray, values: np.ndarray) -> None:
+        """Histogram of whole-second ``values`` per group, for the medians and P90s of
+        ``name`` (a key of :data:`_QUANTILES`)."""
         self.touched |= self._bc(idx) > 0
         ok = ~np.isnan(values)
-        self.hist = (idx[ok], values[ok].astype(np.int64))
+        self.hist[name] = (idx[ok], values[ok].astype(np.int64))
 
     def part(self) -> _Part:
         ev = self.ev
@@ -693,22 +729,22 @@ class _Acc:
         shop, second = np.divmod(rows, self.k)
         sums = pd.DataFrame({"shop": ev.shop_names[shop], "_k": self._keys(second),
                              **{k: v[rows] for k, v in self.cols.items()}})
-        hist = None
-        if self.hist is not None:
-            idx, v = self.hist
-            vmax = int(v.max()) + 1 if len(v) else 1
-            if self.size < _BIG // vmax:
-                u, n = np.unique(idx * vmax + v, return_counts=True)
-                gi, vv = np.divmod(u, vmax)
-            else:
-                frame = pd.DataFrame({"g": idx, "v": v}).value_counts().sort_index()
-                gi = frame.index.get_level_values(0).to_numpy(np.int64)
-                vv = frame.index.get_level_values(1).to_numpy(np.int64)
-                n = frame.to_numpy(np.int64)
-            at = np.full(self.size, -1, dtype=np.int64)
-            at[rows] = np.arange(len(rows))
-            hist = pd.DataFrame({"_r": at[gi], "_v": vv, "_n": n.astype(np.int64)})
-        return _Part(sums, hist)
+        return _Part(sums, {name: self._hist_frame(idx, v, rows)
+                            for name, (idx, v) in self.hist.items()})
+
+    def _hist_frame(self, idx: np.ndarray, v: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
+        vmax = int(v.max()) + 1 if len(v) else 1
+        if self.size < _BIG // vmax:
+            u, n = np.unique(idx * vmax + v, return_counts=True)
+            gi, vv = np.divmod(u, vmax)
+        else:
+            frame = pd.DataFrame({"g": idx, "v": v}).value_counts().sort_index()
+            gi = frame.index.get_level_values(0).to_numpy(np.int64)
+            vv = frame.index.get_level_values(1).to_numpy(np.int64)
+            n = frame.to_numpy(np.int64)
+        at = np.full(self.size, -1, dtype=np.int64)
+        at[rows] = np.arange(len(rows))
+        return pd.DataFrame({"_r": at[gi], "_v": vv, "_n": n.astype(np.int64)})
 
     def _keys(self, second: np.ndarray) -> np.ndarray:
         if self.by == "day":
@@ -813,19 +849,27 @@ def _partial(ev: _Events, by: str, rule: RuleConfig, slow_threshold_s: int,
     acc.count("consult_buyers", bd)
     if rule.unit == "buyer":
         acc.sum("unreplied_buyers", bd, f)
+        if ev.closing is not None:
+            # unreplied buyer-days (cells) whose every late message is a closing remark
+            _, _, _, real = _buyer_days(ev, counted, ev.late & ~ev.closing,
+                                        ev.r_agent if agent_mode else None, cache,
+                                        "bd_counted_real")
+            acc.sum("unreplied_closing_buyers", bd, f & ~real)
     else:
         m = counted & ev.unit_start
         acc.count(f"{rule.unit}s", idx(m, r_agent))
         acc.sum(f"{rule.unit}s_on_time", idx(m, r_agent), ~ev.late[m])
     # first response per buyer-day: its first window message
     first = ev.first_win & win
-    acc.mean("first_response_s_mean", idx(first, h_agent), ev.h_wait[first])
+    i = idx(first, h_agent)
+    acc.mean("first_response_s_mean", i, ev.h_wait[first])
+    acc.quantiles("first_response", i, ev.h_wait[first])
     # human rounds started in the window
     m = win & ev.round_start
     w = ev.h_wait[m]
     i = idx(m, h_agent)
     acc.mean("response_s_mean", i, w)
-    acc.quantiles(i, w)
+    acc.quantiles("response", i, w)
     cap = float(rule.response_cap_s)
     capped = np.where(np.isnan(w), cap, np.minimum(w, cap))
     capped[(w == 0) | ev.h_later_day[m]] = np.nan
@@ -841,7 +885,10 @@ def _partial(ev: _Events, by: str, rule: RuleConfig, slow_threshold_s: int,
 
 
 _MEANS = ("first_response_s_mean", "response_s_mean", "response_s_capped_mean")
-_QUANTILES = {"response_s_median": 0.5, "response_s_p90": 0.9}
+#: measure of a histogram → (column, quantile) computed from it
+_QUANTILES = {"response": (("response_s_median", 0.5), ("response_s_p90", 0.9)),
+              "first_response": (("first_response_s_median", 0.5),
+                                 ("first_response_s_p90", 0.9))}
 
 
 def _finish(parts: list[_Part], by: str, rule: RuleConfig) -> pd.DataFrame:
@@ -854,7 +901,11 @@ def _finish(parts: list[_Part], by: str, rule: RuleConfig) -> pd.DataFrame:
     if by != "hour":
         for name in _MEANS:
             cols[name] = _ratio(tab[name + "#s"].to_numpy(), tab[name + "#n"].to_numpy())
-        cols.update(_hist_quantiles(tab.index, [p for p in parts if p.hist is not None]))
+        for measure, qs in _QUANTILES.items():
+            cols.update(_hist_quantiles(tab.index, parts, measure, qs))
+        if "unreplied_closing_buyers" in columns:  # nullable: NA when no content was read
+            cols["unreplied_closing_buyers"] = pd.array(
+                cols.get("unreplied_closing_buyers", [pd.NA] * len(tab)), dtype="Int64")
         if rule.unit == "buyer":
             cols["reply_rate"] = _ratio(cols["consult_buyers"] - cols["unreplied_buyers"],
                                         cols["consult_buyers"])
@@ -880,19 +931,22 @@ def _finish(parts: list[_Part], by: str, rule: RuleConfig) -> pd.DataFrame:
     return out.sort_values(_KEY_COLS[by], kind="stable").reset_index(drop=True)
 
 
-def _hist_quantiles(index: pd.MultiIndex, parts: list[_Part]) -> dict[str, np.ndarray]:
-    """Linear-interpolation quantiles (as numpy/pandas) per group from (value, count) pairs."""
+def _hist_quantiles(index: pd.MultiIndex, parts: list[_Part], measure: str,
+                    quantiles) -> dict[str, np.ndarray]:
+    """Linear-interpolation quantiles (as numpy/pandas) per group from the (value, count)
+    pairs of ``measure``'s histograms; ``quantiles``: (column, q) pairs."""
     nr = len(index)
-    out = {name: np.full(nr, np.nan) for name in _QUANTILES}
-    parts = [p for p in parts if len(p.hist)]
-    if not parts:
+    out = {name: np.full(nr, np.nan) for name, _ in quantiles}
+    hists = [(p.sums, p.hist[measure]) for p in parts
+             if measure in p.hist and len(p.hist[measure])]
+    if not hists:
         return out
     # (row, value, count) of every batch; equal values of a row need not be merged
     row = np.concatenate([index.get_indexer(pd.MultiIndex.from_arrays(
-        [p.sums["shop"].to_numpy(object), p.sums["_k"].to_numpy()]))[p.hist["_r"].to_numpy()]
-        for p in parts])
-    v = np.concatenate([p.hist["_v"].to_numpy(np.int64) for p in parts])
-    n = np.concatenate([p.hist["_n"].to_numpy(np.int64) for p in parts])
+        [sums["shop"].to_numpy(object), sums["_k"].to_numpy()]))[h["_r"].to_numpy()]
+        for sums, h in hists])
+    v = np.concatenate([h["_v"].to_numpy(np.int64) for _, h in hists])
+    n = np.concatenate([h["_n"].to_numpy(np.int64) for _, h in hists])
     order = np.lexsort((v, row))
     row, v, n = row[order], v[order].astype(float), n[order]
     cnt = np.bincount(row, weights=n, minlength=nr).astype(np.int64)
@@ -900,7 +954,7 @@ def _hist_quantiles(index: pd.MultiIndex, parts: list[_Part]) -> dict[str, np.nd
     start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
     has = cnt > 0
     c, s = cnt[has], start[has]
-    for name, q in _QUANTILES.items():
+    for name, q in quantiles:
         p = q * (c - 1)
         lo = np.floor(p).astype(np.int64)
         hi = np.minimum(lo + 1, c - 1)
@@ -945,6 +999,8 @@ def _empty_kpis(columns: list[str]) -> pd.DataFrame:
             data[c] = pd.Series([], dtype=object)
         elif c in _FLOAT_COLUMNS:
             data[c] = pd.Series([], dtype=float)
+        elif c in _NULLABLE_COLUMNS:
+            data[c] = pd.Series([], dtype="Int64")
         else:
             data[c] = pd.Series([], dtype=np.int64)
     return pd.DataFrame(data)
@@ -1138,6 +1194,7 @@ class ReplySlices:
             "r_agent": names[_take(log.agent, r_pos, 0)],
             "h_ok": h_pos >= 0, "h_t": _take(log.t, h_pos, -1),
             "h_agent": names[_take(log.agent, h_pos, 0)],
+            **({} if a.closing is None else {"closing": a.closing[sel]}),
         }
         if self.deferred is None:
             self.deferred = rec
@@ -1221,7 +1278,7 @@ class ReplySlices:
             hour=D["hour"], rng=np.ones(n, dtype=bool), excl=D["excl"], counted=D["counted"],
             win=D["win"], late=late, unanswered=~r_ok, r_agent=codes[:n], h_wait=h_wait,
             h_agent=codes[n:], h_later_day=h_later, unit_start=D["unit_start"],
-            round_start=D["round_start"], first_win=D["first_win"],
+            round_start=D["round_start"], first_win=D["first_win"], closing=D.get("closing"),
             volumes={"agent_messages": (z, z, z, z), "bot_messages": (z, z, z, z)})
         cache: dict = {}
         for by in self.bys:

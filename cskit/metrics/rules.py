@@ -52,6 +52,9 @@ class RuleConfig:
     midnight_cutoff: bool = False
     #: cap of one round in response_s_capped_mean (Taobao 人工平响时长: 600 s)
     response_cap_s: int = 600
+    #: the platform defines the capped mean (Taobao 人工平响时长): tables and the report
+    #: show response_s_capped_mean (CSV/JSON always carry it)
+    capped_mean: bool = False
     #: title templates; ``{t}`` becomes the threshold ("5分钟", "30秒" / "5 min")
     title_zh: str = "{t}回复率"
     title_en: str = "{t} reply rate"
@@ -201,7 +204,7 @@ PRESETS: dict[str, RuleConfig] = {
         description="PDD 3分钟人工回复率 (manuReplyRate3Min): as pdd5 with 3 minutes; buyer-days "
                     "handled only by the robot are left out (cskit's reading)"),
     "taobao": RuleConfig(
-        name="taobao", threshold_s=180, unit="round", midnight_cutoff=True,
+        name="taobao", threshold_s=180, unit="round", midnight_cutoff=True, capped_mean=True,
         title_zh="旺旺{t}人工响应率", title_en="Wangwang {t} human response rate",
         description="Taobao 旺旺3分钟人工响应率: rounds (首问首答) answered by a human within "
                     "3 minutes / rounds started 08:00-23:00"),

@@ -377,7 +377,9 @@ class QCRule:
     #: ``any`` — a keyword/pattern anywhere; ``whole`` — the whole message (trimmed of
     #: punctuation, spaces and emoji codes) is one of the keywords/patterns
     match: str = "any"
-    #: ``text`` — agent message contents; ``late`` — the late/unanswered input frame
+    #: ``text`` — agent message contents; ``late`` — the late/unanswered input frame;
+    #: ``late_closing`` — its buyer-days whose every late message is a closing remark
+    #: (好的/谢谢/没有了, cskit/data/closing_remarks.toml), flagged by this rule instead
     source: str = "text"
     #: flag only when the agent sent that buyer nothing after it the same day
     #: (只回复"在": "在的" followed by a real answer is fine)
@@ -408,6 +410,9 @@ class QCRules:
 
     def late_rule(self) -> QCRule | None:
         return next((r for r in self.rules if r.source == "late"), None)
+
+    def late_closing_rule(self) -> QCRule | None:
+        return next((r for r in self.rules if r.source == "late_closing"), None)
 
     def by_id(self) -> dict[str, QCRule]:
         return {r.id: r for r in self.rules}
@@ -445,8 +450,8 @@ def _parse_qc(doc: dict, label: str) -> QCRules:
         if match not in ("any", "whole"):
             raise src.fail(f"{path}.match", 'must be "any" or "whole"')
         source = src.string(body, "source", path, default="text")
-        if source not in ("text", "late"):
-            raise src.fail(f"{path}.source", 'must be "text" or "late"')
+        if source not in ("text", "late", "late_closing"):
+            raise src.fail(f"{path}.source", 'must be "text", "late" or "late_closing"')
         keywords = tuple(normalize_term(k) for k in src.strings(body, "keywords", path))
         patterns = tuple(src.strings(body, "patterns", path))
         exceptions = tuple(src.strings(body, "exceptions", path))
@@ -456,7 +461,7 @@ def _parse_qc(doc: dict, label: str) -> QCRules:
             src.regex(p, f"{path}.exceptions[{j}]")
         if source == "text" and not (keywords or patterns):
             raise src.fail(path, "a text rule needs keywords or patterns")
-        if source == "late" and (keywords or patterns or exceptions):
+        if source != "text" and (keywords or patterns or exceptions):
             raise src.fail(path, "a late rule takes no keywords, patterns or exceptions")
         only_last = body.get("only_if_last", False)
         if not isinstance(only_last, bool):
@@ -465,8 +470,9 @@ def _parse_qc(doc: dict, label: str) -> QCRules:
                             penalty=src.string(body, "penalty", path, required=False),
                             keywords=keywords, patterns=patterns, exceptions=exceptions,
                             match=match, source=source, only_if_last=only_last))
-    if sum(r.source == "late" for r in rules) > 1:
-        raise src.fail("rules", 'only one rule may have source = "late"')
+    for kind in ("late", "late_closing"):
+        if sum(r.source == kind for r in rules) > 1:
+            raise src.fail("rules", 'only one rule may have source = "{kind}"', kind=kind)
     return QCRules(source=label, rules=tuple(rules))
 
 

@@ -66,7 +66,9 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
     ``late`` (optional): late or unanswered buyer messages as from
     :func:`cskit.metrics.unreplied_list` — shop, buyer_id, sent_at, ``agent`` or
     ``agent_id`` (the attributed agent), wait_s (NaN = never answered), and
-    optionally content — flagged under the rules' ``source = "late"`` rule.
+    optionally content — flagged under the rules' ``source = "late"`` rule; a buyer-day
+    whose every late message is a closing remark (好的/谢谢/没有了, needs content) under
+    the ``source = "late_closing"`` rule instead (low severity), when the rules have one.
 
     Columns: sent_at, shop, buyer_id, agent_id, rule_id, rule, severity, content
     (the agent's message; for late rows the buyer's message if given), wait_s
@@ -108,16 +110,21 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
                     "agent_id": _col(sel, "agent_id"), "rule_id": rule.id, "rule": rule.name,
                     "severity": rule.severity, "content": _col(sel, "content"),
                     "wait_s": np.nan}))
-    lr = qc.late_rule()
-    if lr is not None and late is not None and len(late):
+    lr, cr = qc.late_rule(), qc.late_closing_rule()
+    if (lr is not None or cr is not None) and late is not None and len(late):
         who = "agent_id" if "agent_id" in late.columns else "agent"
-        frames.append(pd.DataFrame({
-            "sent_at": late["sent_at"].to_numpy() if "sent_at" in late else pd.NaT,
-            "shop": _col(late, "shop"), "buyer_id": _col(late, "buyer_id"),
-            "agent_id": _col(late, who), "rule_id": lr.id, "rule": lr.name,
-            "severity": lr.severity, "content": _col(late, "content"),
-            "wait_s": pd.to_numeric(late["wait_s"], errors="coerce").to_numpy(dtype=float)
-            if "wait_s" in late else np.nan}))
+        closing = _closing_only(late) if cr is not None else np.zeros(len(late), dtype=bool)
+        for rule, sel in ((lr, ~closing), (cr, closing)):
+            if rule is None or not sel.any():
+                continue
+            part = late[sel]
+            frames.append(pd.DataFrame({
+                "sent_at": part["sent_at"].to_numpy() if "sent_at" in part else pd.NaT,
+                "shop": _col(part, "shop"), "buyer_id": _col(part, "buyer_id"),
+                "agent_id": _col(part, who), "rule_id": rule.id, "rule": rule.name,
+                "severity": rule.severity, "content": _col(part, "content"),
+                "wait_s": pd.to_numeric(part["wait_s"], errors="coerce").to_numpy(dtype=float)
+                if "wait_s" in part else np.nan}))
     if not frames:
         return pd.DataFrame({
             c: pd.Series([], dtype="datetime64[s]" if c == "sent_at" else
@@ -128,6 +135,23 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
     out = out.sort_values(["shop", "sent_at", "agent_id", "_o"], kind="stable",
                           na_position="last")
     return out[FLAG_COLUMNS].reset_index(drop=True)
+
+
+def _closing_only(late: pd.DataFrame) -> np.ndarray:
+    """Per late row: its buyer-day's late messages are all closing remarks (好的/谢谢/没有了,
+    :mod:`cskit.metrics.closing`).  False everywhere without ``content`` (unknown: such
+    rows stay under the late rule)."""
+    n = len(late)
+    if "content" not in late.columns or not {"shop", "buyer_id", "sent_at"} <= set(late.columns):
+        return np.zeros(n, dtype=bool)
+    from cskit.metrics.closing import is_closing
+
+    c = is_closing(late["content"].reset_index(drop=True))
+    day = pd.to_datetime(late["sent_at"], errors="coerce").dt.normalize().to_numpy()
+    f = pd.DataFrame({"shop": late["shop"].to_numpy(), "buyer": late["buyer_id"].to_numpy(),
+                      "day": day, "c": c})
+    return f.groupby(["shop", "buyer", "day"], sort=False, dropna=False)["c"] \
+        .transform("all").to_numpy(dtype=bool)
 
 
 def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
