@@ -28,13 +28,17 @@ import pandas as pd
 
 from cskit import schema
 from cskit.errors import NoDataError, UsageError
+from cskit.metrics.horizon import ATTRIBUTION_LEAD_DAYS, REPLY_HORIZON_DAYS
 from cskit.store import Store
 
 #: columns the reply metrics need (nothing else is read from disk)
 MESSAGE_COLUMNS = ["shop", "buyer_id", "agent_id", "sender", "sent_at", "conversation_id",
                    "source_file", "source_row"]
-#: replies to a message may come after the range ends (next morning at the latest)
-REPLY_SLACK = dt.timedelta(days=2)
+#: replies to a message may come after the range ends: up to the reply horizon
+REPLY_SLACK = dt.timedelta(days=REPLY_HORIZON_DAYS)
+#: days read before the range: a buyer's last agent (attribution, ``jd`` sessions) is
+#: looked for this far back, whatever the range (cskit/metrics/horizon.py)
+LEAD_DAYS = ATTRIBUTION_LEAD_DAYS
 #: a slice takes several consecutive months of a shop while they hold at most this many
 #: messages together (a bigger month is a slice of its own): fewer, larger slices for small
 #: shops; memory stays bounded by the larger of this and the largest shop-month
@@ -409,10 +413,13 @@ def _reply_results(store: Store, shops: list[str], period: Period, rule, *, bys,
     rule = _resolve_rule(rule)
 
     def bounds(sl: Slice, _orders) -> tuple:
-        return _ts(period.since) if sl.first else None, _reply_end(sl, period)
+        # the first slice reads the lead-in (the buyer's last agent); later ones get it
+        # carried over from the earlier slices
+        return _ts(period.since, -LEAD_DAYS) if sl.first else None, _reply_end(sl, period)
 
     slicers: list[ReplySlices] = []
-    items = _shops_slices(store, shops, period, message_columns(rule))
+    items = _shops_slices(store, shops, period, message_columns(rule), before=LEAD_DAYS,
+                          tail=0)
     for kind, _, item in prefetched(_logged(items, bounds)):
         if kind == "shops":
             if slicers:
@@ -491,7 +498,7 @@ def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule,
     from cskit.metrics.reply import _resolve_rule as _resolve
     from cskit.metrics.reply import pooled_results as pooled_replies
 
-    wide = math.ceil(max(attr.window_days, REPLY_SLACK.days))
+    wide = math.ceil(max(attr.window_days, REPLY_SLACK.days, LEAD_DAYS))
     kw = dict(since=period.since, until=period.until)
 
     def read_orders(group: list[str]) -> pd.DataFrame:

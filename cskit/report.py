@@ -30,7 +30,7 @@ import pandas as pd
 
 from cskit import schema
 from cskit.errors import CskitError, NoDataError, UsageError
-from cskit.kpi import MESSAGE_COLUMNS, REPLY_SLACK, Period, select_shops
+from cskit.kpi import LEAD_DAYS, MESSAGE_COLUMNS, REPLY_SLACK, Period, select_shops
 from cskit.metrics import BOT_AGENT, UNASSIGNED
 from cskit.render import Column, human_value, machine_value, write_csv
 
@@ -196,8 +196,8 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
     """Every frame a report or chart needs, shop by shop (bounded memory).
 
     ``parts`` selects what is computed (:data:`PARTS`).  Reply metrics see the
-    same messages as ``cskit kpi`` (the period, plus replies up to 2 days
-    after it), so the numbers match its output.  Conversion sees messages from
+    same messages as ``cskit kpi`` (the period, the lead-in before it and replies up
+    to 2 days after it, cskit/metrics/horizon.py), so the numbers match its output.  Conversion sees messages from
     3 days before the period and orders from 15 days before (the attribution
     window and the after-sale lookback), as :func:`conversion_kpis` asks.  A
     shop without orders in the store gets no conversion rows (a note says so)
@@ -230,15 +230,16 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
     acc: dict[str, list[pd.DataFrame]] = {}
     any_buyer = False
     for shop in data.shops:
-        msgs = store.read(schema.MESSAGES, shops=[shop], since=_day(since, -WINDOW_DAYS),
+        msgs = store.read(schema.MESSAGES, shops=[shop],
+                          since=_day(since, -max(WINDOW_DAYS, LEAD_DAYS)),
                           until=until, columns=cols,
                           time_slack=max(REPLY_SLACK, dt.timedelta(days=WINDOW_DAYS)))
         if msgs.empty:
             continue
         t = msgs["sent_at"]
         keep = np.ones(len(msgs), dtype=bool)
-        if since is not None:
-            keep &= (t >= pd.Timestamp(since)).to_numpy()
+        if since is not None:  # the lead-in: the buyer's last agent (as `cskit kpi` reads)
+            keep &= (t >= pd.Timestamp(since) - pd.Timedelta(days=LEAD_DAYS)).to_numpy()
         if until is not None:
             keep &= (t < pd.Timestamp(until) + pd.Timedelta(days=1) + REPLY_SLACK).to_numpy()
         rmsgs = msgs[keep]  # exactly what `cskit kpi` reads
