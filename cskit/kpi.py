@@ -478,7 +478,7 @@ def _shifted(d: dt.date | None, days: float) -> dt.date | None:
 def read_shop(store: Store, shop: str, period: Period, attr: Attribution, *,
               content: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One shop's messages, orders and excluded buyers, wide enough for every window."""
-    wide = math.ceil(max(attr.window_days, REPLY_SLACK.days))
+    wide = math.ceil(max(attr.window_days, REPLY_SLACK.days, LEAD_DAYS))
     cols = MESSAGE_COLUMNS + (["content"] if content else [])
     msgs = store.read(schema.MESSAGES, shops=[shop], since=_shifted(period.since, -wide),
                       until=period.until, columns=cols, time_slack=dt.timedelta(days=wide))
