@@ -10,21 +10,25 @@ import pandas as pd
 
 from cskit import schema
 from cskit.errors import NoDataError
+from cskit.metrics.horizon import ATTRIBUTION_LEAD_DAYS, REPLY_HORIZON_DAYS
 
 __all__ = ["lost_frames", "qc_frames", "TEXT_MESSAGE_COLUMNS", "WINDOW_DAYS", "LOOKBACK_DAYS"]
 
 #: messages columns the text commands read
 TEXT_MESSAGE_COLUMNS = ["shop", "platform", "conversation_id", "buyer_id", "agent_id", "sender",
                         "sent_at", "content", "msg_type", "source_file", "source_row"]
-#: replies may come after the range ends
-REPLY_SLACK = dt.timedelta(days=2)
+#: replies may come after the range ends (up to the reply horizon); the lead-in before it
+#: tells a buyer's last agent (cskit/metrics/horizon.py), as `cskit kpi` reads them
+REPLY_SLACK = dt.timedelta(days=REPLY_HORIZON_DAYS)
 #: attribution window and after-sale lookback of `cskit lost` (days)
 WINDOW_DAYS = 3
 LOOKBACK_DAYS = 15
 
 
 def _read_messages(store, shop: str, period, slack: dt.timedelta = REPLY_SLACK) -> pd.DataFrame:
-    return store.read(schema.MESSAGES, shops=[shop], since=period.since, until=period.until,
+    since = None if period.since is None else \
+        period.since - dt.timedelta(days=ATTRIBUTION_LEAD_DAYS)
+    return store.read(schema.MESSAGES, shops=[shop], since=since, until=period.until,
                       columns=TEXT_MESSAGE_COLUMNS, time_slack=slack)
 
 
