@@ -437,7 +437,13 @@ def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
 
 def _unit_starts(log: _Log, a: _Ann, unit: str, seen=None) -> np.ndarray:
     """Which buyer messages open a unit of the rule (all of them for ``message``).
-    ``seen`` (sessions): 'buyer<US>conversation' keys whose session started before the log."""
+    ``seen`` (sessions): 'buyer<US>conversation' → day of its last buyer message before
+    the log (a Series).
+
+    A session (``conversation_id``, else buyer + day) opens with a buyer message that has
+    no earlier buyer message of the same conversation on its day or in the lead-in days
+    before it (metrics/horizon.py): so it belongs to the day of its first buyer message,
+    whatever range is read, and a conversation silent for longer opens a new session."""
     if unit == "message":
         return np.ones(len(a.rows), dtype=bool)
     if unit == "round":  # a new round when the buyer, the day or the closing reply changes
@@ -447,12 +453,22 @@ def _unit_starts(log: _Log, a: _Ann, unit: str, seen=None) -> np.ndarray:
         nc = int(c.max()) + 1 if len(c) else 1
         key = np.where(c >= 0, a.gid * nc + c,
                        -(a.gid * log.ndays + (a.day - log.dmin)) - 1)
-        starts = ~pd.Series(key).duplicated().to_numpy()
+        order = np.argsort(key, kind="stable")  # within a key: in time order
+        ks, ds = key[order], a.day[order]
+        new = np.ones(len(ks), dtype=bool)
+        new[1:] = (ks[1:] != ks[:-1]) | ~within_lead(ds[:-1], ds[1:])
+        starts = np.empty(len(ks), dtype=bool)
+        starts[order] = new
+        first = np.empty(len(ks), dtype=bool)  # the key's first message in the log
+        first[order] = np.concatenate([[True], ks[1:] != ks[:-1]]) if len(ks) else first
         if seen is not None and len(seen):
-            at = np.flatnonzero(starts & (c >= 0))
+            at = np.flatnonzero(first & (c >= 0))
             if len(at):
                 keys = _session_keys(log, a, at, c)
-                starts[at[pd.Index(keys).isin(seen)]] = False
+                before = seen.reindex(keys).to_numpy(dtype=float, na_value=np.nan)
+                cont = ~np.isnan(before)
+                cont[cont] = within_lead(before[cont].astype(np.int64), a.day[at[cont]])
+                starts[at[cont]] = False
         return starts
     return np.ones(len(a.rows), dtype=bool)  # buyer: not used
 
@@ -1015,7 +1031,7 @@ class ReplySlices:
         self.first = True  # no slice added yet
         self.last_agent: dict = {}  # buyer id → label of the last agent who wrote to them
         self.last_agent_day: dict = {}  # buyer id → the day of that message
-        self.sessions = pd.Index([], dtype=object)
+        self.sessions = pd.Series([], dtype=np.int64)  # conversation → last buyer day
         self.deferred: dict[str, np.ndarray] | None = None
         self.prev_hi: int | None = None
 
@@ -1091,7 +1107,7 @@ class ReplySlices:
         slices (only the per-group sums stay, for :meth:`result` or :func:`pooled_results`)."""
         self._flush(final=True)
         self.last_agent, self.last_agent_day, self.excluded = {}, {}, None
-        self.sessions = pd.Index([], dtype=object)
+        self.sessions = pd.Series([], dtype=np.int64)
 
     # ------------------------------------------------------------------------------------
     def _apply_prior(self, log: _Log, a: _Ann) -> None:
@@ -1135,8 +1151,11 @@ class ReplySlices:
             c = log.conversation_codes()[a.rows]
             at = np.flatnonzero((c >= 0) & (a.day <= hi_d))
             if len(at):
-                keys = pd.Index(_session_keys(log, a, at, c)).unique()
-                self.sessions = self.sessions.append(keys[~keys.isin(self.sessions)])
+                # the last buyer message of each conversation up to this slice's end
+                last = pd.Series(a.day[at], index=pd.Index(_session_keys(log, a, at, c)))
+                last = last[~last.index.duplicated(keep="last")]
+                keep = self.sessions[~self.sessions.index.isin(last.index)]
+                self.sessions = pd.concat([keep, last]) if len(keep) else last
 
     def _defer(self, log: _Log, a: _Ann, ev: _Events, deferred: np.ndarray) -> None:
         sel = np.flatnonzero(deferred)

@@ -1,0 +1,116 @@
+"""Issue 12, point 5: one number per question.  Attribution, sessions, replies and
+``pending`` do not depend on the date range a command reads; `kpi --by agent`,
+`kpi --list unreplied`, the report CSVs and day-by-day sums agree."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from typer.testing import CliRunner
+
+from cskit.cli import app
+from cskit.ingest import ingest
+from cskit.store import Store
+
+HEADER = "shop,platform,conversation_id,buyer_id,agent_id,sender,sent_at,content,msg_type,msg_id\n"
+
+
+def make_store(tmp_path, chats: list[str], orders: str | None = None, extra=()) -> str:
+    (tmp_path / "chats.csv").write_text(HEADER + "\n".join(chats) + "\n", encoding="utf-8")
+    files = [tmp_path / "chats.csv"]
+    if orders:
+        (tmp_path / "orders.csv").write_text(orders, encoding="utf-8")
+        files.append(tmp_path / "orders.csv")
+    for name, text in extra:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        files.append(tmp_path / name)
+    st = Store(tmp_path / "store")
+    ingest(files, st)
+    return str(st.root)
+
+
+def run(*args):
+    r = CliRunner().invoke(app, [str(a) for a in args])
+    assert r.exit_code == 0, (r.stdout, r.stderr)
+    return r
+
+
+def rows(text: str) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def by(rows_, key):
+    return {r[key]: r for r in rows_}
+
+
+# --------------------------------------------------------------------------- jd sessions
+
+JD = [  # the issue's rows: one conversation c1 from 29 November 21:00 into 30 November
+    "店J,jd,c1,b1,,buyer,2026-11-29 21:00:00,在吗,,",
+    "店J,jd,c1,b1,店J:小智,agent,2026-11-29 21:00:10,在的,,",
+    "店J,jd,c1,b1,,buyer,2026-11-30 10:00:00,发货了吗,,",
+    "店J,jd,c1,b1,店J:小智,agent,2026-11-30 10:00:50,发了,,",
+]
+
+
+def test_jd_session_belongs_to_the_day_of_its_first_buyer_message_whatever_the_range(tmp_path):
+    store = make_store(tmp_path, JD)
+    one = by(rows(run("kpi", "--store", store, "--rule", "jd", "--since", "2026-11-30",
+                      "--until", "2026-11-30", "-f", "csv").stdout), "date")
+    two = by(rows(run("kpi", "--store", store, "--rule", "jd", "--since", "2026-11-29",
+                      "--until", "2026-11-30", "-f", "csv").stdout), "date")
+    # 29 November: the session opened at 21:00 (window 09:00-23:00), answered in 10 s
+    assert (two["2026-11-29"]["sessions"], two["2026-11-29"]["sessions_on_time"]) == ("1", "1")
+    # 30 November: b1 consults, but writes in the session opened the day before: no session,
+    # however the range starts (before: 1 session, 0 on time when --since 2026-11-30)
+    for r in (one["2026-11-30"], two["2026-11-30"]):
+        assert (r["consult_buyers"], r["sessions"], r["sessions_on_time"]) == ("1", "0", "0")
+
+
+def test_jd_conversation_silent_beyond_the_lead_in_opens_a_new_session(tmp_path):
+    chats = JD[:2] + ["店J,jd,c1,b1,,buyer,2026-12-04 10:00:00,还在吗,,",
+                      "店J,jd,c1,b1,店J:小智,agent,2026-12-04 10:00:20,在,,"]
+    store = make_store(tmp_path, chats)
+    for since in ("2026-11-29", "2026-12-04"):
+        r = by(rows(run("kpi", "--store", store, "--rule", "jd", "--since", since,
+                        "--until", "2026-12-04", "-f", "csv").stdout), "date")
+        # 5 days of silence (lead-in 3 days): a new session on 4 December, on time
+        assert (r["2026-12-04"]["sessions"], r["2026-12-04"]["sessions_on_time"]) == ("1", "1")
+
+
+# --------------------------------------------------------------------------- lead-in, horizon
+
+LEAD = [
+    # b1: served by 阿美 on Saturday 14 November; on Monday 16 November nobody answers
+    "店A,pdd,,b1,,buyer,2026-11-14 10:00:00,在吗,,",
+    "店A,pdd,,b1,店A:阿美,agent,2026-11-14 10:00:30,在的,,",
+    "店A,pdd,,b1,,buyer,2026-11-16 10:00:00,发货了吗,,",
+    # b2: served by 阿强 on 1 November (15 days before): beyond the lead-in → 未分配
+    "店A,pdd,,b2,,buyer,2026-11-01 10:00:00,你好,,",
+    "店A,pdd,,b2,店A:阿强,agent,2026-11-01 10:00:30,您好,,",
+    "店A,pdd,,b2,,buyer,2026-11-16 11:00:00,在吗,,",
+    # b3: Monday 16 November 12:00, 阿强 answers on Thursday 19th (beyond the 2-day horizon)
+    "店A,pdd,,b3,,buyer,2026-11-16 12:00:00,有货吗,,",
+    "店A,pdd,,b3,店A:阿强,agent,2026-11-19 12:00:00,有的,,",
+]
+
+
+@pytest.mark.parametrize("since,until", [("2026-11-16", "2026-11-16"),
+                                         ("2026-11-16", "2026-11-22"),
+                                         ("2026-11-10", "2026-11-16")])
+def test_agent_and_reply_of_a_buyer_day_do_not_depend_on_the_range(tmp_path, since, until):
+    store = make_store(tmp_path, LEAD)
+    ag = rows(run("kpi", "--store", store, "--since", since, "--until", until, "--by", "agent",
+                  "-f", "csv").stdout)
+    mon = {r["agent_id"]: (r["consult_buyers"], r["unreplied_buyers"]) for r in ag
+           if r["consult_buyers"] not in ("", "0")}  # (阿强's row: his message on the 19th)
+    if since == "2026-11-16":
+        assert mon == {"店A:阿美": ("1", "1"), "未分配": ("2", "2")}
+    lst = rows(run("kpi", "--store", store, "--since", since, "--until", until,
+                   "--list", "unreplied", "-f", "csv").stdout)
+    got = {(r["buyer_id"], r["sent_at"][:10]): (r["agent"], r["wait_s"]) for r in lst}
+    assert got[("b1", "2026-11-16")] == ("店A:阿美", "")  # 阿美 served b1 two days before
+    assert got[("b2", "2026-11-16")] == ("未分配", "")  # 阿强 served b2 15 days before
+    assert got[("b3", "2026-11-16")] == ("未分配", "")  # 阿强's message 3 days later: no reply
