@@ -127,6 +127,43 @@ def read_excluded(store: Store, shops: str | list[str]) -> pd.DataFrame:
     return store.read(schema.EXCLUDED, shops=[shops] if isinstance(shops, str) else shops)
 
 
+def data_ends(store: Store, shops: list[str]) -> dict[str, pd.Timestamp | None]:
+    """Per shop, the store's data end: the latest buyer, agent or robot message, order
+    creation or payment.  ``pending`` is judged against it, not against the end of what a
+    command happened to read (issue 12).  Reads the ``sent_at`` (and ``sender``) of each
+    shop's last month of messages and the time columns of its orders."""
+    import pyarrow.compute as pc
+
+    out: dict[str, pd.Timestamp | None] = {}
+    files = store.files(schema.MESSAGES, shops)
+    for shop in shops:
+        ends = []
+        mine = [f for f in files if f.shop == shop and f.month]
+        if mine:
+            last = max(f.month for f in mine)
+            t = store.read_table(schema.MESSAGES, [f for f in mine if f.month == last],
+                                 ["sent_at", "sender"], shops=[shop])
+            t = t.filter(pc.is_in(t.column("sender"), value_set=pa_strings(["buyer", "agent",
+                                                                              "bot"])))
+            m = pc.max(t.column("sent_at")).as_py()
+            if m is not None:
+                ends.append(pd.Timestamp(m))
+        if shop in store.shops(schema.ORDERS):
+            o = store.read(schema.ORDERS, shops=[shop], columns=["created_at", "paid_at"])
+            for c in ("created_at", "paid_at"):
+                m = pd.to_datetime(o[c], errors="coerce").max() if len(o) else pd.NaT
+                if not pd.isna(m):
+                    ends.append(pd.Timestamp(m))
+        out[shop] = max(ends) if ends else None
+    return out
+
+
+def pa_strings(values: list[str]):
+    import pyarrow as pa
+
+    return pa.array(values, type=pa.string())
+
+
 # --------------------------------------------------------------------------- slicing
 
 
@@ -528,7 +565,7 @@ def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule,
     replies: list[ReplySlices] = []  # one slicer of each kind per group of shops with messages
     convs: list[ConversionSlices] = []
     rs = cs = None
-    for kind, _, item in prefetched(_logged(items, bounds)):
+    for kind, group, item in prefetched(_logged(items, bounds)):
         if kind == "shops":
             if rs is not None:
                 rs.close()
@@ -537,7 +574,8 @@ def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule,
             rs = ReplySlices(rule, excluded, bys=("agent", "shop"),
                              slow_threshold_s=slow_threshold_s, **kw)
             cs = ConversionSlices(orders, bys=("agent", "shop"), window_days=attr.window_days,
-                                  lookback_days=attr.lookback_days, anchor=attr.anchor, **kw)
+                                  lookback_days=attr.lookback_days, anchor=attr.anchor,
+                                  data_end=data_ends(store, list(group)), **kw)
             continue
         if not replies or replies[-1] is not rs:
             replies.append(rs)
@@ -633,7 +671,8 @@ def unpaid_report(store: Store, *, shops: list[str] | None, period: Period,
         if msgs.empty or orders.empty:
             continue
         frames.append(unpaid_list(msgs, orders, since=period.since, until=period.until,
-                                  window_days=attr.window_days, lookback_days=attr.lookback_days))
+                                  window_days=attr.window_days, lookback_days=attr.lookback_days,
+                                  as_of=data_ends(store, [shop])[shop]))
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=["shop", "buyer_id", "order_id", "amount", "created_at", "agent",

@@ -30,7 +30,7 @@ import pandas as pd
 
 from cskit import schema
 from cskit.errors import CskitError, NoDataError, UsageError
-from cskit.kpi import LEAD_DAYS, MESSAGE_COLUMNS, REPLY_SLACK, Period, select_shops
+from cskit.kpi import LEAD_DAYS, MESSAGE_COLUMNS, REPLY_SLACK, Period, data_ends, select_shops
 from cskit.metrics import BOT_AGENT, UNASSIGNED
 from cskit.render import Column, human_value, machine_value, write_csv
 
@@ -329,7 +329,8 @@ def _conversion_for_shop(store, shop, data, msgs, ann, conv, text_mod, parts, ac
     p = data.period
     orders = store.read(schema.ORDERS, shops=[shop], since=_day(p.since, -LOOKBACK_DAYS),
                         until=p.until, time_slack=dt.timedelta(days=WINDOW_DAYS))
-    kw = dict(since=p.since, until=p.until)
+    # pending is judged against the store's data end, as in `cskit kpi` (issue 12)
+    kw = dict(since=p.since, until=p.until, as_of=data_ends(store, [shop])[shop])
     bys = ("day", "agent", "shop") if "conversion" in parts else ("shop",) \
         if "conversion_shop" in parts else ()
     for by in bys:

@@ -214,8 +214,16 @@ def assert_agent_report_equals_one_computation(store, shops, period, attr) -> No
     kw = dict(since=period.since, until=period.until)
     ck = dict(window_days=attr.window_days, lookback_days=attr.lookback_days, anchor=attr.anchor)
     reply_a, reply_s = rk(msgs, rule, excl, by="agent", **kw), rk(msgs, rule, excl, by="shop", **kw)
-    conv_a = conversion_kpis(msgs, orders, by="agent", **kw, **ck)
-    conv_s = conversion_kpis(msgs, orders, by="shop", **kw, **ck)
+    # pending against each shop's data end in the store (not the end of the read)
+    ends = kpi.data_ends(store, list(shops))
+
+    def conv(by):
+        return pd.concat([conversion_kpis(p[0], p[1], by=by, as_of=ends[s], **kw, **ck)
+                          for s, p in zip(shops, parts)], ignore_index=True) \
+            .sort_values(["shop"] + (["agent_id"] if by == "agent" else []), kind="stable") \
+            .reset_index(drop=True)
+
+    conv_a, conv_s = conv("agent"), conv("shop")
     if reply_a.empty and conv_a.empty:
         return
     frame, total = kpi.agent_report(store, shops=None, period=period, rule=rule, attr=attr)

@@ -731,12 +731,13 @@ class ConversionSlices:
     the messages from ``window`` days before ``lo`` (the last reply before an order)
     through ``hi``.  Every window is bounded, so nothing but sums crosses slices, except:
     the data end (``pending``), which is the latest time over all slices — the slices'
-    message ranges together must cover what one call would get; and the paid orders'
-    amounts, summed at the end in input order.
+    message ranges together must cover what one call would get — or ``data_end`` (per
+    shop) when later; and the paid orders' amounts, summed at the end in input order.
     """
 
     def __init__(self, orders: pd.DataFrame | None, *, bys=("day",), since=None, until=None,
-                 window_days: float = 3, lookback_days: float = 15, anchor: str = "order"):
+                 window_days: float = 3, lookback_days: float = 15, anchor: str = "order",
+                 data_end: dict | None = None):
         for by in bys:
             _check_choice(by, BY_CHOICES, "grouping")
         _check_choice(anchor, ANCHORS, "attribution anchor")
@@ -758,6 +759,11 @@ class ConversionSlices:
         # the orders' share of the data end (each slice adds its messages')
         d = _Data(None, orders, self.W, self.L, anchor, None)
         self.end: dict = dict(zip(d.shop_names, d.end_of_shop[:len(d.shop_names)].tolist()))
+        # ``data_end`` (shop → time): the store's data end, past what the slices read, so
+        # that ``pending`` does not depend on the range read (issue 12)
+        for name, e in (data_end or {}).items():
+            if e is not None and not pd.isna(e):
+                self.end[name] = max(self.end.get(name, _MIN), epoch_seconds(e))
         self.parts: dict[str, list[_ConvPart]] = {by: [] for by in self.bys}
 
     def add(self, messages: pd.DataFrame, lo, hi, *, start=None, end=None, orders_from=None,

@@ -47,15 +47,17 @@ def _no_messages(store, period) -> NoDataError:
                        hint="check --since/--until/--week and --shop; `cskit ingest` first")
 
 
-def _lost_population(msgs: pd.DataFrame, orders: pd.DataFrame, period) -> tuple[pd.DataFrame, str]:
-    """Lost buyer-days: shop, buyer_id, date, agent_id, had_unpaid_order; and the method."""
+def _lost_population(msgs: pd.DataFrame, orders: pd.DataFrame, period,
+                     as_of=None) -> tuple[pd.DataFrame, str]:
+    """Lost buyer-days: shop, buyer_id, date, agent_id, had_unpaid_order; and the method.
+    ``as_of``: the store's data end (pending windows are judged against it)."""
     try:
         from cskit.metrics.conversion import lost_buyers
     except ImportError:
         lost_buyers = None
     if lost_buyers is not None:
         lost = lost_buyers(msgs, orders, period.since, period.until, window_days=WINDOW_DAYS,
-                           lookback_days=LOOKBACK_DAYS, anchor="order")
+                           lookback_days=LOOKBACK_DAYS, anchor="order", as_of=as_of)
         if "pending" in lost.columns:  # the window is still open: not lost (yet)
             lost = lost[~lost["pending"].astype(bool)]
         return lost.reset_index(drop=True), "conversion"
@@ -83,7 +85,7 @@ def _served_without_orders(msgs: pd.DataFrame, orders: pd.DataFrame, period) -> 
 def lost_frames(store, *, shops=None, period, lexicon=None, rule=None):
     """Per shop: read, find lost buyer-days, classify.  Returns (classified, buyer
     messages of the lost buyer-days, method)."""
-    from cskit.kpi import read_excluded, select_shops
+    from cskit.kpi import data_ends, read_excluded, select_shops
     from cskit.metrics import annotate, get_rule
     from cskit.text.lexicon import LostLexicon, load_lost_lexicon
     from cskit.text.lost import classify, service_signals
@@ -105,7 +107,7 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None):
         since = period.since - dt.timedelta(days=LOOKBACK_DAYS + 1) if period.since else None
         orders = store.read(schema.ORDERS, shops=[shop], since=since, until=period.until,
                             time_slack=dt.timedelta(days=WINDOW_DAYS + 1))
-        lost, method = _lost_population(msgs, orders, period)
+        lost, method = _lost_population(msgs, orders, period, data_ends(store, [shop])[shop])
         if lost.empty:
             continue
         ann = annotate(msgs, rule, read_excluded(store, shop))
