@@ -114,3 +114,112 @@ def test_agent_and_reply_of_a_buyer_day_do_not_depend_on_the_range(tmp_path, sin
     assert got[("b1", "2026-11-16")] == ("店A:阿美", "")  # 阿美 served b1 two days before
     assert got[("b2", "2026-11-16")] == ("未分配", "")  # 阿强 served b2 15 days before
     assert got[("b3", "2026-11-16")] == ("未分配", "")  # 阿强's message 3 days later: no reply
+
+
+# --------------------------------------------------------------------------- pending
+
+PENDING_CHATS = [
+    # b1 inquires on Monday 16 November 10:00 (阿美 answers); b9 writes on the 19th 09:00
+    # (inside a one-day read) and on the 26th (outside it): the store's data end is the 26th
+    "店P,pdd,,b1,,buyer,2026-11-16 10:00:00,这个多少钱,,",
+    "店P,pdd,,b1,店P:阿美,agent,2026-11-16 10:00:30,99元,,",
+    "店P,pdd,,b9,,buyer,2026-11-19 09:00:00,在吗,,",
+    "店P,pdd,,b9,,buyer,2026-11-26 09:00:00,在吗,,",
+]
+PENDING_ORDERS = ("订单号,买家,下单时间,付款时间,实付金额,订单状态,店铺\n"
+                  "o9,b9,2026-11-26 09:30:00,2026-11-26 09:31:00,10.00,已付款,店P\n")
+
+
+def test_pending_is_judged_against_the_store_data_end_not_the_read(tmp_path):
+    store = make_store(tmp_path, PENDING_CHATS, PENDING_ORDERS)
+    # b1's window closes on the 19th 10:00; the read of a one-day range ends with b9's
+    # message at 09:00 that day, but the store holds data to the 26th: not pending
+    r = run("kpi", "--store", store, "--since", "2026-11-16", "--until", "2026-11-16",
+            "--by", "agent", "-f", "csv")
+    a = by(rows(r.stdout), "agent_id")["店P:阿美"]
+    assert (a["inquiry_buyers"], a["pending"]) == ("1", "False")
+    out = tmp_path / "r"
+    run("report", "--store", store, "--week", "2026-W47", "--out", out, "--no-charts")
+    conv = by(rows((out / "conversion_by_agent.csv").read_text(encoding="utf-8-sig")),
+              "agent_id")
+    assert conv["店P:阿美"]["pending"] == "False"
+
+
+# --------------------------------------------------------------------------- sample data
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory):
+    from pathlib import Path
+
+    st = Store(tmp_path_factory.mktemp("sample") / "store")
+    ingest([Path(__file__).resolve().parent.parent / "sample_data"], st)
+    return str(st.root)
+
+
+def frame(text: str):
+    import pandas as pd
+
+    return pd.read_csv(io.StringIO(text), dtype={"buyer_id": str})
+
+
+@pytest.mark.parametrize("week", ["2026-W46", "2026-W47"])
+def test_commands_agree_on_the_sample_week(sample_store, week, tmp_path):
+    """`kpi --by agent`, the per-agent sums of `--list unreplied`, the report CSVs and
+    day-by-day runs give the same numbers for the same week."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from cskit.kpi import parse_week
+
+    s = sample_store
+    agent = frame(run("kpi", "--store", s, "--week", week, "--by", "agent", "-f", "csv").stdout)
+    day = frame(run("kpi", "--store", s, "--week", week, "--by", "day", "-f", "csv").stdout)
+    shop = frame(run("kpi", "--store", s, "--week", week, "--by", "shop", "-f", "csv").stdout)
+    late = frame(run("kpi", "--store", s, "--week", week, "--list", "unreplied",
+                     "-f", "csv").stdout)
+    assert len(late) and len(agent) > 8
+    # 1. the list's buyer-days per (shop, agent) are the agents' unreplied_buyers
+    late["date"] = late["sent_at"].str[:10]
+    per = late.drop_duplicates(["shop", "buyer_id", "date", "agent"]) \
+        .groupby(["shop", "agent"]).size()
+    kpi_u = agent.set_index(["shop", "agent_id"])["unreplied_buyers"]
+    kpi_u = kpi_u[kpi_u.fillna(0) > 0]
+    kpi_u.index.names = ["shop", "agent"]
+    pd.testing.assert_series_equal(per.sort_index(), kpi_u.astype(int).sort_index(),
+                                   check_names=False)
+    # 2. the report's CSVs are the kpi outputs
+    out = tmp_path / "r"
+    run("report", "--store", s, "--week", week, "--out", out, "--no-charts")
+
+    def csv_(name):
+        return pd.read_csv(out / name, dtype={"buyer_id": str})
+
+    pd.testing.assert_frame_equal(csv_("kpi_by_agent.csv"), agent, check_dtype=False)
+    pd.testing.assert_frame_equal(csv_("kpi_by_day.csv"), day, check_dtype=False)
+    rep_late = csv_("unreplied.csv")
+    pd.testing.assert_frame_equal(rep_late[["shop", "buyer_id", "sent_at", "wait_s", "agent"]],
+                                  late[["shop", "buyer_id", "sent_at", "wait_s", "agent"]],
+                                  check_dtype=False)
+    # 3. day by day: each day alone gives that day's row, and agent rows add up
+    p = parse_week(week)
+    days, agents = [], []
+    for i in range(7):
+        d = str(p.since + dt.timedelta(days=i))
+        days.append(frame(run("kpi", "--store", s, "--since", d, "--until", d, "--by", "day",
+                              "-f", "csv").stdout))
+        agents.append(frame(run("kpi", "--store", s, "--since", d, "--until", d, "--by",
+                                "agent", "-f", "csv").stdout))
+    one_by_one = pd.concat(days, ignore_index=True).sort_values(["shop", "date"], kind="stable")
+    pd.testing.assert_frame_equal(one_by_one.reset_index(drop=True),
+                                  day.sort_values(["shop", "date"], kind="stable")
+                                  .reset_index(drop=True), check_dtype=False)
+    cols = ["consult_buyers", "unreplied_buyers", "slow_buyers", "buyer_messages",
+            "agent_messages"]
+    summed = pd.concat(agents).groupby(["shop", "agent_id"])[cols].sum()
+    week_rows = agent.set_index(["shop", "agent_id"])[cols].fillna(0)
+    pd.testing.assert_frame_equal(summed.sort_index(), week_rows.sort_index(), check_dtype=False)
+    # 4. the shop rows are the sums of the day rows (buyer counts are buyer-day sums)
+    pd.testing.assert_frame_equal(
+        day.groupby("shop")[["consult_buyers", "unreplied_buyers"]].sum(),
+        shop.set_index("shop")[["consult_buyers", "unreplied_buyers"]], check_dtype=False)
