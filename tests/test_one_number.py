@@ -223,3 +223,35 @@ def test_commands_agree_on_the_sample_week(sample_store, week, tmp_path):
     pd.testing.assert_frame_equal(
         day.groupby("shop")[["consult_buyers", "unreplied_buyers"]].sum(),
         shop.set_index("shop")[["consult_buyers", "unreplied_buyers"]], check_dtype=False)
+
+
+# --------------------------------------------------------------------------- same second
+
+TIE = [
+    # all in the same second, in this file order: 阿美's message sorts before the buyer's
+    # (it cannot answer it), 阿强's after it (a 0-second reply)
+    "店T,pdd,,b1,店T:阿美,agent,2026-11-16 10:00:00,在的,,",
+    "店T,pdd,,b1,,buyer,2026-11-16 10:00:00,这个多少钱,,",
+    "店T,pdd,,b1,店T:阿强,agent,2026-11-16 10:00:00,99元,,",
+]
+TIE_ORDERS = ("订单号,买家,下单时间,付款时间,实付金额,订单状态,店铺\n"
+              "o1,b1,2026-11-16 11:00:00,2026-11-16 11:01:00,99.00,已付款,店T\n"
+              "o2,bx,2026-11-30 11:00:00,2026-11-30 11:01:00,1.00,已付款,店T\n")
+
+
+def test_same_second_serve_and_reply_go_to_one_agent_in_every_command(tmp_path):
+    store = make_store(tmp_path, TIE, TIE_ORDERS)
+    out = tmp_path / "r"
+    run("report", "--store", store, "--week", "2026-W47", "--out", out, "--no-charts")
+    for text in (run("kpi", "--store", store, "--week", "2026-W47", "--by", "agent",
+                     "-f", "csv").stdout,
+                 run("kpi", "--store", store, "--since", "2026-11-16", "--until", "2026-11-16",
+                     "--by", "agent", "-f", "csv").stdout,
+                 (out / "kpi_by_agent.csv").read_text(encoding="utf-8-sig")):
+        a = by(rows(text), "agent_id")
+        q = a["店T:阿强"]  # the reply, the serve and the inquiry are all 阿强's
+        assert (q["consult_buyers"], q["unreplied_buyers"]) == ("1", "0")
+        assert (q["served_buyers"], q["inquiry_buyers"], q["paid_buyers"]) == ("1", "1", "1")
+        m = a.get("店T:阿美", {})
+        assert m.get("served_buyers", "0") in ("0", "") and m.get("consult_buyers", "0") \
+            in ("0", "")

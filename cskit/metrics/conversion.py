@@ -517,13 +517,20 @@ class _Data:
         self.bd_g, self.bd_f, self.bd_day = g, f, day
         self.bd_shop = self.m_shop[first]
 
-        h = self.m_kind == _AGENT
-        j = _asof(f, g, self.m_t[h], self.m_g[h], forward=True, tol=None)
-        ok = j >= 0
-        rt = _take(self.m_t[h], j, 0)
+        # the first human reply: the buyer's first human agent message *after* the first
+        # buyer message in the messages' order (same-second ties as the reply metrics order
+        # them), so the agent who serves a buyer-day is the one who replied (issue 12)
+        n = len(self.m_t)
+        nxt = np.where(self.m_kind == _AGENT, np.arange(n), n)
+        nxt = np.minimum.accumulate(nxt[::-1])[::-1] if n else nxt
+        at = nxt[first]
+        ok = at < n
+        ok[ok] = self.m_g[at[ok]] == g[ok]
+        j = np.where(ok, at, -1)
+        rt = _take(self.m_t, j, 0)
         served = ok & (rt // _DAY == day)
         self.bd_served = served
-        self.bd_agent = np.where(served, _take(self.m_agent[h], j, -1), -1)
+        self.bd_agent = np.where(served, _take(self.m_agent, j, -1), -1)
 
         has_b = self.o_g >= 0
         og, oct_ = self.o_g[has_b], self.o_ct[has_b]
