@@ -575,7 +575,8 @@ def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule,
                              slow_threshold_s=slow_threshold_s, **kw)
             cs = ConversionSlices(orders, bys=("agent", "shop"), window_days=attr.window_days,
                                   lookback_days=attr.lookback_days, anchor=attr.anchor,
-                                  data_end=data_ends(store, list(group)), **kw)
+                                  data_end=data_ends(store, list(group)), excluded=excluded,
+                                  **kw)
             continue
         if not replies or replies[-1] is not rs:
             replies.append(rs)
@@ -667,12 +668,12 @@ def unpaid_report(store: Store, *, shops: list[str] | None, period: Period,
 
     frames = []
     for shop in select_shops(store, shops):
-        msgs, orders, _ = read_shop(store, shop, period, attr, content=True)
+        msgs, orders, excluded = read_shop(store, shop, period, attr, content=True)
         if msgs.empty or orders.empty:
             continue
         frames.append(unpaid_list(msgs, orders, since=period.since, until=period.until,
                                   window_days=attr.window_days, lookback_days=attr.lookback_days,
-                                  as_of=data_ends(store, [shop])[shop]))
+                                  as_of=data_ends(store, [shop])[shop], excluded=excluded))
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=["shop", "buyer_id", "order_id", "amount", "created_at", "agent",

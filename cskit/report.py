@@ -253,7 +253,8 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
                                                  "(先 cskit ingest 订单导出文件)"))
             continue
         try:
-            _conversion_for_shop(store, shop, data, msgs, ann, conv_mod, text_mod, parts, acc)
+            _conversion_for_shop(store, shop, data, msgs, ann, conv_mod, text_mod, parts, acc,
+                                 excluded)
         except (CskitError, KeyError, ValueError, TypeError) as exc:
             if strict:
                 raise
@@ -325,12 +326,15 @@ def _reply_for_shop(data: ReportData, rmsgs, excluded, parts, acc) -> pd.DataFra
     return ann
 
 
-def _conversion_for_shop(store, shop, data, msgs, ann, conv, text_mod, parts, acc) -> None:
+def _conversion_for_shop(store, shop, data, msgs, ann, conv, text_mod, parts, acc,
+                         excluded=None) -> None:
     p = data.period
     orders = store.read(schema.ORDERS, shops=[shop], since=_day(p.since, -LOOKBACK_DAYS),
                         until=p.until, time_slack=dt.timedelta(days=WINDOW_DAYS))
     # pending is judged against the store's data end, as in `cskit kpi` (issue 12)
-    kw = dict(since=p.since, until=p.until, as_of=data_ends(store, [shop])[shop])
+    # excluded (举报/拉黑) buyer-days count nowhere, as in the reply tables
+    kw = dict(since=p.since, until=p.until, as_of=data_ends(store, [shop])[shop],
+              excluded=excluded)
     bys = ("day", "agent", "shop") if "conversion" in parts else ("shop",) \
         if "conversion_shop" in parts else ()
     for by in bys:

@@ -218,7 +218,8 @@ def assert_agent_report_equals_one_computation(store, shops, period, attr) -> No
     ends = kpi.data_ends(store, list(shops))
 
     def conv(by):
-        return pd.concat([conversion_kpis(p[0], p[1], by=by, as_of=ends[s], **kw, **ck)
+        return pd.concat([conversion_kpis(p[0], p[1], by=by, as_of=ends[s], excluded=p[2],
+                                          **kw, **ck)
                           for s, p in zip(shops, parts)], ignore_index=True) \
             .sort_values(["shop"] + (["agent_id"] if by == "agent" else []), kind="stable") \
             .reset_index(drop=True)

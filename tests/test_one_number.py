@@ -255,3 +255,43 @@ def test_same_second_serve_and_reply_go_to_one_agent_in_every_command(tmp_path):
         m = a.get("店T:阿美", {})
         assert m.get("served_buyers", "0") in ("0", "") and m.get("consult_buyers", "0") \
             in ("0", "")
+
+
+# --------------------------------------------------------------------------- excluded buyers
+
+EXCL_CHATS = [
+    # bx: served by 阿美 on 15 and 16 November; blacklisted (拉黑) from 16 November 15:00 —
+    # the whole of the 16th is excluded (exclusion works by whole days)
+    "店X,pdd,,bx,,buyer,2026-11-15 10:00:00,在吗,,",
+    "店X,pdd,,bx,店X:阿美,agent,2026-11-15 10:00:20,在的,,",
+    "店X,pdd,,bx,,buyer,2026-11-16 10:00:00,便宜点,,",
+    "店X,pdd,,bx,店X:阿美,agent,2026-11-16 10:00:20,不行哦,,",
+    # b1: an ordinary buyer on the 16th
+    "店X,pdd,,b1,,buyer,2026-11-16 11:00:00,有货吗,,",
+    "店X,pdd,,b1,店X:阿美,agent,2026-11-16 11:00:20,有的,,",
+]
+EXCL_ORDERS = ("订单号,买家,下单时间,付款时间,实付金额,订单状态,店铺\n"
+               "o1,b1,2026-11-16 12:00:00,2026-11-16 12:01:00,10.00,已付款,店X\n"
+               "o9,bz,2026-11-30 12:00:00,2026-11-30 12:01:00,1.00,已付款,店X\n")
+EXCL_LIST = "买家ID,原因,时间,店铺\nbx,拉黑,2026-11-16 15:00:00,店X\n"
+
+
+def test_excluded_buyers_count_nowhere_in_reply_and_conversion(tmp_path):
+    store = make_store(tmp_path, EXCL_CHATS, EXCL_ORDERS, extra=[("黑名单.csv", EXCL_LIST)])
+    out = tmp_path / "r"
+    run("report", "--store", store, "--week", "2026-W47", "--out", out, "--no-charts")
+    day_kpi = by(rows(run("kpi", "--store", store, "--since", "2026-11-15", "--until",
+                          "2026-11-16", "-f", "csv").stdout), "date")
+    agent = by(rows(run("kpi", "--store", store, "--since", "2026-11-15", "--until",
+                        "2026-11-16", "--by", "agent", "-f", "csv").stdout), "agent_id")
+    # the reply table: bx on the 15th counts, on the 16th not (only b1)
+    assert (day_kpi["2026-11-15"]["consult_buyers"], day_kpi["2026-11-16"]["consult_buyers"]) \
+        == ("1", "1")
+    # conversion the same way: bx's 15th is an inquiry, the 16th is not served/inquiry
+    m = agent["店X:阿美"]
+    assert (m["consult_buyers"], m["served_buyers"], m["inquiry_buyers"]) == ("2", "2", "2")
+    conv = by(rows((out / "conversion_by_day.csv").read_text(encoding="utf-8-sig")), "date")
+    assert (conv["2026-11-16"]["served_buyers"], conv["2026-11-16"]["inquiry_buyers"],
+            conv["2026-11-16"]["paid_buyers"]) == ("1", "1", "1")  # b1 only
+    rep = by(rows((out / "kpi_by_day.csv").read_text(encoding="utf-8-sig")), "date")
+    assert rep["2026-11-16"]["consult_buyers"] == conv["2026-11-16"]["served_buyers"] == "1"

@@ -48,7 +48,7 @@ def _no_messages(store, period) -> NoDataError:
 
 
 def _lost_population(msgs: pd.DataFrame, orders: pd.DataFrame, period,
-                     as_of=None) -> tuple[pd.DataFrame, str]:
+                     as_of=None, excluded=None) -> tuple[pd.DataFrame, str]:
     """Lost buyer-days: shop, buyer_id, date, agent_id, had_unpaid_order; and the method.
     ``as_of``: the store's data end (pending windows are judged against it)."""
     try:
@@ -57,7 +57,8 @@ def _lost_population(msgs: pd.DataFrame, orders: pd.DataFrame, period,
         lost_buyers = None
     if lost_buyers is not None:
         lost = lost_buyers(msgs, orders, period.since, period.until, window_days=WINDOW_DAYS,
-                           lookback_days=LOOKBACK_DAYS, anchor="order", as_of=as_of)
+                           lookback_days=LOOKBACK_DAYS, anchor="order", as_of=as_of,
+                           excluded=excluded)
         if "pending" in lost.columns:  # the window is still open: not lost (yet)
             lost = lost[~lost["pending"].astype(bool)]
         return lost.reset_index(drop=True), "conversion"
@@ -107,7 +108,8 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None):
         since = period.since - dt.timedelta(days=LOOKBACK_DAYS + 1) if period.since else None
         orders = store.read(schema.ORDERS, shops=[shop], since=since, until=period.until,
                             time_slack=dt.timedelta(days=WINDOW_DAYS + 1))
-        lost, method = _lost_population(msgs, orders, period, data_ends(store, [shop])[shop])
+        lost, method = _lost_population(msgs, orders, period, data_ends(store, [shop])[shop],
+                                        read_excluded(store, shop))
         if lost.empty:
             continue
         ann = annotate(msgs, rule, read_excluded(store, shop))
