@@ -136,6 +136,7 @@ def data_ends(store: Store, shops: list[str]) -> dict[str, pd.Timestamp | None]:
 
     out: dict[str, pd.Timestamp | None] = {}
     files = store.files(schema.MESSAGES, shops)
+    with_orders = set(store.shops(schema.ORDERS))
     for shop in shops:
         ends = []
         mine = [f for f in files if f.shop == shop and f.month]
@@ -148,7 +149,7 @@ def data_ends(store: Store, shops: list[str]) -> dict[str, pd.Timestamp | None]:
             m = pc.max(t.column("sent_at")).as_py()
             if m is not None:
                 ends.append(pd.Timestamp(m))
-        if shop in store.shops(schema.ORDERS):
+        if shop in with_orders:
             o = store.read(schema.ORDERS, shops=[shop], columns=["created_at", "paid_at"])
             for c in ("created_at", "paid_at"):
                 m = pd.to_datetime(o[c], errors="coerce").max() if len(o) else pd.NaT
