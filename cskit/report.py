@@ -30,7 +30,14 @@ import pandas as pd
 
 from cskit import schema
 from cskit.errors import CskitError, NoDataError, UsageError
-from cskit.kpi import LEAD_DAYS, MESSAGE_COLUMNS, REPLY_SLACK, Period, data_ends, select_shops
+from cskit.kpi import (
+    LEAD_DAYS,
+    MESSAGE_COLUMNS,
+    REPLY_SLACK,
+    Period,
+    data_ends,
+    select_shops,
+)
 from cskit.metrics import BOT_AGENT, UNASSIGNED
 from cskit.render import Column, human_value, machine_value, write_csv
 
