@@ -28,6 +28,7 @@ import pandas as pd
 
 from cskit import schema
 from cskit.errors import NoDataError, UsageError
+from cskit.metrics.horizon import ATTRIBUTION_LEAD_DAYS, REPLY_HORIZON_DAYS
 from cskit.store import Store
 
 #: columns the reply metrics need (nothing else is read from disk); ``content`` only tells
@@ -35,8 +36,11 @@ from cskit.store import Store
 #: into a boolean ``closing`` column while reading (:func:`closing_column`)
 MESSAGE_COLUMNS = ["shop", "buyer_id", "agent_id", "sender", "sent_at", "conversation_id",
                    "source_file", "source_row", "content"]
-#: replies to a message may come after the range ends (next morning at the latest)
-REPLY_SLACK = dt.timedelta(days=2)
+#: replies to a message may come after the range ends: up to the reply horizon
+REPLY_SLACK = dt.timedelta(days=REPLY_HORIZON_DAYS)
+#: days read before the range: a buyer's last agent (attribution, ``jd`` sessions) is
+#: looked for this far back, whatever the range (cskit/metrics/horizon.py)
+LEAD_DAYS = ATTRIBUTION_LEAD_DAYS
 #: a slice takes several consecutive months of a shop while they hold at most this many
 #: messages together (a bigger month is a slice of its own): fewer, larger slices for small
 #: shops; memory stays bounded by the larger of this and the largest shop-month
@@ -154,6 +158,44 @@ def select_shops(store: Store, shops: list[str] | None) -> list[str]:
 
 def read_excluded(store: Store, shops: str | list[str]) -> pd.DataFrame:
     return store.read(schema.EXCLUDED, shops=[shops] if isinstance(shops, str) else shops)
+
+
+def data_ends(store: Store, shops: list[str]) -> dict[str, pd.Timestamp | None]:
+    """Per shop, the store's data end: the latest buyer, agent or robot message, order
+    creation or payment.  ``pending`` is judged against it, not against the end of what a
+    command happened to read (issue 12).  Reads the ``sent_at`` (and ``sender``) of each
+    shop's last month of messages and the time columns of its orders."""
+    import pyarrow.compute as pc
+
+    out: dict[str, pd.Timestamp | None] = {}
+    files = store.files(schema.MESSAGES, shops)
+    with_orders = set(store.shops(schema.ORDERS))
+    for shop in shops:
+        ends = []
+        mine = [f for f in files if f.shop == shop and f.month]
+        if mine:
+            last = max(f.month for f in mine)
+            t = store.read_table(schema.MESSAGES, [f for f in mine if f.month == last],
+                                 ["sent_at", "sender"], shops=[shop])
+            t = t.filter(pc.is_in(t.column("sender"), value_set=pa_strings(["buyer", "agent",
+                                                                              "bot"])))
+            m = pc.max(t.column("sent_at")).as_py()
+            if m is not None:
+                ends.append(pd.Timestamp(m))
+        if shop in with_orders:
+            o = store.read(schema.ORDERS, shops=[shop], columns=["created_at", "paid_at"])
+            for c in ("created_at", "paid_at"):
+                m = pd.to_datetime(o[c], errors="coerce").max() if len(o) else pd.NaT
+                if not pd.isna(m):
+                    ends.append(pd.Timestamp(m))
+        out[shop] = max(ends) if ends else None
+    return out
+
+
+def pa_strings(values: list[str]):
+    import pyarrow as pa
+
+    return pa.array(values, type=pa.string())
 
 
 # --------------------------------------------------------------------------- slicing
@@ -444,10 +486,13 @@ def _reply_results(store: Store, shops: list[str], period: Period, rule, *, bys,
     rule = _resolve_rule(rule)
 
     def bounds(sl: Slice, _orders) -> tuple:
-        return _ts(period.since) if sl.first else None, _reply_end(sl, period)
+        # the first slice reads the lead-in (the buyer's last agent); later ones get it
+        # carried over from the earlier slices
+        return _ts(period.since, -LEAD_DAYS) if sl.first else None, _reply_end(sl, period)
 
     slicers: list[ReplySlices] = []
-    items = _shops_slices(store, shops, period, message_columns(rule))
+    items = _shops_slices(store, shops, period, message_columns(rule), before=LEAD_DAYS,
+                          tail=0)
     for kind, _, item in prefetched(_logged(items, bounds)):
         if kind == "shops":
             if slicers:
@@ -506,7 +551,7 @@ def _shifted(d: dt.date | None, days: float) -> dt.date | None:
 def read_shop(store: Store, shop: str, period: Period, attr: Attribution, *,
               content: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One shop's messages, orders and excluded buyers, wide enough for every window."""
-    wide = math.ceil(max(attr.window_days, REPLY_SLACK.days))
+    wide = math.ceil(max(attr.window_days, REPLY_SLACK.days, LEAD_DAYS))
     cols = MESSAGE_COLUMNS if content else [c for c in MESSAGE_COLUMNS if c != "content"]
     msgs = store.read(schema.MESSAGES, shops=[shop], since=_shifted(period.since, -wide),
                       until=period.until, columns=cols, time_slack=dt.timedelta(days=wide))
@@ -548,10 +593,12 @@ def kpi_report(store: Store, *, shops: list[str] | None, period: Period, rule, a
 
 
 def explain_unknown(store: Store, unknown: dict[str, dict]) -> dict[str, dict]:
-    """``unknown`` with ``no_orders`` (none in the span read) told apart: when the store holds
-    older orders of the shop, ``orders_end`` and the date of its latest (one month read)."""
-    for shop, info in unknown.items():
-        if info["reason"] != "no_orders" or not info.get("start"):
+    """``unknown`` checked against the store's latest order of each shop (one month read):
+    ``no_orders`` (none in the span read) becomes ``orders_end`` when the store's orders
+    stop before the period; ``orders_end`` judged on the span alone is dropped (known) when
+    the store holds orders from the period's start on, beyond the span read."""
+    for shop, info in list(unknown.items()):
+        if info["reason"] not in ("no_orders", "orders_end") or not info.get("start"):
             continue
         months = sorted(f.month for f in store.files(schema.ORDERS, [shop]) if f.month)
         if not months:
@@ -559,8 +606,12 @@ def explain_unknown(store: Store, unknown: dict[str, dict]) -> dict[str, dict]:
         last = store.read(schema.ORDERS, shops=[shop], since=dt.date.fromisoformat(months[-1] + "-01"))
         at = pd.concat([pd.to_datetime(last[c], errors="coerce") for c in ("created_at", "paid_at")
                         if c in last.columns]).max()
-        if pd.notna(at) and at < pd.Timestamp(info["start"]):
+        if pd.isna(at):
+            continue
+        if at < pd.Timestamp(info["start"]):
             unknown[shop] = {"reason": "orders_end", "last": at.date().isoformat()}
+        elif info["reason"] == "orders_end":
+            del unknown[shop]  # the orders go on past the period's start: known
     return unknown
 
 
@@ -590,7 +641,7 @@ def _reply_conversion(store: Store, *, shops: list[str] | None, period: Period, 
     from cskit.metrics.reply import _resolve_rule as _resolve
     from cskit.metrics.reply import pooled_results as pooled_replies
 
-    wide = math.ceil(max(attr.window_days, REPLY_SLACK.days))
+    wide = math.ceil(max(attr.window_days, REPLY_SLACK.days, LEAD_DAYS))
     kw = dict(since=period.since, until=period.until)
     bys = tuple(dict.fromkeys((by, "shop")))
     shops = select_shops(store, shops)
@@ -622,7 +673,7 @@ def _reply_conversion(store: Store, *, shops: list[str] | None, period: Period, 
     replies: list[ReplySlices] = []  # one slicer of each kind per group of shops with messages
     convs: list[ConversionSlices] = []
     rs = cs = None
-    for kind, _, item in prefetched(_logged(items, bounds)):
+    for kind, group, item in prefetched(_logged(items, bounds)):
         if kind == "shops":
             if rs is not None:
                 rs.close()
@@ -630,7 +681,9 @@ def _reply_conversion(store: Store, *, shops: list[str] | None, period: Period, 
             excluded, orders = item
             rs = ReplySlices(rule, excluded, bys=bys, slow_threshold_s=slow_threshold_s, **kw)
             cs = ConversionSlices(orders, bys=bys, window_days=attr.window_days,
-                                  lookback_days=attr.lookback_days, anchor=attr.anchor, **kw)
+                                  lookback_days=attr.lookback_days, anchor=attr.anchor,
+                                  data_end=data_ends(store, list(group)), excluded=excluded,
+                                  **kw)
             continue
         if not replies or replies[-1] is not rs:
             replies.append(rs)
@@ -749,11 +802,12 @@ def unpaid_report(store: Store, *, shops: list[str] | None, period: Period,
 
     frames = []
     for shop in select_shops(store, shops):
-        msgs, orders, _ = read_shop(store, shop, period, attr, content=True)
+        msgs, orders, excluded = read_shop(store, shop, period, attr, content=True)
         if msgs.empty or orders.empty:
             continue
         frames.append(unpaid_list(msgs, orders, since=period.since, until=period.until,
-                                  window_days=attr.window_days, lookback_days=attr.lookback_days))
+                                  window_days=attr.window_days, lookback_days=attr.lookback_days,
+                                  as_of=data_ends(store, [shop])[shop], excluded=excluded))
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=["shop", "buyer_id", "order_id", "amount", "created_at", "agent",

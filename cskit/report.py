@@ -32,7 +32,8 @@ import pandas as pd
 
 from cskit import schema
 from cskit.errors import CskitError, NoDataError, UsageError
-from cskit.kpi import MESSAGE_COLUMNS, REPLY_SLACK, Period, explain_unknown, select_shops
+from cskit.kpi import (LEAD_DAYS, MESSAGE_COLUMNS, REPLY_SLACK, Period, data_ends, explain_unknown,
+                       select_shops)
 from cskit.metrics import BOT_AGENT, UNASSIGNED
 from cskit.metrics.coverage import blank_unknown, shop_unknown, unknown_note
 from cskit.render import Column, display_frame, human_value, machine_value, write_csv
@@ -200,8 +201,8 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
     """Every frame a report or chart needs, shop by shop (bounded memory).
 
     ``parts`` selects what is computed (:data:`PARTS`).  Reply metrics see the
-    same messages as ``cskit kpi`` (the period, plus replies up to 2 days
-    after it), so the numbers match its output.  Conversion sees messages from
+    same messages as ``cskit kpi`` (the period, the lead-in before it and replies up
+    to 2 days after it, cskit/metrics/horizon.py), so the numbers match its output.  Conversion sees messages from
     3 days before the period and orders from 15 days before (the attribution
     window and the after-sale lookback), as :func:`conversion_kpis` asks.  A
     shop without orders in the store gets no conversion rows (a note says so)
@@ -234,15 +235,16 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
     acc: dict[str, list[pd.DataFrame]] = {}
     any_buyer = False
     for shop in data.shops:
-        msgs = store.read(schema.MESSAGES, shops=[shop], since=_day(since, -WINDOW_DAYS),
+        msgs = store.read(schema.MESSAGES, shops=[shop],
+                          since=_day(since, -max(WINDOW_DAYS, LEAD_DAYS)),
                           until=until, columns=cols,
                           time_slack=max(REPLY_SLACK, dt.timedelta(days=WINDOW_DAYS)))
         if msgs.empty:
             continue
         t = msgs["sent_at"]
         keep = np.ones(len(msgs), dtype=bool)
-        if since is not None:
-            keep &= (t >= pd.Timestamp(since)).to_numpy()
+        if since is not None:  # the lead-in: the buyer's last agent (as `cskit kpi` reads)
+            keep &= (t >= pd.Timestamp(since) - pd.Timedelta(days=LEAD_DAYS)).to_numpy()
         if until is not None:
             keep &= (t < pd.Timestamp(until) + pd.Timedelta(days=1) + REPLY_SLACK).to_numpy()
         rmsgs = msgs[keep]  # exactly what `cskit kpi` reads
@@ -259,7 +261,7 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
                 continue
         try:
             _conversion_for_shop(store, shop, data, msgs, ann, conv_mod, text_mod, parts, acc,
-                                 noted=no_orders)
+                                 excluded, noted=no_orders)
         except (CskitError, KeyError, ValueError, TypeError) as exc:
             if strict:
                 raise
@@ -267,7 +269,8 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
                                                  f"({type(exc).__name__})", warning=True))
     if not any_buyer:
         raise NoDataError("no buyer messages for {period} in {store}",
-                          hint="check --week/--since/--until and --shop; `cskit ingest` first", period=period, store=store.root)
+                          hint="check --week/--since/--until and --shop; `cskit ingest` first",
+                          period=period, store=store.root)
 
     get = lambda k: _concat(acc.get(k, []))  # noqa: E731
     for by in ("day", "agent", "hour", "shop"):
@@ -332,11 +335,14 @@ def _reply_for_shop(data: ReportData, rmsgs, excluded, parts, acc) -> pd.DataFra
 
 
 def _conversion_for_shop(store, shop, data, msgs, ann, conv, text_mod, parts, acc,
-                         noted: bool = False) -> None:
+                         excluded=None, noted: bool = False) -> None:
     p = data.period
     orders = store.read(schema.ORDERS, shops=[shop], since=_day(p.since, -LOOKBACK_DAYS),
                         until=p.until, time_slack=dt.timedelta(days=WINDOW_DAYS))
-    kw = dict(since=p.since, until=p.until)
+    # pending is judged against the store's data end, as in `cskit kpi` (issue 12)
+    # excluded (举报/拉黑) buyer-days count nowhere, as in the reply tables
+    kw = dict(since=p.since, until=p.until, as_of=data_ends(store, [shop])[shop],
+              excluded=excluded)
     bys = ("day", "agent", "shop") if "conversion" in parts else ("shop",) \
         if "conversion_shop" in parts else ()
     # orders without buyer ids, or none covering the period: conversion unknown, not 0

@@ -92,16 +92,18 @@ def test_closing_flag_read_from_arrow_equals_content():
 
 
 def test_closing_flag_survives_a_reply_in_a_later_slice():
-    """A buyer-day deferred to the next slice keeps its messages' closing flags."""
-    m = log(("d1", "buyer", "10:00:00", None, "好的"),
-            ("d2", "buyer", "10:00:00", None, "怎么退货"))
-    m = pd.concat([m, pd.DataFrame([
-        (SHOP, "d1", "阿强", "agent", pd.Timestamp("2026-12-03 09:00"), "亲"),
-        (SHOP, "d2", "阿强", "agent", pd.Timestamp("2026-12-03 09:00"), "亲")],
-        columns=m.columns)], ignore_index=True)
+    """A buyer-day deferred to the next slice keeps its messages' closing flags (the late
+    reply lies within the 2-day reply horizon but past the first slice's data end)."""
+    m = pd.DataFrame([
+        (SHOP, "d1", None, "buyer", pd.Timestamp("2026-11-30 10:00"), "好的"),
+        (SHOP, "d2", None, "buyer", pd.Timestamp("2026-11-30 10:00"), "怎么退货"),
+        (SHOP, "d1", "阿强", "agent", pd.Timestamp("2026-12-01 09:00"), "亲"),
+        (SHOP, "d2", "阿强", "agent", pd.Timestamp("2026-12-01 09:00"), "亲")],
+        columns=["shop", "buyer_id", "agent_id", "sender", "sent_at", "content"])
     whole = reply_kpis(m, "pdd5", by="agent")
     sl = ReplySlices("pdd5", bys=("agent",))
-    sl.add(m, "2026-11-01", "2026-11-30", end=pd.Timestamp("2026-12-02"))
+    sl.add(m[m["sent_at"] < "2026-12-01"], "2026-11-01", "2026-11-30",
+           end=pd.Timestamp("2026-12-01"))
     sl.add(m[m["sent_at"] >= "2026-12-01"], "2026-12-01", "2026-12-31", last=True)
     got = sl.result()["agent"]
     pd.testing.assert_frame_equal(got, whole)

@@ -2,8 +2,10 @@
 exactly the numbers of one computation over the whole period.
 
 The fixture straddles the January/February boundary on purpose: a message at 23:59:30
-on 31 January answered after midnight, a reply three days later (beyond the slack read
-past a month), an unanswered February message whose buyer was last served in January,
+on 31 January answered after midnight, an agent message three days later (beyond the reply
+horizon, read in the next month: not a reply), an unanswered February message whose buyer
+was last served three days before in January (the lead-in carried across months), one whose
+buyer was last served weeks before (beyond the lead-in: 未分配),
 a jd session (conversation) that continues into February, and a conversion window
 (inquiry 30 January, order 1 February) that straddles the month end.
 """
@@ -28,10 +30,12 @@ CHATS = [
     # b1: 23:59:30 on the last day of January, answered after midnight (210 s)
     "店A,pdd,c1,b1,,buyer,2027-01-31 23:59:30,在吗,,",
     "店A,pdd,c1,b1,店A:阿美,agent,2027-02-01 00:03:00,在的,,",
-    # b2: 22:00 on 31 January, answered by 阿强 on 4 February (302 400 s: beyond the slack)
+    # b2: 22:00 on 31 January; 阿强 writes on 4 February (beyond the 2-day reply horizon:
+    # unanswered, and 阿强 is not its agent: no agent wrote to b2 before → 未分配)
     "店A,pdd,c2,b2,,buyer,2027-01-31 22:00:00,发货了吗,,",
     "店A,pdd,c2b,b2,店A:阿强,agent,2027-02-04 10:00:00,抱歉久等,,",
-    # b3: served by 阿美 in January; never answered on 10 February → 阿美's
+    # b3: served by 阿美 on 15 January; never answered on 10 February: beyond the 3-day
+    # lead-in → 未分配
     "店A,pdd,c3,b3,,buyer,2027-01-15 10:00:00,有货吗,,",
     "店A,pdd,c3,b3,店A:阿美,agent,2027-01-15 10:00:05,有的,,",
     "店A,pdd,c3b,b3,,buyer,2027-02-10 12:00:00,还在吗,,",
@@ -45,6 +49,10 @@ CHATS = [
     "店A,pdd,c6,b6,店A:阿美,agent,2027-01-31 22:50:20,包邮,,",
     "店A,pdd,c6,b6,,buyer,2027-02-01 10:00:00,那我拍了,,",
     "店A,pdd,c6,b6,店A:阿美,agent,2027-02-01 10:01:00,好的,,",
+    # b7: served by 阿强 on 30 January; never answered on 2 February → 阿强's (lead-in)
+    "店A,pdd,c7,b7,,buyer,2027-01-30 15:00:00,能便宜吗,,",
+    "店A,pdd,c7,b7,店A:阿强,agent,2027-01-30 15:00:10,不能哦,,",
+    "店A,pdd,c7b,b7,,buyer,2027-02-02 12:00:00,好吧,,",
 ]
 ORDERS = ("订单号,买家,下单时间,付款时间,实付金额,订单状态,店铺\n"
           "o1,b4,2027-02-01 09:00:00,2027-02-01 09:05:00,100.00,已付款,店A\n")
@@ -86,17 +94,19 @@ def test_month_boundary_by_day_hand_computed(store):
     # consult: b2 (22:00) and b6 (22:50); b1 at 23:59:30 is outside 08:00-23:00
     assert (jan31.consult_buyers, jan31.unreplied_buyers) == (2, 1)
     assert jan31.buyer_messages == 3 and jan31.agent_messages == 1
-    # rounds: b6 20 s and b2 302 400 s (answered on 4 February, three days later)
-    assert jan31.response_s_mean == 151210.0
-    assert jan31.response_s_p90 == pytest.approx(20 + 0.9 * 302380)
-    assert jan31.response_s_capped_mean == 20.0  # b2 answered on a later day: left out
+    # rounds: b6 20 s; b2 unanswered (阿强's message on 4 February is beyond the horizon)
+    assert jan31.response_s_mean == 20.0
+    assert jan31.response_s_p90 == 20.0
+    assert jan31.response_s_capped_mean == 310.0  # b2 unanswered: counts the 600 s cap
     feb1 = row(f, date=D(2027, 2, 1))
     # b5 and b6 once each; agent messages: b1's 00:03, b5's 09:02 and b6's 10:01
     assert (feb1.consult_buyers, feb1.unreplied_buyers, feb1.agent_messages) == (2, 0, 3)
     assert feb1.first_response_s_mean == 90.0
     feb10 = row(f, date=D(2027, 2, 10))
     assert (feb10.consult_buyers, feb10.unreplied_buyers) == (1, 1)
-    assert int(f["consult_buyers"].sum()) == 7  # every buyer-day exactly once
+    feb2 = row(f, date=D(2027, 2, 2))
+    assert (feb2.consult_buyers, feb2.unreplied_buyers) == (1, 1)
+    assert int(f["consult_buyers"].sum()) == 9  # every buyer-day exactly once
 
 
 def test_message_at_23_59_answered_after_midnight_counts_once_on_its_own_day(store):
@@ -104,7 +114,7 @@ def test_message_at_23_59_answered_after_midnight_counts_once_on_its_own_day(sto
     f = kpi.reply_report(store, shops=None, period=ALL, rule=rule, by="day")
     jan31 = row(f, date=D(2027, 1, 31))
     assert (jan31.consult_buyers, jan31.unreplied_buyers) == (3, 1)  # b1: 210 s, on time
-    assert jan31.response_s_median == 210.0
+    assert jan31.response_s_median == 115.0  # rounds answered: b6 20 s and b1 210 s
     assert row(f, date=D(2027, 2, 1)).consult_buyers == 2  # b1 is not February's
     # taobao: a reply after midnight fails the round
     t = kpi.reply_report(store, shops=None, period=ALL, by="day",
@@ -125,9 +135,10 @@ def test_jd_session_continuing_into_the_next_month_is_one_session(store):
 def test_unreplied_list_across_months(store):
     f = kpi.unreplied_report(store, shops=None, period=ALL, rule=get_rule("pdd5"))
     got = [(r.buyer_id, r.wait_s, r.agent) for r in f.itertuples()]
-    assert got[0] == ("b2", 302400.0, "店A:阿强")  # the reply three days later is found
-    assert got[1][0] == "b3" and np.isnan(got[1][1]) and got[1][2] == "店A:阿美"  # served in Jan
-    assert len(got) == 2
+    assert got[0][0] == "b2" and np.isnan(got[0][1]) and got[0][2] == "未分配"  # beyond horizon
+    assert got[1][0] == "b7" and np.isnan(got[1][1]) and got[1][2] == "店A:阿强"  # lead-in
+    assert got[2][0] == "b3" and np.isnan(got[2][1]) and got[2][2] == "未分配"  # beyond lead-in
+    assert len(got) == 3
 
 
 def test_agent_report_conversion_window_straddles_the_month(store):
@@ -135,13 +146,16 @@ def test_agent_report_conversion_window_straddles_the_month(store):
                                     attr=kpi.Attribution())
     q = row(frame, agent_id="店A:阿强")
     # b4 inquired on 30 January and paid on 1 February: counted once, and the sale is 阿强's
-    assert (q.inquiry_buyers, q.ordered_buyers, q.paid_buyers) == (1, 1, 1)
+    assert (q.inquiry_buyers, q.ordered_buyers, q.paid_buyers) == (2, 1, 1)  # and b7
     assert (q.attributed_orders, q.sales) == (1, 100.0)
-    assert (q.consult_buyers, q.unreplied_buyers) == (2, 1)  # b4 on time, b2 late
+    # b4 and b7 on 30 January on time, b7 on 2 February late (his, by the lead-in)
+    assert (q.consult_buyers, q.unreplied_buyers) == (3, 1)
     m = row(frame, agent_id="店A:阿美")
-    assert (m.consult_buyers, m.unreplied_buyers) == (5, 1)  # b3's February message is hers
-    assert (total["paid_buyers"], total["sales"], total["consult_buyers"]) == (1, 100.0, 7)
-    assert total["served_buyers"] == 5  # b1's reply came after midnight: not served
+    assert (m.consult_buyers, m.unreplied_buyers) == (4, 0)  # b3 (15 January) is not hers
+    u = row(frame, agent_id="未分配")
+    assert (u.consult_buyers, u.unreplied_buyers) == (2, 2)  # b2 and b3's February message
+    assert (total["paid_buyers"], total["sales"], total["consult_buyers"]) == (1, 100.0, 9)
+    assert total["served_buyers"] == 6  # b1's reply came after midnight: not served
 
 
 # --------------------------------------------------------------------------- sliced == one call
@@ -154,7 +168,8 @@ RULES = [get_rule("pdd5"), get_rule("pdd3"), get_rule("taobao"), get_rule("jd"),
 
 
 def one_call_reply(store, period, rule, by):
-    msgs = store.read(schema.MESSAGES, since=period.since, until=period.until,
+    since = None if period.since is None else period.since - dt.timedelta(days=kpi.LEAD_DAYS)
+    msgs = store.read(schema.MESSAGES, since=since, until=period.until,
                       columns=kpi.MESSAGE_COLUMNS, time_slack=kpi.REPLY_SLACK)
     return reply_kpis(msgs, rule, store.read(schema.EXCLUDED), by=by, since=period.since,
                       until=period.until)
@@ -170,7 +185,8 @@ def test_sliced_reply_report_equals_one_computation(store, period, rule):
             continue
         got = kpi.reply_report(store, shops=None, period=period, rule=rule, by=by)
         pd.testing.assert_frame_equal(got, ref, check_exact=True)
-    msgs = store.read(schema.MESSAGES, since=period.since, until=period.until,
+    since = None if period.since is None else period.since - dt.timedelta(days=kpi.LEAD_DAYS)
+    msgs = store.read(schema.MESSAGES, since=since, until=period.until,
                       columns=kpi.MESSAGE_COLUMNS, time_slack=kpi.REPLY_SLACK)
     ref = unreplied_list(msgs, rule, since=period.since, until=period.until)
     got = kpi.unreplied_report(store, shops=None, period=period, rule=rule)
@@ -198,8 +214,17 @@ def assert_agent_report_equals_one_computation(store, shops, period, attr) -> No
     kw = dict(since=period.since, until=period.until)
     ck = dict(window_days=attr.window_days, lookback_days=attr.lookback_days, anchor=attr.anchor)
     reply_a, reply_s = rk(msgs, rule, excl, by="agent", **kw), rk(msgs, rule, excl, by="shop", **kw)
-    conv_a = conversion_kpis(msgs, orders, by="agent", **kw, **ck)
-    conv_s = conversion_kpis(msgs, orders, by="shop", **kw, **ck)
+    # pending against each shop's data end in the store (not the end of the read)
+    ends = kpi.data_ends(store, list(shops))
+
+    def conv(by):
+        return pd.concat([conversion_kpis(p[0], p[1], by=by, as_of=ends[s], excluded=p[2],
+                                          **kw, **ck)
+                          for s, p in zip(shops, parts)], ignore_index=True) \
+            .sort_values(["shop"] + (["agent_id"] if by == "agent" else []), kind="stable") \
+            .reset_index(drop=True)
+
+    conv_a, conv_s = conv("agent"), conv("shop")
     if reply_a.empty and conv_a.empty:
         return
     frame, total = kpi.agent_report(store, shops=None, period=period, rule=rule, attr=attr)

@@ -130,6 +130,17 @@ def test_served_needs_a_human_message_after_the_first_buyer_message_same_day():
     assert list(a["served_buyers"]) == [1, 1]
 
 
+def test_served_by_the_agent_who_replies_in_the_tie_order():
+    # same second, in this input order: a1's message sorts before the buyer's (not a reply:
+    # it does not serve), a2's after it (the reply metrics' 0-second reply): a2 serves
+    m = msgs(("b1", "agent", "10:00:00", "a1"), ("b1", "buyer", "10:00:00"),
+             ("b1", "agent", "10:00:00", "a2"),
+             ("b2", "agent", "10:00:00", "a1"), ("b2", "buyer", "10:00:00"))  # nobody after
+    a = conversion_kpis(m, None, by="agent")
+    assert list(a["agent_id"]) == ["a2"] and list(a["served_buyers"]) == [1]
+    subset(one(conversion_kpis(m, None), date=D), served_buyers=1, inquiry_buyers=1)
+
+
 # ----------------------------------------------------------------------------------------
 # attribution window (inclusive at 72 h)
 # ----------------------------------------------------------------------------------------
@@ -562,10 +573,13 @@ def reference(mrows, orows, W, L, anchor):
 
     days = sorted({(s, b, t // DAYS) for s, b, a, snd, t in mrows if snd == "buyer"})
     for s, b, day in days:
-        f = min(t for s2, b2, a, snd, t in mrows
-                if (s2, b2, snd) == (s, b, "buyer") and t // DAYS == day)
+        fb = min((t, i) for i, (s2, b2, a, snd, t) in enumerate(mrows)
+                 if (s2, b2, snd) == (s, b, "buyer") and t // DAYS == day)
+        f = fb[0]
+        # the first human reply comes after the first buyer message in (time, input) order:
+        # an agent message of the same second that sorts before it does not serve (issue 12)
         replies = [(t, i, a) for i, (s2, b2, a, snd, t) in enumerate(mrows)
-                   if (s2, b2, snd) == (s, b, "agent") and t >= f and t // DAYS == day]
+                   if (s2, b2, snd) == (s, b, "agent") and (t, i) > fb and t // DAYS == day]
         if not replies:
             continue
         first_agent = min(replies)[2] or UNASSIGNED

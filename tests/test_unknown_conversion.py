@@ -89,7 +89,7 @@ def test_unknown_shops_rule_by_hand():
 
     got = unknown_shops(f, ["A", "DY", "OLD", "NONE"], since=dt.date(2026, 11, 16))
     assert got == {"DY": {"reason": "no_buyer_id", "last": None},
-                   "OLD": {"reason": "orders_end", "last": "2026-10-02"},
+                   "OLD": {"reason": "orders_end", "last": "2026-10-02", "start": "2026-11-16"},
                    "NONE": {"reason": "no_orders", "last": None, "start": "2026-11-16"}}
     # without since, the shop's first buyer message starts its period
     assert unknown_shops(f, ["OLD"], {"OLD": dt.date(2026, 10, 2)}) == {}

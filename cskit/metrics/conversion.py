@@ -43,7 +43,7 @@ from cskit.metrics.common import require as _require
 from cskit.metrics.common import runs as _runs
 from cskit.metrics.common import ts as _ts
 from cskit.metrics.registry import KPI, KPIS, column_order, register
-from cskit.metrics.reply import UNASSIGNED, _sender_codes, _sort_order
+from cskit.metrics.reply import UNASSIGNED, _exclusion_days, _sender_codes, _sort_order
 
 __all__ = ["conversion_kpis", "unpaid_list", "lost_buyers", "output_columns", "BY_CHOICES",
            "ANCHORS", "PAID_STATUSES", "UNPAID_LIST_COLUMNS", "LOST_BUYERS_COLUMNS",
@@ -348,14 +348,19 @@ class _Data:
 
     def __init__(self, messages: pd.DataFrame | None, orders: pd.DataFrame | None,
                  window_s: int, lookback_s: int, anchor: str, as_of, *, t_lo: int | None = None,
-                 t_hi: int | None = None, o_mask: np.ndarray | None = None, log=None) -> None:
+                 t_hi: int | None = None, o_mask: np.ndarray | None = None, log=None,
+                 excluded: pd.DataFrame | None = None) -> None:
         """``t_lo``/``t_hi`` (epoch seconds): only messages in ``[t_lo, t_hi)`` are used;
         ``o_mask``: only these orders (a time slice, without copying the frames).
 
         ``log``: the reply metrics' sorted log of exactly those messages (same frame and
         time window).  When its shop, buyer and agent ids are already clean (stripped,
         non-blank strings: ids from the store), its sort and codes are reused; the
-        buyer-day figures need no more (``buyer_names`` is then not available)."""
+        buyer-day figures need no more (``buyer_names`` is then not available).
+
+        ``excluded`` (shop, buyer_id, since): reported / blacklisted buyers; their buyer-days
+        on excluded days are left out of every buyer count, as in the reply metrics (a
+        log carries its own exclusion)."""
         if log is not None and as_of is None and _clean_log(log):
             self._from_log(log, orders, window_s, lookback_s, anchor, o_mask)
             return
@@ -418,6 +423,12 @@ class _Data:
         self.agent_names = np.asarray(uniq, dtype=object)
         self.unassigned = int(remap[len(an)])
         self.m_agent = remap[np.where(ac >= 0, ac, len(an))]
+        self.m_excl = np.zeros(len(mpos), dtype=bool)
+        if excluded is not None and len(excluded) and len(mpos):
+            ug, inv = np.unique(self.m_g, return_inverse=True)
+            first_day = _exclusion_days(excluded, self.shop_names[ug // nb],
+                                        self.buyer_names[ug % nb])
+            self.m_excl = self.m_t // _DAY >= first_day[inv.ravel()]
         self._buyer_days()
 
     def _from_log(self, log, orders, window_s, lookback_s, anchor, o_mask) -> None:
@@ -432,6 +443,7 @@ class _Data:
         self.m_t = log.t
         self.m_kind = log.sender
         self.m_agent = log.agent  # right for human agent messages, the only ones used
+        self.m_excl = log.excl  # buyer excluded on the message's day
         self.agent_names = log.agent_names
         self.unassigned = log.unassigned
         self.buyer_names, self.nb = None, None
@@ -519,13 +531,21 @@ class _Data:
         self.bd_g, self.bd_f, self.bd_day = g, f, day
         self.bd_shop = self.m_shop[first]
 
-        h = self.m_kind == _AGENT
-        j = _asof(f, g, self.m_t[h], self.m_g[h], forward=True, tol=None)
-        ok = j >= 0
-        rt = _take(self.m_t[h], j, 0)
-        served = ok & (rt // _DAY == day)
+        # the first human reply: the buyer's first human agent message *after* the first
+        # buyer message in the messages' order (same-second ties as the reply metrics order
+        # them), so the agent who serves a buyer-day is the one who replied (issue 12)
+        n = len(self.m_t)
+        nxt = np.where(self.m_kind == _AGENT, np.arange(n), n)
+        nxt = np.minimum.accumulate(nxt[::-1])[::-1] if n else nxt
+        at = nxt[first]
+        ok = at < n
+        ok[ok] = self.m_g[at[ok]] == g[ok]
+        j = np.where(ok, at, -1)
+        rt = _take(self.m_t, j, 0)
+        # an excluded buyer-day (举报/拉黑) counts nowhere, as in the reply metrics
+        served = ok & (rt // _DAY == day) & ~self.m_excl[first]
         self.bd_served = served
-        self.bd_agent = np.where(served, _take(self.m_agent[h], j, -1), -1)
+        self.bd_agent = np.where(served, _take(self.m_agent, j, -1), -1)
 
         has_b = self.o_g >= 0
         og, oct_ = self.o_g[has_b], self.o_ct[has_b]
@@ -568,16 +588,16 @@ class _Data:
 # ----------------------------------------------------------------------------------------
 # public
 # ----------------------------------------------------------------------------------------
-def _setup(messages, orders, window_days, lookback_days, anchor, as_of) -> _Data:
+def _setup(messages, orders, window_days, lookback_days, anchor, as_of, excluded=None) -> _Data:
     _check_choice(anchor, ANCHORS, Msg("attribution anchor"))
     W = _seconds_of_days(window_days, "window_days")
     L = _seconds_of_days(lookback_days, "lookback_days")
-    return _Data(messages, orders, W, L, anchor, as_of)
+    return _Data(messages, orders, W, L, anchor, as_of, excluded=excluded)
 
 
 def conversion_kpis(messages: pd.DataFrame, orders: pd.DataFrame | None, by: str = "day",
                     since=None, until=None, window_days: float = 3, lookback_days: float = 15,
-                    anchor: str = "order", as_of=None) -> pd.DataFrame:
+                    anchor: str = "order", as_of=None, excluded=None) -> pd.DataFrame:
     """Conversion (询单转化) and sales-attribution KPIs, one row per group.
 
     ``by``: ``day`` (shop, date), ``week`` (shop, ISO week ``YYYY-Www``), ``shop``,
@@ -599,7 +619,7 @@ def conversion_kpis(messages: pd.DataFrame, orders: pd.DataFrame | None, by: str
     """
     _check_choice(by, BY_CHOICES, Msg("grouping"))
     lo, hi = day_number(since, "since"), day_number(until, "until")
-    d = _setup(messages, orders, window_days, lookback_days, anchor, as_of)
+    d = _setup(messages, orders, window_days, lookback_days, anchor, as_of, excluded)
     end = dict(zip(d.shop_names, d.end_of_shop[:len(d.shop_names)].tolist()))
     return _conv_finish([_conv_partial(d, by, lo, hi)], by, end, d.window_s)
 
@@ -733,12 +753,13 @@ class ConversionSlices:
     the messages from ``window`` days before ``lo`` (the last reply before an order)
     through ``hi``.  Every window is bounded, so nothing but sums crosses slices, except:
     the data end (``pending``), which is the latest time over all slices — the slices'
-    message ranges together must cover what one call would get; and the paid orders'
-    amounts, summed at the end in input order.
+    message ranges together must cover what one call would get — or ``data_end`` (per
+    shop) when later; and the paid orders' amounts, summed at the end in input order.
     """
 
     def __init__(self, orders: pd.DataFrame | None, *, bys=("day",), since=None, until=None,
-                 window_days: float = 3, lookback_days: float = 15, anchor: str = "order"):
+                 window_days: float = 3, lookback_days: float = 15, anchor: str = "order",
+                 data_end: dict | None = None, excluded: pd.DataFrame | None = None):
         for by in bys:
             _check_choice(by, BY_CHOICES, Msg("grouping"))
         _check_choice(anchor, ANCHORS, Msg("attribution anchor"))
@@ -747,6 +768,7 @@ class ConversionSlices:
         self.W = _seconds_of_days(window_days, "window_days")
         self.L = _seconds_of_days(lookback_days, "lookback_days")
         self.anchor = anchor
+        self.excluded = excluded  # (used where a slice's reply log is not reused)
         if orders is None:
             orders = pd.DataFrame(columns=["shop", "buyer_id", "created_at"])
         _require(orders, ("shop", "buyer_id", "created_at"), "orders")
@@ -760,6 +782,11 @@ class ConversionSlices:
         # the orders' share of the data end (each slice adds its messages')
         d = _Data(None, orders, self.W, self.L, anchor, None)
         self.end: dict = dict(zip(d.shop_names, d.end_of_shop[:len(d.shop_names)].tolist()))
+        # ``data_end`` (shop → time): the store's data end, past what the slices read, so
+        # that ``pending`` does not depend on the range read (issue 12)
+        for name, e in (data_end or {}).items():
+            if e is not None and not pd.isna(e):
+                self.end[name] = max(self.end.get(name, _MIN), epoch_seconds(e))
         self.parts: dict[str, list[_ConvPart]] = {by: [] for by in self.bys}
         # whether the orders can tell anything (cskit.metrics.coverage): per shop its
         # orders' facts, and the day of its first owned buyer message
@@ -794,7 +821,7 @@ class ConversionSlices:
             b = (b + 2) * _DAY + self.W
             o_mask &= (self._cok & (self._ct < b)) | (self._pok & (self._pt < b))
         d = _Data(messages, self.orders, self.W, self.L, self.anchor, None, t_lo=t_lo,
-                  t_hi=t_hi, o_mask=o_mask, log=log)
+                  t_hi=t_hi, o_mask=o_mask, log=log, excluded=self.excluded)
         for name, e in zip(d.shop_names, d.end_of_shop[:len(d.shop_names)].tolist()):
             self.end[name] = max(self.end.get(name, _MIN), e)
         own_lo = lo_d if self.lo is None else max(lo_d, self.lo)
@@ -869,7 +896,7 @@ def _empty(columns: list[str]) -> pd.DataFrame:
 
 def lost_buyers(messages: pd.DataFrame, orders: pd.DataFrame | None, since=None, until=None,
                 window_days: float = 3, lookback_days: float = 15, anchor: str = "order",
-                as_of=None) -> pd.DataFrame:
+                as_of=None, excluded=None) -> pd.DataFrame:
     """Inquiry buyer-days (dated in ``[since, until]``) without a paid order in the window.
 
     Columns: shop, buyer_id, date (``datetime.date`` of the buyer's messages),
@@ -879,7 +906,7 @@ def lost_buyers(messages: pd.DataFrame, orders: pd.DataFrame | None, since=None,
     may yet pay).  Sorted by shop, date, buyer_id.
     """
     lo, hi = day_number(since, "since"), day_number(until, "until")
-    d = _setup(messages, orders, window_days, lookback_days, anchor, as_of)
+    d = _setup(messages, orders, window_days, lookback_days, anchor, as_of, excluded)
     m = d.bd_inquiry & ~d.bd_paid & _in_range(d.bd_day, lo, hi)
     out = pd.DataFrame({
         "shop": d.shop_names[d.bd_shop[m]],
@@ -895,7 +922,8 @@ def lost_buyers(messages: pd.DataFrame, orders: pd.DataFrame | None, since=None,
 
 
 def unpaid_list(messages: pd.DataFrame, orders: pd.DataFrame | None, since=None, until=None,
-                window_days: float = 3, lookback_days: float = 15, as_of=None) -> pd.DataFrame:
+                window_days: float = 3, lookback_days: float = 15, as_of=None,
+                excluded=None) -> pd.DataFrame:
     """The 催付 list: unpaid orders of inquiry buyers.
 
     One row per order with status ``unpaid`` (or paid only after ``as_of``) and
@@ -907,7 +935,7 @@ def unpaid_list(messages: pd.DataFrame, orders: pd.DataFrame | None, since=None,
     None when messages have no ``content`` column).  Newest order first.
     """
     lo, hi = day_number(since, "since"), day_number(until, "until")
-    d = _setup(messages, orders, window_days, lookback_days, "order", as_of)
+    d = _setup(messages, orders, window_days, lookback_days, "order", as_of, excluded)
     cand = np.flatnonzero(d.o_unpaid & (d.o_g >= 0))
     inq = d.bd_inquiry & _in_range(d.bd_day, lo, hi)
     hit = _asof(d.o_ct[cand], d.o_g[cand], d.bd_f[inq], d.bd_g[inq], forward=False,

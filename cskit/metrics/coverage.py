@@ -98,7 +98,10 @@ def unknown_shops(facts: pd.DataFrame, shops, starts: dict | None = None,
             continue
         if start is not None and pd.notna(last) and \
                 pd.Timestamp(last) < pd.Timestamp(pd.Timestamp(start).date()):
-            out[shop] = {"reason": "orders_end", "last": pd.Timestamp(last).date().isoformat()}
+            # the span read may end before the store's orders do: kpi.explain_unknown checks
+            # the store's latest order before calling the shop unknown
+            out[shop] = {"reason": "orders_end", "last": pd.Timestamp(last).date().isoformat(),
+                         "start": pd.Timestamp(start).date().isoformat()}
     return out
 
 

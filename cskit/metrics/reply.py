@@ -32,6 +32,7 @@ from cskit.metrics.common import require as _require
 from cskit.metrics.common import runs as _runs
 from cskit.metrics.common import seconds as _seconds
 from cskit.metrics.common import ts as _ts
+from cskit.metrics.horizon import within_horizon, within_lead
 from cskit.metrics.registry import column_order
 from cskit.metrics.rules import PRESETS, RuleConfig, get_rule
 
@@ -369,6 +370,14 @@ def _take(values: np.ndarray, at: np.ndarray, default) -> np.ndarray:
     return np.where(at >= 0, values[np.where(at >= 0, at, 0)], default)
 
 
+def _bounded(at: np.ndarray, log_day: np.ndarray, day: np.ndarray, ok) -> np.ndarray:
+    """Positions ``at`` (-1: none) kept where ``ok(log_day[at], day)``, else -1."""
+    has = at >= 0
+    keep = has.copy()
+    keep[has] = ok(log_day[at[has]], day[has])
+    return np.where(keep, at, -1)
+
+
 def _in_window(sod: np.ndarray, rule: RuleConfig) -> np.ndarray:
     s, e = rule.window_start_s, rule.window_end_s
     if s < e:
@@ -413,10 +422,12 @@ def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
 
     rows = np.flatnonzero(log.sender == _BUYER)
     g, t, day, sod = log.gid[rows], log.t[rows], log.day[rows], log.sod[rows]
-    h_pos, r_pos = h_next[rows], r_next[rows]
+    # a reply lies within the horizon, the last agent within the lead-in (metrics/horizon.py)
+    h_pos = _bounded(h_next[rows], log.day, day, within_horizon)
+    r_pos = h_pos if r_next is h_next else _bounded(r_next[rows], log.day, day, within_horizon)
 
     # unanswered: the agent who last sent a human message to this buyer before it
-    prev = h_prev[rows]
+    prev = _bounded(h_prev[rows], log.day, day, within_lead)
     fallback = _take(log.agent, prev, log.unassigned)
     h_agent = _take(log.agent, h_pos, fallback)
     h_wait = np.where(h_pos >= 0, _take(log.t, h_pos, 0) - t, np.nan)
@@ -453,7 +464,13 @@ def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
 
 def _unit_starts(log: _Log, a: _Ann, unit: str, seen=None) -> np.ndarray:
     """Which buyer messages open a unit of the rule (all of them for ``message``).
-    ``seen`` (sessions): 'buyer<US>conversation' keys whose session started before the log."""
+    ``seen`` (sessions): 'buyer<US>conversation' → day of its last buyer message before
+    the log (a Series).
+
+    A session (``conversation_id``, else buyer + day) opens with a buyer message that has
+    no earlier buyer message of the same conversation on its day or in the lead-in days
+    before it (metrics/horizon.py): so it belongs to the day of its first buyer message,
+    whatever range is read, and a conversation silent for longer opens a new session."""
     if unit == "message":
         return np.ones(len(a.rows), dtype=bool)
     if unit == "round":  # a new round when the buyer, the day or the closing reply changes
@@ -463,12 +480,22 @@ def _unit_starts(log: _Log, a: _Ann, unit: str, seen=None) -> np.ndarray:
         nc = int(c.max()) + 1 if len(c) else 1
         key = np.where(c >= 0, a.gid * nc + c,
                        -(a.gid * log.ndays + (a.day - log.dmin)) - 1)
-        starts = ~pd.Series(key).duplicated().to_numpy()
+        order = np.argsort(key, kind="stable")  # within a key: in time order
+        ks, ds = key[order], a.day[order]
+        new = np.ones(len(ks), dtype=bool)
+        new[1:] = (ks[1:] != ks[:-1]) | ~within_lead(ds[:-1], ds[1:])
+        starts = np.empty(len(ks), dtype=bool)
+        starts[order] = new
+        first = np.empty(len(ks), dtype=bool)  # the key's first message in the log
+        first[order] = np.concatenate([[True], ks[1:] != ks[:-1]]) if len(ks) else first
         if seen is not None and len(seen):
-            at = np.flatnonzero(starts & (c >= 0))
+            at = np.flatnonzero(first & (c >= 0))
             if len(at):
                 keys = _session_keys(log, a, at, c)
-                starts[at[pd.Index(keys).isin(seen)]] = False
+                before = seen.reindex(keys).to_numpy(dtype=float, na_value=np.nan)
+                cont = ~np.isnan(before)
+                cont[cont] = within_lead(before[cont].astype(np.int64), a.day[at[cont]])
+                starts[at[cont]] = False
         return starts
     return np.ones(len(a.rows), dtype=bool)  # buyer: not used
 
@@ -1060,7 +1087,8 @@ class ReplySlices:
         self.shop = None
         self.first = True  # no slice added yet
         self.last_agent: dict = {}  # buyer id → label of the last agent who wrote to them
-        self.sessions = pd.Index([], dtype=object)
+        self.last_agent_day: dict = {}  # buyer id → the day of that message
+        self.sessions = pd.Series([], dtype=np.int64)  # conversation → last buyer day
         self.deferred: dict[str, np.ndarray] | None = None
         self.prev_hi: int | None = None
 
@@ -1135,8 +1163,8 @@ class ReplySlices:
         """No slice follows: settle what is deferred and drop the state carried between
         slices (only the per-group sums stay, for :meth:`result` or :func:`pooled_results`)."""
         self._flush(final=True)
-        self.last_agent, self.excluded = {}, None
-        self.sessions = pd.Index([], dtype=object)
+        self.last_agent, self.last_agent_day, self.excluded = {}, {}, None
+        self.sessions = pd.Series([], dtype=np.int64)
 
     # ------------------------------------------------------------------------------------
     def _apply_prior(self, log: _Log, a: _Ann) -> None:
@@ -1146,8 +1174,10 @@ class ReplySlices:
         if len(need) == 0:
             return
         get = self.last_agent.get
-        names = np.array([get(b) for b in log.buyer_of_gid[a.gid[need]].tolist()], dtype=object)
-        has = pd.notna(names)
+        buyers = log.buyer_of_gid[a.gid[need]].tolist()
+        names = np.array([get(b) for b in buyers], dtype=object)
+        when = np.array([self.last_agent_day.get(b, _ALWAYS) for b in buyers], dtype=np.int64)
+        has = pd.notna(names) & within_lead(when, a.day[need])
         need, names = need[has], names[has]
         if len(need) == 0:
             return
@@ -1171,14 +1201,18 @@ class ReplySlices:
                 g = log.gid[hp]
                 last = np.ones(len(g), dtype=bool)
                 last[:-1] = g[1:] != g[:-1]
-                self.last_agent.update(zip(log.buyer_of_gid[g[last]].tolist(),
-                                           log.agent_names[log.agent[hp[last]]].tolist()))
+                buyers = log.buyer_of_gid[g[last]].tolist()
+                self.last_agent.update(zip(buyers, log.agent_names[log.agent[hp[last]]].tolist()))
+                self.last_agent_day.update(zip(buyers, log.day[hp[last]].tolist()))
         if self.rule.unit == "session" and "conversation_id" in log.frame.columns:
             c = log.conversation_codes()[a.rows]
             at = np.flatnonzero((c >= 0) & (a.day <= hi_d))
             if len(at):
-                keys = pd.Index(_session_keys(log, a, at, c)).unique()
-                self.sessions = self.sessions.append(keys[~keys.isin(self.sessions)])
+                # the last buyer message of each conversation up to this slice's end
+                last = pd.Series(a.day[at], index=pd.Index(_session_keys(log, a, at, c)))
+                last = last[~last.index.duplicated(keep="last")]
+                keep = self.sessions[~self.sessions.index.isin(last.index)]
+                self.sessions = pd.concat([keep, last]) if len(keep) else last
 
     def _defer(self, log: _Log, a: _Ann, ev: _Events, deferred: np.ndarray) -> None:
         sel = np.flatnonzero(deferred)
@@ -1229,6 +1263,7 @@ class ReplySlices:
                 first[gp[f]] = p[f]
             pos = np.where(g >= 0, first[np.maximum(g, 0)], -1)
             hit = (~D[f"{key}_ok"][at]) & (pos >= 0)
+            hit[hit] = within_horizon(log.day[pos[hit]], D["day"][at[hit]])
             rows_hit, pos = at[hit], pos[hit]
             D[f"{key}_ok"][rows_hit] = True
             D[f"{key}_t"][rows_hit] = log.t[pos]

@@ -10,21 +10,25 @@ import pandas as pd
 
 from cskit import schema
 from cskit.errors import NoDataError
+from cskit.metrics.horizon import ATTRIBUTION_LEAD_DAYS, REPLY_HORIZON_DAYS
 
 __all__ = ["lost_frames", "qc_frames", "TEXT_MESSAGE_COLUMNS", "WINDOW_DAYS", "LOOKBACK_DAYS"]
 
 #: messages columns the text commands read
 TEXT_MESSAGE_COLUMNS = ["shop", "platform", "conversation_id", "buyer_id", "agent_id", "sender",
                         "sent_at", "content", "msg_type", "source_file", "source_row"]
-#: replies may come after the range ends
-REPLY_SLACK = dt.timedelta(days=2)
+#: replies may come after the range ends (up to the reply horizon); the lead-in before it
+#: tells a buyer's last agent (cskit/metrics/horizon.py), as `cskit kpi` reads them
+REPLY_SLACK = dt.timedelta(days=REPLY_HORIZON_DAYS)
 #: attribution window and after-sale lookback of `cskit lost` (days)
 WINDOW_DAYS = 3
 LOOKBACK_DAYS = 15
 
 
 def _read_messages(store, shop: str, period, slack: dt.timedelta = REPLY_SLACK) -> pd.DataFrame:
-    return store.read(schema.MESSAGES, shops=[shop], since=period.since, until=period.until,
+    since = None if period.since is None else \
+        period.since - dt.timedelta(days=ATTRIBUTION_LEAD_DAYS)
+    return store.read(schema.MESSAGES, shops=[shop], since=since, until=period.until,
                       columns=TEXT_MESSAGE_COLUMNS, time_slack=slack)
 
 
@@ -43,15 +47,18 @@ def _no_messages(store, period) -> NoDataError:
                        hint="check --since/--until/--week and --shop; `cskit ingest` first", period=period, store=store.root)
 
 
-def _lost_population(msgs: pd.DataFrame, orders: pd.DataFrame, period) -> tuple[pd.DataFrame, str]:
-    """Lost buyer-days: shop, buyer_id, date, agent_id, had_unpaid_order; and the method."""
+def _lost_population(msgs: pd.DataFrame, orders: pd.DataFrame, period,
+                     as_of=None, excluded=None) -> tuple[pd.DataFrame, str]:
+    """Lost buyer-days: shop, buyer_id, date, agent_id, had_unpaid_order; and the method.
+    ``as_of``: the store's data end (pending windows are judged against it)."""
     try:
         from cskit.metrics.conversion import lost_buyers
     except ImportError:
         lost_buyers = None
     if lost_buyers is not None:
         lost = lost_buyers(msgs, orders, period.since, period.until, window_days=WINDOW_DAYS,
-                           lookback_days=LOOKBACK_DAYS, anchor="order")
+                           lookback_days=LOOKBACK_DAYS, anchor="order", as_of=as_of,
+                           excluded=excluded)
         if "pending" in lost.columns:  # the window is still open: not lost (yet)
             lost = lost[~lost["pending"].astype(bool)]
         return lost.reset_index(drop=True), "conversion"
@@ -84,7 +91,7 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
     covering the period: :mod:`cskit.metrics.coverage`) is left out; ``left_out`` (a
     dict) then gets ``{shop: {"reason", "last", "buyer_days"}}``, ``buyer_days`` the
     served buyer-days without a known order that were not counted as lost."""
-    from cskit.kpi import explain_unknown, read_excluded, select_shops
+    from cskit.kpi import data_ends, explain_unknown, read_excluded, select_shops
     from cskit.metrics import annotate, get_rule
     from cskit.metrics.coverage import shop_unknown
     from cskit.text.lexicon import LostLexicon, load_lost_lexicon
@@ -107,10 +114,11 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
         since = period.since - dt.timedelta(days=LOOKBACK_DAYS + 1) if period.since else None
         orders = store.read(schema.ORDERS, shops=[shop], since=since, until=period.until,
                             time_slack=dt.timedelta(days=WINDOW_DAYS + 1))
-        lost, method = _lost_population(msgs, orders, period)
+        lost, method = _lost_population(msgs, orders, period, data_ends(store, [shop])[shop],
+                                        read_excluded(store, shop))
         unknown = shop_unknown(msgs, orders, shop, period.since, period.until)
         if unknown is not None:
-            unknown = explain_unknown(store, {shop: unknown})[shop]
+            unknown = explain_unknown(store, {shop: unknown}).get(shop)
         if unknown is not None:
             if left_out is not None and len(lost):
                 left_out[shop] = {**unknown, "buyer_days": int(len(lost))}
