@@ -834,7 +834,7 @@ def agents(frame: pd.DataFrame, *, rule=None, title: str | None = None, lang: st
         fig.suptitle((title or _t(lang, "客服对比", "Agents")) + more)
         if unknown_cells.any():
             # a figure-level x label: the constrained layout keeps room for it
-            fig.supxlabel(_t(lang, "— 未知: 该店订单无法与聊天匹配或未覆盖统计期, 不画柱 (不是 0)",
+            fig.supxlabel(_t(lang, "— 未知：该店订单无法与聊天匹配或未覆盖统计期，不画柱（不是 0）",
                              "— unknown: the shop's orders cannot be matched to chats or do "
                              "not cover the period; no bar (not 0)"),
                           x=0.01, ha="left", fontsize=7, color="#555555")

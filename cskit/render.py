@@ -38,9 +38,10 @@ class Column:
     #: free text (a message, a quote): wraps to the room left and is the first to go;
     #: every other text/date/time column is a key column and is never cut
     wrap: bool = False
-    #: a detail a person can do without (a machine code): the first column dropped
-    #: when a table does not fit
-    optional: bool = False
+    #: a detail a person can do without (a machine code, a secondary figure): dropped
+    #: first when a table does not fit; a number ranks details (the highest goes first,
+    #: then the next; True is 1)
+    optional: bool | int = False
 
     def label(self, lang: str) -> str:
         return self.label_en if lang == "en" else self.label_zh
@@ -324,7 +325,9 @@ def layout(frame: pd.DataFrame, cols: list[Column], width: int, *, lang: str = "
             return not is_key(c) or c.optional or (c.unit == "time" and c.key != first_time)
 
         while table_width(least[c.key] for c in shown) > width:
-            victims = [c for c in shown if c.optional] or [c for c in shown if droppable(c)]
+            rank = max(int(c.optional) for c in shown)
+            victims = [c for c in shown if rank and int(c.optional) == rank] or \
+                [c for c in shown if droppable(c)]
             if not victims or len(shown) == 1:
                 break
             shown.remove(victims[-1])

@@ -80,3 +80,21 @@ def test_commands_fit_a_terminal_of_this_width(store, args, width, monkeypatch):
         assert any("│ 店A " in x for x in lines) and any("│ 店B " in x for x in lines)
     if args == ("kpi",):
         assert any("│ 2026-11-16 " in x for x in lines)  # dates whole, not 202…
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_narrow_agent_table_keeps_rate_median_conversion_and_sales(store, width, monkeypatch):
+    """Details (答问比, 30秒应答率, message counts, P90s) go first: at 80 and 120 columns the
+    agent table still shows the reply rate, the median first response, 询单转化率 and sales."""
+    from rich.console import Console
+
+    import cskit.render as render
+
+    monkeypatch.setattr(render, "_console", lambda file: Console(
+        file=file, width=width, no_color=True, highlight=False, soft_wrap=False))
+    r = run("kpi", "--by", "agent", "--store", store, *DAY)
+    assert r.exit_code == 0, r.stderr
+    flat = r.stdout.replace("\n", "")
+    for label in ("5分钟", "首次响应中", "询单转", "售额"):  # headers may fold
+        assert label in flat, (label, r.stdout)
+    assert "答问比" in r.stdout.split("未显示")[-1]  # dropped, and named in the note

@@ -126,9 +126,9 @@ def test_kpi_agent_csv_leaves_unknown_cells_empty(store):
     # the Douyin orders are still counted as orders without a buyer (未分配)
     assert got[("抖店", "未分配")]["unmatched_orders"] == "1"
     # one note per unknown shop, Chinese, and one about the total
-    assert "注: 抖店 的订单没有买家ID，无法与聊天匹配，询单转化与销售额留空" in r.stderr
-    assert "注: 仓库里没有 店C 覆盖统计期的订单" in r.stderr
-    assert "注: 店D 的订单只到 2026-10-01，未覆盖统计期" in r.stderr
+    assert "note: 抖店 的订单没有买家ID，无法与聊天匹配，询单转化与销售额留空" in r.stderr
+    assert "note: 仓库里没有 店C 覆盖统计期的订单" in r.stderr
+    assert "note: 店D 的订单只到 2026-10-01，未覆盖统计期" in r.stderr
     assert "合计的询单转化与销售额只含订单可匹配的店铺" in r.stderr
 
 
@@ -181,7 +181,7 @@ def test_kpi_by_shop_day_week_carry_conversion(store, by):
     assert sum(int(x["paid_buyers"]) for x in a) == 1
     assert sum(float(x["sales"]) for x in a) == 59.0
     assert all(x[c] == "" for x in out if x["shop"] == "抖店" for c in CONV)
-    assert "注: 抖店 的订单没有买家ID" in r.stderr
+    assert "note: 抖店 的订单没有买家ID" in r.stderr
 
 
 def test_kpi_by_day_buckets_by_the_inquiry_day_and_sums_to_the_shop(store):
@@ -224,7 +224,7 @@ def test_lost_leaves_out_unknown_buyer_days_and_says_how_many(store):
     left = doc["left_out"]
     assert {s: (v["reason"], v["buyer_days"]) for s, v in left.items()} == \
         {"抖店": ("no_buyer_id", 2), "店C": ("no_orders", 1), "店D": ("orders_end", 1)}
-    assert "注: 抖店 的订单没有买家ID，无法与聊天匹配，无法判断是否成交，2 个询单买家日未计入流失" in r.stderr
+    assert "note: 抖店 的订单没有买家ID，无法与聊天匹配，无法判断是否成交，2 个询单买家日未计入流失" in r.stderr
 
 
 # ------------------------------------------------------------------------------ report and chart

@@ -93,14 +93,21 @@ def _note_unknown(unknown: dict, lang: str, *, total_shops: bool) -> None:
     if not unknown:
         return
     con = stderr_console()
-    head = "注: " if lang == "zh" else "note: "
     for shop, info in unknown.items():
-        con.print(head + unknown_note(shop, info, lang), markup=False)
+        con.print("note: " + unknown_note(shop, info, lang), markup=False)
     if total_shops:
         names = "、".join(unknown) if lang == "zh" else ", ".join(unknown)
-        con.print(head + (f"合计的询单转化与销售额只含订单可匹配的店铺 (不含 {names})" if lang == "zh"
-                          else f"the total's conversion and sales cover only shops whose orders "
-                               f"can be matched (not {names})"), markup=False)
+        con.print("note: " + tr("the total's conversion and sales cover only shops whose orders "
+                                "can be matched (not {names})", lang, names=names), markup=False)
+
+
+#: what a narrow table leaves out first (rank 2, right to left), then next (rank 1), so that
+#: consult/unreplied counts, the rate, the median first response, conversion and sales stay
+#: in view at 80 columns
+DETAIL_RANKS = {"response_s_p90": 2, "answer_ratio": 2, "answered_30s_rate": 2, "slow_buyers": 2,
+                "buyer_messages": 2, "late_messages": 2, "unanswered_messages": 2,
+                "unreplied_closing_buyers": 1, "first_response_s_p90": 1, "inquiry_buyers": 1,
+                "paid_buyers": 1, "avg_order_value": 1}
 
 
 def kpi_columns(keys: list[str], rule) -> list[Column]:
@@ -115,7 +122,7 @@ def kpi_columns(keys: list[str], rule) -> list[Column]:
             cols.append(Column(k, rule.label_zh, rule.label_en, "rate"))
         else:
             m = kpi(k)
-            cols.append(Column(k, m.label_zh, m.label_en, m.unit))
+            cols.append(Column(k, m.label_zh, m.label_en, m.unit, optional=DETAIL_RANKS.get(k, 0)))
     return cols
 
 

@@ -106,17 +106,16 @@ def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None
 
 def _note_left_out(left_out: dict, lang: str) -> None:
     """One stderr line per shop whose buyer-days could not be judged lost or not."""
-    from cskit.metrics.coverage import unknown_note
+    from cskit.i18n import tr
+    from cskit.metrics.coverage import unknown_why
     from cskit.render import stderr_console
 
     con = stderr_console()
     for shop, info in left_out.items():
-        why = unknown_note(shop, info, lang)
-        why = why.split("，询单转化")[0] if lang == "zh" else why.split("; conversion")[0]
-        n = info["buyer_days"]
-        con.print(f"注: {why}，无法判断是否成交，{n} 个询单买家日未计入流失" if lang == "zh" else
-                  f"note: {why}; whether they bought cannot be known, {n} inquiry buyer-days "
-                  "left out of the lost count", markup=False)
+        con.print("note: " + tr("{why}; whether they bought cannot be known: {n} inquiry "
+                                "buyer-days left out of the lost count", lang,
+                                why=unknown_why(shop, info, lang), n=info["buyer_days"]),
+                  markup=False)
 
 
 @app.command("lost")

@@ -30,18 +30,12 @@ import pandas as pd
 __all__ = ["REASONS", "order_facts", "unknown_shops", "shop_unknown", "blank_unknown", "unknown_note",
            "KNOWN_WITHOUT_ORDERS", "KNOWN_WITHOUT_BUYER_ID", "blank_columns"]
 
-#: reason code → (zh, en) of the one-line note; ``{shop}`` and ``{last}`` are filled in
-REASONS = {
-    "no_buyer_id": ("{shop} 的订单没有买家ID，无法与聊天匹配，询单转化与销售额留空",
-                    "{shop}: its orders have no buyer id and cannot be matched to chats; "
-                    "conversion and sales left empty"),
-    "no_orders": ("仓库里没有 {shop} 覆盖统计期的订单，询单转化与销售额留空 (先 cskit ingest 订单导出)",
-                  "{shop}: the store holds no orders covering the period; conversion and sales "
-                  "left empty (ingest its order export first)"),
-    "orders_end": ("{shop} 的订单只到 {last}，未覆盖统计期，询单转化与销售额留空",
-                   "{shop}: its orders end on {last}, before the period; conversion and sales "
-                   "left empty"),
-}
+#: why a shop's conversion is unknown, per reason code (English templates; the Chinese is
+#: in cskit/data/messages.toml): ``{shop}`` and ``{last}`` are filled in
+WHY_NO_BUYER_ID = "{shop}: its orders have no buyer id and cannot be matched to chats"
+WHY_NO_ORDERS = "{shop}: the store holds no orders covering the period (ingest its order export first)"
+WHY_ORDERS_END = "{shop}: its orders end on {last}, before the period"
+REASONS = {"no_buyer_id": WHY_NO_BUYER_ID, "no_orders": WHY_NO_ORDERS, "orders_end": WHY_ORDERS_END}
 
 #: conversion-family columns that the chats alone decide: known whatever the orders are
 KNOWN_WITHOUT_ORDERS = ("served_buyers",)
@@ -118,10 +112,22 @@ def shop_unknown(messages: pd.DataFrame, orders: pd.DataFrame | None, shop: str,
     return unknown_shops(order_facts(orders), [shop], start, since).get(shop)
 
 
-def unknown_note(shop: str, info: dict, lang: str = "zh") -> str:
-    """The one-line note for a shop of :func:`unknown_shops` (without a ``注:`` prefix)."""
-    zh, en = REASONS[info["reason"]]
-    return (en if lang == "en" else zh).format(shop=shop, last=info.get("last") or "?")
+def unknown_why(shop: str, info: dict, lang: str | None = None) -> str:
+    """Why ``shop``'s conversion is unknown (:func:`unknown_shops`), in ``lang``."""
+    from cskit.i18n import tr
+
+    if info["reason"] == "no_buyer_id":
+        return tr(WHY_NO_BUYER_ID, lang, shop=shop)
+    if info["reason"] == "orders_end":
+        return tr(WHY_ORDERS_END, lang, shop=shop, last=info.get("last") or "?")
+    return tr(WHY_NO_ORDERS, lang, shop=shop)
+
+
+def unknown_note(shop: str, info: dict, lang: str | None = None) -> str:
+    """The one-line note for a shop of :func:`unknown_shops` (without a ``note:`` prefix)."""
+    from cskit.i18n import tr
+
+    return tr("{why}; conversion and sales left empty", lang, why=unknown_why(shop, info, lang))
 
 
 def blank_unknown(frame: pd.DataFrame | None, unknown: dict[str, dict]) -> pd.DataFrame | None:
