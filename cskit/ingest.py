@@ -43,6 +43,7 @@ class FileReport:
     first: pd.Timestamp | None = None
     last: pd.Timestamp | None = None
     rejects: list[tuple[int, str]] = field(default_factory=list)
+    notes: list = field(default_factory=list)  #: cskit.i18n.Msg notes to show
 
 
 @dataclass
@@ -259,5 +260,5 @@ def _ingest(paths: list[Path], store: Store, *, kind: str | None, platform: str 
                 rows_read=res.rows_read, rows_added=stats.added, duplicates=stats.duplicates,
                 updated=stats.updated, rejected=len(res.rejects),
                 first=times.min() if len(times) else None, last=times.max() if len(times) else None,
-                rejects=res.rejects))
+                rejects=res.rejects, notes=list(res.notes)))
     return IngestReport(files=reports, skipped=skipped)

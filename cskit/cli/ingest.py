@@ -66,6 +66,9 @@ def run_ingest(paths, store, *, kind=None, platform=None, shop=None, mapping=Non
             more = tr(" (+{n} more)", n=f.rejected - 10) if f.rejected > 10 else ""
             err.print("warning: " + tr("{path}: {n} row(s) rejected — {rows}{more}", path=f.path, n=f.rejected,
                                        rows=RejectedRows(f.rejects[:10]), more=more), markup=False)
+    for f in report.files:
+        for note in f.notes:
+            err.print("note: " + str(note), markup=False)
     for s in report.skipped:
         err.print("note: " + tr("skipped {path} (not an export file type)", path=s), markup=False)
     return report

@@ -191,6 +191,9 @@ def read_file(path: Path, opts: ReadOptions, kind: str | None = None,
     reader, probe = detect(path, opts, kind, platform)
     result = reader.read(path, opts, probe)
     result.reader = reader.name
+    table = probe.__dict__.get("table")  # notes of the tabular reading (sheets skipped …)
+    if table is not None and table.notes:
+        result.notes = list(table.notes) + list(result.notes)
     return result
 
 
