@@ -288,6 +288,8 @@ def _json_lines(text: str) -> JsonRecords:
 
 
 def is_pdd_record(rec: dict) -> bool:
+    if "response" in rec and isinstance(rec.get("message"), dict):  # a push envelope
+        rec = rec["message"]
     frm = rec.get("from")
     return (isinstance(frm, dict) and "role" in frm) or ("ts" in rec and "is_aut" in rec)
 
