@@ -41,6 +41,7 @@ import pyarrow.compute as pc
 
 from cskit.errors import MAPPING_HINT, InputFileError
 from cskit.readers import Probe, Reader, register
+from cskit.readers.json_guard import check_depth, raise_too_deep
 from cskit.readers.common import (
     ReadOptions,
     ReadResult,
@@ -244,8 +245,11 @@ def json_records(path: Path, probe: Probe) -> JsonRecords:
     text = probe.text or ""
     if not text.strip():
         raise InputFileError("{path}: the file is empty", path=path)
+    check_depth(text, path)
     try:
         doc = json.loads(text, parse_int=str, parse_float=str)
+    except RecursionError:
+        raise_too_deep(path)
     except json.JSONDecodeError as exc:
         result = _json_lines(text) if text.lstrip().startswith("{") else None
         # JSON Lines: one object per line; broken lines are rejects.  Anything else that
@@ -276,6 +280,9 @@ def _json_lines(text: str) -> JsonRecords:
             continue
         try:
             obj = json.loads(line, parse_int=str, parse_float=str)
+        except RecursionError:
+            bad.append((i, "JSON nested too deeply"))
+            continue
         except json.JSONDecodeError:
             bad.append((i, "invalid JSON line"))
             continue
