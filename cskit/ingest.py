@@ -111,23 +111,11 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
 
 
 def load_mapping(path: Path) -> dict:
-    """Read a mapping TOML: ``[columns]`` canonical name → header in the file."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError("{path}: cannot read mapping file ({strerror})",
-                         path=path, strerror=exc.strerror) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError("{path}: not valid TOML ({reason})", path=path, reason=exc) from None
-    cols = data.get("columns", {})
-    if not isinstance(cols, dict):
-        raise UsageError("{path}: [columns] must be a table of canonical_name = \"header\"", path=path)
-    allowed = set().union(*(schema.columns(k) for k in schema.KINDS))
-    bad = [k for k in cols if k not in allowed]
-    if bad:
-        raise UsageError("{path}: unknown canonical column {column!r}",
-                         hint="keys are canonical names such as buyer_id, sent_at, content; see docs/schema.md", path=path, column=bad[0])
-    return {k: str(v) for k, v in cols.items()}
+    """Read a mapping TOML: ``[columns]`` canonical name → header in the file (see
+    :mod:`cskit.readers.mapping`: positions, value maps, GBK files)."""
+    from cskit.readers.mapping import load_mapping as read_mapping
+
+    return read_mapping(path)
 
 
 def dir_config(file: Path, roots: list[Path]) -> dict:
@@ -151,6 +139,10 @@ def dir_config(file: Path, roots: list[Path]) -> dict:
             for key in ("shop", "platform", "encoding", "kind"):
                 if key in data:
                     merged[key] = str(data[key])
+            if "encoding" in data:
+                from cskit.readers.mapping import check_encoding
+
+                check_encoding(merged["encoding"], where=f"{cfg}: encoding =")
             if "columns" in data:
                 merged["mapping"] = load_mapping(cfg)
     return merged

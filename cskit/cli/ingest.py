@@ -91,6 +91,9 @@ def ingest_cmd(
 ) -> None:
     """Read chat logs, order exports and excluded-buyer lists into the store (idempotent). 导入数据"""
     k = {"chats": "messages", "orders": "orders", "excluded": "excluded"}.get(kind.value)
+    from cskit.readers.mapping import check_encoding
+
+    check_encoding(encoding)  # an unknown name is a usage error (exit 2), before any reading
     run_ingest(paths, open_store(store), kind=k, platform=platform.value, shop=shop, mapping=mapping,
                encoding=encoding, max_bad=max_bad_rows, fmt=fmt.value, lang=lang.value, output=output)
 

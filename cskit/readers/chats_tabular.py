@@ -42,6 +42,8 @@ import pyarrow.compute as pc
 from cskit.errors import MAPPING_HINT, InputFileError
 from cskit.readers import Probe, Reader, register
 from cskit.readers.json_guard import check_depth, raise_too_deep
+from cskit.readers.mapping import apply_value_maps
+from cskit.readers.pii import check_mapped
 from cskit.readers.common import (
     ReadOptions,
     ReadResult,
@@ -65,7 +67,7 @@ MESSAGE_FIELDS = frozenset(MESSAGE_COLUMNS) - {"source_row"}
 
 #: header synonyms per canonical column, in priority order (normalised with norm_header)
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "buyer_id": ("buyer_id", "客户名", "客户", "买家", "买家昵称", "买家账号", "用户", "用户名",
+    "buyer_id": ("buyer_id", "客户名", "客户", "买家", "买家昵称", "买家账号", "旺旺名", "旺旺", "用户", "用户名",
                  "用户昵称", "顾客", "buyer", "buyer_nick", "customer", "customer_id"),
     "agent_id": ("agent_id", "客服账号", "客服", "客服昵称", "子账号", "agent"),
     "sender": ("sender", "账号类型", "发送方", "发送方类型", "角色", "发送者类型", "role",
@@ -588,7 +590,9 @@ def read(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
         if recs is None:
             raise InputFileError("{path}: no flat chat records found in this JSON file",
                                  hint=MAPPING_HINT, path=path)
-        df = _json_table(recs)
+        df = apply_value_maps(_json_table(recs), opts.mapping)
+        if opts.mapping:
+            check_mapped(df, opts.mapping, path)
         rows = pd.Series(recs.rows, index=df.index, dtype="int64")
         cols = resolve_columns(list(df.columns), opts.mapping)
         return messages_from_strings(df, rows, cols, opts, path, recs.bad)
