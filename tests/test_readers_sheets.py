@@ -107,6 +107,9 @@ def _far_cell(d):
     (_dimension(b"A1:XFD1048576"), "16384 columns"),  # was: Rust panic, exit 134
     (_far_cell, "16384 columns"),  # was: 23 s, 1.4 GB
     (_dimension(b"A1:Z9000000"), "9000000 rows"),
+    # a few cells far down: the reader would allocate the whole empty grid
+    (lambda d: d.replace(b"</sheetData>", b'<row r="5000000"><c r="F5000000"><v>1</v></c></row></sheetData>'),
+     "5000000 rows × 6 columns but holds 19 cells"),
 ])
 def test_oversized_sheet_is_refused_before_reading(tmp_path, patch, words):
     f = _patch_sheet(_small(tmp_path), tmp_path / "bomb.xlsx", patch)

@@ -192,7 +192,7 @@ def detect(path: Path, opts: ReadOptions, kind: str | None = None,
         want = {"messages": Msg("a chat log"), "orders": Msg("an order export"),
                 "excluded": Msg("an excluded-buyers list")}.get(kind or "", Msg("a chat log or order export"))
         missing = missing_headers(opts.mapping, found) if probe.table is not None else []
-        if missing and not is_positional(opts.mapping):
+        if missing:
             raise InputFileError(
                 "{path}: the mapping names {headers}, but this file has no such column",
                 hint="check the headers in the mapping file against the file's header row",
@@ -223,7 +223,7 @@ def read_file(path: Path, opts: ReadOptions, kind: str | None = None,
     table = probe.__dict__.get("table")  # notes of the tabular reading (sheets skipped …)
     if table is not None and table.notes:
         result.notes = list(table.notes) + list(result.notes)
-    if table is not None and opts.mapping and not is_positional(opts.mapping):
+    if table is not None and opts.mapping:
         for field, header in missing_headers(opts.mapping, probe.headers, result.kind):
             result.notes.append(Msg("{path}: the mapping names {header} for {field}, but this file has no such column; built-in headers used",
                                     path=path, header=header, field=field))

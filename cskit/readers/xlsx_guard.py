@@ -22,12 +22,17 @@ from cskit.errors import InputFileError
 MAX_COLS = 1024
 #: largest grid (rows x columns) read: a million rows of 40 columns
 MAX_CELLS = 40_000_000
+#: a grid this large must be at least 1/SPARSE_RATIO full: a few cells far away (row 5 000 000)
+#: would make the reader allocate the whole empty grid
+SPARSE_FROM = 2_000_000
+SPARSE_RATIO = 50
 #: largest uncompressed worksheet XML in one workbook (a zip bomb guard)
 MAX_XML_BYTES = 4 << 30
 
 _CHUNK = 1 << 20
 _DIM = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\bref=\"([A-Z$]*\d*)(?::([A-Z$]*\d*))?\"")
 _CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"\$?([A-Z]{1,4})\$?(\d+)\"")
+_ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
 _ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"(\d+)\"")
 _REF = re.compile(r"\$?([A-Z]{1,4})\$?(\d{0,9})")
 
@@ -50,10 +55,10 @@ def _ref(ref: str) -> tuple[int, int]:
     return col_number(m.group(1)), int(m.group(2) or 0)
 
 
-def _sheet_extent(stream) -> tuple[int, int, int, int]:
-    """(dimension columns, dimension rows, furthest cell column, furthest row) of a
+def _sheet_extent(stream) -> tuple[int, int, int, int, int]:
+    """(dimension columns, dimension rows, furthest cell column, furthest row, cells) of a
     worksheet XML stream, read in chunks; tags cut by a chunk edge are read with the next."""
-    dim_cols = dim_rows = max_col = max_row = 0
+    dim_cols = dim_rows = max_col = max_row = n_cells = 0
     seen_dim = False
     tail = b""
     while True:
@@ -73,6 +78,7 @@ def _sheet_extent(stream) -> tuple[int, int, int, int]:
                 c2, r2 = _ref((m.group(2) or m.group(1)).decode("ascii"))
                 dim_cols, dim_rows = max(c1, c2), max(r1, r2)
         cells = _CELL.findall(part)  # (column letters, row digits): compared per distinct value
+        n_cells += len(_ANY_CELL.findall(part))  # with or without an r attribute
         if cells:
             letters, digits = zip(*cells)
             max_col = max(max_col, max(col_number(c.decode("ascii")) for c in set(letters)))
@@ -82,7 +88,7 @@ def _sheet_extent(stream) -> tuple[int, int, int, int]:
             max_row = max(max_row, int(max(set(rows), key=lambda d: (len(d.lstrip(b"0")), d.lstrip(b"0")))))
         if not chunk:
             break
-    return dim_cols, dim_rows, max_col, max_row
+    return dim_cols, dim_rows, max_col, max_row, n_cells
 
 
 _TAG = re.compile(r"<(?:\w+:)?(sheet|Relationship)\b([^>]*)>")
@@ -128,7 +134,7 @@ def check_workbook(path: Path) -> None:
                 continue  # .ods: calamine reads the cells listed, no dimension record
             try:
                 with zf.open(info) as fh:
-                    dim_cols, dim_rows, max_col, max_row = _sheet_extent(fh)
+                    dim_cols, dim_rows, max_col, max_row, n_cells = _sheet_extent(fh)
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):
                 raise InputFileError("{path}: not a readable Excel workbook ({msg})", path=path,
                                      msg=info.filename) from None
@@ -138,7 +144,12 @@ def check_workbook(path: Path) -> None:
                 raise InputFileError(
                     "{path}: sheet {sheet} claims {cols} columns (more than {limit}); not read",
                     hint=GUARD_HINT, path=path, sheet=sheet, cols=cols, limit=MAX_COLS)
-            if cols * rows > MAX_CELLS:
+            grid = cols * rows
+            if grid > SPARSE_FROM and grid > SPARSE_RATIO * max(n_cells, 1):
+                raise InputFileError(
+                    "{path}: sheet {sheet} claims {rows} rows × {cols} columns but holds {cells} cells; not read",
+                    hint=GUARD_HINT, path=path, sheet=sheet, rows=rows, cols=cols, cells=n_cells)
+            if grid > MAX_CELLS:
                 raise InputFileError(
                     "{path}: sheet {sheet} claims {rows} rows × {cols} columns (more than {limit} cells); not read",
                     hint=GUARD_HINT, path=path, sheet=sheet, rows=rows, cols=cols, limit=MAX_CELLS)
