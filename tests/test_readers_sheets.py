@@ -124,3 +124,18 @@ def test_oversized_sheet_is_refused_before_reading(tmp_path, patch, words):
 def test_normal_dimension_passes(tmp_path):
     f = _patch_sheet(_small(tmp_path), tmp_path / "ok.xlsx", _dimension(b"A1:F3"))
     assert len(read_file(f, ReadOptions()).frame) == 2
+
+
+@pytest.mark.parametrize("xml, cols, rows", [
+    (b'<sheetData><row r="1"><c r="A1"/><c r="L1"/></row></sheetData>', 12, 1),
+    (b'<sheetData><row r="1"><c s="1" r="XFD1"/></row></sheetData>', 16384, 1),  # r not first
+    (b'<sheetData><row r="1"><c\nr="AB1"/></row></sheetData>', 28, 1),  # odd whitespace
+    (b'<x:sheetData><x:row r="7"><x:c r="Q7"/></x:row></x:sheetData>', 17, 7),  # prefixed tags
+    (b'<sheetData><row r="3"><c r="B4000000"/></row></sheetData>', 2, 4000000),  # cell below its row
+])
+def test_sheet_extent_sees_every_spelling(xml, cols, rows):
+    import io
+
+    from cskit.readers.xlsx_guard import _sheet_extent
+    _, _, max_col, max_row, _ = _sheet_extent(io.BytesIO(xml))
+    assert (max_col, max_row) == (cols, rows)

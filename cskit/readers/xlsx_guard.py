@@ -31,9 +31,11 @@ MAX_XML_BYTES = 4 << 30
 
 _CHUNK = 1 << 20
 _DIM = re.compile(rb"<(?:\w+:)?dimension\b[^>]*?\bref=\"([A-Z$]*\d*)(?::([A-Z$]*\d*))?\"")
-_CELL = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"\$?([A-Z]{1,4})\$?(\d+)\"")
-_ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
-_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"(\d+)\"")
+# every pattern starts with a literal (fast to search for); other spellings are rewritten first
+_LONG_COL = re.compile(rb' r="\$?([A-Z]{2,4})\$?\d')
+_ROW = re.compile(rb'<row\b[^>]*? r="(\d+)"')
+_ODD_SPACE = re.compile(rb'[\t\r\n]+r="')
+_PREFIXED = re.compile(rb"<\w+:(row|c)\b")
 _REF = re.compile(r"\$?([A-Z]{1,4})\$?(\d{0,9})")
 
 GUARD_HINT = "open the workbook in Excel or WPS, delete the empty rows and columns after the data and save a copy"
@@ -57,7 +59,12 @@ def _ref(ref: str) -> tuple[int, int]:
 
 def _sheet_extent(stream) -> tuple[int, int, int, int, int]:
     """(dimension columns, dimension rows, furthest cell column, furthest row, cells) of a
-    worksheet XML stream, read in chunks; tags cut by a chunk edge are read with the next."""
+    worksheet XML stream, read in chunks; tags cut by a chunk edge are read with the next.
+
+    Kept cheap (a fraction of what reading the sheet costs): single-letter columns are
+    found by substring search, longer ones by a regex that only matches them; cell rows are
+    taken from the ``<row r>`` tags, and from a cell reference only when it has more digits
+    than the furthest row tag (a cell placed far below its row)."""
     dim_cols = dim_rows = max_col = max_row = n_cells = 0
     seen_dim = False
     tail = b""
@@ -77,18 +84,32 @@ def _sheet_extent(stream) -> tuple[int, int, int, int, int]:
                 c1, r1 = _ref(m.group(1).decode("ascii"))
                 c2, r2 = _ref((m.group(2) or m.group(1)).decode("ascii"))
                 dim_cols, dim_rows = max(c1, c2), max(r1, r2)
-        cells = _CELL.findall(part)  # (column letters, row digits): compared per distinct value
-        n_cells += len(_ANY_CELL.findall(part))  # with or without an r attribute
-        if cells:
-            letters, digits = zip(*cells)
-            max_col = max(max_col, max(col_number(c.decode("ascii")) for c in set(letters)))
-            max_row = max(max_row, int(max(set(digits), key=lambda d: (len(d.lstrip(b"0")), d.lstrip(b"0")))))
+        if b'\nr="' in part or b'\tr="' in part or b'\rr="' in part:
+            part = _ODD_SPACE.sub(b' r="', part)
+        if b":row" in part or b":c " in part or b":c>" in part:  # <x:row …>, <x:c …>
+            part = _PREFIXED.sub(rb"<\1", part)
+        n_cells += part.count(b"<c ") + part.count(b"<c>")
         rows = _ROW.findall(part)
         if rows:
-            max_row = max(max_row, int(max(set(rows), key=lambda d: (len(d.lstrip(b"0")), d.lstrip(b"0")))))
+            max_row = max(max_row, int(max(set(rows), key=_num_key)))
+        far = re.findall(rb' r="\$?[A-Z]{1,4}\$?0*(\d{%d,})"' % (len(str(max_row)) + 1), part)
+        if far:
+            max_row = max(max_row, int(max(set(far), key=_num_key)))
+        longer = _LONG_COL.findall(part)
+        if longer:
+            max_col = max(max_col, max(col_number(c.decode("ascii")) for c in set(longer)))
+        if max_col < 26:  # single letters beyond the furthest column so far
+            one = re.findall(rb' r="\$?([%c-Z])\$?\d' % (65 + max_col), part)
+            if one:
+                max_col = max(max_col, max(c[0] - 64 for c in set(one)))
         if not chunk:
             break
     return dim_cols, dim_rows, max_col, max_row, n_cells
+
+
+def _num_key(d: bytes) -> tuple[int, bytes]:
+    d = d.lstrip(b"0")
+    return len(d), d
 
 
 _TAG = re.compile(r"<(?:\w+:)?(sheet|Relationship)\b([^>]*)>")
