@@ -10,8 +10,12 @@ Each message::
 
 Mapping: ``from.role == "user"`` → ``buyer`` (``buyer_id = from.uid``); ``mall_cs`` → ``agent``
 (``buyer_id = to.uid``, ``agent_id = cs_uid`` else ``from.uid``), or ``bot`` when ``is_aut``
-is truthy (1, "1", true); ``type == 31`` (system hint) → ``system`` whatever the role
-(buyer = whichever side is the user).  ``ts`` is epoch seconds or milliseconds (number or
+is truthy (1, "1", true); ``type`` 31 (system hint), 24 (transfer) and 1002 (withdraw notice
+对方撤回了一条消息) → ``system`` whatever the role (buyer = whichever side is the user).
+Push envelopes ``{"response": "push", "message": {…}, "target": {"mall_id": …}}`` are read as
+their message; an envelope of another ``response`` (auth …) is a ``system`` row, or a
+rejected one when it names no buyer. ``shop``: ``mall_name``, else ``mall_id``, else the shop
+side's ``to.mall_id`` / ``from.mall_id``, else the envelope's ``target.mall_id``.  ``ts`` is epoch seconds or milliseconds (number or
 string) converted to Asia/Shanghai wall-clock time; a non-numeric ``ts`` is parsed as a
 local date-time string.  ``msg_type`` is the raw ``type`` code as text.
 ``source_row`` is the JSONL line number, else the record's 1-based position in the list.
