@@ -43,6 +43,7 @@ class FileReport:
     first: pd.Timestamp | None = None
     last: pd.Timestamp | None = None
     rejects: list[tuple[int, str]] = field(default_factory=list)
+    notes: list = field(default_factory=list)  #: cskit.i18n.Msg notes to show
 
 
 @dataclass
@@ -110,23 +111,11 @@ def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
 
 
 def load_mapping(path: Path) -> dict:
-    """Read a mapping TOML: ``[columns]`` canonical name → header in the file."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError("{path}: cannot read mapping file ({strerror})",
-                         path=path, strerror=exc.strerror) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError("{path}: not valid TOML ({reason})", path=path, reason=exc) from None
-    cols = data.get("columns", {})
-    if not isinstance(cols, dict):
-        raise UsageError("{path}: [columns] must be a table of canonical_name = \"header\"", path=path)
-    allowed = set().union(*(schema.columns(k) for k in schema.KINDS))
-    bad = [k for k in cols if k not in allowed]
-    if bad:
-        raise UsageError("{path}: unknown canonical column {column!r}",
-                         hint="keys are canonical names such as buyer_id, sent_at, content; see docs/schema.md", path=path, column=bad[0])
-    return {k: str(v) for k, v in cols.items()}
+    """Read a mapping TOML: ``[columns]`` canonical name → header in the file (see
+    :mod:`cskit.readers.mapping`: positions, value maps, GBK files)."""
+    from cskit.readers.mapping import load_mapping as read_mapping
+
+    return read_mapping(path)
 
 
 def dir_config(file: Path, roots: list[Path]) -> dict:
@@ -150,6 +139,10 @@ def dir_config(file: Path, roots: list[Path]) -> dict:
             for key in ("shop", "platform", "encoding", "kind"):
                 if key in data:
                     merged[key] = str(data[key])
+            if "encoding" in data:
+                from cskit.readers.mapping import check_encoding
+
+                check_encoding(merged["encoding"], where=f"{cfg}: encoding =")
             if "columns" in data:
                 merged["mapping"] = load_mapping(cfg)
     return merged
@@ -259,5 +252,5 @@ def _ingest(paths: list[Path], store: Store, *, kind: str | None, platform: str 
                 rows_read=res.rows_read, rows_added=stats.added, duplicates=stats.duplicates,
                 updated=stats.updated, rejected=len(res.rejects),
                 first=times.min() if len(times) else None, last=times.max() if len(times) else None,
-                rejects=res.rejects))
+                rejects=res.rejects, notes=list(res.notes)))
     return IngestReport(files=reports, skipped=skipped)

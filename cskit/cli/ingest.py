@@ -66,6 +66,9 @@ def run_ingest(paths, store, *, kind=None, platform=None, shop=None, mapping=Non
             more = tr(" (+{n} more)", n=f.rejected - 10) if f.rejected > 10 else ""
             err.print("warning: " + tr("{path}: {n} row(s) rejected — {rows}{more}", path=f.path, n=f.rejected,
                                        rows=RejectedRows(f.rejects[:10]), more=more), markup=False)
+    for f in report.files:
+        for note in f.notes:
+            err.print("note: " + str(note), markup=False)
     for s in report.skipped:
         err.print("note: " + tr("skipped {path} (not an export file type)", path=s), markup=False)
     return report
@@ -88,6 +91,9 @@ def ingest_cmd(
 ) -> None:
     """Read chat logs, order exports and excluded-buyer lists into the store (idempotent). 导入数据"""
     k = {"chats": "messages", "orders": "orders", "excluded": "excluded"}.get(kind.value)
+    from cskit.readers.mapping import check_encoding
+
+    check_encoding(encoding)  # an unknown name is a usage error (exit 2), before any reading
     run_ingest(paths, open_store(store), kind=k, platform=platform.value, shop=shop, mapping=mapping,
                encoding=encoding, max_bad=max_bad_rows, fmt=fmt.value, lang=lang.value, output=output)
 

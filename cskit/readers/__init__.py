@@ -39,6 +39,13 @@ from cskit.readers.common import (
     table_from_utf8,
     utf8_head,
 )
+from cskit.readers.mapping import (
+    apply_value_maps,
+    headerless_table,
+    is_positional,
+    missing_headers,
+)
+from cskit.readers.pii import check_mapped, looks_like_data
 
 __all__ = ["Reader", "Probe", "register", "detect", "read_file", "REGISTRY", "ReadOptions",
            "ReadResult", "SUPPORTED_EXT"]
@@ -123,23 +130,30 @@ class Probe:
         if self.opts.mapping:
             extra = {norm_header(v) for v in self.opts.mapping.values()}
         try:
-            if self.ext in EXCEL_EXT:
-                return load_table(self.path, known_headers() | extra, self.opts.encoding)
-            if self.__dict__.get("utf8", True) and "text" not in self.__dict__:
-                try:  # UTF-8 files: parsed from their bytes (the same table)
-                    table = table_from_utf8(self.path, known_headers() | extra,
-                                            self.opts.encoding)
-                    self.__dict__["utf8"] = True
-                    return table
-                except NotUtf8:
-                    self.__dict__["utf8"] = False
-                except NotFast:
-                    pass
-            return table_from_text(self.text or "", self.path, known_headers() | extra,
-                                   self.opts.encoding)
+            table = self._load_table(extra)
         except InputFileError as exc:
             self._table_error = exc
             return None
+        table.frame = apply_value_maps(table.frame, self.opts.mapping)
+        return table
+
+    def _load_table(self, extra: set[str]) -> Table:
+        if is_positional(self.opts.mapping):  # columns by position: no header row
+            return headerless_table(self.path, self.opts.encoding)
+        if self.ext in EXCEL_EXT:
+            return load_table(self.path, known_headers() | extra, self.opts.encoding)
+        if self.__dict__.get("utf8", True) and "text" not in self.__dict__:
+            try:  # UTF-8 files: parsed from their bytes (the same table)
+                table = table_from_utf8(self.path, known_headers() | extra,
+                                        self.opts.encoding)
+                self.__dict__["utf8"] = True
+                return table
+            except NotUtf8:
+                self.__dict__["utf8"] = False
+            except NotFast:
+                pass
+        return table_from_text(self.text or "", self.path, known_headers() | extra,
+                               self.opts.encoding)
 
     @property
     def headers(self) -> list[str]:
@@ -175,9 +189,21 @@ def detect(path: Path, opts: ReadOptions, kind: str | None = None,
         if probe._table_error is not None:
             raise probe._table_error
         found = probe.headers
-        shown = ", ".join(h for h in found[:12] if h) or "none"
         want = {"messages": Msg("a chat log"), "orders": Msg("an order export"),
                 "excluded": Msg("an excluded-buyers list")}.get(kind or "", Msg("a chat log or order export"))
+        missing = missing_headers(opts.mapping, found) if probe.table is not None else []
+        if missing:
+            raise InputFileError(
+                "{path}: the mapping names {headers}, but this file has no such column",
+                hint="check the headers in the mapping file against the file's header row",
+                path=path, headers=", ".join(f"{k} = {v}" for k, v in missing))
+        table = probe.table
+        if table is not None and not is_positional(opts.mapping) and looks_like_data(table.raw_headers):
+            raise InputFileError(  # never quote that row: it may hold names and phone numbers
+                "{path}: not recognised as {want} (the first row looks like data, not headers)",
+                hint="name the columns by position in a mapping file (buyer_id = 3) and pass --mapping FILE",
+                path=path, want=want)
+        shown = ", ".join(h for h in found[:12] if h) or "none"
         raise InputFileError(
             "{path}: not recognised as {want} (headers found: {shown})",
             hint=MAPPING_HINT, path=path, want=want, shown=shown,
@@ -189,8 +215,18 @@ def detect(path: Path, opts: ReadOptions, kind: str | None = None,
 def read_file(path: Path, opts: ReadOptions, kind: str | None = None,
               platform: str | None = None) -> ReadResult:
     reader, probe = detect(path, opts, kind, platform)
+    table = probe.__dict__.get("table")
+    if table is not None and opts.mapping:
+        check_mapped(table.frame, opts.mapping, path)  # personal data never mapped in
     result = reader.read(path, opts, probe)
     result.reader = reader.name
+    table = probe.__dict__.get("table")  # notes of the tabular reading (sheets skipped …)
+    if table is not None and table.notes:
+        result.notes = list(table.notes) + list(result.notes)
+    if table is not None and opts.mapping:
+        for field, header in missing_headers(opts.mapping, probe.headers, result.kind):
+            result.notes.append(Msg("{path}: the mapping names {header} for {field}, but this file has no such column; built-in headers used",
+                                    path=path, header=header, field=field))
     return result
 
 

@@ -41,6 +41,9 @@ import pyarrow.compute as pc
 
 from cskit.errors import MAPPING_HINT, InputFileError
 from cskit.readers import Probe, Reader, register
+from cskit.readers.json_guard import check_depth, raise_too_deep
+from cskit.readers.mapping import apply_value_maps
+from cskit.readers.pii import check_mapped
 from cskit.readers.common import (
     ReadOptions,
     ReadResult,
@@ -64,7 +67,7 @@ MESSAGE_FIELDS = frozenset(MESSAGE_COLUMNS) - {"source_row"}
 
 #: header synonyms per canonical column, in priority order (normalised with norm_header)
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "buyer_id": ("buyer_id", "客户名", "客户", "买家", "买家昵称", "买家账号", "用户", "用户名",
+    "buyer_id": ("buyer_id", "客户名", "客户", "买家", "买家昵称", "买家账号", "旺旺名", "旺旺", "用户", "用户名",
                  "用户昵称", "顾客", "buyer", "buyer_nick", "customer", "customer_id"),
     "agent_id": ("agent_id", "客服账号", "客服", "客服昵称", "子账号", "agent"),
     "sender": ("sender", "账号类型", "发送方", "发送方类型", "角色", "发送者类型", "role",
@@ -244,8 +247,11 @@ def json_records(path: Path, probe: Probe) -> JsonRecords:
     text = probe.text or ""
     if not text.strip():
         raise InputFileError("{path}: the file is empty", path=path)
+    check_depth(text, path)
     try:
         doc = json.loads(text, parse_int=str, parse_float=str)
+    except RecursionError:
+        raise_too_deep(path)
     except json.JSONDecodeError as exc:
         result = _json_lines(text) if text.lstrip().startswith("{") else None
         # JSON Lines: one object per line; broken lines are rejects.  Anything else that
@@ -276,6 +282,9 @@ def _json_lines(text: str) -> JsonRecords:
             continue
         try:
             obj = json.loads(line, parse_int=str, parse_float=str)
+        except RecursionError:
+            bad.append((i, "JSON nested too deeply"))
+            continue
         except json.JSONDecodeError:
             bad.append((i, "invalid JSON line"))
             continue
@@ -288,6 +297,8 @@ def _json_lines(text: str) -> JsonRecords:
 
 
 def is_pdd_record(rec: dict) -> bool:
+    if "response" in rec and isinstance(rec.get("message"), dict):  # a push envelope
+        rec = rec["message"]
     frm = rec.get("from")
     return (isinstance(frm, dict) and "role" in frm) or ("ts" in rec and "is_aut" in rec)
 
@@ -579,7 +590,9 @@ def read(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
         if recs is None:
             raise InputFileError("{path}: no flat chat records found in this JSON file",
                                  hint=MAPPING_HINT, path=path)
-        df = _json_table(recs)
+        df = apply_value_maps(_json_table(recs), opts.mapping)
+        if opts.mapping:
+            check_mapped(df, opts.mapping, path)
         rows = pd.Series(recs.rows, index=df.index, dtype="int64")
         cols = resolve_columns(list(df.columns), opts.mapping)
         return messages_from_strings(df, rows, cols, opts, path, recs.bad)

@@ -42,6 +42,7 @@ class ReadResult:
     rows_read: int
     rejects: list[tuple[int, str]] = field(default_factory=list)
     reader: str = ""
+    notes: list = field(default_factory=list)  #: cskit.i18n.Msg notes to show
 
 
 @dataclass
@@ -227,6 +228,7 @@ class Table:
     encoding: str | None = None
     sheet: str | None = None
     row_numbers: np.ndarray | None = None  #: file row of each frame row (blank rows skipped)
+    notes: list = field(default_factory=list)  #: cskit.i18n.Msg notes to show
 
     def rows(self) -> pd.Series:
         """1-based file row number of each data row."""
@@ -437,6 +439,9 @@ def _load_excel(path: Path, known_headers: set[str]) -> Table:
         from python_calamine import CalamineWorkbook
     except ImportError:  # pragma: no cover - dependency declared in pyproject
         raise InputFileError("{path}: reading Excel needs python-calamine", path=path) from None
+    from cskit.readers.xlsx_guard import check_workbook
+
+    check_workbook(path)  # before calamine: an oversized sheet aborts the process
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types
@@ -445,22 +450,21 @@ def _load_excel(path: Path, known_headers: set[str]) -> Table:
             raise InputFileError("{path}: the workbook is encrypted and cannot be read",
                                  hint="open it in Excel, remove the password and save a copy", path=path) from None
         raise InputFileError("{path}: not a readable Excel workbook ({msg})", path=path, msg=msg) from None
-    best: Table | None = None
-    best_score = -1
+    from cskit.readers.sheets import combine_sheets
+
+    tables: list[Table] = []
     for name in wb.sheet_names:
         try:
             records = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except Exception:  # noqa: BLE001 - an unreadable sheet is skipped
+        except Exception:  # noqa: BLE001 - an unreadable sheet is named below
+            raise InputFileError("{path}: sheet {sheet} cannot be read", path=path,
+                                 sheet=name) from None
+        if not records or not any(c not in (None, "") for r in records for c in r):
             continue
-        if not records:
-            continue
-        tbl = _records_to_table(records, known_headers, path, None, sheet=name)
-        score = sum(1 for c in tbl.frame.columns if c in known_headers)
-        if score > best_score:
-            best, best_score = tbl, score
-    if best is None:
+        tables.append(_records_to_table(records, known_headers, path, None, sheet=name))
+    if not tables:
         raise InputFileError("{path}: the workbook has no data", path=path)
-    return best
+    return combine_sheets(tables, known_headers, path)
 
 
 # --------------------------------------------------------------------------- cell cleaning

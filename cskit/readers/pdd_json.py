@@ -10,8 +10,12 @@ Each message::
 
 Mapping: ``from.role == "user"`` → ``buyer`` (``buyer_id = from.uid``); ``mall_cs`` → ``agent``
 (``buyer_id = to.uid``, ``agent_id = cs_uid`` else ``from.uid``), or ``bot`` when ``is_aut``
-is truthy (1, "1", true); ``type == 31`` (system hint) → ``system`` whatever the role
-(buyer = whichever side is the user).  ``ts`` is epoch seconds or milliseconds (number or
+is truthy (1, "1", true); ``type`` 31 (system hint), 24 (transfer) and 1002 (withdraw notice
+对方撤回了一条消息) → ``system`` whatever the role (buyer = whichever side is the user).
+Push envelopes ``{"response": "push", "message": {…}, "target": {"mall_id": …}}`` are read as
+their message; an envelope of another ``response`` (auth …) is a ``system`` row, or a
+rejected one when it names no buyer. ``shop``: ``mall_name``, else ``mall_id``, else the shop
+side's ``to.mall_id`` / ``from.mall_id``, else the envelope's ``target.mall_id``.  ``ts`` is epoch seconds or milliseconds (number or
 string) converted to Asia/Shanghai wall-clock time; a non-numeric ``ts`` is parsed as a
 local date-time string.  ``msg_type`` is the raw ``type`` code as text.
 ``source_row`` is the JSONL line number, else the record's 1-based position in the list.
@@ -40,6 +44,9 @@ from cskit.schema import MESSAGES
 
 PLATFORM = "pdd"
 SYSTEM_TYPE = "31"
+#: type codes of notices the platform writes into a chat: 31 system hint, 24 transfer,
+#: 1002 withdraw notice (对方撤回了一条消息) — never a buyer's or an agent's message
+SYSTEM_TYPES = ("31", "24", "1002")
 _TRUE = {"1", "true", "yes", "y", "t"}
 _ROLES = {"user": "buyer", "mall_cs": "agent", "system": "system"}
 
@@ -50,7 +57,7 @@ def _side(df: pd.DataFrame, key: str) -> pd.DataFrame:
     flat = pd.json_normalize(objs, max_level=0) if objs else pd.DataFrame()
     flat.index = df.index
     out = pd.DataFrame(index=df.index)
-    for c in ("role", "uid"):
+    for c in ("role", "uid", "mall_id"):
         out[c] = clean_id(flat[c].astype("object").map(_scalar))[0] if c in flat else pd.Series(
             pd.NA, index=df.index, dtype="string")
     return out
@@ -85,15 +92,30 @@ def _timestamps(raw: pd.Series) -> pd.Series:
     return out
 
 
+def unwrap(rec: dict) -> dict:
+    """A push envelope ``{"response": "push", "message": {…}, "target": {"mall_id": …}}`` →
+    the message (with the envelope's ``target`` as ``_target``); any other record as it is."""
+    msg = rec.get("message")
+    if "response" in rec and isinstance(msg, dict):
+        out = dict(msg)
+        if isinstance(rec.get("target"), dict):
+            out["_target"] = rec["target"]
+        out.setdefault("_response", rec.get("response"))
+        return out
+    return rec
+
+
 def read(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
     recs = json_records(path, probe)
-    df = pd.DataFrame(recs.records, dtype=object)
+    df = pd.DataFrame([unwrap(r) for r in recs.records], dtype=object)
     if df.empty:
         df = pd.DataFrame(index=pd.RangeIndex(0))
-    frm, to = _side(df, "from"), _side(df, "to")
+    frm, to, target = _side(df, "from"), _side(df, "to"), _side(df, "_target")
     from_role = frm["role"].str.lower()
     mtype = clean_str(_col(df, "type"))
-    is_system = (mtype == SYSTEM_TYPE).fillna(False)
+    response = clean_str(_col(df, "_response")).str.lower()
+    # notices (withdraw, transfer, hints) and pushes other than chat messages are system rows
+    is_system = (mtype.isin(SYSTEM_TYPES) | (response.notna() & (response != "push"))).fillna(False)
     is_aut = clean_str(_col(df, "is_aut")).str.lower().isin(_TRUE).fillna(False)
 
     role = pd.Series(from_role.map(_ROLES), index=df.index, dtype="string")
@@ -109,7 +131,12 @@ def read(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
     agent = cs_uid.fillna(frm["uid"]).where(sender.isin(["agent", "bot"]).fillna(False))
     agent = agent.fillna(cs_uid.where(is_system))
 
+    # the shop: mall_name, else mall_id, else the mall side of the message (to/from.mall_id),
+    # else the push envelope's target.mall_id
+    mall_side = to["mall_id"].where((from_role == "user").fillna(False), frm["mall_id"])
     shop = clean_str(_col(df, "mall_name")).fillna(clean_str(_col(df, "mall_id")))
+    shop = shop.fillna(clean_str(mall_side)).fillna(clean_str(frm["mall_id"].fillna(to["mall_id"])))
+    shop = shop.fillna(clean_str(target["mall_id"]))
     shop = fill_shop(shop, buyer, opts.shop)
 
     ts_raw = clean_str(_col(df, "ts"))
@@ -117,6 +144,8 @@ def read(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
     msg_id = clean_id(_col(df, "msg_id"))[0]
 
     reason = first_reason(df.index, [
+        (is_system & buyer.isna() & (response != "push").fillna(False),
+         "a platform push that is not a chat message"),
         (ts_raw.isna(), "missing timestamp"),
         (sent_at.isna(), "bad timestamp"),
         (from_role.notna() & sender.isna(), "unknown from.role"),
