@@ -98,3 +98,12 @@ def test_narrow_agent_table_keeps_rate_median_conversion_and_sales(store, width,
     for label in ("5分钟", "首次响应中", "询单转", "售额"):  # headers may fold
         assert label in flat, (label, r.stdout)
     assert "答问比" in r.stdout.split("未显示")[-1]  # dropped, and named in the note
+
+
+def test_qc_list_severity_in_chinese_for_people_codes_for_machines(store):
+    r = run("qc", "--list", "--store", store, *DAY)
+    assert r.exit_code == 0, r.stderr
+    assert "严重" in r.stdout and "high" not in r.stdout  # 滚 is abuse (high)
+    c = run("qc", "--list", "--store", store, *DAY, "-f", "csv")
+    sev = {row["severity"] for row in csv.DictReader(io.StringIO(c.stdout))}
+    assert "high" in sev and not sev & {"严重", "中等", "轻微"}

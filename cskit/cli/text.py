@@ -59,6 +59,8 @@ QC_HEAD_COLUMNS = [
     Column("medium", "中等", "medium", "count"),
     Column("low", "轻微", "low", "count"),
 ]
+#: severity codes (CSV/JSON keep them) as a Chinese table or workbook shows them
+SEVERITY_ZH = {"high": "严重", "medium": "中等", "low": "轻微"}
 QC_LIST_COLUMNS = [
     Column("sent_at", "时间", "time", "time"),
     Column("shop", "店铺", "shop"),
@@ -157,7 +159,10 @@ def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="tabl
         if list_flags:
             title = f"质检违规明细 · {period.label(lang)}" if lang == "zh" else \
                 f"Quality-inspection flags · {period.label(lang)}"
-            emit(flags, QC_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
+            shown = flags
+            if fmt in ("table", "xlsx") and lang == "zh" and len(flags):  # for people: 严重/中等/轻微
+                shown = flags.assign(severity=flags["severity"].map(SEVERITY_ZH).fillna(flags["severity"]))
+            emit(shown, QC_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
             return flags
         frame = qc_summary(flags, qc, messages=agents)
         cols = QC_HEAD_COLUMNS + [Column(r.id, r.name, r.id.replace("_", " "), "count")
