@@ -32,6 +32,7 @@ import pandas as pd
 
 from cskit import schema
 from cskit.errors import CskitError, NoDataError, UsageError
+from cskit.i18n import tr
 from cskit.kpi import (LEAD_DAYS, MESSAGE_COLUMNS, REPLY_SLACK, Period, data_ends, explain_unknown,
                        select_shops)
 from cskit.metrics import BOT_AGENT, UNASSIGNED
@@ -225,9 +226,9 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
     conv_mod = _conversion_module() if want_conv else None
     text_mod = _text_module() if "lost" in parts else None
     if want_conv and conv_mod is None:
-        data.notes.append(Note("conversion", "询单转化未计算: 本版本没有 cskit.metrics.conversion"))
+        data.notes.append(Note("conversion", tr("conversion not computed: this build has no cskit.metrics.conversion")))
     if "lost" in parts and conv_mod is not None and text_mod is None:
-        data.notes.append(Note("lost", "流失原因未分析: 本版本没有 cskit.text (询单流失原因)"))
+        data.notes.append(Note("lost", tr("lost-sale reasons not analysed: this build has no cskit.text")))
     order_shops = set(store.shops(schema.ORDERS)) if conv_mod is not None else set()
 
     since, until = period.since, period.until
@@ -255,8 +256,8 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
             continue
         no_orders = shop not in order_shops
         if no_orders:  # its conversion cells stay empty (unknown, not 0), as in `cskit kpi`
-            data.notes.append(Note("conversion", f"店铺 {shop}: 仓库里没有订单, 询单转化未计算 "
-                                                 "(先 cskit ingest 订单导出文件)"))
+            data.notes.append(Note("conversion", tr("shop {shop}: the store has no orders, conversion not computed "
+                                                    "(cskit ingest its order export first)", shop=shop)))
             if not order_shops:  # no orders at all: the report has no conversion part
                 continue
         try:
@@ -265,8 +266,8 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
         except (CskitError, KeyError, ValueError, TypeError) as exc:
             if strict:
                 raise
-            data.notes.append(Note("conversion", f"店铺 {shop}: 询单转化计算失败 "
-                                                 f"({type(exc).__name__})", warning=True))
+            data.notes.append(Note("conversion", tr("shop {shop}: computing conversion failed ({error})", shop=shop,
+                                                    error=type(exc).__name__), warning=True))
     if not any_buyer:
         raise NoDataError("no buyer messages for {period} in {store}",
                           hint="check --week/--since/--until and --shop; `cskit ingest` first",
@@ -292,8 +293,9 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
         data.lost_buyers = get("lost_buyers")
         pending = int(data.lost_buyers["pending"].sum()) if "pending" in data.lost_buyers else 0
         if pending and "lost" in parts:
-            data.notes.append(Note("lost", f"{pending} 个询单的 {WINDOW_DAYS} 天转化窗口尚未结束 "
-                                           "(买家仍可能付款), 未计入流失原因"))
+            data.notes.append(Note("lost", tr("{pending} inquiries are still inside their {days}-day conversion window "
+                                              "(the buyer may still pay): not counted as lost", pending=pending,
+                                              days=WINDOW_DAYS)))
     if text_mod is not None and data.lost_buyers is not None:
         _lost_reasons(text_mod, get("lost_msgs"), get("lost_signals"), data, strict)
     return data
@@ -361,8 +363,8 @@ def _conversion_for_shop(store, shop, data, msgs, ann, conv, text_mod, parts, ac
     if unknown:  # whether these buyers bought cannot be known: not lost
         n = int((~lost["pending"].to_numpy(dtype=bool)).sum()) if "pending" in lost else len(lost)
         if n and "lost" in parts:
-            data.notes.append(Note("lost", f"店铺 {shop}: 无法判断是否成交, {n} 个询单买家日"
-                                           "未计入流失"))
+            data.notes.append(Note("lost", tr("shop {shop}: whether they bought cannot be known, {n} inquiry buyer-days "
+                                              "left out of the lost count", shop=shop, n=n)))
         return
     acc.setdefault("lost_buyers", []).append(lost)
     if text_mod is None or "lost" not in parts or ann is None or "content" not in msgs.columns:
@@ -398,7 +400,8 @@ def _lost_reasons(text_mod, lost_msgs: pd.DataFrame, signals: pd.DataFrame, data
     except (CskitError, KeyError, ValueError, TypeError, AttributeError) as exc:
         if strict:
             raise
-        data.notes.append(Note("lost", f"流失原因分析失败 ({type(exc).__name__})", warning=True))
+        data.notes.append(Note("lost", tr("lost-sale reason analysis failed ({error})", error=type(exc).__name__),
+                                warning=True))
         return
     # the reasons of every lost buyer-day, in lost_buyers.csv
     key = ["shop", "buyer_id", "date"]
@@ -585,7 +588,8 @@ def _write_charts(data: ReportData, out: Path, notes: list[Note], written: list[
         if font is None:
             raise charts.FontMissingError("no CJK font found", hint=charts.FONT_HINT)
     except UsageError as exc:
-        notes.append(Note("charts", f"图表未生成: 没有中文字体 — {exc.localized('zh')}", warning=True))
+        notes.append(Note("charts", tr("charts not drawn: no Chinese font — {why}", why=exc.localized()),
+                          warning=True))
         return []
     made = []
     lost_detail = None
