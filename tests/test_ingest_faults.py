@@ -275,3 +275,32 @@ def test_corrupt_part_file_is_a_store_error(tmp_path):
 def test_lock_file_of_a_store_is_kept(tmp_path):
     store = _existing_store(tmp_path)
     assert (store / LOCK).exists()
+
+
+# --------------------------------------------------------------------------- long shop names
+
+
+def test_long_shop_names_get_bounded_distinct_directories(tmp_path):
+    long1 = "某某旗舰店官方授权专卖店" * 4  # 48 CJK characters: 432 bytes quoted
+    long2 = long1[:-1] + "铺"  # the same prefix, another shop
+    f = write(tmp_path / "a.csv", [f"{long1},pdd,,b1,,buyer,2026-11-16 09:00:00,在吗,,",
+                                   f"{long2},pdd,,b2,,buyer,2026-11-16 09:00:00,在吗,,"])
+    store = tmp_path / "s"
+    r = run("ingest", f, "--store", store)
+    assert r.exit_code == 0, r.stderr
+    man = json.loads((store / MANIFEST).read_text(encoding="utf-8"))
+    assert sorted(e["shop"] for e in man["files"]) == sorted([long1, long2])  # the real names
+    dirs = {e["path"].split("/")[1] for e in man["files"]}
+    assert len(dirs) == 2 and all(len(d.encode()) <= store_mod.MAX_SHOP_SEGMENT for d in dirs)
+    assert Store(store).shops() == sorted([long1, long2])
+    assert run("ingest", f, "--store", store, "-f", "json").exit_code == 0  # idempotent
+    assert len(Store(store).read("messages", shops=[long2])) == 1
+
+
+def test_short_names_keep_their_old_directory_and_never_meet_a_bounded_one():
+    assert store_mod.shop_segment("店A") == "shop=%E5%BA%97A"  # stores written before still read
+    long = "好" * 30
+    seg = store_mod.shop_segment(long)
+    assert "%~" in seg and len(seg) <= store_mod.MAX_SHOP_SEGMENT
+    # a short name that looks like a bounded one is quoted differently
+    assert store_mod.shop_segment(seg[len("shop="):]) != seg
