@@ -343,6 +343,7 @@ def _ingest(paths: list[Path], store: Store, *, kind: str | None, platform: str 
                 raise
             problems.append(Rejected(str(f), exc))
             continue
-        with store.transaction() as tx:  # one file, all-or-nothing
+        # one file, all-or-nothing; the store is checked and swept by the first one only
+        with store.transaction(check=not reports) as tx:
             reports.append(_file_report(f, res, tx.append(res.kind, res.frame)))
     return IngestReport(files=reports, skipped=skipped, rejected=problems)

@@ -453,7 +453,7 @@ class Store:
 
     # ---------------------------------------------------------------- writing
     @contextlib.contextmanager
-    def transaction(self):
+    def transaction(self, *, check: bool = True):
         """All-or-nothing: ``with store.transaction() as tx: tx.append(kind, frame)``.
 
         Any failure — the caller's exception, a full disk, a read-only store — leaves the
@@ -461,7 +461,8 @@ class Store:
         are removed (a store created by this transaction is removed again, lock file
         included).  Operating-system failures become a :class:`StoreError` naming the
         cause and the file.  A store whose manifest lists a missing or empty part file is
-        refused before anything is written."""
+        refused before anything is written.  ``check=False`` skips that check and the sweep
+        of orphan files (the later transactions of one ingest: the first one did both)."""
         self.manifest()  # not a store, or a file: refused before any lock file is made
         new_root = not self.root.exists()
         try:
@@ -483,8 +484,9 @@ class Store:
                 raise StoreError("{store}: another cskit ingest is writing this store",
                                  hint="wait for it to finish", store=self.root) from None
             manifest = self.manifest()
-            self.check(manifest)
-            self._sweep(manifest)
+            if check:
+                self.check(manifest)
+                self._sweep(manifest)
             tx = Transaction(self, manifest)
             yield tx
             tx.commit()

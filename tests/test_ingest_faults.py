@@ -304,3 +304,14 @@ def test_short_names_keep_their_old_directory_and_never_meet_a_bounded_one():
     assert "%~" in seg and len(seg) <= store_mod.MAX_SHOP_SEGMENT
     # a short name that looks like a bounded one is quoted differently
     assert store_mod.shop_segment(seg[len("shop="):]) != seg
+
+
+def test_one_ingest_checks_and_sweeps_the_store_once(tmp_path, monkeypatch):
+    d = exports(tmp_path)
+    write(d / "d.csv", ["店D,pdd,,b4,,buyer,2026-11-16 12:00:00,在,,"])
+    calls = []
+    real = Store._sweep
+    monkeypatch.setattr(Store, "_sweep", lambda self, m: (calls.append(1), real(self, m)))
+    r = run("ingest", d, "--store", tmp_path / "s")
+    assert r.exit_code == ExitCode.PARTIAL
+    assert len(Store(tmp_path / "s").shops()) == 3 and calls == [1]  # 3 commits, 1 sweep
