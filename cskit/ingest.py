@@ -9,6 +9,7 @@ written, in a single store transaction.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import tomllib
@@ -335,15 +336,18 @@ def _ingest(paths: list[Path], store: Store, *, kind: str | None, platform: str 
 
     reports = []
     alone = len(files) == 1 and not problems and all(not p.is_dir() for p in paths)
-    for f in files:
-        try:
-            res = read(f)
-        except (InputFileError, BadRowsError) as exc:  # the file's own fault: the others go on
-            if alone:
-                raise
-            problems.append(Rejected(str(f), exc))
-            continue
-        # one file, all-or-nothing; the store is checked and swept by the first one only
-        with store.transaction(check=not reports) as tx:
-            reports.append(_file_report(f, res, tx.append(res.kind, res.frame)))
+    with contextlib.ExitStack() as held:
+        for f in files:
+            try:
+                res = read(f)
+            except (InputFileError, BadRowsError) as exc:  # the file's own fault: the others go on
+                if alone:
+                    raise
+                problems.append(Rejected(str(f), exc))
+                continue
+            if not reports:  # the store stays locked from the first write to the last
+                held.enter_context(store.writing())
+            # one file, all-or-nothing; the store is checked and swept by the first one only
+            with store.transaction(check=not reports) as tx:
+                reports.append(_file_report(f, res, tx.append(res.kind, res.frame)))
     return IngestReport(files=reports, skipped=skipped, rejected=problems)

@@ -330,6 +330,8 @@ def _fsync_path(path: Path, directory: bool = False) -> None:
 class Store:
     def __init__(self, root: Path | str | None = None):
         self.root = Path(root) if root is not None else default_root()
+        self._held = False  #: inside :meth:`writing`: the write lock is ours
+        self._committed = False  #: a transaction committed since :meth:`writing` began
 
     # ---------------------------------------------------------------- reading
     @property
@@ -462,7 +464,35 @@ class Store:
         included).  Operating-system failures become a :class:`StoreError` naming the
         cause and the file.  A store whose manifest lists a missing or empty part file is
         refused before anything is written.  ``check=False`` skips that check and the sweep
-        of orphan files (the later transactions of one ingest: the first one did both)."""
+        of orphan files (the later transactions of one ingest: the first one did both).
+        Inside :meth:`writing` the lock already held is used."""
+        with self.writing():
+            tx = None
+            try:
+                manifest = self.manifest()
+                if check:
+                    self.check(manifest)
+                    self._sweep(manifest)
+                tx = Transaction(self, manifest)
+                yield tx
+                tx.commit()
+                self._committed = self._committed or tx.committed
+            except BaseException as exc:
+                if tx is not None and not tx.committed:
+                    tx.rollback()
+                if isinstance(exc, OSError):
+                    raise _io_error(self.root, exc) from None
+                raise
+
+    @contextlib.contextmanager
+    def writing(self):
+        """Hold the store's write lock (one ingest: several transactions, no other ingest in
+        between).  Refuses a folder that is not a store, and a file, before any lock file is
+        made; when the block fails before anything was committed, a lock file (and a store
+        directory) this call created is removed again."""
+        if self._held:
+            yield
+            return
         self.manifest()  # not a store, or a file: refused before any lock file is made
         new_root = not self.root.exists()
         try:
@@ -476,32 +506,23 @@ class Store:
             if new_root:
                 _rmtree_empty(self.root)
             raise _io_error(self.root, exc) from None
-        tx = None
         try:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 raise StoreError("{store}: another cskit ingest is writing this store",
                                  hint="wait for it to finish", store=self.root) from None
-            manifest = self.manifest()
-            if check:
-                self.check(manifest)
-                self._sweep(manifest)
-            tx = Transaction(self, manifest)
-            yield tx
-            tx.commit()
-        except BaseException as exc:
-            if tx is not None and not tx.committed:
-                tx.rollback()
-            if not had_lock and (tx is None or not tx.committed):
+            self._held, self._committed = True, False
+            yield
+        except BaseException:
+            if not had_lock and not self._committed:
                 with contextlib.suppress(OSError):
                     (self.root / LOCK).unlink()
                 if new_root:
                     _rmtree_empty(self.root)
-            if isinstance(exc, OSError):
-                raise _io_error(self.root, exc) from None
             raise
         finally:
+            self._held = False
             lock.close()
 
     def _sweep(self, manifest: Manifest) -> None:

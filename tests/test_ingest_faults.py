@@ -315,3 +315,27 @@ def test_one_ingest_checks_and_sweeps_the_store_once(tmp_path, monkeypatch):
     r = run("ingest", d, "--store", tmp_path / "s")
     assert r.exit_code == ExitCode.PARTIAL
     assert len(Store(tmp_path / "s").shops()) == 3 and calls == [1]  # 3 commits, 1 sweep
+
+
+def test_the_store_stays_locked_between_the_files_of_one_ingest(tmp_path, monkeypatch):
+    from cskit import ingest as ingest_mod
+
+    d = exports(tmp_path)
+    (d / "c-empty.csv").unlink()
+    store = tmp_path / "s"
+    real = ingest_mod.read_one
+    seen = []
+
+    def read_one(path, **kw):
+        if path.name == "b.csv":  # a.csv is committed: another ingest tries to get in now
+            try:
+                with Store(store).transaction():
+                    seen.append("got in")
+            except StoreError as exc:
+                seen.append(exc.message_en)
+        return real(path, **kw)
+
+    monkeypatch.setattr(ingest_mod, "read_one", read_one)
+    r = run("ingest", d, "--store", store)
+    assert r.exit_code == 0, r.stderr
+    assert len(seen) == 1 and "another cskit ingest is writing this store" in seen[0]
