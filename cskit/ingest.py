@@ -115,7 +115,14 @@ def _walk(root: Path, out: list[Path], skipped: list[str], problems: list[Reject
             p=where, cause=exc.strerror or type(exc).__name__)))
 
     found: list[Path] = []
-    for d, dirs, names in os.walk(root, onerror=failed):
+    seen: set[str] = set()
+    # links to folders are followed (as links to files always were), each folder once
+    for d, dirs, names in os.walk(root, onerror=failed, followlinks=True):
+        real = os.path.realpath(d)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
         dirs.sort()
         base = Path(d)
         found.extend(base / n for n in names)

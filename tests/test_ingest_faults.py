@@ -339,3 +339,15 @@ def test_the_store_stays_locked_between_the_files_of_one_ingest(tmp_path, monkey
     r = run("ingest", d, "--store", store)
     assert r.exit_code == 0, r.stderr
     assert len(seen) == 1 and "another cskit ingest is writing this store" in seen[0]
+
+
+def test_links_to_folders_are_followed_once(tmp_path):
+    d = tmp_path / "exports"
+    write(tmp_path / "elsewhere" / "b.csv", ROWS_B)
+    write(d / "a.csv", ROWS_A)
+    os.symlink(tmp_path / "elsewhere", d / "linked")  # was skipped without a word
+    os.symlink(d, d / "loop")  # a loop is walked once
+    r = run("ingest", d, "--store", tmp_path / "s", "-f", "json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["totals"]["rows_added"] == 3
+    assert Store(tmp_path / "s").shops() == ["店A", "店B"]
