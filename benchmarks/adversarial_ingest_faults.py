@@ -172,6 +172,28 @@ def broken_symlink_in_folder(t):
 
 
 @case
+def link_to_folder_and_loop(t):
+    d = t / "ex"
+    write(d / "a.csv", GOOD)
+    write(t / "other" / "b.csv", [GOOD[0].replace("店A", "店B")])
+    os.symlink(t / "other", d / "other")
+    os.symlink(d, d / "loop")
+    r = run("ingest", d, "--store", t / "s")
+    return "right" if r.exit_code == 0 and Store(t / "s").shops() == ["店A", "店B"] else "wrong"
+
+
+@case
+def json_rejected_list_without_contents(t):
+    d = t / "ex"
+    write(d / "a.csv", GOOD)
+    write(d / "b.csv", ["店B,pdd,,b9,,buyer,31/31/2026,我的手机13800138000,,"] * 3)
+    r = run("ingest", d, "--store", t / "s", "-f", "json")
+    ok = r.exit_code == 7 and "13800138000" not in r.stdout + r.stderr and \
+        json.loads(r.stdout)["rejected"][0]["path"].endswith("b.csv")
+    return "right" if ok else "wrong"
+
+
+@case
 def csv_named_xls(t):
     r = run("ingest", write(t / "a.xls", GOOD), "--store", t / "s")
     return "rejected" if r.exit_code == 3 and clear(r, "a.xls") and "加密" not in r.stderr else "wrong"
