@@ -123,7 +123,8 @@ def _walk(root: Path, out: list[Path], skipped: list[str], problems: list[Reject
             dirs[:] = []
             continue
         seen.add(real)
-        dirs.sort()
+        # ignored folders (hidden, _private) are not walked: an unreadable .Trash is no problem
+        dirs[:] = sorted(x for x in dirs if not x.startswith(IGNORED_PREFIXES))
         base = Path(d)
         found.extend(base / n for n in names)
     for f in sorted(found):

@@ -351,3 +351,19 @@ def test_links_to_folders_are_followed_once(tmp_path):
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["totals"]["rows_added"] == 3
     assert Store(tmp_path / "s").shops() == ["店A", "店B"]
+
+
+def test_an_unreadable_hidden_folder_is_not_walked(tmp_path, monkeypatch):
+    d = exports(tmp_path)
+    (d / "c-empty.csv").unlink()
+    (d / ".Trash-1000").mkdir()
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path).name == ".Trash-1000":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    r = run("ingest", d, "--store", tmp_path / "s")
+    assert r.exit_code == 0, r.stderr
