@@ -291,7 +291,10 @@ def _rc(font: CJKFont | None) -> dict:
     return {"font.family": families, "axes.unicode_minus": False, "svg.fonttype": "path",
             "pdf.fonttype": 42, "axes.spines.top": False, "axes.spines.right": False,
             "axes.titlesize": 12, "axes.titlelocation": "left", "legend.fontsize": 8,
-            "legend.frameon": False}
+            "legend.frameon": False,
+            # shop and agent names are data: "$\\bad{x}$" is drawn as written, never parsed as
+            # math text (it would stop the chart, and the report with it)
+            "text.parse_math": False, "text.usetex": False}
 
 
 def _build(body: Callable[[], "object"], font, lang: str):
@@ -306,6 +309,12 @@ def _build(body: Callable[[], "object"], font, lang: str):
     rc = _rc(font)
     with matplotlib.rc_context(rc):
         fig = body()
+    from cskit.render import safe_text
+
+    for t in fig.findobj(Text):  # control characters in names: visible, never drawn as boxes
+        text = t.get_text()
+        if safe_text(text) != text:
+            t.set_text(safe_text(text))
     if font is None:
         bad = _undrawable(t.get_text() for t in fig.findobj(Text))
         if bad:
@@ -502,13 +511,16 @@ def agent_label(shop, agent, multi_shop: bool = False) -> str:
     in every table; with several shops the chart names each shop once, in a heading row
     (:func:`shop_heading`), never ``店铺:客服`` on a bar.  ``multi_shop`` is kept for callers."""
     from cskit.naming import agent_name
+    from cskit.render import safe_text
 
-    return agent_name(shop, agent)
+    return safe_text(agent_name(shop, agent))
 
 
 def shop_heading(shop) -> str:
     """The label of the row that heads a shop's agents in a multi-shop chart."""
-    return f"【{shop}】"
+    from cskit.render import safe_text
+
+    return safe_text(f"【{shop}】")
 
 
 def is_heading(label: str) -> bool:

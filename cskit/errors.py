@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     DATA = 4  #: a file was read but too many rows are invalid
     NO_DATA = 5  #: the store holds nothing for the requested range / shop
     STORE = 6  #: the store is missing, corrupt or cannot be written
+    PARTIAL = 7  #: ingest: some files or folders were rejected; the others were stored
 
 
 class CskitError(Exception):

@@ -1,11 +1,17 @@
-"""`cskit ingest`: files → readers → validation → one store transaction.
+"""`cskit ingest`: files → readers → validation → store transactions.
 
-The whole command is all-or-nothing: every file is read and validated first;
-only if all of them pass is anything written, in a single store transaction.
+Each file is all-or-nothing and committed on its own: a bad or empty file is
+rejected (listed with its reason) and the good ones are stored, so a cron job
+still gets its weekly report.  ``strict`` keeps the whole command all-or-nothing:
+every file is read and validated first; only if all of them pass is anything
+written, in a single store transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +20,7 @@ from typing import Callable, Iterable
 import pandas as pd
 
 from cskit import schema
-from cskit.errors import BadRowsError, InputFileError, UsageError
+from cskit.errors import BadRowsError, CskitError, InputFileError, UsageError
 from cskit.i18n import RejectedRows
 from cskit.memory import no_huge_pages
 from cskit.readers import SUPPORTED_EXT, ReadOptions, ReadResult, read_file
@@ -47,9 +53,19 @@ class FileReport:
 
 
 @dataclass
+class Rejected:
+    """A file (or a folder) that was not ingested, and why."""
+
+    path: str
+    error: CskitError
+
+
+@dataclass
 class IngestReport:
     files: list[FileReport]
     skipped: list[str]
+    #: files rejected (nothing of them stored) and folders that could not be read
+    rejected: list[Rejected] = field(default_factory=list)
 
     def by_shop(self) -> pd.DataFrame:
         """One row per (kind, shop): the summary table."""
@@ -77,28 +93,79 @@ class IngestReport:
 # --------------------------------------------------------------------------- files
 
 
-def collect_files(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
-    """Expand directories (recursively, sorted). Returns (files, skipped names)."""
+def _not_regular(p: Path) -> InputFileError | None:
+    """Why ``p`` (which exists) is not a file cskit can read, or None for a regular file."""
+    try:
+        mode = p.stat().st_mode
+    except OSError as exc:
+        return InputFileError("{p}: cannot be read ({cause})", p=p, cause=exc.strerror or type(exc).__name__)
+    if stat.S_ISREG(mode):
+        return None
+    return InputFileError("{p}: not a regular file (a pipe, socket or device)",
+                          hint="copy the export to a regular file first", p=p)
+
+
+def _walk(root: Path, out: list[Path], skipped: list[str], problems: list[Rejected]) -> None:
+    """Files under ``root`` (sorted); a sub-folder that cannot be read is a problem, never
+    skipped in silence."""
+    def failed(exc: OSError) -> None:
+        where = exc.filename or root
+        problems.append(Rejected(str(where), InputFileError(
+            "{p}: folder cannot be read ({cause}); its files were not ingested",
+            hint="fix the folder's permissions and run the ingest again",
+            p=where, cause=exc.strerror or type(exc).__name__)))
+
+    found: list[Path] = []
+    seen: set[str] = set()
+    # links to folders are followed (as links to files always were), each folder once
+    for d, dirs, names in os.walk(root, onerror=failed, followlinks=True):
+        real = os.path.realpath(d)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        # ignored folders (hidden, _private) are not walked: an unreadable .Trash is no problem
+        dirs[:] = sorted(x for x in dirs if not x.startswith(IGNORED_PREFIXES))
+        base = Path(d)
+        found.extend(base / n for n in names)
+    for f in sorted(found):
+        rel_parts = f.relative_to(root).parts
+        if any(part.startswith(IGNORED_PREFIXES) for part in rel_parts):
+            continue
+        if f.name.lower() in IGNORED_NAMES:
+            continue
+        if f.suffix.lower() not in SUPPORTED_EXT:
+            skipped.append(str(f))
+            continue
+        bad = _not_regular(f)
+        if bad is not None:
+            problems.append(Rejected(str(f), bad))
+            continue
+        out.append(f)
+
+
+def collect_files(paths: Iterable[Path], problems: list[Rejected] | None = None
+                  ) -> tuple[list[Path], list[str]]:
+    """Expand directories (recursively, sorted). Returns (files, skipped names); folders
+    that cannot be read and entries that are not regular files go to ``problems`` (when
+    given; else the first is raised)."""
     out: list[Path] = []
     skipped: list[str] = []
+    found: list[Rejected] = []
     for p in paths:
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if not f.is_file():
-                    continue
-                rel_parts = f.relative_to(p).parts
-                if any(part.startswith(IGNORED_PREFIXES) for part in rel_parts):
-                    continue
-                if f.name.lower() in IGNORED_NAMES:
-                    continue
-                if f.suffix.lower() not in SUPPORTED_EXT:
-                    skipped.append(str(f))
-                    continue
-                out.append(f)
-        elif p.is_file():
+            _walk(p, out, skipped, found)
+        elif p.exists():
+            bad = _not_regular(p)
+            if bad is not None:
+                raise bad
             out.append(p)
         else:
             raise InputFileError("{p}: no such file or directory", p=p)
+    if found and problems is None:
+        raise found[0].error
+    if problems is not None:
+        problems.extend(found)
     # the same file named twice is read once
     seen: set[Path] = set()
     uniq = []
@@ -210,23 +277,42 @@ def read_one(path: Path, *, kind: str | None, platform: str | None, opts: ReadOp
 def ingest(paths: list[Path], store: Store, *, kind: str | None = None,
            platform: str | None = None, shop: str | None = None, mapping: Path | None = None,
            encoding: str | None = None, max_bad: float = DEFAULT_MAX_BAD,
-           progress: Callable[[str], None] | None = None) -> IngestReport:
-    """Read every file, then write all of them in one transaction."""
+           progress: Callable[[str], None] | None = None, strict: bool = False) -> IngestReport:
+    """Read and store each file on its own (a rejected file is listed in
+    ``report.rejected``, the others are committed); with ``strict``, read every file
+    first and write all of them in one transaction (the first bad file is raised).
+
+    A single file named on its own that is rejected is raised (there is nothing else to
+    keep)."""
     with no_huge_pages():
         return _ingest(paths, store, kind=kind, platform=platform, shop=shop, mapping=mapping,
-                       encoding=encoding, max_bad=max_bad, progress=progress)
+                       encoding=encoding, max_bad=max_bad, progress=progress, strict=strict)
+
+
+def _file_report(f: Path, res: ReadResult, stats) -> FileReport:
+    tcol = schema.TIME_COLUMN[res.kind]
+    times = res.frame[tcol] if tcol and len(res.frame) else pd.Series([], dtype="datetime64[s]")
+    return FileReport(
+        path=str(f), reader=res.reader, kind=res.kind, platform=res.platform,
+        shops=sorted(res.frame["shop"].dropna().unique().tolist()),
+        rows_read=res.rows_read, rows_added=stats.added, duplicates=stats.duplicates,
+        updated=stats.updated, rejected=len(res.rejects),
+        first=times.min() if len(times) else None, last=times.max() if len(times) else None,
+        rejects=res.rejects, notes=list(res.notes))
 
 
 def _ingest(paths: list[Path], store: Store, *, kind: str | None, platform: str | None,
             shop: str | None, mapping: Path | None, encoding: str | None, max_bad: float,
-            progress: Callable[[str], None] | None) -> IngestReport:
-    files, skipped = collect_files(paths)
-    if not files:
+            progress: Callable[[str], None] | None, strict: bool) -> IngestReport:
+    problems: list[Rejected] = []
+    files, skipped = collect_files(paths, None if strict else problems)
+    if not files and not problems:
         raise InputFileError("no readable export files found in {paths}",
                              hint="cskit reads .csv .tsv .txt .xlsx .json .jsonl exports", paths=", ".join(map(str, paths)))
     user_mapping = load_mapping(mapping) if mapping else None
-    results: list[tuple[Path, ReadResult]] = []
-    for f in files:
+    store.manifest()  # a file or a foreign folder as --store: said before any file is read
+
+    def read(f: Path) -> ReadResult:
         cfg = dir_config(f, paths)
         opts = ReadOptions(
             encoding=encoding or cfg.get("encoding"),
@@ -237,20 +323,32 @@ def _ingest(paths: list[Path], store: Store, *, kind: str | None, platform: str 
         k = kind if kind not in (None, "auto") else cfg.get("kind")
         plat = platform if platform not in (None, "auto") else None
         res = read_one(f, kind=k, platform=plat, opts=opts, shop_override=shop, max_bad=max_bad)
-        results.append((f, res))
         if progress:
             progress(str(f))
+        return res
+
+    if strict:
+        results = [(f, read(f)) for f in files]
+        reports = []
+        with store.transaction() as tx:
+            for f, res in results:
+                reports.append(_file_report(f, res, tx.append(res.kind, res.frame)))
+        return IngestReport(files=reports, skipped=skipped)
+
     reports = []
-    with store.transaction() as tx:
-        for f, res in results:
-            stats = tx.append(res.kind, res.frame)
-            tcol = schema.TIME_COLUMN[res.kind]
-            times = res.frame[tcol] if tcol and len(res.frame) else pd.Series([], dtype="datetime64[s]")
-            reports.append(FileReport(
-                path=str(f), reader=res.reader, kind=res.kind, platform=res.platform,
-                shops=sorted(res.frame["shop"].dropna().unique().tolist()),
-                rows_read=res.rows_read, rows_added=stats.added, duplicates=stats.duplicates,
-                updated=stats.updated, rejected=len(res.rejects),
-                first=times.min() if len(times) else None, last=times.max() if len(times) else None,
-                rejects=res.rejects, notes=list(res.notes)))
-    return IngestReport(files=reports, skipped=skipped)
+    alone = len(files) == 1 and not problems and all(not p.is_dir() for p in paths)
+    with contextlib.ExitStack() as held:
+        for f in files:
+            try:
+                res = read(f)
+            except (InputFileError, BadRowsError) as exc:  # the file's own fault: the others go on
+                if alone:
+                    raise
+                problems.append(Rejected(str(f), exc))
+                continue
+            if not reports:  # the store stays locked from the first write to the last
+                held.enter_context(store.writing())
+            # one file, all-or-nothing; the store is checked and swept by the first one only
+            with store.transaction(check=not reports) as tx:
+                reports.append(_file_report(f, res, tx.append(res.kind, res.frame)))
+    return IngestReport(files=reports, skipped=skipped, rejected=problems)

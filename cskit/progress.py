@@ -18,7 +18,7 @@ def file_progress(label: str) -> Iterator[Callable[[str], None]]:
     from cskit.i18n import tr
     from cskit.render import stderr_console
 
-    prog = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+    prog = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False), BarColumn(),
                     TextColumn("{task.completed} " + tr("files")), TimeElapsedColumn(),
                     console=stderr_console(), transient=True)
     with prog:

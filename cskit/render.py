@@ -14,6 +14,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Iterable, TextIO
@@ -57,9 +58,23 @@ def stderr_console() -> Console:
 
 def _console(file: TextIO) -> Console:
     tty = file.isatty()
-    # non-TTY: no colour, no markup surprises, wide enough for CJK tables
+    # non-TTY: no colour, wide enough for CJK tables; never markup: data is never interpreted
+    # (a shop named "[/red]店" is printed as written)
     return Console(file=file, force_terminal=None, no_color=not tty or bool(os.environ.get("NO_COLOR")),
-                   width=None if tty else 240, highlight=False, soft_wrap=False)
+                   width=None if tty else 240, highlight=False, soft_wrap=False, markup=False)
+
+
+#: control characters (C0 but the newline, DEL, C1): ESC in a name or a message would
+#: start a terminal escape sequence (colours, cursor moves, a fake prompt)
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def safe_text(s: str) -> str:
+    """``s`` as it may be shown on a terminal: a tab becomes a space, every other control
+    character U+FFFD (�), so it is visible and never acts."""
+    if not _CONTROL.search(s):
+        return s
+    return _CONTROL.sub(lambda m: " " if m.group() == "\t" else "\ufffd", s)
 
 
 # --------------------------------------------------------------------------- values
@@ -107,7 +122,7 @@ def human_value(v: object, unit: str) -> str:
         return f"{int(v):,}" if not isinstance(v, str) else v
     if isinstance(v, pd.Timestamp):
         return v.strftime("%Y-%m-%d") if unit == "date" else v.strftime("%Y-%m-%d %H:%M:%S")
-    return str(v)
+    return safe_text(str(v))
 
 
 # --------------------------------------------------------------------------- writers
@@ -358,11 +373,13 @@ def dropped_note(dropped: list[Column], lang: str = "zh", *, wide_option: bool =
 
 
 def _new_table(lay: Layout, lang: str, *, header: bool = True, title: str | None = None) -> Table:
-    t = Table(title=title, show_lines=False, header_style="bold", title_justify="left",
-              show_header=header)
+    from rich.text import Text
+
+    t = Table(title=Text(safe_text(title)) if title else None, show_lines=False,
+              header_style="bold", title_justify="left", show_header=header)
     for c in lay.shown:
         w = lay.widths[c.key]
-        t.add_column(header_text(c.label(lang), w), justify="left" if c.unit in KEY_UNITS else "right",
+        t.add_column(Text(safe_text(header_text(c.label(lang), w))), justify="left" if c.unit in KEY_UNITS else "right",
                      width=w, min_width=w, max_width=w, overflow="fold", no_wrap=False)
     return t
 
@@ -381,7 +398,8 @@ def rich_tables(frame: pd.DataFrame, cols: list[Column], *, width: int, lang: st
 
     frame = display_frame(frame, cols)
     lay = layout(frame, cols, width, lang=lang, total_row=total_row, wide=wide)
-    rows = list(zip(*[lay.cells[c.key] for c in lay.shown])) if lay.shown else []
+    # cells as Text: never parsed as markup, whatever console prints them
+    rows = list(zip(*[[Text(x) for x in lay.cells[c.key]] for c in lay.shown])) if lay.shown else []
     out: list = []
     if lay.group is None:
         t = _new_table(lay, lang, title=title)
@@ -392,7 +410,7 @@ def rich_tables(frame: pd.DataFrame, cols: list[Column], *, width: int, lang: st
             t.add_row(*_total_cells(lay, total_row), style="bold")
         return [t], lay
     if title:
-        out.append(Text(title, style="italic"))
+        out.append(Text(safe_text(title), style="italic"))
     heads = frame[lay.group].map(lambda v: human_value(v, "text")).to_numpy(dtype=object)
     codes, names = pd.factorize(heads)
     order = np.argsort(codes, kind="stable")
@@ -416,12 +434,15 @@ def rich_table(frame: pd.DataFrame, cols: list[Column], *, lang: str = "zh", tit
                total_row: dict | None = None) -> Table:
     """One ungrouped table with every column (for callers that lay out themselves)."""
     frame = display_frame(frame, cols)
-    t = Table(title=title, show_lines=False, header_style="bold", title_justify="left")
+    from rich.text import Text
+
+    t = Table(title=Text(safe_text(title)) if title else None, show_lines=False,
+              header_style="bold", title_justify="left")
     for c in cols:
-        t.add_column(c.label(lang), justify="left" if c.unit in KEY_UNITS else "right",
+        t.add_column(Text(safe_text(c.label(lang))), justify="left" if c.unit in KEY_UNITS else "right",
                      no_wrap=not c.wrap)
     for row in zip(*[_cell_texts(frame, c) for c in cols]):
-        t.add_row(*row)
+        t.add_row(*map(Text, row))
     if total_row:
         t.add_section()
         t.add_row(*[human_value(total_row.get(c.key), c.unit) if c.key in total_row else ""
@@ -470,7 +491,7 @@ def emit(frame: pd.DataFrame, cols: list[Column], fmt: str, *, out: TextIO | Non
         write_json(frame, cols, out, meta=meta)
     else:
         console = _console(out) if out in (sys.stdout, sys.stderr) else Console(
-            file=out, no_color=True, width=240, highlight=False, soft_wrap=False)
+            file=out, no_color=True, width=240, highlight=False, soft_wrap=False, markup=False)
         print_table(console, frame, cols, lang=lang, title=title, total_row=total_row, wide=wide,
                     wide_option=wide_option)
 

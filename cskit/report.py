@@ -24,6 +24,7 @@ import datetime as dt
 import html
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -499,20 +500,49 @@ def write_report(data: ReportData, out_dir: Path | str, *, previous: ReportData 
                  excel: bool = False, title: str | None = None, top_n: int = TOP_N,
                  charts: bool = True, generated_at: dt.datetime | None = None) -> ReportResult:
     """Write the bundle for ``data`` into ``out_dir`` (created; files replaced atomically,
-    index.html last so it never links a file that is not there yet).
+    index.html last so it never links a file that is not there yet).  The bundle is built
+    in a hidden folder next to ``out_dir`` and moved in only when every file is written:
+    a failure part-way (a chart that cannot be drawn, a full disk) leaves ``out_dir`` as it
+    was — absent, or last run's complete report.
 
     ``previous`` is the same report for the period before (headline comparison);
     ``excel`` writes the CSVs for Excel (UTF-8 BOM, Chinese headers, formula-like
     cells escaped).  Returns the names written and the notes (sections skipped).
     """
-    out = Path(out_dir)
+    final = Path(out_dir)
+    if final.exists() and not final.is_dir():
+        raise UsageError("{out}: not a directory", out=final)
+    out = final.parent / f".{final.name}.cskit-{os.getpid()}.tmp"  # the bundle is built here
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        out.mkdir()
     except OSError as exc:
         raise UsageError("{out}: cannot create the report directory ({strerror})",
-                         out=out, strerror=exc.strerror) from None
-    if not out.is_dir():
-        raise UsageError("{out}: not a directory", out=out)
+                         out=final, strerror=exc.strerror) from None
+    try:
+        written, notes = _write_bundle(data, out, previous=previous, excel=excel, title=title,
+                                       top_n=top_n, charts=charts, generated_at=generated_at)
+        _publish(out, final, written)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    return ReportResult(final, written, notes)
+
+
+def _publish(stage: Path, final: Path, written: list[str]) -> None:
+    """Move the finished bundle from ``stage`` to ``final``: one rename when ``final`` is
+    new, else file by file (each an atomic replace, index.html last)."""
+    if not final.exists():
+        os.replace(stage, final)
+        return
+    for name in written:  # index.html is the last name
+        os.replace(stage / name, final / name)
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n, charts,
+                  generated_at) -> tuple[list[str], list[Note]]:
+    """Every file of the bundle, written into ``out``; (names written, notes)."""
     notes = list(data.notes)
     written: list[str] = []
     sheets = []  # with ``excel``: the same tables, one workbook (report.xlsx)
@@ -570,7 +600,7 @@ def write_report(data: ReportData, out_dir: Path | str, *, previous: ReportData 
     # every linked file must exist
     _write(out / "index.html", lambda fh: fh.write(page))
     written.append("index.html")
-    return ReportResult(out, written, notes)
+    return written, notes
 
 
 def _write(path: Path, write, binary: bool = False) -> None:

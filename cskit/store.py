@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import os
 import uuid
@@ -276,14 +277,61 @@ class AppendStats:
     updated: int = 0  #: new versions of known orders / excluded buyers
 
 
+#: longest ``shop=…`` directory name (bytes); file systems allow 255
+MAX_SHOP_SEGMENT = 120
+_SHOP_HASH = 16  #: hex digits of the shop name's hash in a bounded directory name
+
+
+def shop_segment(shop: str) -> str:
+    """The directory name of a shop: ``shop=<url-quoted name>``, or for a long name (a real
+    shop name of 14+ CJK characters quotes to more than 120 bytes) the quoted prefix, ``%~``
+    and a hash of the whole name.  ``%~`` never occurs in a quoted name (``quote`` writes
+    ``%`` only before two hex digits), so bounded names never collide with short ones, and
+    the hash keeps two long names with the same prefix apart.  The real name is in the
+    manifest and the rows; readers never parse directory names."""
+    q = quote(shop, safe="")
+    seg = f"shop={q}"
+    if len(seg) <= MAX_SHOP_SEGMENT:
+        return seg
+    digest = hashlib.sha256(shop.encode("utf-8")).hexdigest()[:_SHOP_HASH]
+    keep = MAX_SHOP_SEGMENT - len("shop=") - 2 - _SHOP_HASH
+    cut = q[:keep]
+    pct = cut.rfind("%")
+    if pct >= 0 and pct > len(cut) - 3:  # never cut inside a %XX escape
+        cut = cut[:pct]
+    return f"shop={cut}%~{digest}"
+
+
 def _partition_dir(kind: str, shop: str, month: str | None) -> str:
-    seg = f"{kind}/shop={quote(shop, safe='')}"
+    seg = f"{kind}/{shop_segment(shop)}"
     return f"{seg}/month={month}" if month else seg
+
+
+def _io_error(store: Path, exc: OSError) -> StoreError:
+    """An operating-system failure while reading or writing the store, as a store error that
+    names the cause (disk full, read-only, permission) and the file."""
+    where = exc.filename if getattr(exc, "filename", None) else store
+    cause = exc.strerror or (os.strerror(exc.errno) if exc.errno else type(exc).__name__)
+    return StoreError("{store}: cannot write the store: {cause} ({file})",
+                      hint="free disk space or fix the permissions, then run the ingest again; "
+                           "nothing was changed by the failed write",
+                      store=store, cause=cause, file=where)
+
+
+def _fsync_path(path: Path, directory: bool = False) -> None:
+    """Flush a file (or a directory's entries) to disk."""
+    fd = os.open(path, os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class Store:
     def __init__(self, root: Path | str | None = None):
         self.root = Path(root) if root is not None else default_root()
+        self._held = False  #: inside :meth:`writing`: the write lock is ours
+        self._committed = False  #: a transaction committed since :meth:`writing` began
 
     # ---------------------------------------------------------------- reading
     @property
@@ -294,6 +342,10 @@ class Store:
         return self.manifest_path.is_file()
 
     def manifest(self) -> Manifest:
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError("{store}: --store names a file, not a directory",
+                             hint="give a directory (a new one is created) or an existing cskit store",
+                             store=self.root)
         if not self.exists():
             foreign = [p for p in self.root.iterdir() if p.name not in (LOCK, MANIFEST + ".tmp")] \
                 if self.root.is_dir() else []
@@ -301,7 +353,26 @@ class Store:
                 raise StoreError("{store}: not a cskit store (no {MANIFEST})",
                                  hint="use an empty directory or an existing cskit store for --store", store=self.root, MANIFEST=MANIFEST)
             return Manifest()
-        return Manifest.from_json(self.manifest_path.read_text(encoding="utf-8"), self.manifest_path)
+        try:
+            text = self.manifest_path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise StoreError("{where}: cannot read the store manifest ({cause})",
+                             where=self.manifest_path, cause=exc.strerror or type(exc).__name__) from None
+        except UnicodeDecodeError:
+            text = ""
+        return Manifest.from_json(text, self.manifest_path)
+
+    def check(self, manifest: Manifest | None = None) -> None:
+        """Every part file the manifest lists is there and not empty (a Parquet file is never
+        empty); else a :class:`StoreError` naming the first one that is not."""
+        manifest = manifest if manifest is not None else self.manifest()
+        for f in manifest.files:
+            try:
+                ok = (self.root / f.path).stat().st_size > 0
+            except OSError:
+                ok = False
+            if not ok:
+                raise _damaged(self.root, f.path)
 
     def files(self, kind: str, shops: list[str] | None = None, since: dt.date | None = None,
               until: dt.date | None = None) -> list[FileEntry]:
@@ -363,7 +434,10 @@ class Store:
         if categorical:
             text = [c for c in columns if c in sch.names and pa.types.is_string(sch.field(c).type)]
             fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text))
-        dataset = ds.dataset([str(self.root / f.path) for f in entries], format=fmt)
+        try:
+            dataset = ds.dataset([str(self.root / f.path) for f in entries], format=fmt)
+        except (OSError, pa.ArrowException):
+            raise _damaged(self.root, _bad_part(self.root, [f.path for f in entries])) from None
         flt = None
         # a part file holds one shop's rows: no filter when every file is of a wanted shop
         if shops and not {f.shop for f in entries} <= set(shops):
@@ -374,30 +448,81 @@ class Store:
         if tcol and end is not None:
             c = ds.field(tcol) < pa.scalar(pd.Timestamp(end).to_pydatetime(), type=schema.TS)
             flt = c if flt is None else flt & c
-        return dataset.to_table(columns=columns, filter=flt)
+        try:
+            return dataset.to_table(columns=columns, filter=flt)
+        except (OSError, pa.ArrowException):
+            raise _damaged(self.root, _bad_part(self.root, [f.path for f in entries])) from None
 
     # ---------------------------------------------------------------- writing
     @contextlib.contextmanager
-    def transaction(self):
-        """All-or-nothing: ``with store.transaction() as tx: tx.append(kind, frame)``."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        lock = open(self.root / LOCK, "a+")  # noqa: SIM115 - closed below
+    def transaction(self, *, check: bool = True):
+        """All-or-nothing: ``with store.transaction() as tx: tx.append(kind, frame)``.
+
+        Any failure — the caller's exception, a full disk, a read-only store — leaves the
+        store byte-identical: new part files, the temporary manifest and new directories
+        are removed (a store created by this transaction is removed again, lock file
+        included).  Operating-system failures become a :class:`StoreError` naming the
+        cause and the file.  A store whose manifest lists a missing or empty part file is
+        refused before anything is written.  ``check=False`` skips that check and the sweep
+        of orphan files (the later transactions of one ingest: the first one did both).
+        Inside :meth:`writing` the lock already held is used."""
+        with self.writing():
+            tx = None
+            try:
+                manifest = self.manifest()
+                if check:
+                    self.check(manifest)
+                    self._sweep(manifest)
+                tx = Transaction(self, manifest)
+                yield tx
+                tx.commit()
+                self._committed = self._committed or tx.committed
+            except BaseException as exc:
+                if tx is not None and not tx.committed:
+                    tx.rollback()
+                if isinstance(exc, OSError):
+                    raise _io_error(self.root, exc) from None
+                raise
+
+    @contextlib.contextmanager
+    def writing(self):
+        """Hold the store's write lock (one ingest: several transactions, no other ingest in
+        between).  Refuses a folder that is not a store, and a file, before any lock file is
+        made; when the block fails before anything was committed, a lock file (and a store
+        directory) this call created is removed again."""
+        if self._held:
+            yield
+            return
+        self.manifest()  # not a store, or a file: refused before any lock file is made
+        new_root = not self.root.exists()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _io_error(self.root, exc) from None
+        had_lock = (self.root / LOCK).exists()
+        try:
+            lock = open(self.root / LOCK, "a+")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            if new_root:
+                _rmtree_empty(self.root)
+            raise _io_error(self.root, exc) from None
         try:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 raise StoreError("{store}: another cskit ingest is writing this store",
                                  hint="wait for it to finish", store=self.root) from None
-            manifest = self.manifest()
-            self._sweep(manifest)
-            tx = Transaction(self, manifest)
-            try:
-                yield tx
-            except BaseException:
-                tx.rollback()
-                raise
-            tx.commit()
+            self._held, self._committed = True, False
+            yield
+        except BaseException:
+            if not had_lock and not self._committed:
+                with contextlib.suppress(OSError):
+                    (self.root / LOCK).unlink()
+                if new_root:
+                    _rmtree_empty(self.root)
+            raise
         finally:
+            self._held = False
             lock.close()
 
     def _sweep(self, manifest: Manifest) -> None:
@@ -414,6 +539,22 @@ class Store:
         tmp = self.root / (MANIFEST + ".tmp")
         if tmp.exists():
             tmp.unlink()
+
+
+def _damaged(root: Path, part: str) -> StoreError:
+    return StoreError("{store}: part file {file} listed in the store manifest is missing or damaged",
+                      hint="restore the store from a backup, or ingest the exports again into a new "
+                           "--store directory", store=root, file=part)
+
+
+def _bad_part(root: Path, paths: list[str]) -> str:
+    """The first of ``paths`` that is missing or not a readable Parquet file."""
+    for p in paths:
+        try:
+            pq.read_metadata(root / p)
+        except (OSError, pa.ArrowException):
+            return p
+    return paths[0] if paths else "?"
 
 
 def _empty(sch: pa.Schema, cols: list[str]) -> pd.DataFrame:
@@ -461,6 +602,7 @@ class Transaction:
         self.batch = manifest.batch + 1
         self.new: list[FileEntry] = []
         self.created_dirs: list[Path] = []
+        self.committed = False
 
     def _existing_keys(self, kind: str, shop: str, month: str | None) -> pd.DataFrame:
         paths = [f.path for f in self.manifest.files + self.new
@@ -468,8 +610,11 @@ class Transaction:
         cols = ["_k1", "_k2", "_h"]
         if not paths:
             return pd.DataFrame({c: pd.Series(dtype="uint64") for c in cols})
-        return ds.dataset([str(self.store.root / p) for p in paths], format="parquet") \
-            .to_table(columns=cols).to_pandas()
+        try:
+            return ds.dataset([str(self.store.root / p) for p in paths], format="parquet") \
+                .to_table(columns=cols).to_pandas()
+        except (OSError, pa.ArrowException):
+            raise _damaged(self.store.root, _bad_part(self.store.root, paths)) from None
 
     def append(self, kind: str, frame: pd.DataFrame) -> AppendStats:
         """Add ``frame`` (canonical columns of ``kind``) to the store; returns counts."""
@@ -564,6 +709,7 @@ class Transaction:
                 part = part.sort_by([(tcol, "ascending")])
             pq.write_table(part, root / entry.path, compression="zstd", row_group_size=256_000,
                            use_dictionary=_dictionary_columns(kind))
+            _fsync_path(root / entry.path)
 
         for i, (entry, pos) in enumerate(jobs):
             entry.rows = len(pos)
@@ -583,23 +729,35 @@ class Transaction:
     def rollback(self) -> None:
         root = self.store.root
         for f in self.new:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 (root / f.path).unlink()
+        with contextlib.suppress(OSError):
+            (root / (MANIFEST + ".tmp")).unlink()
         for d in reversed(self.created_dirs):
             _rmtree_empty(d)
         self.new = []
 
     def commit(self) -> None:
+        """Flush the new part files' directories, write the manifest beside the old one,
+        flush it, swap it in with one ``os.replace`` and flush the store directory: after a
+        power loss the manifest never lists a file whose bytes are not on disk."""
         if not self.new:
             return
+        root = self.store.root
+        for d in sorted({(root / f.path).parent for f in self.new}
+                        | {p.parent for p in self.created_dirs}):
+            _fsync_path(d, directory=True)
         m = Manifest(batch=self.batch, files=self.manifest.files + self.new)
-        tmp = self.store.root / (MANIFEST + ".tmp")
+        tmp = root / (MANIFEST + ".tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(m.to_json())
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.store.manifest_path)
+        self.committed = True
         self.manifest = m
+        with contextlib.suppress(OSError):  # committed: a failed flush of the entry is not undone
+            _fsync_path(root, directory=True)
 
 
 def _isin(part: pd.DataFrame, existing: pd.DataFrame, cols: list[str]) -> np.ndarray:

@@ -95,7 +95,7 @@ def test_bad_file_mid_way_leaves_store_unchanged(tmp_path):
     more = canonical(tmp_path, [r.replace("店A", "店B") for r in GOOD], "b.csv")
     bad = tmp_path / "c.csv"
     bad.write_text("foo,bar\n1,2\n", encoding="utf-8")
-    r = run("ingest", more, bad, "--store", store)
+    r = run("ingest", more, bad, "--store", store, "--strict")  # all-or-nothing on request
     assert r.exit_code == ExitCode.INPUT
     assert (store / "_cskit_manifest.json").read_bytes() == manifest
     assert Store(store).shops() == ["店A"]

@@ -418,7 +418,7 @@ def test_ingest_twice_adds_nothing_and_a_bad_file_writes_nothing(tmp_path):
     files = sorted(p.name for p in (tmp_path / "st").rglob("*.parquet"))
     bad = write(tmp_path / "bad.csv", MESSY)  # 7 of 30 rows rejected: over the 5% threshold
     with pytest.raises(Exception, match="rows cannot be parsed"):
-        ingest([write(tmp_path / "new.csv", normal_rows(50, seed=11)), bad], st)
+        ingest([write(tmp_path / "new.csv", normal_rows(50, seed=11)), bad], st, strict=True)
     assert sorted(p.name for p in (tmp_path / "st").rglob("*.parquet")) == files
 
 

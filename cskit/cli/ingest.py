@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
-from cskit.cli.options import Fmt, FormatOpt, LangOpt, OutputOpt, StoreOpt
+from cskit.cli.options import ExcelOpt, Fmt, FormatOpt, LangOpt, OutputOpt, StoreOpt, check_excel
+from cskit.errors import ExitCode
 from cskit.i18n import RejectedRows, tr
 from cskit.render import Column, emit, stderr_console
 
@@ -44,22 +45,26 @@ class PlatformOpt(str, Enum):
 
 
 def run_ingest(paths, store, *, kind=None, platform=None, shop=None, mapping=None, encoding=None,
-               max_bad=0.05, fmt="table", lang="zh", output=None, quiet=False):
+               max_bad=0.05, fmt="table", lang="zh", output=None, quiet=False, strict=False,
+               excel=False):
     from cskit.ingest import ingest
     from cskit.progress import file_progress
 
     with file_progress(tr("reading")) as tick:
         report = ingest(paths, store, kind=kind, platform=platform, shop=shop, mapping=mapping,
-                        encoding=encoding, max_bad=max_bad, progress=tick)
+                        encoding=encoding, max_bad=max_bad, progress=tick, strict=strict)
     if quiet:
+        _print_rejected(report)
         return report
     table = report.by_shop()
     tot = report.totals()
     with output_file(output, fmt) as out:
         emit(table, INGEST_COLUMNS, fmt, out=out, lang=lang, title="导入汇总" if lang == "zh" else "Ingest summary",  # noqa: E501
              total_row={"kind": "合计" if lang == "zh" else "total", "files": len(report.files), **tot},
-             meta={"store": str(store.root), "totals": tot, "skipped": report.skipped},
-             wide_option=False)
+             meta={"store": str(store.root), "totals": tot, "skipped": report.skipped,
+                   "rejected": [{"path": r.path, "reason": r.error.message_en,
+                                 "exit_code": int(r.error.exit_code)} for r in report.rejected]},
+             wide_option=False, excel=excel)
     err = stderr_console()
     for f in report.files:
         if f.rejected:
@@ -71,7 +76,20 @@ def run_ingest(paths, store, *, kind=None, platform=None, shop=None, mapping=Non
             err.print("note: " + str(note), markup=False)
     for s in report.skipped:
         err.print("note: " + tr("skipped {path} (not an export file type)", path=s), markup=False)
+    _print_rejected(report)
     return report
+
+
+def _print_rejected(report) -> None:
+    """One line per rejected file or unreadable folder on stderr (``rejected: …``)."""
+    err = stderr_console()
+    for r in report.rejected:
+        err.print("rejected: " + r.error.localized(), markup=False, highlight=False)
+    if report.rejected:
+        err.print("rejected: " + tr("{n} file(s) or folder(s) not ingested, {ok} file(s) stored; "
+                                    "fix them and run the same ingest again (nothing is stored twice)",
+                                    n=len(report.rejected), ok=len(report.files)),
+                  markup=False, highlight=False)
 
 
 @app.command("ingest")
@@ -88,13 +106,22 @@ def ingest_cmd(
     fmt: FormatOpt = Fmt.table,
     lang: LangOpt = None,
     output: OutputOpt = None,
+    strict: Annotated[bool, typer.Option("--strict", help="All or nothing: one bad file stores nothing at all (default: each file on its own, bad ones listed, exit code 7).")] = False,
+    excel: ExcelOpt = False,
 ) -> None:
-    """Read chat logs, order exports and excluded-buyer lists into the store (idempotent). 导入数据"""
+    """Read chat logs, order exports and excluded-buyer lists into the store (idempotent). 导入数据
+
+    Each file is stored on its own; files that cannot be read are listed on stderr
+    (``rejected: …``) and the command exits with 7 when there are any."""
+    check_excel(excel, fmt)
     k = {"chats": "messages", "orders": "orders", "excluded": "excluded"}.get(kind.value)
     from cskit.readers.mapping import check_encoding
 
     check_encoding(encoding)  # an unknown name is a usage error (exit 2), before any reading
-    run_ingest(paths, open_store(store), kind=k, platform=platform.value, shop=shop, mapping=mapping,
-               encoding=encoding, max_bad=max_bad_rows, fmt=fmt.value, lang=lang.value, output=output)
+    report = run_ingest(paths, open_store(store), kind=k, platform=platform.value, shop=shop,
+                        mapping=mapping, encoding=encoding, max_bad=max_bad_rows, fmt=fmt.value,
+                        lang=lang.value, output=output, strict=strict, excel=excel)
+    if report.rejected:
+        raise typer.Exit(int(ExitCode.PARTIAL))
 
 

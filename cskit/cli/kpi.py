@@ -12,6 +12,7 @@ from cskit.cli.app import app, boundary, open_store, output_file
 from cskit.cli.options import (AnchorOpt, AnchorOption, Fmt, FormatOpt, LangOpt, LastWeekOpt,
                                LookbackOpt, OutputOpt, RuleOpt, RuleOption, ShopOpt, SinceOpt, SlowOpt,
                                StoreOpt, ThresholdOpt, UntilOpt, WeekOpt, WideOpt, WindowDaysOpt)
+from cskit.cli.options import ExcelOpt, check_excel
 from cskit.memory import reuse_freed_memory
 from cskit.i18n import tr
 from cskit.render import Column, emit, machine_value, stderr_console
@@ -127,7 +128,8 @@ def kpi_columns(keys: list[str], rule) -> list[Column]:
 
 
 def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh", output=None,
-            slow_threshold_s=100, list_kind=None, out=None, attr=None, sort=None, wide=False):
+            slow_threshold_s=100, list_kind=None, out=None, attr=None, sort=None, wide=False,
+            excel=False):
     from cskit.kpi import Attribution, kpi_report, reply_report, sort_frame, unreplied_report
     from cskit.metrics import column_order, output_columns
 
@@ -140,7 +142,8 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
             frame = unreplied_report(store, shops=shops, period=period, rule=rule)
             title = f"未及时回复 ({rule.label_zh}, {period.label(lang)})" if lang == "zh" else \
                 f"Late or unanswered ({rule.label_en}, {period.label(lang)})"
-            emit(frame, UNREPLIED_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
+            emit(frame, UNREPLIED_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide,
+                 excel=excel)
             return frame
         total, unknown = None, {}
         if by in CONVERSION_BYS:  # reply and conversion columns side by side
@@ -177,7 +180,7 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
         title = f"{name_zh} · {period.label(lang)} · 回复窗口 {rule.window_label}" if lang == "zh" else \
             f"{name_en} · {period.label(lang)} · reply window {rule.window_label}"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta,
-             total_row=total if fmt == "table" else None, wide=wide)
+             total_row=total if fmt == "table" else None, wide=wide, excel=excel)
         return frame
 
 
@@ -205,18 +208,21 @@ def kpi_cmd(
     fmt: FormatOpt = Fmt.table,
     lang: LangOpt = None,
     output: OutputOpt = None,
+    excel: ExcelOpt = False,
 ) -> None:
     """Reply rate (5分钟回复率), response times, 答问比; with --by agent, day, week or shop also 询单转化 and sales. 客服指标"""
     from cskit.kpi import Attribution, resolve_period
     from cskit.metrics import get_rule, parse_threshold
 
+    check_excel(excel, fmt)
     period = resolve_period(since, until, week, last_week)
     r = get_rule(rule.value, threshold=threshold, window=window, count_bot_replies=count_bot_replies)
     reuse_freed_memory()
     run_kpi(open_store(store), shops=shop, period=period, rule=r, by=by.value, fmt=fmt.value,
             lang=lang.value, output=output, slow_threshold_s=parse_threshold(slow_threshold),
             list_kind=list_.value if list_ else None,
-            attr=Attribution(window_days, lookback_days, anchor.value), sort=sort, wide=wide)
+            attr=Attribution(window_days, lookback_days, anchor.value), sort=sort, wide=wide,
+            excel=excel)
 
 
 UNPAID_COLUMNS = [
@@ -246,10 +252,12 @@ def unpaid_cmd(
     fmt: FormatOpt = Fmt.table,
     lang: LangOpt = None,
     output: OutputOpt = None,
+    excel: ExcelOpt = False,
 ) -> None:
     """催付 list: inquiring buyers with an unpaid order, newest first."""
     from cskit.kpi import Attribution, resolve_period, unpaid_report
 
+    check_excel(excel, fmt)
     period = resolve_period(since, until, week, last_week)
     reuse_freed_memory()
     frame = unpaid_report(open_store(store), shops=shop, period=period,
@@ -257,6 +265,6 @@ def unpaid_cmd(
     with output_file(output, fmt) as handle:
         title = f"催付名单 · {period.label(lang)} · {len(frame)} 单" if lang == "zh" else \
             f"Unpaid orders · {period.label(lang)} · {len(frame)}"
-        emit(frame, UNPAID_COLUMNS, fmt, out=handle, lang=lang, title=title, wide=wide)
+        emit(frame, UNPAID_COLUMNS, fmt, out=handle, lang=lang, title=title, wide=wide, excel=excel)
 
 

@@ -55,7 +55,21 @@ WindowDaysOpt = Annotated[float, typer.Option("--window-days", min=0, help="Attr
 LookbackOpt = Annotated[float, typer.Option("--lookback-days", min=0, help="An order this many days before the chat makes it after-sale (售后), not an inquiry.")]
 WideOpt = Annotated[bool, typer.Option(
     "--wide", help="Tables show every column, however wide (CSV/JSON always carry every column).")]
+ExcelOpt = Annotated[bool, typer.Option(
+    "--excel", help="With -f csv: a CSV for Excel (UTF-8 BOM, headers in the --lang language, cells "
+                    "that Excel would run as formulas (=, +, -, @) escaped with '). Use it for files "
+                    "people open.")]
 AnchorOption = Annotated[AnchorOpt, typer.Option("--anchor", help="Credit an order by its creation (order) or payment (pay) time.")]
+
+
+def check_excel(excel: bool, fmt) -> None:
+    """``--excel`` shapes CSV; with a table or JSON it would do nothing, so it is refused
+    (an xlsx workbook is Excel-safe by construction: accepted, nothing to do)."""
+    from cskit.errors import UsageError
+
+    fmt = getattr(fmt, "value", fmt)
+    if excel and fmt not in ("csv", "xlsx"):
+        raise UsageError("--excel applies to -f csv (now -f {fmt})", fmt=fmt)
 
 
 def period_of(since, until, week, last_week):

@@ -12,6 +12,7 @@ import typer
 from cskit.cli.app import app, boundary, open_store, output_file
 from cskit.cli.options import (Fmt, FormatOpt, LangOpt, LastWeekOpt, OutputOpt, ShopOpt, SinceOpt,
                                StoreOpt, UntilOpt, WeekOpt, WideOpt, period_of)
+from cskit.cli.options import ExcelOpt, check_excel
 from cskit.render import Column, emit
 from cskit.text.frames import lost_frames, qc_frames
 
@@ -75,7 +76,7 @@ QC_LIST_COLUMNS = [
 
 
 def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None, fmt="table",
-             lang="zh", output=None, wide=False):
+             lang="zh", output=None, wide=False, excel=False):
     from cskit.text.lexicon import load_lost_lexicon
     from cskit.text.lost import examples, reason_summary
 
@@ -95,14 +96,16 @@ def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None
             frame = examples(classified, texts, n_examples, lexicon=lex)
             title = f"流失原因买家原话 · {period.label(lang)}" if lang == "zh" else \
                 f"Lost-sale reasons: buyer quotes · {period.label(lang)}"
-            emit(frame, EXAMPLE_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
+            emit(frame, EXAMPLE_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide,
+                 excel=excel)
             return frame
         groups = _BY_KEYS[by]
         frame = reason_summary(classified, by=groups, lexicon=lex)
         cols = [_KEY_LABELS[g] for g in groups] + LOST_COLUMNS
         title = f"询单流失原因 · {period.label(lang)} · 流失 {len(classified)} 人" if lang == "zh" else \
             f"Lost-sale reasons · {period.label(lang)} · {len(classified)} lost buyers"
-        emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
+        emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide,
+             excel=excel)
         return frame
 
 
@@ -136,15 +139,17 @@ def lost_cmd(
     fmt: FormatOpt = Fmt.table,
     lang: LangOpt = None,
     output: OutputOpt = None,
+    excel: ExcelOpt = False,
 ) -> None:
     """Why inquiring buyers did not buy (询单流失原因), from their chat text and the log. 流失原因"""
+    check_excel(excel, fmt)
     run_lost(open_store(store), shops=shop, period=period_of(since, until, week, last_week),
              by=by.value, n_examples=examples_n, lexicon=lexicon, fmt=fmt.value,
-             lang=lang.value, output=output, wide=wide)
+             lang=lang.value, output=output, wide=wide, excel=excel)
 
 
 def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="table", lang="zh",
-           output=None, wide=False):
+           output=None, wide=False, excel=False):
     from cskit.text.lexicon import load_qc_rules
     from cskit.text.qc import qc_summary
 
@@ -162,14 +167,16 @@ def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="tabl
             shown = flags
             if fmt in ("table", "xlsx") and lang == "zh" and len(flags):  # for people: 严重/中等/轻微
                 shown = flags.assign(severity=flags["severity"].map(SEVERITY_ZH).fillna(flags["severity"]))
-            emit(shown, QC_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
+            emit(shown, QC_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide,
+                 excel=excel)
             return flags
         frame = qc_summary(flags, qc, messages=agents)
         cols = QC_HEAD_COLUMNS + [Column(r.id, r.name, r.id.replace("_", " "), "count")
                                   for r in qc.rules]
         title = f"客服质检 · {period.label(lang)}" if lang == "zh" else \
             f"Quality inspection · {period.label(lang)}"
-        emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide)
+        emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide,
+             excel=excel)
         return frame
 
 
@@ -188,7 +195,10 @@ def qc_cmd(
     fmt: FormatOpt = Fmt.table,
     lang: LangOpt = None,
     output: OutputOpt = None,
+    excel: ExcelOpt = False,
 ) -> None:
     """Quality inspection of agent messages (客服质检): abuse, off-platform deals, over-promising … 质检"""
+    check_excel(excel, fmt)
     run_qc(open_store(store), shops=shop, period=period_of(since, until, week, last_week), rules=rules,
-           list_flags=list_, fmt=fmt.value, lang=lang.value, output=output, wide=wide)
+           list_flags=list_, fmt=fmt.value, lang=lang.value, output=output, wide=wide,
+           excel=excel)

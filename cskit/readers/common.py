@@ -319,6 +319,7 @@ def load_table(path: Path, known_headers: set[str], encoding: str | None = None)
     """
     ext = path.suffix.lower()
     if ext in EXCEL_EXT:
+        _check_workbook_bytes(path, ext)
         return _load_excel(path, known_headers)
     try:
         return table_from_utf8(path, known_headers, encoding)
@@ -432,6 +433,25 @@ def one_chunk(table: pa.Table | list[pa.Table]) -> pa.Table:
                                                                      type=col.type))
         del col
     return pa.Table.from_arrays(cols, schema=sch)
+
+
+#: how workbooks begin: zip (xlsx, xlsm, ods) and OLE compound files (xls, encrypted xlsx)
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+
+
+def _check_workbook_bytes(path: Path, ext: str) -> None:
+    """A file named like a workbook that holds text (a CSV or TSV saved as ``.xls``, an
+    HTML table) is said to be text, not reported as a broken or encrypted workbook."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return  # the workbook reader says why
+    if not head or head.startswith(_WORKBOOK_MAGIC) or b"\x00" in head:
+        return
+    raise InputFileError("{path}: named {ext} but holds text (CSV, TSV or HTML), not an Excel workbook",
+                         hint="rename it to .csv (or .tsv) if it is comma- or tab-separated, or open "
+                              "it in Excel and save it as .xlsx", path=path, ext=ext)
 
 
 def _load_excel(path: Path, known_headers: set[str]) -> Table:
