@@ -18,6 +18,7 @@ from cskit.errors import BadRowsError, InputFileError, UsageError
 from cskit.i18n import RejectedRows
 from cskit.memory import no_huge_pages
 from cskit.readers import SUPPORTED_EXT, ReadOptions, ReadResult, read_file
+from cskit.readers.timeparse import DEFAULT_TZ, check_timezone
 from cskit.store import Store
 
 DIR_CONFIG = "cskit.toml"
@@ -147,7 +148,7 @@ def dir_config(file: Path, roots: list[Path]) -> dict:
                 data = tomllib.loads(cfg.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise UsageError("{cfg}: not valid TOML ({reason})", cfg=cfg, reason=exc) from None
-            for key in ("shop", "platform", "encoding", "kind"):
+            for key in ("shop", "platform", "encoding", "kind", "timezone"):
                 if key in data:
                     merged[key] = str(data[key])
             if "columns" in data:
@@ -217,16 +218,31 @@ def read_one(path: Path, *, kind: str | None, platform: str | None, opts: ReadOp
 def ingest(paths: list[Path], store: Store, *, kind: str | None = None,
            platform: str | None = None, shop: str | None = None, mapping: Path | None = None,
            encoding: str | None = None, max_bad: float = DEFAULT_MAX_BAD,
-           progress: Callable[[str], None] | None = None) -> IngestReport:
-    """Read every file, then write all of them in one transaction."""
+           progress: Callable[[str], None] | None = None,
+           timezone: str | None = None) -> IngestReport:
+    """Read every file, then write all of them in one transaction.
+
+    ``timezone``: the shops' local time zone (naive times are local; zoned and epoch times
+    are converted to it); else a folder's ``cskit.toml`` ``timezone``, else Asia/Shanghai."""
+    if timezone is not None:
+        _timezone(timezone, "--timezone")
     with no_huge_pages():
         return _ingest(paths, store, kind=kind, platform=platform, shop=shop, mapping=mapping,
-                       encoding=encoding, max_bad=max_bad, progress=progress)
+                       encoding=encoding, max_bad=max_bad, progress=progress, timezone=timezone)
+
+
+def _timezone(name: str, where: object) -> str:
+    try:
+        return check_timezone(name)
+    except ValueError:
+        raise UsageError("{where}: unknown time zone '{tz}'",
+                         hint="use an IANA name such as Asia/Shanghai or Asia/Hong_Kong",
+                         where=where, tz=name) from None
 
 
 def _ingest(paths: list[Path], store: Store, *, kind: str | None, platform: str | None,
             shop: str | None, mapping: Path | None, encoding: str | None, max_bad: float,
-            progress: Callable[[str], None] | None) -> IngestReport:
+            progress: Callable[[str], None] | None, timezone: str | None = None) -> IngestReport:
     files, skipped = collect_files(paths)
     if not files:
         raise InputFileError("no readable export files found in {paths}",
@@ -240,6 +256,8 @@ def _ingest(paths: list[Path], store: Store, *, kind: str | None, platform: str 
             shop=shop or cfg.get("shop"),
             mapping=user_mapping or cfg.get("mapping"),
             platform=(platform if platform not in (None, "auto") else cfg.get("platform")),
+            timezone=_timezone(timezone or cfg.get("timezone") or DEFAULT_TZ,
+                               "--timezone" if timezone else f.parent / DIR_CONFIG),
         )
         k = kind if kind not in (None, "auto") else cfg.get("kind")
         plat = platform if platform not in (None, "auto") else None

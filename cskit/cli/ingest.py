@@ -44,13 +44,13 @@ class PlatformOpt(str, Enum):
 
 
 def run_ingest(paths, store, *, kind=None, platform=None, shop=None, mapping=None, encoding=None,
-               max_bad=0.05, fmt="table", lang="zh", output=None, quiet=False):
+               max_bad=0.05, fmt="table", lang="zh", output=None, quiet=False, timezone=None):
     from cskit.ingest import ingest
     from cskit.progress import file_progress
 
     with file_progress(tr("reading")) as tick:
         report = ingest(paths, store, kind=kind, platform=platform, shop=shop, mapping=mapping,
-                        encoding=encoding, max_bad=max_bad, progress=tick)
+                        encoding=encoding, max_bad=max_bad, progress=tick, timezone=timezone)
     if quiet:
         return report
     table = report.by_shop()
@@ -81,6 +81,7 @@ def ingest_cmd(
     mapping: Annotated[Optional[Path], typer.Option("--mapping", help="TOML file naming the columns of an unusual export.")] = None,
     encoding: Annotated[Optional[str], typer.Option("--encoding", help="Force an encoding (default: utf-8, then gb18030).")] = None,
     max_bad_rows: Annotated[float, typer.Option("--max-bad-rows", min=0.0, max=1.0, help="Reject a whole file when more than this share of its rows cannot be parsed.")] = 0.05,
+    timezone: Annotated[Optional[str], typer.Option("--timezone", help="The shops' local time zone (IANA name; default Asia/Shanghai): zoned and epoch times are converted to it. 店铺所在时区")] = None,
     store: StoreOpt = None,
     fmt: FormatOpt = Fmt.table,
     lang: LangOpt = None,
@@ -89,6 +90,7 @@ def ingest_cmd(
     """Read chat logs, order exports and excluded-buyer lists into the store (idempotent). 导入数据"""
     k = {"chats": "messages", "orders": "orders", "excluded": "excluded"}.get(kind.value)
     run_ingest(paths, open_store(store), kind=k, platform=platform.value, shop=shop, mapping=mapping,
-               encoding=encoding, max_bad=max_bad_rows, fmt=fmt.value, lang=lang.value, output=output)
+               encoding=encoding, max_bad=max_bad_rows, fmt=fmt.value, lang=lang.value, output=output,
+               timezone=timezone)
 
 

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from cskit.errors import InputFileError
+from cskit.readers.timeparse import DEFAULT_TZ, epoch_to_local, parse_timestamps  # noqa: F401
 
 # --------------------------------------------------------------------------- results
 
@@ -50,6 +51,7 @@ class ReadOptions:
     shop: str | None = None  #: shop name when the file has none
     mapping: dict[str, str] | None = None  #: canonical column -> header in the file
     platform: str | None = None  #: forced platform
+    timezone: str = DEFAULT_TZ  #: the shop's local time zone (naive times are taken as local)
 
 
 # --------------------------------------------------------------------------- encodings
@@ -649,68 +651,20 @@ def parse_amount(s: pd.Series) -> pd.Series:
     return pd.to_numeric(t, errors="coerce").astype("float64")
 
 
-_TS_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S",
-               "%Y%m%d %H:%M:%S", "%Y%m%d%H%M%S")
-
-
-def parse_datetime(s: pd.Series) -> pd.Series:
+def parse_datetime(s: pd.Series, tz: str = DEFAULT_TZ) -> pd.Series:
     """Parse the timestamp spellings seen in exports into datetime64[s] (NaT if unparseable).
 
     Handles ``2026-05-03 09:05:07``, ``2026/5/3 9:05`` (seconds lost by Excel),
-    ``2026年5月3日 09:05:07``, ISO ``T``, fractional seconds (dropped) and epoch
-    seconds / milliseconds.
+    ``2026年5月3日 09:05:07``, ISO ``T``, fractional seconds (dropped), zone suffixes
+    (converted to ``tz``) and epoch seconds / milliseconds; impossible dates and years
+    outside 2000–2100 are NaT (see :mod:`cskit.readers.timeparse`).
     """
-    return parse_clean_datetime(clean_str(s))
+    return parse_clean_datetime(clean_str(s), tz)
 
 
-def parse_clean_datetime(t: pd.Series) -> pd.Series:
+def parse_clean_datetime(t: pd.Series, tz: str = DEFAULT_TZ) -> pd.Series:
     """:func:`parse_datetime` of a column already cleaned by :func:`clean_str`."""
-    # fast path: the common ``YYYY-MM-DD HH:MM:SS`` spelling, parsed in pyarrow
-    arr = arrow_str(t)
-    fast = pc.strptime(arr, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
-    if fast.null_count == arr.null_count:
-        return pd.Series(_ts_numpy(fast), index=t.index)
-    t = (t.str.replace("/", "-", regex=False)
-          .str.replace(r"(\d)年(\d)", r"\1-\2", regex=True)
-          .str.replace(r"(\d)月(\d)", r"\1-\2", regex=True)
-          .str.replace(r"日\s*", " ", regex=True)
-          .str.replace(r"\.\d+$", "", regex=True)
-          .str.replace(r"[+-]\d\d:?\d\d$|Z$", "", regex=True)
-          .str.strip())
-    out = pd.Series(pd.NaT, index=t.index, dtype="datetime64[s]")
-    # 9..13 bare digits are epoch s/ms: keep them away from %Y%m%d%H%M%S, which would
-    # read 1714712345 as 1714-07-12 03:04:05
-    epochish = t.str.fullmatch(r"\d{9,13}").fillna(False).astype(bool)
-    todo = t.notna() & ~epochish
-    for fmt in _TS_FORMATS:
-        if not todo.any():
-            break
-        parsed = pd.to_datetime(t[todo], format=fmt, errors="coerce")
-        ok = parsed.notna()
-        out.loc[ok[ok].index] = parsed[ok].astype("datetime64[s]")
-        todo &= out.isna()
-    todo = (todo | epochish) & out.isna()
-    if todo.any():  # epoch seconds or milliseconds → shop-local (Asia/Shanghai) wall clock
-        num = pd.to_numeric(t[todo], errors="coerce").astype("float64")
-        sec = num.where(num < 1e11, num / 1000.0)
-        ok = sec.between(946684800, 4102444800)  # 2000..2100
-        if ok.any():
-            out.loc[ok[ok].index] = epoch_to_local(sec[ok])
-    return out
-
-
-def _ts_numpy(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    return arr.to_numpy(zero_copy_only=False).astype("datetime64[s]")
-
-
-def epoch_to_local(s: pd.Series, tz: str = "Asia/Shanghai") -> pd.Series:
-    """Epoch seconds (or ms) → shop-local naive datetime64[s]."""
-    num = pd.to_numeric(s, errors="coerce").astype("float64")  # nullable Int64 cannot take /1000
-    num = num.where(num < 1e11, num / 1000.0)
-    ts = pd.to_datetime(num.round(), unit="s", utc=True, errors="coerce")
-    return ts.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[s]")
+    return parse_timestamps(t, tz)[0]
 
 
 def is_summary_row(frame: pd.DataFrame) -> pd.Series:

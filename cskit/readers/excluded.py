@@ -176,7 +176,7 @@ def read_excluded(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
             reason = reason.fillna(default_reason)
         since_col = _find(headers, "since", opts.mapping)
         if since_col:
-            since = parse_datetime(frame[since_col])
+            since = parse_datetime(frame[since_col], opts.timezone)
             unparsed = since.isna() & clean_str(frame[since_col]).notna()
             rejects += [(int(r), f"date not understood (column {since_col})")
                         for r in rows[unparsed]]

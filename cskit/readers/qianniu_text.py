@@ -143,7 +143,7 @@ def _frame(recs: list[dict], opts: ReadOptions) -> ReadResult:
     shop = fill_shop(shop, None, opts.shop)
 
     ts_raw = pd.Series(df["ts"], dtype="string")
-    sent_at = parse_datetime(ts_raw)
+    sent_at = parse_datetime(ts_raw, opts.timezone)
     msg_type = pd.Series(np.where(transfer, "transfer", "text"), index=df.index, dtype="string")
     msg_type = msg_type.mask(content.str.contains(CARD_PLACEHOLDER, regex=False).fillna(False), "card")
 
