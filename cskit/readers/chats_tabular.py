@@ -624,7 +624,8 @@ def read(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
             raise probe._table_error
         raise InputFileError("{path}: not a readable table", path=path)
     cols = resolve_columns(list(table.frame.columns), opts.mapping)
-    return messages_from_strings(table.frame, table.rows(), cols, opts, path, sheet=table.sheet)
+    return messages_from_strings(table.frame, table.rows(), cols, opts, path, list(table.rejects),
+                                 sheet=table.sheet)
 
 
 register(Reader(

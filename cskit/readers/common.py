@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from cskit.errors import InputFileError
+from cskit.readers.csvcheck import SWALLOWED, ragged, swallowed
 from cskit.readers.timeparse import DEFAULT_TZ, epoch_to_local, parse_timestamps  # noqa: F401
 
 # --------------------------------------------------------------------------- results
@@ -229,6 +230,9 @@ class Table:
     encoding: str | None = None
     sheet: str | None = None
     row_numbers: np.ndarray | None = None  #: file row of each frame row (blank rows skipped)
+    #: rows left out because the file's structure is broken there: ``(file row, reason)``
+    #: (a reader adds them to its rejects; see :mod:`cskit.readers.csvcheck`)
+    rejects: list[tuple[int, str]] = field(default_factory=list)
 
     def rows(self) -> pd.Series:
         """1-based file row number of each data row."""
@@ -238,10 +242,16 @@ class Table:
                          index=self.frame.index)
 
 
-def _drop_blank_rows(tbl: "Table") -> "Table":
-    """Remove all-empty rows, remembering the file row number of the others."""
+def _drop_blank_rows(tbl: "Table", bad: dict[int, str] | None = None) -> "Table":
+    """Remove all-empty rows, remembering the file row number of the others; rows at the
+    positions in ``bad`` are removed too and listed in ``tbl.rejects`` with their reason."""
     numbers = np.arange(len(tbl.frame), dtype="int64") + tbl.header_row + 1
     keep = ~all_missing(tbl.frame) if tbl.frame.shape[1] else np.ones(len(numbers), bool)
+    if bad:
+        keep = keep.copy()
+        pos = np.fromiter(bad, dtype=np.int64, count=len(bad))
+        keep[pos] = False
+        tbl.rejects = [(int(numbers[i]), why) for i, why in sorted(bad.items())]
     if not keep.all():  # (no copy of the frame when every row has a value)
         tbl.frame = tbl.frame.loc[keep].reset_index(drop=True)
     tbl.row_numbers = numbers[keep]
@@ -261,7 +271,8 @@ def all_missing(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _records_to_table(records: list[list[object]], known: set[str], path: Path,
-                      encoding: str | None, sheet: str | None = None) -> Table:
+                      encoding: str | None, sheet: str | None = None,
+                      delim: str | None = None) -> Table:
     """Find the header row (skipping title rows above it) and build a string frame."""
     header_idx = 0
     best = -1
@@ -287,11 +298,16 @@ def _records_to_table(records: list[list[object]], known: set[str], path: Path,
             uniq.append(h)
     body = records[header_idx + 1:]
     width = len(uniq)
+    # CSV text: a record whose field count is not the header's is a rejected row
+    bad = ragged(body, width) if delim is not None else {}
     body = [list(r[:width]) + [None] * (width - len(r)) for r in body]
     frame = pd.DataFrame(body, columns=uniq, dtype=object)
     frame = frame.map(_cell_to_str) if len(frame) else frame
+    if delim is not None:
+        merged = swallowed(frame, delim)
+        bad.update((int(i), SWALLOWED) for i in np.flatnonzero(merged) if i not in bad)
     return _drop_blank_rows(Table(frame=frame, raw_headers=raw_headers, header_row=header_idx + 1,
-                                  encoding=encoding, sheet=sheet))
+                                  encoding=encoding, sheet=sheet), bad)
 
 
 def _cell_to_str(v: object) -> str | None:
@@ -407,11 +423,12 @@ def _parse_table(head: str, body_bytes, body_text, path: Path, known_headers: se
             records = list(csv.reader(io.StringIO(body_text()), delimiter=delim))
         except csv.Error as exc:
             raise InputFileError("{path}: not a readable CSV file ({reason})", path=path, reason=exc) from None
-        return _records_to_table(records, known_headers, path, enc)
+        return _records_to_table(records, known_headers, path, enc, delim=delim)
     parsed = [body]
     del body
     tbl.frame = one_chunk(parsed).to_pandas()
-    return _drop_blank_rows(tbl)
+    merged = swallowed(tbl.frame, delim)
+    return _drop_blank_rows(tbl, {int(i): SWALLOWED for i in np.flatnonzero(merged)})
 
 
 def one_chunk(table: pa.Table | list[pa.Table]) -> pa.Table:

@@ -160,8 +160,8 @@ def read_excluded(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
         frame = table.frame
         keep = ~frame.isna().all(axis=1) & ~is_summary_row(frame)
         frame, rows = frame[keep], rows[keep]
-        rows_read = int(len(frame))
-        rejects = []
+        rows_read = int(len(frame)) + len(table.rejects)  # (rows the CSV structure lost too)
+        rejects = list(table.rejects)
         buyer, bad = clean_id(frame[buyer_col])
         reason_col = _find(headers, "reason", opts.mapping)
         reason = (normalise_reason(frame[reason_col]) if reason_col

@@ -377,7 +377,7 @@ def read_orders(fmt: OrderFormat, path: Path, opts: ReadOptions, probe: Probe) -
     keep = ~blank & ~is_summary_row(frame)
     frame, rows = frame[keep], rows[keep]
     idx = frame.index
-    rows_read = int(len(frame))
+    rows_read = int(len(frame)) + len(table.rejects)  # (rows the CSV structure lost too)
 
     def text(field: str) -> pd.Series:
         return clean_str(frame[cols[field][0]]) if field in cols else _null_str(idx)
@@ -429,7 +429,7 @@ def read_orders(fmt: OrderFormat, path: Path, opts: ReadOptions, probe: Probe) -
         "_sub": sub_id,
     }, index=idx)
 
-    rejects: list[tuple[int, str]] = []
+    rejects: list[tuple[int, str]] = list(table.rejects)
     oid_col = _display(table, cols["order_id"][0])
     missing = out["order_id"].isna()
     damaged = damaged & ~missing
