@@ -50,11 +50,13 @@ from cskit.readers.common import (
     clean_id_arrow,
     from_arrow_str,
     is_summary_row,
+    no_invalid_bytes,
     norm_header,
     per_value,
     run_jobs,
     to_bool,
 )
+from cskit.readers.csvcheck import INVALID_MARK, NOT_UTF8
 from cskit.readers.timeparse import BAD, date_in_name, parse_dates_only, parse_timestamps
 from cskit.schema import MESSAGES, PLATFORMS, SCHEMAS, columns
 
@@ -255,6 +257,7 @@ def json_records(path: Path, probe: Probe) -> JsonRecords:
                                  hint="the file must be a JSON array, an object holding one, or JSON Lines", path=path, lineno=exc.lineno, colno=exc.colno, msg=exc.msg
                                  ) from None
     else:
+        no_invalid_bytes(text, path)
         items = _find_list(doc)
         records, rows, bad = [], [], []
         for i, item in enumerate(items, 1):
@@ -273,6 +276,9 @@ def _json_lines(text: str) -> JsonRecords:
     for i, line in enumerate(text.split("\n"), 1):
         line = line.strip()
         if not line:
+            continue
+        if INVALID_MARK in line:
+            bad.append((i, NOT_UTF8))
             continue
         try:
             obj = json.loads(line, parse_int=str, parse_float=str)

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from cskit.errors import InputFileError
-from cskit.readers.csvcheck import SWALLOWED, ragged, swallowed
+from cskit.readers.csvcheck import INVALID_MARK, broken_rows, ragged
 from cskit.readers.timeparse import DEFAULT_TZ, epoch_to_local, parse_timestamps  # noqa: F401
 
 # --------------------------------------------------------------------------- results
@@ -180,15 +180,57 @@ def decode_bytes(raw: bytes, path: Path, encoding: str | None = None) -> tuple[s
             ) from None
     if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
         return raw.decode("utf-16"), "utf-16"
-    for enc in ENCODINGS:
-        try:
-            return raw.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
+    try:
+        return raw.decode("utf-8-sig"), "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    mostly, text = _mostly_utf8(raw)
+    if mostly:
+        return text, "utf-8"
+    try:
+        return raw.decode("gb18030"), "gb18030"
+    except UnicodeDecodeError:
+        pass
     raise InputFileError(
         "{path}: not valid UTF-8 or GB18030 text",
         hint="pass --encoding ENC if you know the file's encoding", path=path,
     )
+
+
+_NON_ASCII_LINE = re.compile(r"^[^\n]*[^\x00-\x7f][^\n]*$", re.M)
+_INVALID_LINE = re.compile(r"^[^\n]*[\udc80-\udcff]", re.M)
+_INVALID_RUN = re.compile(r"[\udc80-\udcff]+")
+
+
+def _mostly_utf8(raw: bytes) -> tuple[bool, str]:
+    """Evidence for a file that is not valid UTF-8 as a whole: is it UTF-8 with a few bad
+    byte sequences (a GBK cell pasted into a UTF-8 export), or another encoding?
+
+    UTF-8 when at least as many lines with non-ASCII text are valid UTF-8 as are not — a
+    GBK file's Chinese lines are almost never valid UTF-8.  Then the text has each run of
+    bad bytes replaced by :data:`INVALID_MARK`, so the rows holding them are rejected
+    ("not valid UTF-8") instead of the whole file being decoded as GB18030 and every
+    Chinese character garbled."""
+    if raw.startswith(UTF8_BOM):
+        raw = raw[len(UTF8_BOM):]
+    text = raw.decode("utf-8", errors="surrogateescape")
+    bad = len(_INVALID_LINE.findall(text))
+    good = len(_NON_ASCII_LINE.findall(text)) - bad
+    if good < bad or good == 0:
+        return False, ""
+    return True, _INVALID_RUN.sub(INVALID_MARK, text)
+
+
+def no_invalid_bytes(text: str, path: Path) -> str:
+    """``text`` when no line of it held bytes that are not UTF-8 (see :func:`_mostly_utf8`);
+    else :class:`InputFileError` naming the first such line (for readers that cannot reject
+    single rows: a JSON document, a chat transcript)."""
+    at = text.find(INVALID_MARK)
+    if at < 0:
+        return text
+    raise InputFileError("{path}: line {line} is not valid UTF-8 (the rest of the file is)",
+                         hint="re-save the file as UTF-8, or pass --encoding ENC if you know its encoding",
+                         path=path, line=text.count("\n", 0, at) + 1)
 
 
 # --------------------------------------------------------------------------- headers
@@ -304,8 +346,7 @@ def _records_to_table(records: list[list[object]], known: set[str], path: Path,
     frame = pd.DataFrame(body, columns=uniq, dtype=object)
     frame = frame.map(_cell_to_str) if len(frame) else frame
     if delim is not None:
-        merged = swallowed(frame, delim)
-        bad.update((int(i), SWALLOWED) for i in np.flatnonzero(merged) if i not in bad)
+        bad = {**broken_rows(frame, delim), **bad}
     return _drop_blank_rows(Table(frame=frame, raw_headers=raw_headers, header_row=header_idx + 1,
                                   encoding=encoding, sheet=sheet), bad)
 
@@ -427,8 +468,7 @@ def _parse_table(head: str, body_bytes, body_text, path: Path, known_headers: se
     parsed = [body]
     del body
     tbl.frame = one_chunk(parsed).to_pandas()
-    merged = swallowed(tbl.frame, delim)
-    return _drop_blank_rows(tbl, {int(i): SWALLOWED for i in np.flatnonzero(merged)})
+    return _drop_blank_rows(tbl, broken_rows(tbl.frame, delim))
 
 
 def one_chunk(table: pa.Table | list[pa.Table]) -> pa.Table:

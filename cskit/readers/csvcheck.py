@@ -18,6 +18,10 @@ from cskit.readers.timeparse import DATE_ONLY
 TOO_MANY = "more fields than the header (an unquoted comma or delimiter in a cell?)"
 TOO_FEW = "fewer fields than the header (a cut or short row)"
 SWALLOWED = "a quote is not closed: this row swallowed the lines after it"
+NOT_UTF8 = "not valid UTF-8"
+#: what :func:`cskit.readers.common.decode_bytes` puts where a UTF-8 file has bytes that are
+#: not UTF-8 (a noncharacter: never in real text)
+INVALID_MARK = "\uffff"
 
 _DATE_LINE = re.compile("^" + DATE_ONLY + "$")
 _SUMMARY = ("汇总", "合计", "总计", "均值", "平均")
@@ -51,6 +55,20 @@ def ragged(body: list[list], width: int) -> dict[int, str]:
 
 def _shape(s: pd.Series) -> pd.Series:
     return s.str.replace(r"\d", "9", regex=True)
+
+
+def broken_rows(frame: pd.DataFrame, delim: str) -> dict[int, str]:
+    """Positions of rows holding bytes that were not UTF-8 (:data:`INVALID_MARK`) or merged
+    by an unbalanced quote (:func:`swallowed`), with the reason."""
+    bad = {int(i): SWALLOWED for i in np.flatnonzero(swallowed(frame, delim))}
+    if frame.shape[1]:
+        from cskit.readers.common import arrow_str, to_bool
+
+        marked = np.zeros(len(frame), dtype=bool)
+        for i in range(frame.shape[1]):
+            marked |= to_bool(pc.match_substring(arrow_str(frame.iloc[:, i]), INVALID_MARK))
+        bad.update((int(i), NOT_UTF8) for i in np.flatnonzero(marked))
+    return bad
 
 
 def swallowed(frame: pd.DataFrame, delim: str) -> np.ndarray:
