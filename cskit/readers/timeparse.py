@@ -76,8 +76,14 @@ def _fast(t: pd.Series) -> pd.Series | None:
     fast = pc.strptime(arr, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
     if fast.null_count != arr.null_count:
         return None
-    if not pc.all(pc.fill_null(pc.equal(pc.strftime(fast, format="%Y-%m-%d %H:%M:%S"), arr),
-                               True)).as_py():
+    # a real day: the text's day of month is the parsed one (fixed-width text only)
+    if pc.any(pc.not_equal(pc.binary_length(arr), 19)).as_py():
+        return None
+    try:
+        day = pc.cast(pc.utf8_slice_codeunits(arr, 8, 10), pa.int64())
+    except pa.ArrowInvalid:
+        return None
+    if not pc.all(pc.fill_null(pc.equal(pc.day(fast), day), True)).as_py():
         return None
     out = _np(fast)
     ok = np.isnat(out) | ((out >= _LO) & (out < _HI))
