@@ -209,7 +209,7 @@ def parse_dates_only(t: pd.Series) -> pd.Series:
     """Cells holding a date by itself (``2026-11-20``, ``2026年11月20日``) as datetime64[s];
     NaT elsewhere (also for impossible dates)."""
     t = pd.Series(t, dtype="string").str.strip()
-    parts = t.str.extract("^" + DATE_ONLY + "$")
+    parts = t.str.extract("^" + DATE_ONLY + r"(?: 00:00(?::00)?)?$")  # (an Excel date cell)
     txt = parts[0] + "-" + parts[1].str.zfill(2) + "-" + parts[2].str.zfill(2)
     out = pd.to_datetime(txt, format="%Y-%m-%d", errors="coerce").astype("datetime64[s]")
     return out.where((out >= _LO) & (out < _HI))
