@@ -218,13 +218,24 @@ def test_a_real_gbk_file_is_still_read_as_gbk(tmp_path):
     assert res.frame["buyer_id"].tolist() == [f"买家{i}" for i in range(4)]
 
 
+def test_a_utf8_row_in_a_gbk_file_is_rejected_not_garbled(tmp_path):
+    rows = [f"2026-05-01 10:0{i}:00,买家{i},你好呀{i},买家,好店\n" for i in range(5)]
+    raw = (HEAD.encode("gbk") + b"".join(r.encode("gbk") for r in rows[:2]) + rows[2].encode()
+           + b"".join(r.encode("gbk") for r in rows[3:]))
+    f = tmp_path / "g.csv"
+    f.write_bytes(raw)
+    res = read_file(f, ReadOptions())
+    assert res.rejects == [(4, "UTF-8 text in a GB18030 file (mixed encodings)")]
+    assert res.frame["buyer_id"].tolist() == ["买家0", "买家1", "买家3", "买家4"]
+
+
 def test_json_with_a_gbk_cell_names_the_line(tmp_path):
     good = '{"sent_at":"2026-05-01 10:00:00","buyer_id":"买家","content":"你好","sender":"buyer","shop":"好店"}'
     bad = ('{"sent_at":"2026-05-01 10:01:00","buyer_id":"买家","content":"'.encode() + "坏".encode("gbk")
            + b'","sender":"agent","shop":"' + "好店".encode() + b'"}')
     j = tmp_path / "c.json"
     j.write_bytes(b"[" + good.encode() + b",\n" + bad + b"]")
-    with pytest.raises(InputFileError, match="line 2 is not valid UTF-8"):
+    with pytest.raises(InputFileError, match="line 2 is in another encoding"):
         read_file(j, ReadOptions())
     jl = tmp_path / "c.jsonl"
     jl.write_bytes(good.encode() + b"\n" + bad + b"\n" + good.replace("10:00", "10:02").encode() + b"\n")

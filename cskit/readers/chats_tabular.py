@@ -56,7 +56,7 @@ from cskit.readers.common import (
     run_jobs,
     to_bool,
 )
-from cskit.readers.csvcheck import INVALID_MARK, NOT_UTF8
+from cskit.readers.csvcheck import mark_reason
 from cskit.readers.timeparse import BAD, date_in_name, parse_dates_only, parse_timestamps
 from cskit.schema import MESSAGES, PLATFORMS, SCHEMAS, columns
 
@@ -277,8 +277,9 @@ def _json_lines(text: str) -> JsonRecords:
         line = line.strip()
         if not line:
             continue
-        if INVALID_MARK in line:
-            bad.append((i, NOT_UTF8))
+        why = mark_reason(line)
+        if why:
+            bad.append((i, why))
             continue
         try:
             obj = json.loads(line, parse_int=str, parse_float=str)

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from cskit.errors import InputFileError
-from cskit.readers.csvcheck import INVALID_MARK, broken_rows, ragged
+from cskit.readers.csvcheck import INVALID_MARK, MARKS, MIXED_MARK, broken_rows, ragged
 from cskit.readers.timeparse import DEFAULT_TZ, epoch_to_local, parse_timestamps  # noqa: F401
 
 # --------------------------------------------------------------------------- results
@@ -187,10 +187,9 @@ def decode_bytes(raw: bytes, path: Path, encoding: str | None = None) -> tuple[s
     mostly, text = _mostly_utf8(raw)
     if mostly:
         return text, "utf-8"
-    try:
-        return raw.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError:
-        pass
+    text = _gb18030(raw)
+    if text is not None:
+        return text, "gb18030"
     raise InputFileError(
         "{path}: not valid UTF-8 or GB18030 text",
         hint="pass --encoding ENC if you know the file's encoding", path=path,
@@ -221,14 +220,44 @@ def _mostly_utf8(raw: bytes) -> tuple[bool, str]:
     return True, _INVALID_RUN.sub(INVALID_MARK, text)
 
 
+def _gb18030(raw: bytes) -> str | None:
+    """``raw`` decoded as GB18030 (None if it is not), for a file most of whose non-ASCII
+    lines are not UTF-8.  Lines that are valid UTF-8 with non-ASCII text are the other
+    encoding (a UTF-8 cell pasted into a GBK export — a GBK line of Chinese text is almost
+    never valid UTF-8): they are decoded as UTF-8 and start with :data:`MIXED_MARK`, so
+    their rows are rejected instead of stored garbled.  (Byte 0x0A never occurs inside a
+    GB18030 or UTF-8 character: the lines of both decodings match.)"""
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        text = None
+    if raw.startswith(UTF8_BOM):
+        return text
+    lines = pd.Series(raw.decode("utf-8", errors="surrogateescape").split("\n"), dtype=object)
+    utf8 = (lines.str.contains(r"[^\x00-\x7f]") & ~lines.str.contains(r"[\udc80-\udcff]")).to_numpy()
+    if not utf8.any():
+        return text
+    out = []
+    for line, is_utf8, u in zip(raw.split(b"\n"), utf8.tolist(), lines.tolist()):
+        if is_utf8:
+            out.append(MIXED_MARK + u)
+            continue
+        try:
+            out.append(line.decode("gb18030"))
+        except UnicodeDecodeError:
+            return None
+    return "\n".join(out)
+
+
 def no_invalid_bytes(text: str, path: Path) -> str:
     """``text`` when no line of it held bytes that are not UTF-8 (see :func:`_mostly_utf8`);
     else :class:`InputFileError` naming the first such line (for readers that cannot reject
     single rows: a JSON document, a chat transcript)."""
-    at = text.find(INVALID_MARK)
-    if at < 0:
+    found = [at for at in (text.find(m) for m in MARKS) if at >= 0]
+    if not found:
         return text
-    raise InputFileError("{path}: line {line} is not valid UTF-8 (the rest of the file is)",
+    at = min(found)
+    raise InputFileError("{path}: line {line} is in another encoding than the rest of the file",
                          hint="re-save the file as UTF-8, or pass --encoding ENC if you know its encoding",
                          path=path, line=text.count("\n", 0, at) + 1)
 

@@ -22,6 +22,19 @@ NOT_UTF8 = "not valid UTF-8"
 #: what :func:`cskit.readers.common.decode_bytes` puts where a UTF-8 file has bytes that are
 #: not UTF-8 (a noncharacter: never in real text)
 INVALID_MARK = "\uffff"
+MIXED = "UTF-8 text in a GB18030 file (mixed encodings)"
+#: put at the start of a line that is UTF-8 in a file read as GB18030 (another noncharacter)
+MIXED_MARK = "\ufffe"
+#: each mark and the reason a row holding it is rejected
+MARKS = {INVALID_MARK: NOT_UTF8, MIXED_MARK: MIXED}
+
+
+def mark_reason(text: str) -> str | None:
+    """Why a line holding a mark is rejected (None: no mark)."""
+    for mark, why in MARKS.items():
+        if mark in text:
+            return why
+    return None
 
 _DATE_LINE = re.compile("^" + DATE_ONLY + "$")
 _SUMMARY = ("汇总", "合计", "总计", "均值", "平均")
@@ -64,10 +77,11 @@ def broken_rows(frame: pd.DataFrame, delim: str) -> dict[int, str]:
     if frame.shape[1]:
         from cskit.readers.common import arrow_str, to_bool
 
-        marked = np.zeros(len(frame), dtype=bool)
-        for i in range(frame.shape[1]):
-            marked |= to_bool(pc.match_substring(arrow_str(frame.iloc[:, i]), INVALID_MARK))
-        bad.update((int(i), NOT_UTF8) for i in np.flatnonzero(marked))
+        for mark, why in MARKS.items():
+            marked = np.zeros(len(frame), dtype=bool)
+            for i in range(frame.shape[1]):
+                marked |= to_bool(pc.match_substring(arrow_str(frame.iloc[:, i]), mark))
+            bad.update((int(i), why) for i in np.flatnonzero(marked))
     return bad
 
 

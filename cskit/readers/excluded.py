@@ -29,7 +29,7 @@ from cskit.readers.common import (
     norm_header,
     parse_datetime,
 )
-from cskit.readers.csvcheck import INVALID_MARK, NOT_UTF8
+from cskit.readers.csvcheck import MARKS
 from cskit.schema import EXCLUDED, columns
 
 __all__ = ["read_excluded", "sniff_excluded", "normalise_reason", "reason_from_name",
@@ -219,9 +219,11 @@ def _plain_list(probe: Probe) -> tuple[pd.DataFrame, pd.Series, int, list]:
     headerish = {norm_header(h) for h in SYNONYMS["buyer_id"]}
     is_header = (t.map(norm_header).isin(headerish)) & (rows == rows.min())
     keep = (t.fillna("") != "") & ~t.str.startswith("#").fillna(False) & ~is_header
-    marked = t.str.contains(INVALID_MARK, regex=False).fillna(False) & keep
-    rejects = [(int(r), NOT_UTF8) for r in rows[marked]]
-    keep &= ~marked
+    rejects = []
+    for mark, why in MARKS.items():
+        marked = t.str.contains(mark, regex=False).fillna(False) & keep
+        rejects += [(int(r), why) for r in rows[marked]]
+        keep &= ~marked
     frame = pd.DataFrame({"buyer": t[keep]})
     return frame, rows[keep], int(keep.sum()) + len(rejects), rejects
 
