@@ -147,6 +147,23 @@ def test_a_real_multiline_message_is_kept(tmp_path):
     assert res.rejects == [] and res.frame["content"].tolist()[0] == "第一行\n第二行, 还有"
 
 
+def test_a_multiline_message_with_commas_is_kept_when_rows_start_with_a_timestamp(tmp_path):
+    f = write(tmp_path / "m.csv", HEAD + '2026-05-01 10:00:00,b1,"地址:\n省,市,区,街道,门牌",买家,好店\n'
+              "2026-05-01 10:01:00,b1,好的,客服,好店\n")
+    res = read_file(f, ReadOptions())
+    assert res.rejects == [] and res.frame["content"].tolist()[0] == "地址:\n省,市,区,街道,门牌"
+
+
+def test_a_swallowed_row_is_found_when_the_first_column_is_a_name(tmp_path):
+    # no shape to the first column: a swallowed line has as many commas as a row
+    f = write(tmp_path / "n.csv", "客户名,发送时间,发送内容,账号类型,店铺\n"
+              '张三,2026-05-01 10:00:00,"你好,买家,好店\n李四,2026-05-01 10:01:00,在的,客服,好店\n'
+              '王五,2026-05-01 10:02:00,嗯",买家,好店\n赵六,2026-05-01 10:03:00,ok,买家,好店\n')
+    res = read_file(f, ReadOptions())
+    assert res.rejects == [(2, "a quote is not closed: this row swallowed the lines after it")]
+    assert res.frame["buyer_id"].tolist() == ["赵六"]
+
+
 def test_rows_with_the_wrong_number_of_fields_are_rejected(tmp_path):
     head = "msg_id,sent_at,buyer_id,content,sender,shop\n"
     f = write(tmp_path / "r.csv", head + "m1,2026-05-01 10:00:00,b1,你好,buyer,好店\n"
@@ -237,6 +254,11 @@ def test_json_with_a_gbk_cell_names_the_line(tmp_path):
     j.write_bytes(b"[" + good.encode() + b",\n" + bad + b"]")
     with pytest.raises(InputFileError, match="line 2 is in another encoding"):
         read_file(j, ReadOptions())
+    # one line holding both: UTF-8 Chinese next to GBK bytes (decodes as GB18030 as a whole)
+    one = tmp_path / "one.json"
+    one.write_bytes(b"[" + bad + b"]")
+    with pytest.raises(InputFileError, match="line 1 is in another encoding"):
+        read_file(one, ReadOptions())
     jl = tmp_path / "c.jsonl"
     jl.write_bytes(good.encode() + b"\n" + bad + b"\n" + good.replace("10:00", "10:02").encode() + b"\n")
     res = read_file(jl, ReadOptions())

@@ -56,7 +56,7 @@ from cskit.readers.common import (
     run_jobs,
     to_bool,
 )
-from cskit.readers.csvcheck import mark_reason
+from cskit.readers.csvcheck import MIXED_MARK, mark_reason
 from cskit.readers.timeparse import BAD, date_in_name, parse_dates_only, parse_timestamps
 from cskit.schema import MESSAGES, PLATFORMS, SCHEMAS, columns
 
@@ -249,10 +249,11 @@ def json_records(path: Path, probe: Probe) -> JsonRecords:
     try:
         doc = json.loads(text, parse_int=str, parse_float=str)
     except json.JSONDecodeError as exc:
-        result = _json_lines(text) if text.lstrip().startswith("{") else None
+        result = _json_lines(text) if text.lstrip().lstrip(MIXED_MARK).startswith("{") else None
         # JSON Lines: one object per line; broken lines are rejects.  Anything else that
         # fails to parse (e.g. a broken pretty-printed document) is an invalid file.
         if result is None or not (exc.msg == "Extra data" or len(result.records) >= len(result.bad)):
+            no_invalid_bytes(text, path)  # a line in another encoding: say so
             raise InputFileError("{path}: invalid JSON at line {lineno} column {colno} ({msg})",
                                  hint="the file must be a JSON array, an object holding one, or JSON Lines", path=path, lineno=exc.lineno, colno=exc.colno, msg=exc.msg
                                  ) from None

@@ -222,9 +222,10 @@ def _mostly_utf8(raw: bytes) -> tuple[bool, str]:
 
 def _gb18030(raw: bytes) -> str | None:
     """``raw`` decoded as GB18030 (None if it is not), for a file most of whose non-ASCII
-    lines are not UTF-8.  Lines that are valid UTF-8 with non-ASCII text are the other
-    encoding (a UTF-8 cell pasted into a GBK export — a GBK line of Chinese text is almost
-    never valid UTF-8): they are decoded as UTF-8 and start with :data:`MIXED_MARK`, so
+    lines are not UTF-8.  Lines that are valid UTF-8 with non-ASCII text, or hold UTF-8
+    Chinese next to other bytes, are (partly) the other encoding (a UTF-8 cell pasted into
+    a GBK export, or the reverse — a GBK line of Chinese text is almost never valid UTF-8):
+    they are decoded as UTF-8 (bad bytes escaped) and start with :data:`MIXED_MARK`, so
     their rows are rejected instead of stored garbled.  (Byte 0x0A never occurs inside a
     GB18030 or UTF-8 character: the lines of both decodings match.)"""
     try:
@@ -234,13 +235,17 @@ def _gb18030(raw: bytes) -> str | None:
     if raw.startswith(UTF8_BOM):
         return text
     lines = pd.Series(raw.decode("utf-8", errors="surrogateescape").split("\n"), dtype=object)
-    utf8 = (lines.str.contains(r"[^\x00-\x7f]") & ~lines.str.contains(r"[\udc80-\udcff]")).to_numpy()
+    # a line of UTF-8 text, or one holding UTF-8 Chinese next to other bytes (two valid
+    # UTF-8 CJK characters in a row: 6 bytes a GBK line almost never happens to form)
+    utf8 = (lines.str.contains(r"[^\x00-\x7f]")
+            & (~lines.str.contains(r"[\udc80-\udcff]") | lines.str.contains(r"[\u4e00-\u9fff]{2}"))
+            ).to_numpy()
     if not utf8.any():
         return text
     out = []
     for line, is_utf8, u in zip(raw.split(b"\n"), utf8.tolist(), lines.tolist()):
         if is_utf8:
-            out.append(MIXED_MARK + u)
+            out.append(MIXED_MARK + u.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
             continue
         try:
             out.append(line.decode("gb18030"))

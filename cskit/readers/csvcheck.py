@@ -87,8 +87,9 @@ def broken_rows(frame: pd.DataFrame, delim: str) -> dict[int, str]:
 
 def swallowed(frame: pd.DataFrame, delim: str) -> np.ndarray:
     """Per row: a cell holds a line break followed by a line that looks like a row of this
-    file — it has as many delimiters as a whole row, or it starts like the first column of
-    the other rows (a timestamp or an id, e.g. ``2026-05-01 10:01:00,``) and has a delimiter.
+    file — it starts like the first column of the other rows when those share one shape
+    (a timestamp or an id, e.g. ``2026-05-01 10:01:00,``) and has a delimiter; else it has
+    as many delimiters as a whole row.
 
     A legitimate multi-line message is left alone unless one of its lines looks like that."""
     n = len(frame)
@@ -120,10 +121,11 @@ def swallowed(frame: pd.DataFrame, delim: str) -> np.ndarray:
         later = lines[lines.index.duplicated(keep="first")]  # every line after a cell's first
         if later.empty:
             continue
-        row_like = later.str.count(esc) >= width - 1
-        if shape is not None:
+        if shape is not None:  # the first column has a shape: a line starting with it
             head = later.str.split(delim, n=1).str[0].str.strip()
-            row_like |= (_shape(head) == shape) & later.str.contains(delim, regex=False)
+            row_like = (_shape(head) == shape) & later.str.contains(delim, regex=False)
+        else:  # else a line with as many delimiters as a whole row
+            row_like = later.str.count(esc) >= width - 1
         bad = row_like.fillna(False).groupby(level=0).any()
         pos = frame.index.get_indexer(bad[bad].index)
         hit[pos] = True
