@@ -246,6 +246,18 @@ def test_a_utf8_row_in_a_gbk_file_is_rejected_not_garbled(tmp_path):
     assert res.frame["buyer_id"].tolist() == ["买家0", "买家1", "买家3", "买家4"]
 
 
+def test_a_gbk_row_naming_its_shop_in_utf8_is_rejected(tmp_path):
+    # one line: GBK content, UTF-8 shop 好店 (read as GB18030 it would be shop 濂藉簵)
+    raw = ((HEAD + "2026-05-01 10:00:00,买家,你好呀,买家,好店\n").encode("gbk")
+           + "2026-05-01 10:01:00,买家,在的呀,客服,".encode("gbk") + "好店".encode() + b"\n"
+           + "2026-05-01 10:02:00,买家,好的,买家,好店\n".encode("gbk"))
+    f = tmp_path / "g.csv"
+    f.write_bytes(raw)
+    res = read_file(f, ReadOptions())
+    assert res.rejects == [(3, "UTF-8 text in a GB18030 file (mixed encodings)")]
+    assert set(res.frame["shop"]) == {"好店"}
+
+
 def test_json_with_a_gbk_cell_names_the_line(tmp_path):
     good = '{"sent_at":"2026-05-01 10:00:00","buyer_id":"买家","content":"你好","sender":"buyer","shop":"好店"}'
     bad = ('{"sent_at":"2026-05-01 10:01:00","buyer_id":"买家","content":"'.encode() + "坏".encode("gbk")
