@@ -213,7 +213,7 @@ def test_fast_and_general_paths_reject_the_same_rows(tmp_path, body):
 def test_one_gbk_cell_does_not_garble_a_utf8_file(tmp_path):
     head = b"sent_at,buyer_id,content,sender,shop\n"
     rows = [head] + [f"2026-05-01 10:0{i}:00,b{i},你好{i},买家,好店\n".encode() for i in range(4)]
-    rows[3] = "2026-05-01 10:02:00,b2,".encode() + "坏掉".encode("gbk") + ",买家,好店\n".encode()
+    rows[3] = b"2026-05-01 10:02:00,b2," + "坏掉".encode("gbk") + ",买家,好店\n".encode()
     raw = b"".join(rows)
     # the whole file also decodes cleanly as GB18030, with 好店 as 濂藉簵: no evidence there
     assert "濂藉簵" in raw.decode("gb18030")

@@ -184,7 +184,7 @@ def decode_bytes(raw: bytes, path: Path, encoding: str | None = None) -> tuple[s
         return raw.decode("utf-8-sig"), "utf-8-sig"
     except UnicodeDecodeError:
         pass
-    view = _Utf8View.of(raw[len(UTF8_BOM):] if raw.startswith(UTF8_BOM) else raw)
+    view = _Utf8View.of(raw.removeprefix(UTF8_BOM))
     text = _mostly_utf8(view)
     if text is not None:
         return text, "utf-8"
@@ -215,7 +215,7 @@ class _Utf8View:
     bad: np.ndarray
 
     @classmethod
-    def of(cls, raw: bytes) -> "_Utf8View":
+    def of(cls, raw: bytes) -> _Utf8View:
         text = raw.decode("utf-8", errors="surrogateescape")
         lines = text.split("\n")
         nonascii = np.fromiter((not ln.isascii() for ln in lines), dtype=bool, count=len(lines))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pyarrow.compute as pc
 import pandas as pd
+import pyarrow.compute as pc
 
 from cskit.readers.timeparse import DATE_ONLY
 
