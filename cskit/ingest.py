@@ -24,6 +24,7 @@ from cskit.errors import BadRowsError, CskitError, InputFileError, UsageError
 from cskit.i18n import RejectedRows
 from cskit.memory import no_huge_pages
 from cskit.readers import SUPPORTED_EXT, ReadOptions, ReadResult, read_file
+from cskit.readers.timeparse import DEFAULT_TZ, check_timezone
 from cskit.store import Store
 
 DIR_CONFIG = "cskit.toml"
@@ -203,7 +204,7 @@ def dir_config(file: Path, roots: list[Path]) -> dict:
                 data = tomllib.loads(cfg.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise UsageError("{cfg}: not valid TOML ({reason})", cfg=cfg, reason=exc) from None
-            for key in ("shop", "platform", "encoding", "kind"):
+            for key in ("shop", "platform", "encoding", "kind", "timezone"):
                 if key in data:
                     merged[key] = str(data[key])
             if "encoding" in data:
@@ -277,16 +278,31 @@ def read_one(path: Path, *, kind: str | None, platform: str | None, opts: ReadOp
 def ingest(paths: list[Path], store: Store, *, kind: str | None = None,
            platform: str | None = None, shop: str | None = None, mapping: Path | None = None,
            encoding: str | None = None, max_bad: float = DEFAULT_MAX_BAD,
-           progress: Callable[[str], None] | None = None, strict: bool = False) -> IngestReport:
+           progress: Callable[[str], None] | None = None, strict: bool = False,
+           timezone: str | None = None) -> IngestReport:
     """Read and store each file on its own (a rejected file is listed in
     ``report.rejected``, the others are committed); with ``strict``, read every file
     first and write all of them in one transaction (the first bad file is raised).
 
     A single file named on its own that is rejected is raised (there is nothing else to
-    keep)."""
+    keep).  ``timezone``: the shops' local time zone (naive times are local; zoned and
+    epoch times are converted to it); else a folder's ``cskit.toml`` ``timezone``, else
+    Asia/Shanghai."""
+    if timezone is not None:
+        _timezone(timezone, "--timezone")
     with no_huge_pages():
         return _ingest(paths, store, kind=kind, platform=platform, shop=shop, mapping=mapping,
-                       encoding=encoding, max_bad=max_bad, progress=progress, strict=strict)
+                       encoding=encoding, max_bad=max_bad, progress=progress, strict=strict,
+                       timezone=timezone)
+
+
+def _timezone(name: str, where: object) -> str:
+    try:
+        return check_timezone(name)
+    except ValueError:
+        raise UsageError("{where}: unknown time zone '{tz}'",
+                         hint="use an IANA name such as Asia/Shanghai or Asia/Hong_Kong",
+                         where=where, tz=name) from None
 
 
 def _file_report(f: Path, res: ReadResult, stats) -> FileReport:
@@ -303,7 +319,8 @@ def _file_report(f: Path, res: ReadResult, stats) -> FileReport:
 
 def _ingest(paths: list[Path], store: Store, *, kind: str | None, platform: str | None,
             shop: str | None, mapping: Path | None, encoding: str | None, max_bad: float,
-            progress: Callable[[str], None] | None, strict: bool) -> IngestReport:
+            progress: Callable[[str], None] | None, strict: bool,
+            timezone: str | None = None) -> IngestReport:
     problems: list[Rejected] = []
     files, skipped = collect_files(paths, None if strict else problems)
     if not files and not problems:
@@ -319,6 +336,8 @@ def _ingest(paths: list[Path], store: Store, *, kind: str | None, platform: str 
             shop=shop or cfg.get("shop"),
             mapping=user_mapping or cfg.get("mapping"),
             platform=(platform if platform not in (None, "auto") else cfg.get("platform")),
+            timezone=_timezone(timezone or cfg.get("timezone") or DEFAULT_TZ,
+                               "--timezone" if timezone else f.parent / DIR_CONFIG),
         )
         k = kind if kind not in (None, "auto") else cfg.get("kind")
         plat = platform if platform not in (None, "auto") else None

@@ -46,13 +46,14 @@ class PlatformOpt(str, Enum):
 
 def run_ingest(paths, store, *, kind=None, platform=None, shop=None, mapping=None, encoding=None,
                max_bad=0.05, fmt="table", lang="zh", output=None, quiet=False, strict=False,
-               excel=False):
+               excel=False, timezone=None):
     from cskit.ingest import ingest
     from cskit.progress import file_progress
 
     with file_progress(tr("reading")) as tick:
         report = ingest(paths, store, kind=kind, platform=platform, shop=shop, mapping=mapping,
-                        encoding=encoding, max_bad=max_bad, progress=tick, strict=strict)
+                        encoding=encoding, max_bad=max_bad, progress=tick, strict=strict,
+                        timezone=timezone)
     if quiet:
         _print_rejected(report)
         return report
@@ -102,6 +103,7 @@ def ingest_cmd(
     mapping: Annotated[Optional[Path], typer.Option("--mapping", help="TOML file naming the columns of an unusual export.")] = None,
     encoding: Annotated[Optional[str], typer.Option("--encoding", help="Force an encoding (default: utf-8, then gb18030).")] = None,
     max_bad_rows: Annotated[float, typer.Option("--max-bad-rows", min=0.0, max=1.0, help="Reject a whole file when more than this share of its rows cannot be parsed.")] = 0.05,
+    timezone: Annotated[Optional[str], typer.Option("--timezone", help="The shops' local time zone (IANA name; default Asia/Shanghai): zoned and epoch times are converted to it. 店铺所在时区")] = None,
     store: StoreOpt = None,
     fmt: FormatOpt = Fmt.table,
     lang: LangOpt = None,
@@ -120,7 +122,8 @@ def ingest_cmd(
     check_encoding(encoding)  # an unknown name is a usage error (exit 2), before any reading
     report = run_ingest(paths, open_store(store), kind=k, platform=platform.value, shop=shop,
                         mapping=mapping, encoding=encoding, max_bad=max_bad_rows, fmt=fmt.value,
-                        lang=lang.value, output=output, strict=strict, excel=excel)
+                        lang=lang.value, output=output, strict=strict, excel=excel,
+                        timezone=timezone)
     if report.rejected:
         raise typer.Exit(int(ExitCode.PARTIAL))
 

@@ -53,12 +53,14 @@ from cskit.readers.common import (
     clean_id_arrow,
     from_arrow_str,
     is_summary_row,
+    no_invalid_bytes,
     norm_header,
-    parse_clean_datetime,
     per_value,
     run_jobs,
     to_bool,
 )
+from cskit.readers.csvcheck import MIXED_MARK, mark_reason
+from cskit.readers.timeparse import BAD, date_in_name, parse_dates_only, parse_timestamps
 from cskit.schema import MESSAGES, PLATFORMS, SCHEMAS, columns
 
 #: columns a chat reader returns (``source_file`` is added by ingest)
@@ -253,14 +255,16 @@ def json_records(path: Path, probe: Probe) -> JsonRecords:
     except RecursionError:
         raise_too_deep(path)
     except json.JSONDecodeError as exc:
-        result = _json_lines(text) if text.lstrip().startswith("{") else None
+        result = _json_lines(text) if text.lstrip().lstrip(MIXED_MARK).startswith("{") else None
         # JSON Lines: one object per line; broken lines are rejects.  Anything else that
         # fails to parse (e.g. a broken pretty-printed document) is an invalid file.
         if result is None or not (exc.msg == "Extra data" or len(result.records) >= len(result.bad)):
+            no_invalid_bytes(text, path)  # a line in another encoding: say so
             raise InputFileError("{path}: invalid JSON at line {lineno} column {colno} ({msg})",
                                  hint="the file must be a JSON array, an object holding one, or JSON Lines", path=path, lineno=exc.lineno, colno=exc.colno, msg=exc.msg
                                  ) from None
     else:
+        no_invalid_bytes(text, path)
         items = _find_list(doc)
         records, rows, bad = [], [], []
         for i, item in enumerate(items, 1):
@@ -279,6 +283,10 @@ def _json_lines(text: str) -> JsonRecords:
     for i, line in enumerate(text.split("\n"), 1):
         line = line.strip()
         if not line:
+            continue
+        why = mark_reason(line)
+        if why:
+            bad.append((i, why))
             continue
         try:
             obj = json.loads(line, parse_int=str, parse_float=str)
@@ -442,9 +450,39 @@ def _map_lower(arr, mapping: dict[str, str]):
     return per_value(arr, fn)
 
 
+_TIME_ONLY_CELL = r"^\s*\d{1,2}:\d\d(:\d\d)?(\.\d+)?\s*$"
+
+
+def row_days(df: pd.DataFrame, time_col: str, path: Path, sheet: str | None
+             ) -> tuple[pd.Series | None, np.ndarray]:
+    """For exports writing 发送时间 as a time only (``20:57:11``): the date of each row and
+    which rows are date lines.
+
+    A date line is a row whose only non-empty cell is a date by itself (``2026-11-20``); it
+    dates the rows after it.  Rows before any date line take the one date the file or sheet
+    name gives (``聊天记录_2026-11-20.xlsx``, sheet ``2026-11-20``), else none (they are
+    rejected as "date missing").  ``(None, no rows)`` when no cell holds a time only."""
+    none = np.zeros(len(df), dtype=bool)
+    ts = arrow_str(df[time_col])
+    if not pc.any(pc.fill_null(pc.match_substring_regex(ts, _TIME_ONLY_CELL), False)).as_py():
+        return None, none
+    filled = df.notna().sum(axis=1).to_numpy() == 1
+    day = pd.Series(pd.NaT, index=df.index, dtype="datetime64[s]")
+    if filled.any():
+        one = df[filled].bfill(axis=1).iloc[:, 0]
+        dates = parse_dates_only(one)
+        day.loc[dates.index] = dates
+    date_line = day.notna().to_numpy()
+    day = day.ffill()
+    named = date_in_name(path.name, sheet)
+    if named is not None:
+        day = day.fillna(named)
+    return day, date_line
+
+
 def messages_from_strings(df: pd.DataFrame, rows: pd.Series, cols: Columns, opts: ReadOptions,
-                          path: Path, extra_rejects: list[tuple[int, str]] | None = None
-                          ) -> ReadResult:
+                          path: Path, extra_rejects: list[tuple[int, str]] | None = None,
+                          sheet: str | None = None) -> ReadResult:
     """Turn a frame of strings (normalised headers) into canonical messages.
 
     Column work runs on arrow arrays (see :func:`cskit.readers.common.per_value`); the
@@ -458,9 +496,11 @@ def messages_from_strings(df: pd.DataFrame, rows: pd.Series, cols: Columns, opts
         raise InputFileError(
             "{path}: no column says who sent each message (looked for 账号类型/发送方/角色/sender and 发送账号/客服/agent_id)", hint=MAPPING_HINT, path=path)
 
-    keep = ~(all_missing(df) | is_summary_row(df).to_numpy())
+    day, date_line = row_days(df, f["sent_at"], path, sheet)
+    keep = ~(all_missing(df) | is_summary_row(df).to_numpy() | date_line)
     if not keep.all():
         df, rows = df[keep], rows[keep]
+        day = day[keep] if day is not None else None
     index = df.index
     n = len(df)
     null = pa.nulls(n, pa.large_string())
@@ -490,7 +530,7 @@ def messages_from_strings(df: pd.DataFrame, rows: pd.Series, cols: Columns, opts
 
     def timestamps(arr):
         raw = per_value(arr, clean_arrow)
-        return raw, parse_clean_datetime(series(raw))
+        return (raw, *parse_timestamps(series(raw), opts.timezone, day))
 
     def lookup(arr, mapping):
         cleaned = per_value(arr, clean_arrow)
@@ -513,7 +553,7 @@ def messages_from_strings(df: pd.DataFrame, rows: pd.Series, cols: Columns, opts
         "shop": (lambda a: per_value(a, clean_arrow), col("shop")),
     }, parallel=n >= PARALLEL_ROWS)
     buyer, buyer_bad = done["buyer"]
-    raw_ts, sent_at = done["ts"]
+    raw_ts, sent_at, ts_why = done["ts"]
     role, sender = done["role"]
     agent = done["agent"]
     if cols.account:
@@ -548,13 +588,16 @@ def messages_from_strings(df: pd.DataFrame, rows: pd.Series, cols: Columns, opts
 
     reason = first_reason(index, [
         (isna(raw_ts), "missing timestamp"),
-        (sent_at.isna().to_numpy(), "bad timestamp"),
+        (sent_at.isna().to_numpy(), BAD),
         (isna(buyer), "missing buyer"),
         (buyer_bad, "buyer id mangled to scientific notation"),
         (pc.and_(pc.is_valid(role), isna(sender)), "unknown sender role"),
         (isna(sender), "cannot tell who sent it (no role, no sender account)"),
         (bad_platform, "unknown platform value"),
     ])
+    if ts_why.notna().any():  # say why a timestamp was refused (no such day, no date, …)
+        swap = ((reason == BAD) & ts_why.notna()).fillna(False).astype(bool)
+        reason = reason.mask(swap, ts_why).astype("string")
     data = {"shop": shop, "platform": series(platform), "conversation_id": series(conversation),
             "buyer_id": series(buyer), "agent_id": series(agent), "sender": series(sender),
             "sent_at": sent_at, "content": done["content"],
@@ -602,7 +645,8 @@ def read(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
             raise probe._table_error
         raise InputFileError("{path}: not a readable table", path=path)
     cols = resolve_columns(list(table.frame.columns), opts.mapping)
-    return messages_from_strings(table.frame, table.rows(), cols, opts, path)
+    return messages_from_strings(table.frame, table.rows(), cols, opts, path, list(table.rejects),
+                                 sheet=table.sheet)
 
 
 register(Reader(

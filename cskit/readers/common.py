@@ -23,6 +23,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from cskit.errors import InputFileError
+from cskit.readers.csvcheck import INVALID_MARK, MARKS, MIXED_MARK, broken_rows, ragged
+from cskit.readers.timeparse import DEFAULT_TZ, epoch_to_local, parse_timestamps  # noqa: F401
 
 # --------------------------------------------------------------------------- results
 
@@ -51,6 +53,7 @@ class ReadOptions:
     shop: str | None = None  #: shop name when the file has none
     mapping: dict[str, str] | None = None  #: canonical column -> header in the file
     platform: str | None = None  #: forced platform
+    timezone: str = DEFAULT_TZ  #: the shop's local time zone (naive times are taken as local)
 
 
 # --------------------------------------------------------------------------- encodings
@@ -178,15 +181,147 @@ def decode_bytes(raw: bytes, path: Path, encoding: str | None = None) -> tuple[s
             ) from None
     if raw.startswith(b"\xff\xfe") or raw.startswith(b"\xfe\xff"):
         return raw.decode("utf-16"), "utf-16"
-    for enc in ENCODINGS:
-        try:
-            return raw.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
+    try:
+        return raw.decode("utf-8-sig"), "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    view = _Utf8View.of(raw.removeprefix(UTF8_BOM))
+    text = _mostly_utf8(view)
+    if text is not None:
+        return text, "utf-8"
+    text = _gb18030(raw, view)
+    if text is not None:
+        return text, "gb18030"
     raise InputFileError(
         "{path}: not valid UTF-8 or GB18030 text",
         hint="pass --encoding ENC if you know the file's encoding", path=path,
     )
+
+
+_INVALID_CHAR = re.compile(r"[\udc80-\udcff]")
+_INVALID_RUN = re.compile(r"[\udc80-\udcff]+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CJK_PAIR = re.compile(r"[\u4e00-\u9fff]{2}")
+_CJK_MANY = re.compile(r"[\u4e00-\u9fff]{3}|[\u4e00-\u9fff]{2}.*[\u4e00-\u9fff]{2}")
+
+
+@dataclass
+class _Utf8View:
+    """A file that is not valid UTF-8, decoded as UTF-8 with its bad bytes escaped
+    (``surrogateescape``), line by line: which lines have non-ASCII text, which bad bytes."""
+
+    text: str
+    lines: list[str]
+    nonascii: np.ndarray
+    bad: np.ndarray
+
+    @classmethod
+    def of(cls, raw: bytes) -> _Utf8View:
+        text = raw.decode("utf-8", errors="surrogateescape")
+        lines = text.split("\n")
+        nonascii = np.fromiter((not ln.isascii() for ln in lines), dtype=bool, count=len(lines))
+        idx = np.flatnonzero(nonascii).tolist()
+        bad = np.zeros(len(lines), dtype=bool)
+        bad[idx] = np.fromiter((_INVALID_CHAR.search(lines[i]) is not None for i in idx),
+                               dtype=bool, count=len(idx))
+        return cls(text, lines, nonascii, bad)
+
+
+def _mostly_utf8(view: _Utf8View) -> str | None:
+    """Evidence for a file that is not valid UTF-8 as a whole: is it UTF-8 with a few bad
+    byte sequences (a GBK cell pasted into a UTF-8 export), or another encoding?
+
+    UTF-8 when at least as many lines with non-ASCII text are valid UTF-8 as are not — a
+    GBK file's Chinese lines are almost never valid UTF-8 —, or when its valid UTF-8
+    Chinese characters are at least twice its runs of bad bytes.  Then the text is returned
+    with each run of bad bytes replaced by :data:`INVALID_MARK`, so the rows holding them
+    are rejected ("not valid UTF-8") instead of the whole file being decoded as GB18030
+    and every Chinese character garbled; else None."""
+    bad = int(view.bad.sum())
+    good = int(view.nonascii.sum()) - bad
+    if good < bad or good == 0:
+        # no line says so (e.g. one line holding both): valid UTF-8 Chinese characters at
+        # least twice as many as runs of bad bytes (GBK text: 0 of 20,000 random samples of
+        # a few words; a file with many bad lines is not such a case)
+        if bad > 100:
+            return None
+        cjk = len(_CJK.findall(view.text))
+        if cjk < 2 or cjk < 2 * len(_INVALID_RUN.findall(view.text)):
+            return None
+    return _INVALID_RUN.sub(INVALID_MARK, view.text)
+
+
+def _gb18030(raw: bytes, view: _Utf8View) -> str | None:
+    """``raw`` decoded as GB18030 (None if it is not), for a file most of whose non-ASCII
+    lines are not UTF-8.  Lines that are valid UTF-8 with non-ASCII text, or hold UTF-8
+    Chinese next to other bytes, are (partly) the other encoding (a UTF-8 cell pasted into
+    a GBK export, or the reverse — a GBK line of Chinese text is almost never valid UTF-8):
+    they are decoded as UTF-8 (bad bytes escaped) and start with :data:`MIXED_MARK`, so
+    their rows are rejected instead of stored garbled.  (Byte 0x0A never occurs inside a
+    GB18030 or UTF-8 character: the lines of both decodings match.)"""
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        text = None
+    if raw.startswith(UTF8_BOM):
+        return text
+    lines = view.lines
+    utf8 = view.nonascii & ~view.bad
+    raw_lines = None
+    # a line holding UTF-8 Chinese next to other bytes: three valid UTF-8 CJK characters
+    # in a row, or two pairs (GBK text happens to form that in about 2 lines of 300,000);
+    # a single pair (a UTF-8 shop name such as 好店 in a GBK row) when the line read as
+    # GB18030 has a character outside GB2312 (濂藉簵) — GBK text: 1 line in 10,000
+    starts = np.cumsum([0] + [len(ln) + 1 for ln in lines[:-1]])
+    paired = np.zeros(len(lines), dtype=bool)
+    at = [m.start() for m in _CJK_PAIR.finditer(view.text)]
+    paired[np.searchsorted(starts, at, side="right") - 1] = True
+    for i in np.flatnonzero(view.bad & paired).tolist():
+        if _CJK_MANY.search(lines[i]):
+            utf8[i] = True
+            continue
+        if raw_lines is None:
+            raw_lines = raw.split(b"\n")
+        utf8[i] = _outside_gb2312(raw_lines[i])
+    if not utf8.any():
+        return text
+    out = []
+    for line, is_utf8, u in zip(raw.split(b"\n"), utf8.tolist(), lines):
+        if is_utf8:
+            out.append(MIXED_MARK + u.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+            continue
+        try:
+            out.append(line.decode("gb18030"))
+        except UnicodeDecodeError:
+            return None
+    return "\n".join(out)
+
+
+def _outside_gb2312(line: bytes) -> bool:
+    """The line read as GB18030 has a Chinese character outside GB2312 (or is not GB18030)."""
+    try:
+        text = line.decode("gb18030")
+    except UnicodeDecodeError:
+        return True
+    for ch in _CJK.findall(text):
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            return True
+    return False
+
+
+def no_invalid_bytes(text: str, path: Path) -> str:
+    """``text`` when no line of it held bytes that are not UTF-8 (see :func:`_mostly_utf8`);
+    else :class:`InputFileError` naming the first such line (for readers that cannot reject
+    single rows: a JSON document, a chat transcript)."""
+    found = [at for at in (text.find(m) for m in MARKS) if at >= 0]
+    if not found:
+        return text
+    at = min(found)
+    raise InputFileError("{path}: line {line} is in another encoding than the rest of the file",
+                         hint="re-save the file as UTF-8, or pass --encoding ENC if you know its encoding",
+                         path=path, line=text.count("\n", 0, at) + 1)
 
 
 # --------------------------------------------------------------------------- headers
@@ -229,6 +364,9 @@ class Table:
     sheet: str | None = None
     row_numbers: np.ndarray | None = None  #: file row of each frame row (blank rows skipped)
     notes: list = field(default_factory=list)  #: cskit.i18n.Msg notes to show
+    #: rows left out because the file's structure is broken there: ``(file row, reason)``
+    #: (a reader adds them to its rejects; see :mod:`cskit.readers.csvcheck`)
+    rejects: list[tuple[int, str]] = field(default_factory=list)
 
     def rows(self) -> pd.Series:
         """1-based file row number of each data row."""
@@ -238,10 +376,16 @@ class Table:
                          index=self.frame.index)
 
 
-def _drop_blank_rows(tbl: "Table") -> "Table":
-    """Remove all-empty rows, remembering the file row number of the others."""
+def _drop_blank_rows(tbl: "Table", bad: dict[int, str] | None = None) -> "Table":
+    """Remove all-empty rows, remembering the file row number of the others; rows at the
+    positions in ``bad`` are removed too and listed in ``tbl.rejects`` with their reason."""
     numbers = np.arange(len(tbl.frame), dtype="int64") + tbl.header_row + 1
     keep = ~all_missing(tbl.frame) if tbl.frame.shape[1] else np.ones(len(numbers), bool)
+    if bad:
+        keep = keep.copy()
+        pos = np.fromiter(bad, dtype=np.int64, count=len(bad))
+        keep[pos] = False
+        tbl.rejects = [(int(numbers[i]), why) for i, why in sorted(bad.items())]
     if not keep.all():  # (no copy of the frame when every row has a value)
         tbl.frame = tbl.frame.loc[keep].reset_index(drop=True)
     tbl.row_numbers = numbers[keep]
@@ -261,7 +405,8 @@ def all_missing(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _records_to_table(records: list[list[object]], known: set[str], path: Path,
-                      encoding: str | None, sheet: str | None = None) -> Table:
+                      encoding: str | None, sheet: str | None = None,
+                      delim: str | None = None) -> Table:
     """Find the header row (skipping title rows above it) and build a string frame."""
     header_idx = 0
     best = -1
@@ -287,11 +432,15 @@ def _records_to_table(records: list[list[object]], known: set[str], path: Path,
             uniq.append(h)
     body = records[header_idx + 1:]
     width = len(uniq)
+    # CSV text: a record whose field count is not the header's is a rejected row
+    bad = ragged(body, width) if delim is not None else {}
     body = [list(r[:width]) + [None] * (width - len(r)) for r in body]
     frame = pd.DataFrame(body, columns=uniq, dtype=object)
     frame = frame.map(_cell_to_str) if len(frame) else frame
+    if delim is not None:
+        bad = {**broken_rows(frame, delim), **bad}
     return _drop_blank_rows(Table(frame=frame, raw_headers=raw_headers, header_row=header_idx + 1,
-                                  encoding=encoding, sheet=sheet))
+                                  encoding=encoding, sheet=sheet), bad)
 
 
 def _cell_to_str(v: object) -> str | None:
@@ -408,11 +557,11 @@ def _parse_table(head: str, body_bytes, body_text, path: Path, known_headers: se
             records = list(csv.reader(io.StringIO(body_text()), delimiter=delim))
         except csv.Error as exc:
             raise InputFileError("{path}: not a readable CSV file ({reason})", path=path, reason=exc) from None
-        return _records_to_table(records, known_headers, path, enc)
+        return _records_to_table(records, known_headers, path, enc, delim=delim)
     parsed = [body]
     del body
     tbl.frame = one_chunk(parsed).to_pandas()
-    return _drop_blank_rows(tbl)
+    return _drop_blank_rows(tbl, broken_rows(tbl.frame, delim))
 
 
 def one_chunk(table: pa.Table | list[pa.Table]) -> pa.Table:
@@ -673,68 +822,20 @@ def parse_amount(s: pd.Series) -> pd.Series:
     return pd.to_numeric(t, errors="coerce").astype("float64")
 
 
-_TS_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S",
-               "%Y%m%d %H:%M:%S", "%Y%m%d%H%M%S")
-
-
-def parse_datetime(s: pd.Series) -> pd.Series:
+def parse_datetime(s: pd.Series, tz: str = DEFAULT_TZ) -> pd.Series:
     """Parse the timestamp spellings seen in exports into datetime64[s] (NaT if unparseable).
 
     Handles ``2026-05-03 09:05:07``, ``2026/5/3 9:05`` (seconds lost by Excel),
-    ``2026年5月3日 09:05:07``, ISO ``T``, fractional seconds (dropped) and epoch
-    seconds / milliseconds.
+    ``2026年5月3日 09:05:07``, ISO ``T``, fractional seconds (dropped), zone suffixes
+    (converted to ``tz``) and epoch seconds / milliseconds; impossible dates and years
+    outside 2000–2100 are NaT (see :mod:`cskit.readers.timeparse`).
     """
-    return parse_clean_datetime(clean_str(s))
+    return parse_clean_datetime(clean_str(s), tz)
 
 
-def parse_clean_datetime(t: pd.Series) -> pd.Series:
+def parse_clean_datetime(t: pd.Series, tz: str = DEFAULT_TZ) -> pd.Series:
     """:func:`parse_datetime` of a column already cleaned by :func:`clean_str`."""
-    # fast path: the common ``YYYY-MM-DD HH:MM:SS`` spelling, parsed in pyarrow
-    arr = arrow_str(t)
-    fast = pc.strptime(arr, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
-    if fast.null_count == arr.null_count:
-        return pd.Series(_ts_numpy(fast), index=t.index)
-    t = (t.str.replace("/", "-", regex=False)
-          .str.replace(r"(\d)年(\d)", r"\1-\2", regex=True)
-          .str.replace(r"(\d)月(\d)", r"\1-\2", regex=True)
-          .str.replace(r"日\s*", " ", regex=True)
-          .str.replace(r"\.\d+$", "", regex=True)
-          .str.replace(r"[+-]\d\d:?\d\d$|Z$", "", regex=True)
-          .str.strip())
-    out = pd.Series(pd.NaT, index=t.index, dtype="datetime64[s]")
-    # 9..13 bare digits are epoch s/ms: keep them away from %Y%m%d%H%M%S, which would
-    # read 1714712345 as 1714-07-12 03:04:05
-    epochish = t.str.fullmatch(r"\d{9,13}").fillna(False).astype(bool)
-    todo = t.notna() & ~epochish
-    for fmt in _TS_FORMATS:
-        if not todo.any():
-            break
-        parsed = pd.to_datetime(t[todo], format=fmt, errors="coerce")
-        ok = parsed.notna()
-        out.loc[ok[ok].index] = parsed[ok].astype("datetime64[s]")
-        todo &= out.isna()
-    todo = (todo | epochish) & out.isna()
-    if todo.any():  # epoch seconds or milliseconds → shop-local (Asia/Shanghai) wall clock
-        num = pd.to_numeric(t[todo], errors="coerce").astype("float64")
-        sec = num.where(num < 1e11, num / 1000.0)
-        ok = sec.between(946684800, 4102444800)  # 2000..2100
-        if ok.any():
-            out.loc[ok[ok].index] = epoch_to_local(sec[ok])
-    return out
-
-
-def _ts_numpy(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    return arr.to_numpy(zero_copy_only=False).astype("datetime64[s]")
-
-
-def epoch_to_local(s: pd.Series, tz: str = "Asia/Shanghai") -> pd.Series:
-    """Epoch seconds (or ms) → shop-local naive datetime64[s]."""
-    num = pd.to_numeric(s, errors="coerce").astype("float64")  # nullable Int64 cannot take /1000
-    num = num.where(num < 1e11, num / 1000.0)
-    ts = pd.to_datetime(num.round(), unit="s", utc=True, errors="coerce")
-    return ts.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[s]")
+    return parse_timestamps(t, tz)[0]
 
 
 def is_summary_row(frame: pd.DataFrame) -> pd.Series:

@@ -29,6 +29,7 @@ from cskit.readers.common import (
     norm_header,
     parse_datetime,
 )
+from cskit.readers.csvcheck import MARKS
 from cskit.schema import EXCLUDED, columns
 
 __all__ = ["read_excluded", "sniff_excluded", "normalise_reason", "reason_from_name",
@@ -160,8 +161,8 @@ def read_excluded(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
         frame = table.frame
         keep = ~frame.isna().all(axis=1) & ~is_summary_row(frame)
         frame, rows = frame[keep], rows[keep]
-        rows_read = int(len(frame))
-        rejects = []
+        rows_read = int(len(frame)) + len(table.rejects)  # (rows the CSV structure lost too)
+        rejects = list(table.rejects)
         buyer, bad = clean_id(frame[buyer_col])
         reason_col = _find(headers, "reason", opts.mapping)
         reason = (normalise_reason(frame[reason_col]) if reason_col
@@ -176,7 +177,7 @@ def read_excluded(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
             reason = reason.fillna(default_reason)
         since_col = _find(headers, "since", opts.mapping)
         if since_col:
-            since = parse_datetime(frame[since_col])
+            since = parse_datetime(frame[since_col], opts.timezone)
             unparsed = since.isna() & clean_str(frame[since_col]).notna()
             rejects += [(int(r), f"date not understood (column {since_col})")
                         for r in rows[unparsed]]
@@ -218,8 +219,13 @@ def _plain_list(probe: Probe) -> tuple[pd.DataFrame, pd.Series, int, list]:
     headerish = {norm_header(h) for h in SYNONYMS["buyer_id"]}
     is_header = (t.map(norm_header).isin(headerish)) & (rows == rows.min())
     keep = (t.fillna("") != "") & ~t.str.startswith("#").fillna(False) & ~is_header
+    rejects = []
+    for mark, why in MARKS.items():
+        marked = t.str.contains(mark, regex=False).fillna(False) & keep
+        rejects += [(int(r), why) for r in rows[marked]]
+        keep &= ~marked
     frame = pd.DataFrame({"buyer": t[keep]})
-    return frame, rows[keep], int(keep.sum()), []
+    return frame, rows[keep], int(keep.sum()) + len(rejects), rejects
 
 
 register(Reader(

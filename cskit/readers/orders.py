@@ -377,7 +377,7 @@ def read_orders(fmt: OrderFormat, path: Path, opts: ReadOptions, probe: Probe) -
     keep = ~blank & ~is_summary_row(frame)
     frame, rows = frame[keep], rows[keep]
     idx = frame.index
-    rows_read = int(len(frame))
+    rows_read = int(len(frame)) + len(table.rejects)  # (rows the CSV structure lost too)
 
     def text(field: str) -> pd.Series:
         return clean_str(frame[cols[field][0]]) if field in cols else _null_str(idx)
@@ -395,8 +395,8 @@ def read_orders(fmt: OrderFormat, path: Path, opts: ReadOptions, probe: Probe) -
     item_id = item_id.mask(item_bad)
     sub_id, _ = ident("sub_order_id")
 
-    created_at = _coalesce(frame, cols["created_at"], parse_datetime)
-    paid_at = (parse_datetime(frame[cols["paid_at"][0]]) if "paid_at" in cols
+    created_at = _coalesce(frame, cols["created_at"], lambda s: parse_datetime(s, opts.timezone))
+    paid_at = (parse_datetime(frame[cols["paid_at"][0]], opts.timezone) if "paid_at" in cols
                else pd.Series(pd.NaT, index=idx, dtype="datetime64[s]"))
     amount = (parse_amount(frame[cols["amount"][0]]) if "amount" in cols
               else pd.Series(np.nan, index=idx, dtype="float64"))
@@ -429,7 +429,7 @@ def read_orders(fmt: OrderFormat, path: Path, opts: ReadOptions, probe: Probe) -
         "_sub": sub_id,
     }, index=idx)
 
-    rejects: list[tuple[int, str]] = []
+    rejects: list[tuple[int, str]] = list(table.rejects)
     oid_col = _display(table, cols["order_id"][0])
     missing = out["order_id"].isna()
     damaged = damaged & ~missing

@@ -79,16 +79,16 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series(df[name].astype("object").map(_scalar), index=df.index, dtype="string")
 
 
-def _timestamps(raw: pd.Series) -> pd.Series:
+def _timestamps(raw: pd.Series, tz: str) -> pd.Series:
     t = clean_str(raw)
     numeric = t.str.fullmatch(r"\d+(\.\d+)?").fillna(False).astype(bool)
     out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[s]")
     if numeric.any():
-        local = epoch_to_local(t[numeric])
+        local = epoch_to_local(t[numeric], tz)
         out.loc[numeric[numeric].index] = local.where(local.dt.year.between(2000, 2100))
     rest = t.notna() & ~numeric
     if rest.any():
-        out.loc[rest[rest].index] = parse_datetime(t[rest])
+        out.loc[rest[rest].index] = parse_datetime(t[rest], tz)
     return out
 
 
@@ -140,7 +140,7 @@ def read(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
     shop = fill_shop(shop, buyer, opts.shop)
 
     ts_raw = clean_str(_col(df, "ts"))
-    sent_at = _timestamps(ts_raw)
+    sent_at = _timestamps(ts_raw, opts.timezone)
     msg_id = clean_id(_col(df, "msg_id"))[0]
 
     reason = first_reason(df.index, [

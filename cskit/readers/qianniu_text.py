@@ -46,7 +46,13 @@ from cskit.readers.chats_tabular import (
     normalise_agent,
     shop_prefix,
 )
-from cskit.readers.common import ReadOptions, ReadResult, norm_header, parse_datetime
+from cskit.readers.common import (
+    ReadOptions,
+    ReadResult,
+    no_invalid_bytes,
+    norm_header,
+    parse_datetime,
+)
 from cskit.schema import MESSAGES
 
 PLATFORM = "taobao"
@@ -143,7 +149,7 @@ def _frame(recs: list[dict], opts: ReadOptions) -> ReadResult:
     shop = fill_shop(shop, None, opts.shop)
 
     ts_raw = pd.Series(df["ts"], dtype="string")
-    sent_at = parse_datetime(ts_raw)
+    sent_at = parse_datetime(ts_raw, opts.timezone)
     msg_type = pd.Series(np.where(transfer, "transfer", "text"), index=df.index, dtype="string")
     msg_type = msg_type.mask(content.str.contains(CARD_PLACEHOLDER, regex=False).fillna(False), "card")
 
@@ -161,7 +167,7 @@ def _frame(recs: list[dict], opts: ReadOptions) -> ReadResult:
 
 
 def read(path: Path, opts: ReadOptions, probe: Probe) -> ReadResult:
-    return _frame(_parse_lines(probe.text or ""), opts)
+    return _frame(_parse_lines(no_invalid_bytes(probe.text or "", path)), opts)
 
 
 def _looks_tabular(line: str) -> bool:

@@ -70,5 +70,8 @@ def combine_sheets(tables: list[Table], known: set[str], path: Path) -> Table:
     rows = np.concatenate([t.rows().to_numpy() for t in read]).astype("int64")
     notes.append(Msg("{path}: read {n} sheets with the same headers ({sheets}); row numbers are within each sheet",
                      path=path, n=len(read), sheets=", ".join(str(t.sheet) for t in read)))
+    # sheet=None: one sheet's name never dates another sheet's time-only cells; each
+    # sheet's structural rejects are kept
     return Table(frame=frame, raw_headers=best.raw_headers, header_row=best.header_row,
-                 encoding=None, sheet=best.sheet, row_numbers=rows, notes=notes)
+                 encoding=None, sheet=None, row_numbers=rows, notes=notes,
+                 rejects=[r for t in read for r in t.rejects])
