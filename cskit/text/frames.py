@@ -171,7 +171,8 @@ def qc_frames(store, *, shops=None, period, rules=None, rule=None):
                 _in_period(ann["sent_at"], period)
             late = ann[sel][["shop", "buyer_id", "sent_at", "wait_s", "agent"]]
             late = late.assign(content=msgs.loc[late.index, "content"].to_numpy())
-        flags.append(inspect(agent, qc, late=late))
+        # buyers' messages too: the context rules look at the buyer's question before
+        flags.append(inspect(msgs[inside], qc, late=late))
         agents.append(agent[["shop", "agent_id", "sender"]])
     if seen == 0:
         raise _no_messages(store, period)

@@ -4,23 +4,34 @@ Rules are data (``cskit/data/qc_rules.toml``, see :mod:`cskit.text.lexicon` and
 docs/text.md).  Only messages with ``sender == "agent"`` are inspected: a buyer
 who writes 加微信 or 在吗, or a robot greeting, is never the agent's violation.
 
-Per text rule the work is vectorised over the agent-message column: the text is
-normalised once (NFKC, case-folded, trimmed), the rule's exceptions are blanked
-out with one ``str.replace`` (so 保证金 no longer contains a 保证 that counts),
-then one compiled alternation of keywords and patterns is tried with
-``str.contains``.  The loop is over rules, never over messages.  The ``late``
-rule turns the late/unanswered buyer messages of the reply rule into flags on
-the attributed agent.
+Per text rule the work is vectorised over the DISTINCT agent texts (a year of chats
+repeats its quick phrases millions of times; each distinct text is matched once, then
+mapped back): the text is normalised once (NFKC, case-folded, trimmed), the rule's
+exceptions and allow-list phrases are blanked out with one regex replace (so 保证金 no
+longer contains a 保证 that counts, 财源滚滚 no 滚), then one alternation of keywords and
+patterns is tried.  The loop is over rules, never over messages.
+
+A rule may state its context (docs/text.md): ``buyer_before`` — the buyer's last
+message before it (same shop, buyer, day) must be, say, a real question (只回复"在":
+在的 after a bare 在吗 is fine); ``cleared_by`` — a reason or an alternative in the
+message itself or in the agent's next message clears it (否定需求), and
+``cleared_before`` — a reason in the agent's previous message (a refusal that repeats the
+reason just given is not bare); ``unless_followed``
+— not flagged when the agent's next message follows straight away.  The neighbours come
+from one sort and vectorised group shifts, computed only when some message matched.
+The ``late`` rule turns the late/unanswered buyer messages of the reply rule into flags
+on the attributed agent (长时间未回复 is a log signal, not text).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from cskit.text._regex import as_arrow, contains, normalise, replace
-from cskit.text.lexicon import QCRules, load_qc_rules
+from cskit.text.lexicon import QCRule, QCRules, load_qc_rules
 
 __all__ = ["inspect", "qc_summary", "FLAG_COLUMNS"]
 
@@ -37,23 +48,25 @@ def _rules(rules) -> QCRules:
     return rules if isinstance(rules, QCRules) else load_qc_rules(rules)
 
 
-def _last_to_buyer(agent: pd.DataFrame) -> np.ndarray:
-    """True where no later agent message went to the same buyer on the same day."""
-    n = len(agent)
-    if n == 0 or not {"shop", "buyer_id", "sent_at"} <= set(agent.columns):
-        return np.ones(n, dtype=bool)
-    t = pd.to_datetime(agent["sent_at"], errors="coerce")
-    f = pd.DataFrame({"shop": agent["shop"].to_numpy(), "buyer": agent["buyer_id"].to_numpy(),
-                      "day": t.dt.normalize().to_numpy(), "t": t.to_numpy(),
-                      "i": np.arange(n)})
-    f = f.sort_values(["shop", "buyer", "day", "t", "i"], kind="stable", na_position="last")
-    same = np.zeros(n, dtype=bool)
-    s, b, d = (f[c].to_numpy() for c in ("shop", "buyer", "day"))
-    if n > 1:
-        same[:-1] = (s[1:] == s[:-1]) & (b[1:] == b[:-1]) & (d[1:] == d[:-1])
-    out = np.ones(n, dtype=bool)
-    out[f["i"].to_numpy()] = ~same
-    return out
+def _texts(values) -> tuple[np.ndarray, pa.Array]:
+    """(codes, distinct texts normalised and trimmed): each distinct text is matched once."""
+    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
+    codes, uniq = pd.factorize(s.astype(object).where(s.notna(), ""), sort=False)
+    return codes, pc.utf8_trim(normalise(as_arrow(pd.Series(uniq, dtype=object))), _TRIM)
+
+
+def _hits(rule: QCRule, text: pa.Array, whole: list) -> np.ndarray:
+    """Per distinct text: does the rule's text part match (exceptions blanked)?"""
+    if rule.match == "whole":
+        if not whole:
+            whole.append(pc.utf8_trim(replace(replace(text, _EMOJI, ""), _PARTICLES, ""), _TRIM))
+        t = whole[0]
+    else:
+        t = text
+    exc = rule.exception_pattern()
+    if exc is not None:
+        t = replace(t, exc, _BLANK)
+    return contains(t, rule.pattern())
 
 
 def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
@@ -61,7 +74,11 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
     """Flagged agent messages, one row per (message, rule).
 
     ``messages``: sender and content, plus shop, buyer_id, agent_id, sent_at when
-    available (missing ones come out empty).  ``rules``: a
+    available (missing ones come out empty).  Pass the buyers' messages too: rules with
+    a context (``buyer_before``, ``cleared_by``, ``unless_followed``, ``only_if_last``)
+    look at the buyer's message before and the agent's message after, within the same
+    shop, buyer and day; without them such a rule flags nothing that needs the buyer's
+    question (unknown is not a violation).  ``rules``: a
     :class:`~cskit.text.lexicon.QCRules`, a TOML path, or None (packaged).
     ``late`` (optional): late or unanswered buyer messages as from
     :func:`cskit.metrics.unreplied_list` — shop, buyer_id, sent_at, ``agent`` or
@@ -79,29 +96,20 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
     frames = []
     if "sender" not in messages.columns or "content" not in messages.columns:
         raise ValueError("messages need sender and content columns")
-    agent = messages[(messages["sender"] == "agent").to_numpy(dtype=bool, na_value=False)]
+    is_agent = (messages["sender"] == "agent").to_numpy(dtype=bool, na_value=False)
+    agent = messages[is_agent]
     if len(agent):
-        text = pc.utf8_trim(normalise(as_arrow(agent["content"])), _TRIM)
-        whole = last = None
+        codes, text = _texts(agent["content"])
+        whole: list = []
+        ctx = None
         for rule in qc.text_rules():
-            pattern = rule.pattern()
-            if pattern is None:
+            if rule.pattern() is None:
                 continue
-            if rule.match == "whole":
-                if whole is None:
-                    whole = pc.utf8_trim(replace(replace(text, _EMOJI, ""), _PARTICLES, ""),
-                                         _TRIM)
-                t = whole
-            else:
-                t = text
-            exc = rule.exception_pattern()
-            if exc is not None:
-                t = replace(t, exc, _BLANK)
-            hit = contains(t, pattern)
-            if rule.only_if_last and hit.any():
-                if last is None:
-                    last = _last_to_buyer(agent)
-                hit &= last
+            hit = _hits(rule, text, whole)[codes]
+            if rule.needs_context() and hit.any():
+                if ctx is None:
+                    ctx = _Context(messages, is_agent)
+                hit &= ctx.keep(rule, hit)
             if hit.any():
                 sel = agent[hit]
                 frames.append(pd.DataFrame({
@@ -135,6 +143,89 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
     out = out.sort_values(["shop", "sent_at", "agent_id", "_o"], kind="stable",
                           na_position="last")
     return out[FLAG_COLUMNS].reset_index(drop=True)
+
+
+class _Context:
+    """Per agent message (in the order of the agent rows): its neighbours in the same
+    shop, buyer and day — the buyer's last message before it, the agent's previous and
+    next messages, whether the next message is the agent's, whether it is the agent's last.  Built
+    once per call with vectorised group shifts (no loop over messages)."""
+
+    def __init__(self, messages: pd.DataFrame, is_agent: np.ndarray):
+        is_buyer = (messages["sender"] == "buyer").to_numpy(dtype=bool, na_value=False)
+        keep = is_agent | is_buyer
+        m = messages[keep]
+        n = len(m)
+        pos = np.arange(n)
+        t = pd.to_datetime(m["sent_at"], errors="coerce") if "sent_at" in m else \
+            pd.Series(pd.NaT, index=m.index)
+        f = pd.DataFrame({
+            "shop": _col(m, "shop"), "buyer": _col(m, "buyer_id"),
+            "day": t.dt.normalize().to_numpy(), "t": t.to_numpy(), "i": pos,
+            "agent": is_agent[keep], "content": m["content"].astype(object).to_numpy()})
+        for k in ("shop", "buyer"):
+            f[k] = f[k].where(pd.notna(f[k]), "")
+        f = f.sort_values(["shop", "buyer", "day", "t", "i"], kind="stable",
+                          na_position="last").reset_index(drop=True)
+        g = f.groupby(["shop", "buyer", "day"], sort=False, dropna=False).ngroup().to_numpy()
+        same_next = np.zeros(n, dtype=bool)
+        if n > 1:
+            same_next[:-1] = g[1:] == g[:-1]
+        ag = f["agent"].to_numpy()
+        # the buyer's last message before each row (same group)
+        buyer_txt = f["content"].where(~ag)
+        prev_buyer = buyer_txt.groupby(g).ffill().groupby(g).shift(1)
+        # the agent's next message after each row (same group)
+        agent_txt = f["content"].where(ag)
+        next_agent = agent_txt.groupby(g).bfill().groupby(g).shift(-1)
+        prev_agent = agent_txt.groupby(g).ffill().groupby(g).shift(1)
+        nxt_is_agent = np.zeros(n, dtype=bool)
+        if n > 1:
+            nxt_is_agent[:-1] = same_next[:-1] & ag[1:]
+        later_agent = next_agent.notna().to_numpy()
+        # back to the order of the agent rows of ``messages``
+        back = np.empty(n, dtype=np.int64)
+        back[f["i"].to_numpy()] = np.arange(n)
+        idx = back[np.flatnonzero(is_agent[keep])]
+        self.own = f["content"].to_numpy(dtype=object)[idx]
+        self.prev_buyer = prev_buyer.to_numpy(dtype=object)[idx]
+        self.next_agent = next_agent.to_numpy(dtype=object)[idx]
+        self.prev_agent = prev_agent.to_numpy(dtype=object)[idx]
+        self.followed = nxt_is_agent[idx]
+        self.last = ~later_agent[idx]
+
+    def keep(self, rule: QCRule, hit: np.ndarray) -> np.ndarray:
+        """Which of the ``hit`` rows the rule's context still flags."""
+        ok = hit.copy()
+        if rule.only_if_last:
+            ok &= self.last
+        if rule.unless_followed:
+            ok &= ~self.followed
+        rows = np.flatnonzero(ok)
+        if rule.buyer_before and len(rows):
+            prev = self.prev_buyer[rows]
+            known = pd.notna(prev)
+            t = _norm(prev)
+            if rule.buyer_ignore:
+                t = replace(t, "|".join(f"(?:{p})" for p in rule.buyer_ignore), _BLANK)
+            asked = contains(t, "|".join(f"(?:{p})" for p in rule.buyer_before))
+            ok[rows[~(known & asked)]] = False
+            rows = np.flatnonzero(ok)
+        if rule.cleared_by and len(rows):
+            pat = "|".join(f"(?:{p})" for p in rule.cleared_by)
+            cleared = np.zeros(len(rows), dtype=bool)
+            for side in (self.own, self.next_agent):
+                cleared |= contains(_norm(side[rows]), pat)
+            ok[rows[cleared]] = False
+            rows = np.flatnonzero(ok)
+        if rule.cleared_before and len(rows):
+            pat = "|".join(f"(?:{p})" for p in rule.cleared_before)
+            ok[rows[contains(_norm(self.prev_agent[rows]), pat)]] = False
+        return ok
+
+
+def _norm(values: np.ndarray) -> pa.Array:
+    return normalise(as_arrow(pd.Series(values, dtype=object)))
 
 
 def _closing_only(late: pd.DataFrame) -> np.ndarray:
