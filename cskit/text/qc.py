@@ -48,11 +48,12 @@ def _rules(rules) -> QCRules:
     return rules if isinstance(rules, QCRules) else load_qc_rules(rules)
 
 
-def _texts(values) -> tuple[np.ndarray, pa.Array]:
-    """(codes, distinct texts normalised and trimmed): each distinct text is matched once."""
-    s = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
-    codes, uniq = pd.factorize(s.astype(object).where(s.notna(), ""), sort=False)
-    return codes, pc.utf8_trim(normalise(as_arrow(pd.Series(uniq, dtype=object))), _TRIM)
+def _texts(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """(codes, distinct texts normalised and trimmed): each distinct text is matched once
+    (one arrow dictionary encoding; a missing text is the empty string)."""
+    enc = pc.dictionary_encode(as_arrow(values))
+    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return codes, pc.utf8_trim(normalise(enc.dictionary), _TRIM)
 
 
 def _hits(rule: QCRule, text: pa.Array, whole: list) -> np.ndarray:
@@ -97,9 +98,9 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
     if "sender" not in messages.columns or "content" not in messages.columns:
         raise ValueError("messages need sender and content columns")
     is_agent = (messages["sender"] == "agent").to_numpy(dtype=bool, na_value=False)
-    agent = messages[is_agent]
-    if len(agent):
-        codes, text = _texts(agent["content"])
+    agent_rows = np.flatnonzero(is_agent)
+    if len(agent_rows):
+        codes, text = _texts(messages["content"].iloc[agent_rows])
         whole: list = []
         ctx = None
         for rule in qc.text_rules():
@@ -111,7 +112,7 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
                     ctx = _Context(messages, is_agent)
                 hit &= ctx.keep(rule, hit)
             if hit.any():
-                sel = agent[hit]
+                sel = messages.iloc[agent_rows[hit]]
                 frames.append(pd.DataFrame({
                     "sent_at": sel["sent_at"].to_numpy() if "sent_at" in sel else pd.NaT,
                     "shop": _col(sel, "shop"), "buyer_id": _col(sel, "buyer_id"),
@@ -148,51 +149,71 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
 class _Context:
     """Per agent message (in the order of the agent rows): its neighbours in the same
     shop, buyer and day — the buyer's last message before it, the agent's previous and
-    next messages, whether the next message is the agent's, whether it is the agent's last.  Built
-    once per call with vectorised group shifts (no loop over messages)."""
+    next messages, whether the next message is the agent's, whether it is the agent's last.
+    Built once per call from integer codes with one lexsort and running max/min (no loop
+    over messages, no strings moved); texts are looked up only for the rows a rule needs."""
 
     def __init__(self, messages: pd.DataFrame, is_agent: np.ndarray):
         is_buyer = (messages["sender"] == "buyer").to_numpy(dtype=bool, na_value=False)
-        keep = is_agent | is_buyer
-        m = messages[keep]
-        n = len(m)
+        keep = np.flatnonzero(is_agent | is_buyer)
+        n = len(keep)
+        self.content = messages["content"]
+        self.agent_rows = np.flatnonzero(is_agent)
+
+        def codes(name: str) -> np.ndarray:
+            if name not in messages.columns:
+                return np.zeros(n, dtype=np.int64)
+            return pd.factorize(messages[name].iloc[keep])[0]
+
+        if "sent_at" in messages.columns:
+            t = pd.to_datetime(messages["sent_at"].iloc[keep], errors="coerce")
+            tv = t.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+            day = tv // 86_400_000_000_000
+        else:
+            tv = day = np.zeros(n, dtype=np.int64)
+        shop, buyer = codes("shop"), codes("buyer_id")
+        order = np.lexsort((np.arange(n), tv, day, buyer, shop))
+        shop, buyer, day = shop[order], buyer[order], day[order]
+        new = np.ones(n, dtype=bool)
+        new[1:] = (shop[1:] != shop[:-1]) | (buyer[1:] != buyer[:-1]) | (day[1:] != day[:-1])
+        g = np.cumsum(new)
+        ag = is_agent[keep][order]
         pos = np.arange(n)
-        t = pd.to_datetime(m["sent_at"], errors="coerce") if "sent_at" in m else \
-            pd.Series(pd.NaT, index=m.index)
-        f = pd.DataFrame({
-            "shop": _col(m, "shop"), "buyer": _col(m, "buyer_id"),
-            "day": t.dt.normalize().to_numpy(), "t": t.to_numpy(), "i": pos,
-            "agent": is_agent[keep], "content": m["content"].astype(object).to_numpy()})
-        for k in ("shop", "buyer"):
-            f[k] = f[k].where(pd.notna(f[k]), "")
-        f = f.sort_values(["shop", "buyer", "day", "t", "i"], kind="stable",
-                          na_position="last").reset_index(drop=True)
-        g = f.groupby(["shop", "buyer", "day"], sort=False, dropna=False).ngroup().to_numpy()
-        same_next = np.zeros(n, dtype=bool)
-        if n > 1:
-            same_next[:-1] = g[1:] == g[:-1]
-        ag = f["agent"].to_numpy()
-        # the buyer's last message before each row (same group)
-        buyer_txt = f["content"].where(~ag)
-        prev_buyer = buyer_txt.groupby(g).ffill().groupby(g).shift(1)
-        # the agent's next message after each row (same group)
-        agent_txt = f["content"].where(ag)
-        next_agent = agent_txt.groupby(g).bfill().groupby(g).shift(-1)
-        prev_agent = agent_txt.groupby(g).ffill().groupby(g).shift(1)
-        nxt_is_agent = np.zeros(n, dtype=bool)
-        if n > 1:
-            nxt_is_agent[:-1] = same_next[:-1] & ag[1:]
-        later_agent = next_agent.notna().to_numpy()
-        # back to the order of the agent rows of ``messages``
-        back = np.empty(n, dtype=np.int64)
-        back[f["i"].to_numpy()] = np.arange(n)
-        idx = back[np.flatnonzero(is_agent[keep])]
-        self.own = f["content"].to_numpy(dtype=object)[idx]
-        self.prev_buyer = prev_buyer.to_numpy(dtype=object)[idx]
-        self.next_agent = next_agent.to_numpy(dtype=object)[idx]
-        self.prev_agent = prev_agent.to_numpy(dtype=object)[idx]
-        self.followed = nxt_is_agent[idx]
-        self.last = ~later_agent[idx]
+
+        def before(mask: np.ndarray) -> np.ndarray:
+            """Sorted position of the last ``mask`` row before each row in its group, or -1."""
+            last = np.maximum.accumulate(np.where(mask, pos, -1))
+            prev = np.empty(n, dtype=np.int64)
+            prev[0], prev[1:] = -1, last[:-1]
+            return np.where((prev >= 0) & (g[np.maximum(prev, 0)] == g), prev, -1)
+
+        first = np.minimum.accumulate(np.where(ag, pos, n)[::-1])[::-1]
+        nxt = np.empty(n, dtype=np.int64)
+        nxt[-1:], nxt[:-1] = n, first[1:]
+        nxt = np.where((nxt < n) & (g[np.minimum(nxt, n - 1)] == g), nxt, -1)
+        followed = np.zeros(n, dtype=bool)
+        followed[:-1] = ag[1:] & (g[1:] == g[:-1])
+        rows = keep[order]  # sorted position -> row of ``messages``
+
+        def as_rows(p: np.ndarray) -> np.ndarray:
+            return np.where(p >= 0, rows[np.maximum(p, 0)], -1)
+
+        inv = np.empty(n, dtype=np.int64)
+        inv[order] = pos
+        mine = inv[is_agent[keep]]  # sorted positions of the agent rows, in their order
+        self.prev_buyer = as_rows(before(~ag)[mine])
+        self.prev_agent = as_rows(before(ag)[mine])
+        self.next_agent = as_rows(nxt[mine])
+        self.followed = followed[mine]
+        self.last = nxt[mine] < 0
+
+    def _text(self, rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+        """(normalised texts, known) of the given ``messages`` rows (-1 = none)."""
+        known = rows >= 0
+        vals = np.full(len(rows), None, dtype=object)
+        if known.any():
+            vals[known] = self.content.iloc[rows[known]].astype(object).to_numpy()
+        return _norm(vals), known & pd.notna(vals)
 
     def keep(self, rule: QCRule, hit: np.ndarray) -> np.ndarray:
         """Which of the ``hit`` rows the rule's context still flags."""
@@ -203,9 +224,7 @@ class _Context:
             ok &= ~self.followed
         rows = np.flatnonzero(ok)
         if rule.buyer_before and len(rows):
-            prev = self.prev_buyer[rows]
-            known = pd.notna(prev)
-            t = _norm(prev)
+            t, known = self._text(self.prev_buyer[rows])
             if rule.buyer_ignore:
                 t = replace(t, "|".join(f"(?:{p})" for p in rule.buyer_ignore), _BLANK)
             asked = contains(t, "|".join(f"(?:{p})" for p in rule.buyer_before))
@@ -214,15 +233,16 @@ class _Context:
         if rule.cleared_by and len(rows):
             pat = "|".join(f"(?:{p})" for p in rule.cleared_by)
             cleared = np.zeros(len(rows), dtype=bool)
-            for side in (self.own, self.next_agent):
-                cleared |= contains(_norm(side[rows]), pat)
+            for side in (self.agent_rows[rows], self.next_agent[rows]):
+                t, known = self._text(side)
+                cleared |= known & contains(t, pat)
             ok[rows[cleared]] = False
             rows = np.flatnonzero(ok)
         if rule.cleared_before and len(rows):
             pat = "|".join(f"(?:{p})" for p in rule.cleared_before)
-            ok[rows[contains(_norm(self.prev_agent[rows]), pat)]] = False
+            t, known = self._text(self.prev_agent[rows])
+            ok[rows[known & contains(t, pat)]] = False
         return ok
-
 
 def _norm(values: np.ndarray) -> pa.Array:
     return normalise(as_arrow(pd.Series(values, dtype=object)))
@@ -276,10 +296,14 @@ def qc_summary(flags: pd.DataFrame, rules: QCRules | str | None = None,
     wide.columns = list(ids)
     wide = wide.reset_index()
     if messages is not None:
-        m = messages[messages["sender"] == "agent"] if "sender" in messages else messages
-        counts = (m.assign(shop=m["shop"].astype(object).where(m["shop"].notna(), ""),
-                           agent_id=m["agent_id"].astype(object).where(m["agent_id"].notna(), ""))
-                  .groupby(keys, sort=False).size().rename("agent_messages").reset_index())
+        m = messages[(messages["sender"] == "agent").to_numpy(dtype=bool, na_value=False)] \
+            if "sender" in messages else messages
+        # group on the columns as they are (arrow strings stay arrow), fill the keys after
+        counts = (m.groupby([m["shop"], m["agent_id"]], sort=False, dropna=False).size()
+                  .rename("agent_messages").reset_index())
+        for k in keys:
+            counts[k] = counts[k].astype(object).where(counts[k].notna(), "")
+        counts = counts.groupby(keys, sort=False, as_index=False)["agent_messages"].sum()
         wide = counts.merge(wide, on=keys, how="outer")
         wide["agent_messages"] = wide["agent_messages"].fillna(0).astype(np.int64)
     for rid in ids:
