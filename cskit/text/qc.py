@@ -102,15 +102,16 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
     if len(agent_rows):
         codes, text = _texts(messages["content"].iloc[agent_rows])
         whole: list = []
-        ctx = None
-        for rule in qc.text_rules():
-            if rule.pattern() is None:
-                continue
-            hit = _hits(rule, text, whole)[codes]
+        matched = [(r, _hits(r, text, whole)[codes]) for r in qc.text_rules()
+                   if r.pattern() is not None]
+        need = np.zeros(len(agent_rows), dtype=bool)
+        for rule, hit in matched:
+            if rule.needs_context():
+                need |= hit
+        ctx = _Context(messages, is_agent, need) if need.any() else None
+        for rule, hit in matched:
             if rule.needs_context() and hit.any():
-                if ctx is None:
-                    ctx = _Context(messages, is_agent)
-                hit &= ctx.keep(rule, hit)
+                hit = hit & ctx.keep(rule, hit)
             if hit.any():
                 sel = messages.iloc[agent_rows[hit]]
                 frames.append(pd.DataFrame({
@@ -153,12 +154,28 @@ class _Context:
     Built once per call from integer codes with one lexsort and running max/min (no loop
     over messages, no strings moved); texts are looked up only for the rows a rule needs."""
 
-    def __init__(self, messages: pd.DataFrame, is_agent: np.ndarray):
+    def __init__(self, messages: pd.DataFrame, is_agent: np.ndarray, need: np.ndarray):
+        """``need``: per agent row, whether a rule needs its context; only the buyers of
+        those rows are looked at (the others keep the defaults: nothing around them)."""
         is_buyer = (messages["sender"] == "buyer").to_numpy(dtype=bool, na_value=False)
-        keep = np.flatnonzero(is_agent | is_buyer)
-        n = len(keep)
         self.content = messages["content"]
         self.agent_rows = np.flatnonzero(is_agent)
+        talk = is_agent | is_buyer
+        if "buyer_id" in messages.columns and not need.all():
+            b = as_arrow(messages["buyer_id"])  # arrow is_in: no Python loop (a missing
+            wanted = pc.unique(b.take(pa.array(self.agent_rows[need])))  # id is "")
+            talk &= np.asarray(pc.is_in(b, value_set=wanted).to_numpy(zero_copy_only=False),
+                               dtype=bool)
+        keep = np.flatnonzero(talk)
+        n = len(keep)
+        na = len(self.agent_rows)
+        self.prev_buyer = np.full(na, -1, dtype=np.int64)
+        self.prev_agent = np.full(na, -1, dtype=np.int64)
+        self.next_agent = np.full(na, -1, dtype=np.int64)
+        self.followed = np.zeros(na, dtype=bool)
+        self.last = np.ones(na, dtype=bool)
+        if n == 0:
+            return
 
         def codes(name: str) -> np.ndarray:
             if name not in messages.columns:
@@ -200,12 +217,14 @@ class _Context:
 
         inv = np.empty(n, dtype=np.int64)
         inv[order] = pos
-        mine = inv[is_agent[keep]]  # sorted positions of the agent rows, in their order
-        self.prev_buyer = as_rows(before(~ag)[mine])
-        self.prev_agent = as_rows(before(ag)[mine])
-        self.next_agent = as_rows(nxt[mine])
-        self.followed = followed[mine]
-        self.last = nxt[mine] < 0
+        kept_agent = is_agent[keep]
+        mine = inv[kept_agent]  # sorted positions of the kept agent rows, in their order
+        at = np.searchsorted(self.agent_rows, keep[kept_agent])  # their agent-row index
+        self.prev_buyer[at] = as_rows(before(~ag)[mine])
+        self.prev_agent[at] = as_rows(before(ag)[mine])
+        self.next_agent[at] = as_rows(nxt[mine])
+        self.followed[at] = followed[mine]
+        self.last[at] = nxt[mine] < 0
 
     def _text(self, rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
         """(normalised texts, known) of the given ``messages`` rows (-1 = none)."""
