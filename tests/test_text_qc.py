@@ -29,9 +29,16 @@ def msgs(*rows) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def rules_of(text: str, sender: str = "agent") -> list[str]:
-    """Rule ids flagged on one message (followed by nothing else)."""
-    return inspect(msgs((sender, text)))["rule_id"].tolist()
+def rules_of(text: str, sender: str = "agent", before: str | None = None) -> list[str]:
+    """Rule ids flagged on one message (followed by nothing else), after the buyer's
+    message ``before`` when given."""
+    rows = ([("buyer", before)] if before else []) + [(sender, text)]
+    return inspect(msgs(*rows))["rule_id"].tolist()
+
+
+#: the context rules need the buyer's message before: a real question for 只回复"在",
+#: a request for 否定需求 (without one they flag nothing: unknown is not a violation)
+CONTEXT = {"only_zai": "这款包邮吗", "refuse": "能帮我改一下地址吗"}
 
 
 # ------------------------------------------------------------------ positives
@@ -48,7 +55,7 @@ def rules_of(text: str, sender: str = "agent") -> list[str]:
     ("不知道", "shirk"), ("自己看详情页", "shirk"), ("随便", "shirk"), ("不清楚", "shirk"),
 ])
 def test_agent_violations_are_flagged(text, rule):
-    assert rule in rules_of(text), text
+    assert rule in rules_of(text, before=CONTEXT.get(rule)), text
 
 
 # ------------------------------------------------------------------ false-positive traps
@@ -89,9 +96,115 @@ def test_only_zai_is_flagged_only_when_nothing_followed():
     f = inspect(m)
     assert f["rule_id"].tolist() == ["only_zai"] and f.loc[0, "content"] == "在的"
     # the next agent message must go to the same buyer on the same day
-    m = pd.concat([msgs(("agent", "在的", "b1")), msgs(("agent", "好的", "b2")).assign(
-        sent_at=T0 + pd.Timedelta(minutes=5))], ignore_index=True)
+    m = pd.concat([msgs(("buyer", "有货吗", "b1"), ("agent", "在的", "b1")),
+                   msgs(("agent", "好的", "b2")).assign(sent_at=T0 + pd.Timedelta(minutes=5))],
+                  ignore_index=True)
     assert inspect(m)["buyer_id"].tolist() == ["b1"]
+
+
+# ------------------------------------------------------------------ rules in context (issue 14)
+
+
+def test_only_zai_needs_a_real_question_before_and_no_answer_straight_after():
+    # the buyer asked a real question and got only "在的"
+    assert rules_of("在的", before="这款今天能发货吗") == ["only_zai"]
+    assert rules_of("您好，在的呢", before="VA123 这单对应哪个订单 在吗") == ["only_zai"]
+    # 在的 after a bare 在吗 / a greeting / a link, or with no buyer message at all, is fine
+    for before in ("在吗", "在吗？", "亲 在不在", "你好", "[链接] 你好", "转人工", None):
+        assert rules_of("在的", before=before) == [], before
+    # the agent went straight on to the answer
+    assert inspect(msgs(("buyer", "这款今天能发货吗"), ("agent", "在的"),
+                        ("agent", "今天四点前拍下当天发"))).empty
+
+
+def test_refuse_needs_a_request_and_no_reason_or_alternative():
+    assert rules_of("这个不能添加的亲", before="税号可以加进去吗") == ["refuse"]
+    assert rules_of("很抱歉哈，没办法通过号码查询订单呢", before="通过手机号能查到订单吗") == ["refuse"]
+    # a factual answer (the buyer did not ask the shop to do anything) is not a refusal
+    assert rules_of("不可以的", before="充电的时候可以用吗") == []
+    assert rules_of("有些地方是无法送达的呢", before="为什么有些地方送不到") == []
+    # a reason or an alternative in the same or the next agent message clears it
+    assert rules_of("不能改哦，您可以拒收后重新下单", before="能帮我改地址吗") == []
+    m = msgs(("buyer", "你微信给我一个吧"), ("agent", "不行的哦"), ("buyer", "为什么"),
+             ("agent", "公司规定不能加私人联系方式"))
+    assert inspect(m).empty
+    # ... and so does the reason given just before (a repeated refusal is not bare)
+    m = msgs(("buyer", "发票能不写纸尿裤吗"), ("agent", "发票只能开具大类和明细"),
+             ("buyer", "我可以不开这个内容可以吗"), ("agent", "不可以的亲"))
+    assert inspect(m).empty
+    # but not a routine sentence two turns earlier: only the agent's previous message counts
+    m = msgs(("buyer", "能分开打包吗"), ("agent", "这个不能的哦"), ("buyer", "？"))
+    assert inspect(m)["rule_id"].tolist() == ["refuse"]
+
+
+@pytest.mark.parametrize("text", [
+    "祝您生意兴隆，财源滚滚",  # an idiom with 滚
+    "宝宝圆滚滚的很可爱",
+    "退款原路返回，微信零钱1-3个工作日到账",  # 微信 as a refund channel
+    "储蓄卡3-5个工作日，信用卡7个工作日，微信、白条1-3个工作日到账",
+    "微信是返京东余额1到3天到账",
+    "建议您关注京东官方微信公众号查看进度",  # the platform's own account
+    "建议您关注下我们生鲜客服的微信公众号爱上京东生鲜",
+    "您进入 微信 点击 发现 然后点击个人中心申请价保",  # WeChat as the app the buyer shops in
+    "是有其他人员通过微信联系您刷单的吗",  # an anti-fraud warning
+    "请提供您要充值的qq号",  # a QQ top-up
+    "我们会保证您的账户安全",  # 保证 as security, purpose, quality, effort
+    "为了保证商品新鲜，全程冷链",
+    "我们的宝贝质量是保证的哦",
+    "海外直采，层层质检，保证正品",
+    "这个小妹不能完全跟您保证，但会帮您申请拦截",
+    "小妹跟您保证会尽快为您审核处理",
+    "我这边不清楚，帮您联系售后核实一下",  # 不清楚 with an offer to find out
+    "不会的哈 要您自己查看的哦",
+])
+def test_allow_lists_and_legitimate_uses_are_not_flagged(text):
+    assert rules_of(text, before="这个怎么弄") == [], text
+
+
+def test_allow_list_blanks_only_the_phrase():
+    assert rules_of("退款到微信零钱，另外加我微信返现") == ["off_platform"]
+    assert rules_of("财源滚滚，滚吧") == ["abuse"]
+    assert rules_of("12小时内一定给您答复的") == ["overpromise"]
+
+
+def test_each_distinct_text_is_matched_once(monkeypatch):
+    import cskit.text.qc as qcmod
+
+    sizes = []
+    real = qcmod.contains
+
+    def counting(arr, pattern):
+        sizes.append(len(arr))
+        return real(arr, pattern)
+
+    monkeypatch.setattr(qcmod, "contains", counting)
+    rows = [("buyer", "包邮吗", f"b{i}") for i in range(50)] + \
+        [("agent", "加我微信" if i % 2 else "亲，包邮的哦", f"b{i}") for i in range(50)]
+    f = inspect(msgs(*rows))
+    assert f["rule_id"].tolist() == ["off_platform"] * 25
+    assert max(sizes) == 2  # 2 distinct agent texts, not 50 messages
+
+
+def test_committed_labelled_set_floor():
+    """tests/data/qc_labelled.jsonl (synthetic, the project's own text): every labelled
+    violation is flagged and nothing else (the floor CI keeps; the real-corpus numbers are
+    benchmarks/eval_qc_real.py, never in CI)."""
+    import json
+
+    rows = [json.loads(x) for x in (ROOT / "tests" / "data" / "qc_labelled.jsonl")
+            .read_text(encoding="utf-8").splitlines() if x.strip()]
+    frames = []
+    for k, r in enumerate(rows):
+        m = msgs(*[(s, t, r["id"]) for s, t in r["turns"]])
+        frames.append(m.assign(turn=range(len(m)),
+                               sent_at=m["sent_at"] + pd.Timedelta(hours=k)))
+    m = pd.concat(frames, ignore_index=True)
+    f = inspect(m).merge(m[["buyer_id", "sent_at", "turn"]], on=["buyer_id", "sent_at"])
+    got = {(b, int(t), rid) for b, t, rid in zip(f["buyer_id"], f["turn"], f["rule_id"])}
+    gold = {(r["id"], int(t), rid) for r in rows for t, ids in r["labels"].items() for rid in ids}
+    assert got == gold
+    assert {rid for _, _, rid in gold} == {"abuse", "off_platform", "overpromise", "only_zai",
+                                           "refuse", "shirk"}
 
 
 def test_one_message_can_break_several_rules_and_rows_are_complete():
@@ -211,6 +324,12 @@ def test_custom_rules_file_and_extends(tmp_path):
      'name = "y"\nseverity = "low"\nkeywords = ["b"]\n', "rules.x.id"),
     ('[[rules]]\nid = "x"\nname = "x"\nseverity = "low"\nkeywords = ["a"]\nlevel = 2\n', "rules.x.level"),
     ('rules = 3\n', "rules"),
+    ('[[rules]]\nid = "x"\nname = "x"\nseverity = "low"\nkeywords = ["a"]\nunless_followed = "yes"\n',
+     "rules.x.unless_followed"),
+    ('[[rules]]\nid = "x"\nname = "x"\nseverity = "low"\nkeywords = ["a"]\nbuyer_before = ["(a"]\n',
+     "rules.x.buyer_before[0]"),
+    ('[[rules]]\nid = "x"\nname = "x"\nseverity = "low"\nkeywords = ["a"]\ncleared_by = "b"\n',
+     "rules.x.cleared_by"),
 ])
 def test_bad_rules_file_is_one_line_naming_file_and_key(tmp_path, body, key):
     p = tmp_path / "bad.toml"

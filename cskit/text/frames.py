@@ -163,7 +163,8 @@ def qc_frames(store, *, shops=None, period, rules=None, rule=None):
             continue
         inside = _in_period(msgs["sent_at"], period)
         seen += int(inside.sum())
-        agent = msgs[inside & (msgs["sender"] == "agent").to_numpy(dtype=bool, na_value=False)]
+        agent = msgs.loc[inside & (msgs["sender"] == "agent").to_numpy(dtype=bool, na_value=False),
+                         ["shop", "agent_id", "sender"]]
         late = None
         if qc.late_rule() is not None:
             ann = annotate(msgs, rule, read_excluded(store, shop))
@@ -171,8 +172,9 @@ def qc_frames(store, *, shops=None, period, rules=None, rule=None):
                 _in_period(ann["sent_at"], period)
             late = ann[sel][["shop", "buyer_id", "sent_at", "wait_s", "agent"]]
             late = late.assign(content=msgs.loc[late.index, "content"].to_numpy())
-        flags.append(inspect(agent, qc, late=late))
-        agents.append(agent[["shop", "agent_id", "sender"]])
+        # buyers' messages too: the context rules look at the buyer's question before
+        flags.append(inspect(msgs if inside.all() else msgs[inside], qc, late=late))
+        agents.append(agent)
     if seen == 0:
         raise _no_messages(store, period)
     f = pd.concat(flags, ignore_index=True) if flags else inspect(

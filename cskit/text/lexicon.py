@@ -384,6 +384,26 @@ class QCRule:
     #: flag only when the agent sent that buyer nothing after it the same day
     #: (只回复"在": "在的" followed by a real answer is fine)
     only_if_last: bool = False
+    #: literal allow-list phrases (normalised), blanked like ``exceptions``: 微信零钱, 财源滚滚
+    allow: tuple[str, ...] = ()
+    #: context: the buyer's last message before it (same buyer, same day), with
+    #: ``buyer_ignore`` blanked out, must match one of these (no buyer message: not flagged)
+    buyer_before: tuple[str, ...] = ()
+    buyer_ignore: tuple[str, ...] = ()
+    #: context: not flagged when the message itself or the agent's next message
+    #: to that buyer the same day matches one of these (a reason or an alternative offered)
+    cleared_by: tuple[str, ...] = ()
+    #: context: not flagged when the agent's previous message to that buyer the same day
+    #: matches one of these (the reason was given just before)
+    cleared_before: tuple[str, ...] = ()
+    #: context: not flagged when the very next message of the buyer-day is the agent's
+    #: (the greeting was followed straight away by the answer)
+    unless_followed: bool = False
+
+    def needs_context(self) -> bool:
+        return bool(self.buyer_before or self.cleared_by or self.cleared_before
+                    or self.unless_followed
+                    or self.only_if_last)
 
     def pattern(self) -> str | None:
         """One alternation of keywords (escaped) and patterns; None for ``late`` rules."""
@@ -395,9 +415,10 @@ class QCRule:
         return f"^(?:{body})$" if self.match == "whole" else body
 
     def exception_pattern(self) -> str | None:
-        if not self.exceptions:
-            return None
-        return "|".join(f"(?:{p})" for p in self.exceptions)
+        """Exceptions and allow-list phrases (longest first), one alternation."""
+        parts = [escape(a) for a in sorted(self.allow, key=len, reverse=True)]
+        parts += [f"(?:{p})" for p in self.exceptions]
+        return "|".join(parts) if parts else None
 
 
 @dataclass(frozen=True)
@@ -419,7 +440,9 @@ class QCRules:
 
 
 _QC_KEYS = ("id", "name", "severity", "penalty", "keywords", "patterns", "exceptions", "match",
-            "source", "only_if_last")
+            "source", "only_if_last", "allow", "buyer_before", "buyer_ignore", "cleared_by",
+            "cleared_before",
+            "unless_followed")
 
 
 def _parse_qc(doc: dict, label: str) -> QCRules:
@@ -459,17 +482,26 @@ def _parse_qc(doc: dict, label: str) -> QCRules:
             src.regex(p, f"{path}.patterns[{j}]")
         for j, p in enumerate(exceptions):
             src.regex(p, f"{path}.exceptions[{j}]")
+        allow = tuple(normalize_term(a) for a in src.strings(body, "allow", path))
+        context = {}
+        for key in ("buyer_before", "buyer_ignore", "cleared_by", "cleared_before"):
+            context[key] = tuple(src.strings(body, key, path))
+            for j, p in enumerate(context[key]):
+                src.regex(p, f"{path}.{key}[{j}]")
         if source == "text" and not (keywords or patterns):
             raise src.fail(path, "a text rule needs keywords or patterns")
-        if source != "text" and (keywords or patterns or exceptions):
+        if source != "text" and (keywords or patterns or exceptions or allow
+                                 or any(context.values())):
             raise src.fail(path, "a late rule takes no keywords, patterns or exceptions")
-        only_last = body.get("only_if_last", False)
-        if not isinstance(only_last, bool):
-            raise src.fail(f"{path}.only_if_last", "must be true or false")
+        flags = {}
+        for key in ("only_if_last", "unless_followed"):
+            flags[key] = body.get(key, False)
+            if not isinstance(flags[key], bool):
+                raise src.fail(f"{path}.{key}", "must be true or false")
         rules.append(QCRule(id=rid, name=src.string(body, "name", path), severity=sev,
                             penalty=src.string(body, "penalty", path, required=False),
                             keywords=keywords, patterns=patterns, exceptions=exceptions,
-                            match=match, source=source, only_if_last=only_last))
+                            match=match, source=source, allow=allow, **flags, **context))
     for kind in ("late", "late_closing"):
         if sum(r.source == kind for r in rules) > 1:
             raise src.fail("rules", 'only one rule may have source = "{kind}"', kind=kind)

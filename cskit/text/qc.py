@@ -4,23 +4,34 @@ Rules are data (``cskit/data/qc_rules.toml``, see :mod:`cskit.text.lexicon` and
 docs/text.md).  Only messages with ``sender == "agent"`` are inspected: a buyer
 who writes 加微信 or 在吗, or a robot greeting, is never the agent's violation.
 
-Per text rule the work is vectorised over the agent-message column: the text is
-normalised once (NFKC, case-folded, trimmed), the rule's exceptions are blanked
-out with one ``str.replace`` (so 保证金 no longer contains a 保证 that counts),
-then one compiled alternation of keywords and patterns is tried with
-``str.contains``.  The loop is over rules, never over messages.  The ``late``
-rule turns the late/unanswered buyer messages of the reply rule into flags on
-the attributed agent.
+Per text rule the work is vectorised over the DISTINCT agent texts (a year of chats
+repeats its quick phrases millions of times; each distinct text is matched once, then
+mapped back): the text is normalised once (NFKC, case-folded, trimmed), the rule's
+exceptions and allow-list phrases are blanked out with one regex replace (so 保证金 no
+longer contains a 保证 that counts, 财源滚滚 no 滚), then one alternation of keywords and
+patterns is tried.  The loop is over rules, never over messages.
+
+A rule may state its context (docs/text.md): ``buyer_before`` — the buyer's last
+message before it (same shop, buyer, day) must be, say, a real question (只回复"在":
+在的 after a bare 在吗 is fine); ``cleared_by`` — a reason or an alternative in the
+message itself or in the agent's next message clears it (否定需求), and
+``cleared_before`` — a reason in the agent's previous message (a refusal that repeats the
+reason just given is not bare); ``unless_followed``
+— not flagged when the agent's next message follows straight away.  The neighbours come
+from one sort and vectorised group shifts, computed only when some message matched.
+The ``late`` rule turns the late/unanswered buyer messages of the reply rule into flags
+on the attributed agent (长时间未回复 is a log signal, not text).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from cskit.text._regex import as_arrow, contains, normalise, replace
-from cskit.text.lexicon import QCRules, load_qc_rules
+from cskit.text.lexicon import QCRule, QCRules, load_qc_rules
 
 __all__ = ["inspect", "qc_summary", "FLAG_COLUMNS"]
 
@@ -37,23 +48,26 @@ def _rules(rules) -> QCRules:
     return rules if isinstance(rules, QCRules) else load_qc_rules(rules)
 
 
-def _last_to_buyer(agent: pd.DataFrame) -> np.ndarray:
-    """True where no later agent message went to the same buyer on the same day."""
-    n = len(agent)
-    if n == 0 or not {"shop", "buyer_id", "sent_at"} <= set(agent.columns):
-        return np.ones(n, dtype=bool)
-    t = pd.to_datetime(agent["sent_at"], errors="coerce")
-    f = pd.DataFrame({"shop": agent["shop"].to_numpy(), "buyer": agent["buyer_id"].to_numpy(),
-                      "day": t.dt.normalize().to_numpy(), "t": t.to_numpy(),
-                      "i": np.arange(n)})
-    f = f.sort_values(["shop", "buyer", "day", "t", "i"], kind="stable", na_position="last")
-    same = np.zeros(n, dtype=bool)
-    s, b, d = (f[c].to_numpy() for c in ("shop", "buyer", "day"))
-    if n > 1:
-        same[:-1] = (s[1:] == s[:-1]) & (b[1:] == b[:-1]) & (d[1:] == d[:-1])
-    out = np.ones(n, dtype=bool)
-    out[f["i"].to_numpy()] = ~same
-    return out
+def _texts(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """(codes, distinct texts normalised and trimmed): each distinct text is matched once
+    (one arrow dictionary encoding; a missing text is the empty string)."""
+    enc = pc.dictionary_encode(as_arrow(values))
+    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return codes, pc.utf8_trim(normalise(enc.dictionary), _TRIM)
+
+
+def _hits(rule: QCRule, text: pa.Array, whole: list) -> np.ndarray:
+    """Per distinct text: does the rule's text part match (exceptions blanked)?"""
+    if rule.match == "whole":
+        if not whole:
+            whole.append(pc.utf8_trim(replace(replace(text, _EMOJI, ""), _PARTICLES, ""), _TRIM))
+        t = whole[0]
+    else:
+        t = text
+    exc = rule.exception_pattern()
+    if exc is not None:
+        t = replace(t, exc, _BLANK)
+    return contains(t, rule.pattern())
 
 
 def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
@@ -61,7 +75,11 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
     """Flagged agent messages, one row per (message, rule).
 
     ``messages``: sender and content, plus shop, buyer_id, agent_id, sent_at when
-    available (missing ones come out empty).  ``rules``: a
+    available (missing ones come out empty).  Pass the buyers' messages too: rules with
+    a context (``buyer_before``, ``cleared_by``, ``unless_followed``, ``only_if_last``)
+    look at the buyer's message before and the agent's message after, within the same
+    shop, buyer and day; without them such a rule flags nothing that needs the buyer's
+    question (unknown is not a violation).  ``rules``: a
     :class:`~cskit.text.lexicon.QCRules`, a TOML path, or None (packaged).
     ``late`` (optional): late or unanswered buyer messages as from
     :func:`cskit.metrics.unreplied_list` — shop, buyer_id, sent_at, ``agent`` or
@@ -79,31 +97,23 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
     frames = []
     if "sender" not in messages.columns or "content" not in messages.columns:
         raise ValueError("messages need sender and content columns")
-    agent = messages[(messages["sender"] == "agent").to_numpy(dtype=bool, na_value=False)]
-    if len(agent):
-        text = pc.utf8_trim(normalise(as_arrow(agent["content"])), _TRIM)
-        whole = last = None
-        for rule in qc.text_rules():
-            pattern = rule.pattern()
-            if pattern is None:
-                continue
-            if rule.match == "whole":
-                if whole is None:
-                    whole = pc.utf8_trim(replace(replace(text, _EMOJI, ""), _PARTICLES, ""),
-                                         _TRIM)
-                t = whole
-            else:
-                t = text
-            exc = rule.exception_pattern()
-            if exc is not None:
-                t = replace(t, exc, _BLANK)
-            hit = contains(t, pattern)
-            if rule.only_if_last and hit.any():
-                if last is None:
-                    last = _last_to_buyer(agent)
-                hit &= last
+    is_agent = (messages["sender"] == "agent").to_numpy(dtype=bool, na_value=False)
+    agent_rows = np.flatnonzero(is_agent)
+    if len(agent_rows):
+        codes, text = _texts(messages["content"].iloc[agent_rows])
+        whole: list = []
+        matched = [(r, _hits(r, text, whole)[codes]) for r in qc.text_rules()
+                   if r.pattern() is not None]
+        need = np.zeros(len(agent_rows), dtype=bool)
+        for rule, hit in matched:
+            if rule.needs_context():
+                need |= hit
+        ctx = _Context(messages, is_agent, need) if need.any() else None
+        for rule, hit in matched:
+            if rule.needs_context() and hit.any():
+                hit = hit & ctx.keep(rule, hit)
             if hit.any():
-                sel = agent[hit]
+                sel = messages.iloc[agent_rows[hit]]
                 frames.append(pd.DataFrame({
                     "sent_at": sel["sent_at"].to_numpy() if "sent_at" in sel else pd.NaT,
                     "shop": _col(sel, "shop"), "buyer_id": _col(sel, "buyer_id"),
@@ -135,6 +145,126 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
     out = out.sort_values(["shop", "sent_at", "agent_id", "_o"], kind="stable",
                           na_position="last")
     return out[FLAG_COLUMNS].reset_index(drop=True)
+
+
+class _Context:
+    """Per agent message (in the order of the agent rows): its neighbours in the same
+    shop, buyer and day — the buyer's last message before it, the agent's previous and
+    next messages, whether the next message is the agent's, whether it is the agent's last.
+    Built once per call from integer codes with one lexsort and running max/min (no loop
+    over messages, no strings moved); texts are looked up only for the rows a rule needs."""
+
+    def __init__(self, messages: pd.DataFrame, is_agent: np.ndarray, need: np.ndarray):
+        """``need``: per agent row, whether a rule needs its context; only the buyers of
+        those rows are looked at (the others keep the defaults: nothing around them)."""
+        is_buyer = (messages["sender"] == "buyer").to_numpy(dtype=bool, na_value=False)
+        self.content = messages["content"]
+        self.agent_rows = np.flatnonzero(is_agent)
+        talk = is_agent | is_buyer
+        if "buyer_id" in messages.columns and not need.all():
+            b = as_arrow(messages["buyer_id"])  # arrow is_in: no Python loop (a missing
+            wanted = pc.unique(b.take(pa.array(self.agent_rows[need])))  # id is "")
+            talk &= np.asarray(pc.is_in(b, value_set=wanted).to_numpy(zero_copy_only=False),
+                               dtype=bool)
+        keep = np.flatnonzero(talk)
+        n = len(keep)
+        na = len(self.agent_rows)
+        self.prev_buyer = np.full(na, -1, dtype=np.int64)
+        self.prev_agent = np.full(na, -1, dtype=np.int64)
+        self.next_agent = np.full(na, -1, dtype=np.int64)
+        self.followed = np.zeros(na, dtype=bool)
+        self.last = np.ones(na, dtype=bool)
+        if n == 0:
+            return
+
+        def codes(name: str) -> np.ndarray:
+            if name not in messages.columns:
+                return np.zeros(n, dtype=np.int64)
+            return pd.factorize(messages[name].iloc[keep])[0]
+
+        if "sent_at" in messages.columns:
+            t = pd.to_datetime(messages["sent_at"].iloc[keep], errors="coerce")
+            tv = t.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+            day = tv // 86_400_000_000_000
+        else:
+            tv = day = np.zeros(n, dtype=np.int64)
+        shop, buyer = codes("shop"), codes("buyer_id")
+        order = np.lexsort((np.arange(n), tv, day, buyer, shop))
+        shop, buyer, day = shop[order], buyer[order], day[order]
+        new = np.ones(n, dtype=bool)
+        new[1:] = (shop[1:] != shop[:-1]) | (buyer[1:] != buyer[:-1]) | (day[1:] != day[:-1])
+        g = np.cumsum(new)
+        ag = is_agent[keep][order]
+        pos = np.arange(n)
+
+        def before(mask: np.ndarray) -> np.ndarray:
+            """Sorted position of the last ``mask`` row before each row in its group, or -1."""
+            last = np.maximum.accumulate(np.where(mask, pos, -1))
+            prev = np.empty(n, dtype=np.int64)
+            prev[0], prev[1:] = -1, last[:-1]
+            return np.where((prev >= 0) & (g[np.maximum(prev, 0)] == g), prev, -1)
+
+        first = np.minimum.accumulate(np.where(ag, pos, n)[::-1])[::-1]
+        nxt = np.empty(n, dtype=np.int64)
+        nxt[-1:], nxt[:-1] = n, first[1:]
+        nxt = np.where((nxt < n) & (g[np.minimum(nxt, n - 1)] == g), nxt, -1)
+        followed = np.zeros(n, dtype=bool)
+        followed[:-1] = ag[1:] & (g[1:] == g[:-1])
+        rows = keep[order]  # sorted position -> row of ``messages``
+
+        def as_rows(p: np.ndarray) -> np.ndarray:
+            return np.where(p >= 0, rows[np.maximum(p, 0)], -1)
+
+        inv = np.empty(n, dtype=np.int64)
+        inv[order] = pos
+        kept_agent = is_agent[keep]
+        mine = inv[kept_agent]  # sorted positions of the kept agent rows, in their order
+        at = np.searchsorted(self.agent_rows, keep[kept_agent])  # their agent-row index
+        self.prev_buyer[at] = as_rows(before(~ag)[mine])
+        self.prev_agent[at] = as_rows(before(ag)[mine])
+        self.next_agent[at] = as_rows(nxt[mine])
+        self.followed[at] = followed[mine]
+        self.last[at] = nxt[mine] < 0
+
+    def _text(self, rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+        """(normalised texts, known) of the given ``messages`` rows (-1 = none)."""
+        known = rows >= 0
+        vals = np.full(len(rows), None, dtype=object)
+        if known.any():
+            vals[known] = self.content.iloc[rows[known]].astype(object).to_numpy()
+        return _norm(vals), known & pd.notna(vals)
+
+    def keep(self, rule: QCRule, hit: np.ndarray) -> np.ndarray:
+        """Which of the ``hit`` rows the rule's context still flags."""
+        ok = hit.copy()
+        if rule.only_if_last:
+            ok &= self.last
+        if rule.unless_followed:
+            ok &= ~self.followed
+        rows = np.flatnonzero(ok)
+        if rule.buyer_before and len(rows):
+            t, known = self._text(self.prev_buyer[rows])
+            if rule.buyer_ignore:
+                t = replace(t, "|".join(f"(?:{p})" for p in rule.buyer_ignore), _BLANK)
+            asked = contains(t, "|".join(f"(?:{p})" for p in rule.buyer_before))
+            ok[rows[~(known & asked)]] = False
+            rows = np.flatnonzero(ok)
+        if rule.cleared_by and len(rows):
+            pat = "|".join(f"(?:{p})" for p in rule.cleared_by)
+            cleared = np.zeros(len(rows), dtype=bool)
+            for side in (self.agent_rows[rows], self.next_agent[rows]):
+                t, known = self._text(side)
+                cleared |= known & contains(t, pat)
+            ok[rows[cleared]] = False
+            rows = np.flatnonzero(ok)
+        if rule.cleared_before and len(rows):
+            pat = "|".join(f"(?:{p})" for p in rule.cleared_before)
+            t, known = self._text(self.prev_agent[rows])
+            ok[rows[known & contains(t, pat)]] = False
+        return ok
+
+def _norm(values: np.ndarray) -> pa.Array:
+    return normalise(as_arrow(pd.Series(values, dtype=object)))
 
 
 def _closing_only(late: pd.DataFrame) -> np.ndarray:
@@ -185,10 +315,14 @@ def qc_summary(flags: pd.DataFrame, rules: QCRules | str | None = None,
     wide.columns = list(ids)
     wide = wide.reset_index()
     if messages is not None:
-        m = messages[messages["sender"] == "agent"] if "sender" in messages else messages
-        counts = (m.assign(shop=m["shop"].astype(object).where(m["shop"].notna(), ""),
-                           agent_id=m["agent_id"].astype(object).where(m["agent_id"].notna(), ""))
-                  .groupby(keys, sort=False).size().rename("agent_messages").reset_index())
+        m = messages[(messages["sender"] == "agent").to_numpy(dtype=bool, na_value=False)] \
+            if "sender" in messages else messages
+        # group on the columns as they are (arrow strings stay arrow), fill the keys after
+        counts = (m.groupby([m["shop"], m["agent_id"]], sort=False, dropna=False).size()
+                  .rename("agent_messages").reset_index())
+        for k in keys:
+            counts[k] = counts[k].astype(object).where(counts[k].notna(), "")
+        counts = counts.groupby(keys, sort=False, as_index=False)["agent_messages"].sum()
         wide = counts.merge(wide, on=keys, how="outer")
         wide["agent_messages"] = wide["agent_messages"].fillna(0).astype(np.int64)
     for rid in ids:
