@@ -188,6 +188,12 @@ class Grammar:
     waivers: tuple[str, ...] = ()
     #: statement clauses with one of these score nothing (价格还行, 质量挺好的)
     reassurances: tuple[str, ...] = ()
+    #: weight of the agent's turns of the same buyer-day (context: 亲，今天就发货 tells the
+    #: topic); 0 = buyer turns only
+    agent_factor: float = 0.0
+    #: regular expressions whose matches are blanked before scoring: quoted product text,
+    #: order cards, links (a product title's 包邮 is not the buyer's concern)
+    quote_patterns: tuple[str, ...] = ()
 
     @property
     def words(self) -> frozenset[str]:
@@ -241,7 +247,8 @@ class LostLexicon:
 _LOST_TOP = ("version", "extends", "grammar", "signals", "reasons")
 _GRAMMAR_KEYS = ("negators", "negation_window", "question_factor", "min_score",
                  "question_endings", "question_tail", "question_words", "worry_endings",
-                 "clause_breaks", "waivers", "reassurances", "other", "priority")
+                 "clause_breaks", "waivers", "reassurances", "other", "priority",
+                 "agent_factor", "quote_patterns")
 
 
 def _weights(src: _Src, doc: dict, key: str, path: str, regex: bool = False) -> dict[str, float]:
@@ -272,7 +279,7 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
     grammar = Grammar(
         negators=tuple(normalize_term(x) for x in src.strings(g, "negators", "grammar", [])),
         negation_window=int(window),
-        question_factor=src.number(g, "question_factor", "grammar", 0.6, lo=0, hi=1),
+        question_factor=src.number(g, "question_factor", "grammar", 0.6, lo=0, hi=5),
         min_score=src.number(g, "min_score", "grammar", 1.0, positive=True),
         question_endings=tuple(normalize_term(x) for x in
                                src.strings(g, "question_endings", "grammar", ["吗", "?"])),
@@ -282,7 +289,11 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
         clause_breaks=tuple(normalize_term(x) for x in src.strings(g, "clause_breaks", "grammar", [])),
         waivers=tuple(normalize_term(x) for x in src.strings(g, "waivers", "grammar", [])),
         reassurances=tuple(normalize_term(x) for x in src.strings(g, "reassurances", "grammar", [])),
+        agent_factor=src.number(g, "agent_factor", "grammar", 0.0, lo=0, hi=1),
+        quote_patterns=tuple(src.strings(g, "quote_patterns", "grammar", [])),
     )
+    for i, qp in enumerate(grammar.quote_patterns):
+        src.regex(qp, f"grammar.quote_patterns[{i}]")
     other = src.string(g, "other", "grammar", default="其他")
 
     reasons = []

@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cskit.text._regex import alternation, as_arrow, contains, escape, normalise
+from cskit.text._regex import alternation, as_arrow, contains, escape, normalise, replace
 from cskit.text.jieba_setup import tokenizer
 from cskit.text.lexicon import LostLexicon, load_lost_lexicon
 
@@ -181,6 +181,8 @@ def split_clauses(msgs, c: _Compiled | None = None) -> tuple[pa.Array, np.ndarra
     """Normalised clauses of each message and the message index of every clause."""
     c = c or _compile(load_lost_lexicon())
     t = normalise(as_arrow(msgs))
+    for qp in c.lex.grammar.quote_patterns:  # quoted product text, order cards, links
+        t = replace(t, qp, ",")
     if c.breaks:
         t = pc.replace_substring_regex(t, c.breaks, ",\\0")
     t = pc.replace_substring_regex(t, r"([0-9])\.([0-9])", "\\1" + _DOT + "\\2")
@@ -408,14 +410,20 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     if tcol is None:
         raise ValueError("buyer_texts needs a text, texts or content column")
     bt = buyer_texts
+    at = None  # the agents' turns: context, weighted by grammar.agent_factor
     if "sender" in bt.columns:
-        bt = bt[bt["sender"] == "buyer"]
+        is_buyer = (bt["sender"] == "buyer").to_numpy(dtype=bool, na_value=False)
+        if lex.grammar.agent_factor > 0:
+            is_agent = (bt["sender"] == "agent").to_numpy(dtype=bool, na_value=False)
+            at = bt[is_agent][keys + [tcol]]
+        bt = bt[is_buyer]
     bt = bt[keys + [tcol]]
     if tcol == "texts":
         bt = bt.explode("texts")
+        at = at.explode("texts") if at is not None else None
     sig = _signal_frame(signals, keys)
 
-    # the units: union of keys
+    # the units: keys with buyer text or a signal (an agent alone makes no unit)
     parts = [bt[keys]] + ([sig[keys]] if sig is not None else [])
     units = pd.concat(parts, ignore_index=True).drop_duplicates(keys)
     units = units.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
@@ -423,6 +431,13 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     n_units = len(units)
     ucode = bt[keys].merge(units, on=keys, how="left")["_u"].to_numpy(dtype=np.int64)
     text_scores = score_texts(bt[tcol].reset_index(drop=True), ucode, n_units, lex)
+    if at is not None and len(at):
+        acode = at[keys].merge(units, on=keys, how="left")["_u"]
+        known = acode.notna().to_numpy()
+        if known.any():
+            ctx = score_texts(at[tcol].reset_index(drop=True)[known],
+                              acode[known].to_numpy(dtype=np.int64), n_units, lex)
+            text_scores = text_scores + lex.grammar.agent_factor * ctx
 
     k_sig = len(lex.signals)
     sig_scores = np.zeros((n_units, k_sig))
