@@ -164,6 +164,10 @@ class Reason:
     #: reason ids whose hits are dropped from a clause in which this reason has a hit
     #: (stock absorbs size: "m码什么时候补货" is about stock, the 码 says which one)
     absorbs: tuple[str, ...] = ()
+    #: reason ids whose scores this reason takes over for the whole buyer-day once its own
+    #: score reaches ``takes_over_at`` (an existing order makes "什么时候到" service talk)
+    takes_over: tuple[str, ...] = ()
+    takes_over_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -308,13 +312,15 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
             raise src.fail(path, "{rid!r} is reserved", rid=rid)
         if not isinstance(body, dict):
             raise src.fail(path, "must be a table")
-        src.unknown(body, ("name", "absorbs") + _TERM_TABLES, path)
+        src.unknown(body, ("name", "absorbs", "takes_over", "takes_over_at") + _TERM_TABLES, path)
         r = Reason(id=rid, name=src.string(body, "name", path),
                    terms=_weights(src, body, "terms", path),
                    negatable=_weights(src, body, "negatable", path),
                    patterns=_weights(src, body, "patterns", path, regex=True),
                    fallback=_weights(src, body, "fallback", path),
-                   absorbs=tuple(src.strings(body, "absorbs", path)))
+                   absorbs=tuple(src.strings(body, "absorbs", path)),
+                   takes_over=tuple(src.strings(body, "takes_over", path)),
+                   takes_over_at=src.number(body, "takes_over_at", path, 0.0))
         if not (r.terms or r.negatable or r.patterns or r.fallback):
             raise src.fail(path, "has no terms, negatable, patterns or fallback words")
         reasons.append(r)
@@ -339,9 +345,10 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
 
     rids = {r.id for r in reasons}
     for r in reasons:
-        for a in r.absorbs:
-            if a not in rids or a == r.id:
-                raise src.fail(f"reasons.{r.id}.absorbs", "{id!r} is not another reason id", id=a)
+        for key in ("absorbs", "takes_over"):
+            for a in getattr(r, key):
+                if a not in rids or a == r.id:
+                    raise src.fail(f"reasons.{r.id}.{key}", "{id!r} is not another reason id", id=a)
     ids = [r.id for r in reasons] + [s.id for s in signals]
     prio = src.strings(g, "priority", "grammar", [])
     for p in prio:

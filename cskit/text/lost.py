@@ -352,6 +352,23 @@ def _clause_scores(clauses: pa.Array, c: _Compiled) -> tuple[np.ndarray, np.ndar
 # ======================================================================================
 # classify
 # ======================================================================================
+def _take_over(scores: np.ndarray, lex: LostLexicon) -> np.ndarray:
+    """Buyer-days where a reason with ``takes_over`` reached ``takes_over_at``: the scores
+    of the reasons it takes over move to it (vectorised over buyer-days)."""
+    ids = [r.id for r in lex.reasons]
+    for j, r in enumerate(lex.reasons):
+        if not r.takes_over:
+            continue
+        on = scores[:, j] >= max(r.takes_over_at, lex.grammar.min_score)
+        if not on.any():
+            continue
+        cols = [ids.index(t) for t in r.takes_over]
+        scores = scores.copy()
+        scores[on, j] += scores[np.ix_(on, cols)].sum(axis=1)
+        scores[np.ix_(on, cols)] = 0.0
+    return scores
+
+
 def _text_column(frame: pd.DataFrame) -> str | None:
     return next((c for c in _TEXT_COLUMNS if c in frame.columns), None)
 
@@ -438,6 +455,7 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
             ctx = score_texts(at[tcol].reset_index(drop=True)[known],
                               acode[known].to_numpy(dtype=np.int64), n_units, lex)
             text_scores = text_scores + lex.grammar.agent_factor * ctx
+    text_scores = _take_over(text_scores, lex)
 
     k_sig = len(lex.signals)
     sig_scores = np.zeros((n_units, k_sig))
