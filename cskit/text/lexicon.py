@@ -283,7 +283,7 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
     grammar = Grammar(
         negators=tuple(normalize_term(x) for x in src.strings(g, "negators", "grammar", [])),
         negation_window=int(window),
-        question_factor=src.number(g, "question_factor", "grammar", 0.6, lo=0, hi=5),
+        question_factor=src.number(g, "question_factor", "grammar", 0.6, lo=0, hi=1),
         min_score=src.number(g, "min_score", "grammar", 1.0, positive=True),
         question_endings=tuple(normalize_term(x) for x in
                                src.strings(g, "question_endings", "grammar", ["吗", "?"])),
