@@ -454,7 +454,9 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
         if known.any():
             ctx = score_texts(at[tcol].reset_index(drop=True)[known],
                               acode[known].to_numpy(dtype=np.int64), n_units, lex)
-            text_scores = text_scores + lex.grammar.agent_factor * ctx
+            # context only: it weighs in where the buyer raised something themselves
+            spoke = text_scores.max(axis=1, initial=0.0) > 0
+            text_scores = text_scores + lex.grammar.agent_factor * ctx * spoke[:, None]
     text_scores = _take_over(text_scores, lex)
 
     k_sig = len(lex.signals)
