@@ -131,17 +131,22 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
         lost = lost.rename(columns={"had_unpaid_order": "unpaid_order"})
         for c in ("slow", "unanswered", "unpaid_order"):
             lost[c] = lost[c].astype("boolean").fillna(False).astype(bool)
-        buyer = msgs[(msgs["sender"] == "buyer").to_numpy(dtype=bool, na_value=False)]
-        buyer = buyer.assign(date=pd.to_datetime(buyer["sent_at"]).dt.date)
-        buyer = buyer[["shop", "buyer_id", "date", "sent_at", "content"]].merge(
+        # 未下单 / 下单未付款: passed through classify as an extra column
+        lost["outcome"] = np.where(lost["unpaid_order"].to_numpy(dtype=bool), "unpaid_order",
+                                   "no_order").astype(object)
+        # the buyer's turns carry the concern; the agents' turns that day are context
+        chat = msgs[msgs["sender"].isin(["buyer", "agent"]).to_numpy(dtype=bool, na_value=False)]
+        chat = chat.assign(date=pd.to_datetime(chat["sent_at"]).dt.date)
+        chat = chat[["shop", "buyer_id", "date", "sender", "sent_at", "content"]].merge(
             lost[keys], on=keys, how="inner")
-        classified.append(classify(buyer[keys + ["content"]], lost, lexicon=lex))
-        texts.append(buyer)
+        classified.append(classify(chat[keys + ["sender", "content"]], lost, lexicon=lex))
+        buyer = chat[(chat["sender"] == "buyer").to_numpy(dtype=bool)]
+        texts.append(buyer[["shop", "buyer_id", "date", "sent_at", "content"]])
     if seen == 0:
         raise _no_messages(store, period)
     if not classified:
-        return pd.DataFrame(columns=keys + ["agent_id", "reasons", "reason_ids", "primary",
-                                            "primary_id", "n_reasons"]), \
+        return pd.DataFrame(columns=keys + ["agent_id", "outcome", "reasons", "reason_ids",
+                                            "primary", "primary_id", "n_reasons"]), \
             pd.DataFrame(columns=keys + ["sent_at", "content"]), method
     return (pd.concat(classified, ignore_index=True), pd.concat(texts, ignore_index=True),
             method)

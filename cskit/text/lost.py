@@ -40,8 +40,8 @@ from cskit.text._regex import alternation, as_arrow, contains, escape, normalise
 from cskit.text.jieba_setup import tokenizer
 from cskit.text.lexicon import LostLexicon, load_lost_lexicon
 
-__all__ = ["classify", "reason_summary", "examples", "service_signals", "score_texts",
-           "split_clauses", "KEY_COLUMNS", "SIGNAL_COLUMNS"]
+__all__ = ["classify", "reason_summary", "examples", "lost_list", "service_signals", "score_texts",
+           "split_clauses", "KEY_COLUMNS", "SIGNAL_COLUMNS", "LIST_COLUMNS"]
 
 KEY_COLUMNS = ("shop", "buyer_id", "date")
 #: boolean signal columns of ``classify(signals=…)`` and the signal id they feed
@@ -448,16 +448,24 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     n_units = len(units)
     ucode = bt[keys].merge(units, on=keys, how="left")["_u"].to_numpy(dtype=np.int64)
     text_scores = score_texts(bt[tcol].reset_index(drop=True), ucode, n_units, lex)
+    own = _take_over(text_scores, lex) > 0  # reasons the buyer raised themselves
     if at is not None and len(at):
         acode = at[keys].merge(units, on=keys, how="left")["_u"]
         known = acode.notna().to_numpy()
         if known.any():
             ctx = score_texts(at[tcol].reset_index(drop=True)[known],
                               acode[known].to_numpy(dtype=np.int64), n_units, lex)
-            # context only: it weighs in where the buyer raised something themselves
+            # context: it weighs in where the buyer raised something themselves (an
+            # agent's words alone are no reason), and can tell the topic of the day
             spoke = text_scores.max(axis=1, initial=0.0) > 0
             text_scores = text_scores + lex.grammar.agent_factor * ctx * spoke[:, None]
     text_scores = _take_over(text_scores, lex)
+    # a reason the buyer never raised is listed only when it is the day's topic (the
+    # primary): the agent's boilerplate (七天无理由, 运费险) adds no secondary reasons
+    top = np.zeros_like(own)
+    if n_units and text_scores.shape[1]:
+        top[np.arange(n_units), text_scores.argmax(axis=1)] = True
+    text_listed = (text_scores >= lex.grammar.min_score) & (own | top)
 
     k_sig = len(lex.signals)
     sig_scores = np.zeros((n_units, k_sig))
@@ -472,7 +480,7 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
         for col in extra:
             out[col] = merged[col].to_numpy()
     S = np.concatenate([text_scores, sig_scores], axis=1)
-    listed = np.concatenate([text_scores >= lex.grammar.min_score, sig_scores > 0], axis=1)
+    listed = np.concatenate([text_listed, sig_scores > 0], axis=1)
 
     ids = np.array(lex.ids, dtype=object)
     names = np.array([lex.name_of(i) for i in lex.ids], dtype=object)
@@ -595,6 +603,48 @@ def reason_summary(classified: pd.DataFrame, by=("shop",),
     return out[cols]
 
 
+def _best_quotes(classified: pd.DataFrame, messages: pd.DataFrame, lex: LostLexicon,
+                 evidence_only: bool) -> tuple[pd.DataFrame, list[str], str] | None:
+    """Per buyer(-day) key its best quote row (``score``, ``sent_at``, the text column).
+
+    For a text primary reason: the buyer's message scoring highest for it (latest on
+    ties); with ``evidence_only`` buyers with no scoring message are dropped, otherwise
+    their last message is taken.  For a signal reason / 其他: the last message.
+    """
+    keys = [k for k in KEY_COLUMNS if k in classified.columns]
+    m = messages
+    if "sender" in m.columns:
+        m = m[m["sender"] == "buyer"]
+    tcol = _text_column(m)
+    if tcol is None:
+        raise ValueError("messages need a content or text column")
+    m = m.copy()
+    if "date" in keys and "date" not in m.columns:
+        m["date"] = pd.to_datetime(m["sent_at"]).dt.date
+    if "sent_at" not in m.columns:
+        m["sent_at"] = pd.NaT
+    m = m[keys + ["sent_at", tcol]].merge(classified[keys + ["primary_id"]], on=keys, how="inner")
+    txt = m[tcol].astype(str).str.strip()
+    m = m[m[tcol].notna() & (txt != "") & ~txt.str.match(_NOT_A_QUOTE)].reset_index(drop=True)
+    if m.empty:
+        return None
+    sc = score_texts(m[tcol].reset_index(drop=True), np.arange(len(m)), len(m), lex)
+    text_ids = [r.id for r in lex.reasons]
+    col_of = {rid: j for j, rid in enumerate(text_ids)}
+    pj = m["primary_id"].map(col_of)
+    is_text = pj.notna().to_numpy()
+    s = np.zeros(len(m))
+    s[is_text] = sc[np.flatnonzero(is_text), pj[is_text].astype(int).to_numpy()]
+    m["score"] = np.round(s, 3)
+    m["_t"] = pd.to_datetime(m["sent_at"], errors="coerce")
+    # text reasons: best-scoring message (latest on ties); others: the last message
+    if evidence_only:
+        m = m[~is_text | (m["score"] > 0)]
+    m = m.sort_values(keys + ["score", "_t"], kind="stable", na_position="first")
+    best = m.drop_duplicates(keys, keep="last")
+    return best, keys, tcol
+
+
 def examples(classified: pd.DataFrame, messages: pd.DataFrame, n: int = 3,
              lexicon: LostLexicon | str | None = None) -> pd.DataFrame:
     """Up to ``n`` real buyer quotes per primary reason.
@@ -614,36 +664,10 @@ def examples(classified: pd.DataFrame, messages: pd.DataFrame, n: int = 3,
     empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
     if classified.empty or messages.empty or n <= 0:
         return empty
-    keys = [k for k in KEY_COLUMNS if k in classified.columns]
-    m = messages
-    if "sender" in m.columns:
-        m = m[m["sender"] == "buyer"]
-    tcol = _text_column(m)
-    if tcol is None:
-        raise ValueError("messages need a content or text column")
-    m = m.copy()
-    if "date" in keys and "date" not in m.columns:
-        m["date"] = pd.to_datetime(m["sent_at"]).dt.date
-    if "sent_at" not in m.columns:
-        m["sent_at"] = pd.NaT
-    m = m[keys + ["sent_at", tcol]].merge(classified[keys + ["primary_id"]], on=keys, how="inner")
-    txt = m[tcol].astype(str).str.strip()
-    m = m[m[tcol].notna() & (txt != "") & ~txt.str.match(_NOT_A_QUOTE)].reset_index(drop=True)
-    if m.empty:
+    found = _best_quotes(classified, messages, lex, evidence_only=True)
+    if found is None:
         return empty
-    sc = score_texts(m[tcol].reset_index(drop=True), np.arange(len(m)), len(m), lex)
-    text_ids = [r.id for r in lex.reasons]
-    col_of = {rid: j for j, rid in enumerate(text_ids)}
-    pj = m["primary_id"].map(col_of)
-    is_text = pj.notna().to_numpy()
-    s = np.zeros(len(m))
-    s[is_text] = sc[np.flatnonzero(is_text), pj[is_text].astype(int).to_numpy()]
-    m["score"] = np.round(s, 3)
-    m["_t"] = pd.to_datetime(m["sent_at"], errors="coerce")
-    # text reasons: best-scoring message (latest on ties); others: the last message
-    m = m[~is_text | (m["score"] > 0)]
-    m = m.sort_values(keys + ["score", "_t"], kind="stable", na_position="first")
-    best = m.drop_duplicates(keys, keep="last")
+    best, keys, tcol = found
     best = best.sort_values(["primary_id", "score"] + keys, ascending=[True, False] +
                             [True] * len(keys), kind="stable")
     best = best.drop_duplicates(["primary_id", tcol])  # distinct quotes per reason
@@ -657,3 +681,49 @@ def examples(classified: pd.DataFrame, messages: pd.DataFrame, n: int = 3,
     if "date" not in best.columns:
         best["date"] = None
     return best[cols].reset_index(drop=True)
+
+
+#: columns of :func:`lost_list` (CSV/JSON keys; docs/text.md)
+LIST_COLUMNS = ("shop", "date", "buyer_id", "agent_id", "outcome", "reason", "reasons", "quote",
+                "sent_at", "reason_id", "reason_ids")
+
+
+def lost_list(classified: pd.DataFrame, messages: pd.DataFrame,
+              lexicon: LostLexicon | str | None = None) -> pd.DataFrame:
+    """One row per lost buyer-day (the 回访 follow-up list).
+
+    ``classified``: :func:`classify` output, optionally with the passed-through
+    ``agent_id`` (first human replier) and ``outcome`` (``no_order`` 未下单 /
+    ``unpaid_order`` 下单未付款) columns; ``messages``: as for :func:`examples`.
+    Columns (:data:`LIST_COLUMNS`): shop, date, buyer_id, agent_id, outcome, reason
+    (the primary, display name), reasons (all, ';'-joined, highest first), quote (one
+    evidence message of the buyer: the one scoring highest for the primary reason, else
+    the last one; links and placeholders never; 7+ digit runs as ``***``; None when the
+    buyer wrote nothing quotable), sent_at (of the quote), reason_id, reason_ids.  A
+    missing ``agent_id`` / ``outcome`` is None (unknown), never guessed.  Sorted by
+    shop, date, buyer.
+    """
+    lex = lexicon if isinstance(lexicon, LostLexicon) else load_lost_lexicon(lexicon)
+    keys = [k for k in KEY_COLUMNS if k in classified.columns]
+    out = classified.copy()
+    for col in ("agent_id", "outcome", "date"):
+        if col not in out.columns:
+            out[col] = None
+    out = out.rename(columns={"primary_id": "reason_id"})
+    out["reason"] = out["primary"]
+    out["quote"] = None
+    out["sent_at"] = pd.NaT
+    if len(out) and not messages.empty:
+        found = _best_quotes(classified, messages, lex, evidence_only=False)
+        if found is not None:
+            best, bkeys, tcol = found
+            q = best[bkeys + ["sent_at", tcol]].rename(columns={tcol: "_q", "sent_at": "_at"})
+            out = out.merge(q, on=bkeys, how="left")
+            has = out["_q"].notna()
+            out["quote"] = out["_q"].astype(object).where(has, None)
+            out.loc[has, "quote"] = out.loc[has, "_q"].astype(str).str.replace(
+                _QUOTE_MASK, "***", regex=True)
+            out["sent_at"] = out["_at"]
+    out = out.sort_values([k for k in ("shop", "date", "buyer_id") if k in keys],
+                          kind="stable", na_position="last")
+    return out[list(LIST_COLUMNS)].reset_index(drop=True)
