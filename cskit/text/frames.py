@@ -134,20 +134,28 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
         # 未下单 / 下单未付款: passed through classify as an extra column
         lost["outcome"] = np.where(lost["unpaid_order"].to_numpy(dtype=bool), "unpaid_order",
                                    "no_order").astype(object)
-        # the buyer's turns carry the concern; the agents' turns that day are context
+        # the buyer's turns carry the concern; the agents' turns that day are context.
+        # Days are joined as datetime64[D] (not millions of Python date objects) and only
+        # the classified buyer-days get Python dates back.
         chat = msgs[msgs["sender"].isin(["buyer", "agent"]).to_numpy(dtype=bool, na_value=False)]
-        chat = chat.assign(date=pd.to_datetime(chat["sent_at"]).dt.date)
-        chat = chat[["shop", "buyer_id", "date", "sender", "sent_at", "content"]].merge(
-            lost[keys], on=keys, how="inner")
-        classified.append(classify(chat[keys + ["sender", "content"]], lost, lexicon=lex))
-        buyer = chat[(chat["sender"] == "buyer").to_numpy(dtype=bool)]
-        texts.append(buyer[["shop", "buyer_id", "date", "sent_at", "content"]])
+        chat = chat[["shop", "buyer_id", "sender", "sent_at", "content"]]
+        chat = chat.assign(date=chat["sent_at"].to_numpy().astype("datetime64[D]"))
+        lost64 = lost.assign(date=pd.to_datetime(lost["date"]).to_numpy().astype("datetime64[D]"))
+        chat = chat[chat["buyer_id"].isin(lost64["buyer_id"].unique()).to_numpy(
+            dtype=bool, na_value=False)]
+        chat = chat.merge(lost64[keys], on=keys, how="inner")
+        cl = classify(chat[keys + ["sender", "content"]], lost64, lexicon=lex)
+        cl["date"] = pd.to_datetime(cl["date"]).dt.date
+        classified.append(cl)
+        # buyer messages for quotes (examples, --list): they derive the date when needed
+        texts.append(chat.loc[(chat["sender"] == "buyer").to_numpy(dtype=bool, na_value=False),
+                              ["shop", "buyer_id", "sent_at", "content"]])
     if seen == 0:
         raise _no_messages(store, period)
     if not classified:
         return pd.DataFrame(columns=keys + ["agent_id", "outcome", "reasons", "reason_ids",
                                             "primary", "primary_id", "n_reasons"]), \
-            pd.DataFrame(columns=keys + ["sent_at", "content"]), method
+            pd.DataFrame(columns=["shop", "buyer_id", "sent_at", "content"]), method
     return (pd.concat(classified, ignore_index=True), pd.concat(texts, ignore_index=True),
             method)
 

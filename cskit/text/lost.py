@@ -386,6 +386,37 @@ def _keys_of(*frames) -> list[str]:
     return cols or ["shop", "buyer_id"]
 
 
+def _unit_codes(frames: list[pd.DataFrame], keys: list[str], n_defining: int
+                ) -> tuple[pd.DataFrame, list[np.ndarray]]:
+    """The units (distinct keys of the first ``n_defining`` frames, sorted by key, NaN
+    last) and, for every frame, the unit of each row (-1: a key no defining frame has).
+
+    Keys are factorized column by column (sorted codes, combined into one integer and
+    re-ranked after each column), not merged: string and date keys of millions of
+    messages are hashed once each."""
+    lens = [len(f) for f in frames]
+    bounds = np.concatenate([[0], np.cumsum(lens)])
+    comb = np.zeros(int(bounds[-1]), dtype=np.int64)
+    for k in keys:
+        vals = pd.concat([f[k] for f in frames], ignore_index=True)
+        codes, uniq = pd.factorize(vals, sort=True)
+        codes = np.where(codes < 0, len(uniq), codes).astype(np.int64)
+        comb = comb * (len(uniq) + 1) + codes
+        _, comb = np.unique(comb, return_inverse=True)  # keep it small, order kept
+        comb = comb.astype(np.int64).ravel()
+    n_all = int(comb.max()) + 1 if len(comb) else 0
+    present = np.zeros(n_all, dtype=bool)
+    present[comb[:bounds[n_defining]]] = True
+    new = np.where(present, np.cumsum(present) - 1, -1)
+    first = np.full(n_all, -1, dtype=np.int64)
+    order = np.arange(len(comb))[::-1]
+    first[comb[order]] = order  # first row of every key
+    rows = first[present]
+    allkeys = pd.concat([f[keys] for f in frames], ignore_index=True)
+    units = allkeys.iloc[rows].reset_index(drop=True)
+    return units, [new[comb[bounds[i]:bounds[i + 1]]] for i in range(len(frames))]
+
+
 def _signal_frame(signals: pd.DataFrame | None, keys: list[str]) -> pd.DataFrame | None:
     if signals is None:
         return None
@@ -441,20 +472,17 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     sig = _signal_frame(signals, keys)
 
     # the units: keys with buyer text or a signal (an agent alone makes no unit)
-    parts = [bt[keys]] + ([sig[keys]] if sig is not None else [])
-    units = pd.concat(parts, ignore_index=True).drop_duplicates(keys)
-    units = units.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
-    units["_u"] = np.arange(len(units))
+    frames = [bt, sig if sig is not None else bt.iloc[:0]] + ([at] if at is not None else [])
+    units, codes = _unit_codes(frames, keys, 2)
     n_units = len(units)
-    ucode = bt[keys].merge(units, on=keys, how="left")["_u"].to_numpy(dtype=np.int64)
+    ucode = codes[0]
     text_scores = score_texts(bt[tcol].reset_index(drop=True), ucode, n_units, lex)
     own = _take_over(text_scores, lex) > 0  # reasons the buyer raised themselves
     if at is not None and len(at):
-        acode = at[keys].merge(units, on=keys, how="left")["_u"]
-        known = acode.notna().to_numpy()
+        acode = codes[2]
+        known = acode >= 0
         if known.any():
-            ctx = score_texts(at[tcol].reset_index(drop=True)[known],
-                              acode[known].to_numpy(dtype=np.int64), n_units, lex)
+            ctx = score_texts(at[tcol].reset_index(drop=True)[known], acode[known], n_units, lex)
             # context: it weighs in where the buyer raised something themselves (an
             # agent's words alone are no reason), and can tell the topic of the day
             spoke = text_scores.max(axis=1, initial=0.0) > 0
@@ -469,16 +497,19 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
 
     k_sig = len(lex.signals)
     sig_scores = np.zeros((n_units, k_sig))
-    out = units.drop(columns="_u")
+    out = units.copy()
     if sig is not None:
-        merged = units.merge(sig, on=keys, how="left")
+        scode = codes[1]  # one signal row per unit at most (grouped by key)
         for j, s in enumerate(lex.signals):
             col = next(k for k, v in SIGNAL_COLUMNS.items() if v == s.id)
-            flag = merged[col].fillna(False).to_numpy(dtype=bool)
+            flag = np.zeros(n_units, dtype=bool)
+            flag[scode] = sig[col].to_numpy(dtype=bool)
             sig_scores[flag, j] = s.score
         extra = [col for col in sig.columns if col not in keys and col not in SIGNAL_COLUMNS]
         for col in extra:
-            out[col] = merged[col].to_numpy()
+            vals = np.full(n_units, None, dtype=object)
+            vals[scode] = sig[col].to_numpy(dtype=object)
+            out[col] = vals
     S = np.concatenate([text_scores, sig_scores], axis=1)
     listed = np.concatenate([text_listed, sig_scores > 0], axis=1)
 
