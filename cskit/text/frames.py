@@ -169,9 +169,11 @@ def _classify_lost(msgs: pd.DataFrame, lost: pd.DataFrame, keys: list[str], lex)
     c_key = b_code.astype(np.int64) * 100_000 + day
     keep = (b_code >= 0) & np.isin(c_key, l_code * 100_000 + l_day)
     chat = chat[keep]
-    frame = pd.DataFrame({"shop": chat["shop"].to_numpy(), "buyer_id": b_code[keep],
-                          "date": day[keep], "sender": chat["sender"].to_numpy(),
-                          "content": chat["content"].to_numpy()})
+    # shop, sender and content stay Arrow strings (no Python objects per message)
+    frame = pd.DataFrame({"shop": chat["shop"].reset_index(drop=True),
+                          "buyer_id": b_code[keep], "date": day[keep],
+                          "sender": chat["sender"].reset_index(drop=True),
+                          "content": chat["content"].reset_index(drop=True)})
     sig = lost.drop(columns=["buyer_id", "date"]).assign(buyer_id=l_code, date=l_day)
     cl = classify(frame, sig[keys + [c for c in sig.columns if c not in keys]], lexicon=lex)
     cl["buyer_id"] = ids[cl["buyer_id"].to_numpy(dtype=np.int64)]

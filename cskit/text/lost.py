@@ -564,15 +564,24 @@ def service_signals(annotated: pd.DataFrame, threshold_s: float = 300,
     if a.empty:
         return pd.DataFrame({c: pd.Series([], dtype=bool if c in ("slow", "unanswered")
                                           else object) for c in cols})
-    a = a.sort_values(["shop", "buyer_id", "sent_at"], kind="stable")
-    wait = pd.to_numeric(a["wait_s"], errors="coerce")
-    f = pd.DataFrame({"shop": a["shop"].to_numpy(), "buyer_id": a["buyer_id"].to_numpy(),
-                      "date": a["date"].to_numpy(),
-                      "slow": (wait > threshold_s).to_numpy(dtype=bool),
-                      "first_open": wait.isna().to_numpy(dtype=bool)})
-    g = f.groupby(["shop", "buyer_id", "date"], sort=True)
-    out = g.agg(slow=("slow", "any"), unanswered=("first_open", "first")).reset_index()
-    return out[cols]
+    # integer codes and one lexsort instead of sorting and grouping string/date keys
+    s_code, _ = pd.factorize(a["shop"])
+    b_code, _ = pd.factorize(a["buyer_id"])
+    d_code, _ = pd.factorize(a["date"])
+    t = a["sent_at"].to_numpy()
+    order = np.lexsort((t, d_code, b_code, s_code))
+    k = (s_code.astype(np.int64) * (b_code.max() + 2) + b_code) * (d_code.max() + 2) + d_code
+    k = k[order]
+    start = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])  # first (earliest) row per buyer-day
+    wait = pd.to_numeric(a["wait_s"], errors="coerce").to_numpy(dtype=float)[order]
+    slow = np.maximum.reduceat((wait > threshold_s).astype(np.int8), start).astype(bool) \
+        if len(start) else np.zeros(0, dtype=bool)
+    rows = order[start]
+    out = pd.DataFrame({"shop": a["shop"].to_numpy(dtype=object)[rows],
+                        "buyer_id": a["buyer_id"].to_numpy(dtype=object)[rows],
+                        "date": a["date"].to_numpy(dtype=object)[rows], "slow": slow,
+                        "unanswered": np.isnan(wait[start])})
+    return out.sort_values(["shop", "buyer_id", "date"], kind="stable").reset_index(drop=True)[cols]
 
 
 # ======================================================================================
