@@ -522,15 +522,17 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     srt_listed = np.take_along_axis(listed, order, axis=1)
     n_listed = listed.sum(axis=1)
     primary_col = order[:, 0] if S.shape[1] else np.zeros(n_units, dtype=np.int64)
-    reasons = pd.Series([""] * n_units, dtype=object)
-    rids = pd.Series([""] * n_units, dtype=object)
-    for j in range(S.shape[1]):
-        on = srt_listed[:, j]
-        if not on.any():
-            break
-        sep = ";" if j else ""
-        reasons = reasons.where(~on, reasons + sep + names[order[:, j]])
-        rids = rids.where(~on, rids + sep + ids[order[:, j]])
+    # the listed reasons in order, as one code row per buyer-day (-1 pads); the strings
+    # are built once per distinct combination, not per buyer-day
+    combo = np.where(srt_listed, order, -1)
+    if n_units:
+        uniq, inv = np.unique(combo, axis=0, return_inverse=True)
+        inv = np.asarray(inv).ravel()
+        u_names = np.array([";".join(names[c] for c in row if c >= 0) for row in uniq], dtype=object)
+        u_ids = np.array([";".join(ids[c] for c in row if c >= 0) for row in uniq], dtype=object)
+        reasons, rids = pd.Series(u_names[inv]), pd.Series(u_ids[inv])
+    else:
+        reasons = rids = pd.Series([], dtype=object)
     none = n_listed == 0
     out["reasons"] = reasons.where(~none, lex.other).to_numpy(dtype=object)
     out["reason_ids"] = rids.where(~none, "other").to_numpy(dtype=object)
