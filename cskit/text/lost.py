@@ -439,7 +439,10 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
 
     ``buyer_texts``: columns shop, buyer_id, [date], and the text in ``text``,
     ``texts`` (lists) or ``content``; one row per message or per buyer.  With a
-    ``sender`` column only ``sender == "buyer"`` rows are read.  ``signals``
+    ``sender`` column the buyer-day is one conversation: ``sender == "buyer"`` rows carry
+    the concern, ``sender == "agent"`` rows are context (× ``grammar.agent_factor``, only
+    where the buyer raised something; a reason only the agent raised is listed only as
+    the primary), other senders are ignored.  ``signals``
     (optional): shop, buyer_id, [date] and booleans ``slow``, ``unanswered``,
     ``unpaid_order`` (``had_unpaid_order`` is accepted); its other columns (for
     example ``agent_id``) are passed through.  ``lexicon``: a
