@@ -342,3 +342,93 @@ def test_scoring_is_deterministic_and_vectorised_over_repeats():
     b = classify(frame.sample(frac=1, random_state=1))  # order does not matter
     pd.testing.assert_frame_equal(a, b)
     assert len(a) == n // 3
+
+
+# ------------------------------------------------------------------ conversation level (issue 14)
+
+
+def convo(*turns: tuple[str, str], lexicon=None) -> pd.Series:
+    """Classify one buyer-day given as (sender, text) turns; return the output row."""
+    frame = pd.DataFrame({"shop": "s", "buyer_id": "b", "date": D,
+                          "sender": [s for s, _ in turns], "content": [t for _, t in turns]})
+    out = classify(frame, lexicon=lexicon)
+    assert len(out) == 1
+    return out.iloc[0]
+
+
+@pytest.mark.parametrize("text", ["我前天买的怎么还没发货", "我的快递到哪了", "刚下的单能取消订单吗",
+                                  "收到的杯子是碎的", "发票抬头填错了 要改成公司的",
+                                  "昨晚买的今天就降价了 能退差价吗"])
+def test_post_purchase_service_talk_is_aftersale(text):
+    row = one(text)
+    assert row["primary_id"] == "aftersale", (text, row["reasons"])
+
+
+@pytest.mark.parametrize("text,rid", [("坏了保修吗", "returns"), ("退款要多久", "returns"),
+                                      ("给点折扣嘛 不然我就不买了", "price"),
+                                      ("今天能发货吗", "logistics")])
+def test_pre_sale_questions_are_not_aftersale(text, rid):
+    row = one(text)
+    assert row["primary_id"] == rid, (text, row["reasons"])
+
+
+def test_an_existing_order_takes_over_delivery_questions():
+    # alone, 什么时候到 is a pre-sale delivery question; with 我的订单 that day it is service talk
+    assert one("什么时候到")["primary_id"] == "logistics"
+    row = one("我的订单号发你了", "什么时候到")
+    assert row["primary_id"] == "aftersale" and "logistics" not in row["reason_ids"]
+    assert row["score_logistics"] == 0
+
+
+def test_agent_turns_are_context_weighted_by_agent_factor(tmp_path):
+    turns = [("buyer", "在吗"), ("agent", "亲，您的订单已发货，物流显示明天到"),
+             ("buyer", "好的")]
+    row = convo(*turns)
+    assert 0 < load_lost_lexicon().grammar.agent_factor < 1
+    # the buyer raised nothing: the agent's words alone are no reason
+    assert row["primary_id"] == "other" and row["score_aftersale"] == 0
+    # once the buyer asks something, the agent's turns add × agent_factor
+    asked = turns + [("buyer", "什么时候到")]
+    with_ctx = convo(*asked)
+    alone = convo(*[t for t in asked if t[0] == "buyer"])
+    assert with_ctx["score_aftersale"] > alone["score_aftersale"]
+    off = tmp_path / "off.toml"
+    off.write_text('extends = "default"\n[grammar]\nagent_factor = 0\n', encoding="utf-8")
+    assert convo(*asked, lexicon=off)["score_aftersale"] == alone["score_aftersale"]
+    # buyer text alone is the same with or without a sender column
+    assert convo(("buyer", "包邮吗"))["score_shipping"] == one("包邮吗")["score_shipping"]
+
+
+def test_agent_context_tips_an_ambiguous_buyer_question():
+    ask = ("buyer", "什么时候能到")
+    assert convo(ask)["primary_id"] == "logistics"
+    row = convo(("buyer", "你好"), ("agent", "请提供一下订单号，为您查询"), ask,
+                ("agent", "您的订单已经到站点了，今天配送"))
+    assert row["primary_id"] == "aftersale", row["reasons"]
+
+
+def test_an_agent_alone_makes_no_buyer_day():
+    frame = pd.DataFrame({"shop": "s", "buyer_id": ["b", "c"], "date": D,
+                          "sender": ["buyer", "agent"], "content": ["包邮吗", "您的订单已发货"]})
+    out = classify(frame)
+    assert out["buyer_id"].tolist() == ["b"]
+
+
+def test_quoted_product_text_is_not_the_buyer_concern():
+    # a pasted title's 包邮 / 正品 is the shop's words, not the buyer's question
+    assert one("【正品保证 顺丰包邮】加厚保温杯 这个还有吗")["primary_id"] == "stock"
+    assert one("[图片]")["primary_id"] == "other"
+    assert one("https://m.example.com/item?sku=xl")["primary_id"] == "other"  # xl: size
+
+
+@pytest.mark.parametrize("body,key", [
+    ('[grammar]\nagent_factor = 2\n', "grammar.agent_factor"),
+    ('[grammar]\nquote_patterns = ["(unclosed"]\n', "grammar.quote_patterns[0]"),
+    ('[reasons.price]\ntakes_over = ["nope"]\n', "reasons.price.takes_over"),
+])
+def test_new_lexicon_keys_are_validated(tmp_path, body, key):
+    f = tmp_path / "bad.toml"
+    f.write_text('extends = "default"\n' + body, encoding="utf-8")
+    with pytest.raises(UsageError) as exc:
+        load_lost_lexicon(f)
+    assert key in str(exc.value)

@@ -16,7 +16,8 @@ from cskit.cli.options import ExcelOpt, check_excel
 from cskit.render import Column, emit
 from cskit.text.frames import lost_frames, qc_frames
 
-__all__ = ["run_lost", "run_qc", "LOST_COLUMNS", "EXAMPLE_COLUMNS", "QC_LIST_COLUMNS"]
+__all__ = ["run_lost", "run_qc", "LOST_COLUMNS", "EXAMPLE_COLUMNS", "LOST_LIST_COLUMNS",
+           "QC_LIST_COLUMNS"]
 
 
 class LostBy(str, Enum):
@@ -51,6 +52,23 @@ EXAMPLE_COLUMNS = [
     Column("score", "得分", "score", "ratio"),
     Column("reason_id", "原因代码", "reason id", optional=True),
 ]
+#: `cskit lost --list`: one row per lost buyer-day (the 回访 follow-up list)
+LOST_LIST_COLUMNS = [
+    Column("shop", "店铺", "shop"),
+    Column("date", "日期", "date", "date"),
+    Column("buyer_id", "买家", "buyer"),
+    Column("agent_id", "首位客服", "first agent"),
+    Column("outcome", "结果", "outcome"),
+    Column("reason", "主要原因", "primary reason"),
+    Column("reasons", "全部原因", "all reasons", wrap=True),
+    Column("quote", "买家原话", "buyer quote", wrap=True),
+    Column("sent_at", "原话时间", "quote sent at", "time", optional=2),
+    Column("reason_id", "原因代码", "reason id", optional=True),
+    Column("reason_ids", "全部原因代码", "reason ids", optional=True),
+]
+#: outcome codes (CSV/JSON keep them) as a table or workbook shows them
+OUTCOME_LABELS = {"zh": {"no_order": "未下单", "unpaid_order": "下单未付款"},
+                  "en": {"no_order": "no order", "unpaid_order": "ordered, unpaid"}}
 QC_HEAD_COLUMNS = [
     Column("shop", "店铺", "shop"),
     Column("agent_id", "客服", "agent"),
@@ -75,10 +93,10 @@ QC_LIST_COLUMNS = [
 ]
 
 
-def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None, fmt="table",
-             lang="zh", output=None, wide=False, excel=False):
+def run_lost(store, *, shops=None, period, by="shop", n_examples=0, list_rows=False, lexicon=None,
+             fmt="table", lang="zh", output=None, wide=False, excel=False):
     from cskit.text.lexicon import load_lost_lexicon
-    from cskit.text.lost import examples, reason_summary
+    from cskit.text.lost import examples, lost_list, reason_summary
 
     lex = load_lost_lexicon(lexicon)
     left_out: dict = {}
@@ -92,6 +110,17 @@ def run_lost(store, *, shops=None, period, by="shop", n_examples=0, lexicon=None
                              "buyer_days": i["buyer_days"]} for s, i in left_out.items()}}
     _note_left_out(left_out, lang)
     with output_file(output, fmt) as handle:
+        if list_rows:
+            frame = lost_list(classified, texts, lexicon=lex)
+            shown = frame
+            if fmt in ("table", "xlsx") and len(frame):  # for people: 未下单 / 下单未付款
+                labels = OUTCOME_LABELS["en" if lang == "en" else "zh"]
+                shown = frame.assign(outcome=frame["outcome"].map(labels).fillna(frame["outcome"]))
+            title = f"流失买家回访清单 · {period.label(lang)} · {len(frame)} 人" if lang == "zh" else \
+                f"Lost buyers to follow up · {period.label(lang)} · {len(frame)}"
+            emit(shown, LOST_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta,
+                 wide=wide, excel=excel)
+            return frame
         if n_examples:
             frame = examples(classified, texts, n_examples, lexicon=lex)
             title = f"流失原因买家原话 · {period.label(lang)}" if lang == "zh" else \
@@ -134,6 +163,7 @@ def lost_cmd(
     last_week: LastWeekOpt = False,
     by: Annotated[LostBy, typer.Option("--by", help="Rows per shop, agent (客服), day or week.")] = LostBy.shop,
     examples_n: Annotated[int, typer.Option("--examples", min=0, metavar="N", help="Instead of counts, show N real buyer quotes per reason.")] = 0,
+    list_: Annotated[bool, typer.Option("--list", help="One row per lost buyer-day (follow-up list): shop, date, buyer, first agent, outcome, primary and all reasons, one buyer quote.")] = False,
     lexicon: Annotated[Optional[Path], typer.Option("--lexicon", help="Lost-reason lexicon TOML replacing the packaged one (docs/text.md).")] = None,
     wide: WideOpt = False,
     fmt: FormatOpt = Fmt.table,
@@ -143,8 +173,11 @@ def lost_cmd(
 ) -> None:
     """Why inquiring buyers did not buy (询单流失原因), from their chat text and the log. 流失原因"""
     check_excel(excel, fmt)
+    if list_ and examples_n:
+        from cskit.errors import UsageError
+        raise UsageError("--list and --examples show different tables: give one of them")
     run_lost(open_store(store), shops=shop, period=period_of(since, until, week, last_week),
-             by=by.value, n_examples=examples_n, lexicon=lexicon, fmt=fmt.value,
+             by=by.value, n_examples=examples_n, list_rows=list_, lexicon=lexicon, fmt=fmt.value,
              lang=lang.value, output=output, wide=wide, excel=excel)
 
 

@@ -164,6 +164,10 @@ class Reason:
     #: reason ids whose hits are dropped from a clause in which this reason has a hit
     #: (stock absorbs size: "m码什么时候补货" is about stock, the 码 says which one)
     absorbs: tuple[str, ...] = ()
+    #: reason ids whose scores this reason takes over for the whole buyer-day once its own
+    #: score reaches ``takes_over_at`` (an existing order makes "什么时候到" service talk)
+    takes_over: tuple[str, ...] = ()
+    takes_over_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,12 @@ class Grammar:
     waivers: tuple[str, ...] = ()
     #: statement clauses with one of these score nothing (价格还行, 质量挺好的)
     reassurances: tuple[str, ...] = ()
+    #: weight of the agent's turns of the same buyer-day (context: 亲，今天就发货 tells the
+    #: topic); 0 = buyer turns only
+    agent_factor: float = 0.0
+    #: regular expressions whose matches are blanked before scoring: quoted product text,
+    #: order cards, links (a product title's 包邮 is not the buyer's concern)
+    quote_patterns: tuple[str, ...] = ()
 
     @property
     def words(self) -> frozenset[str]:
@@ -241,7 +251,8 @@ class LostLexicon:
 _LOST_TOP = ("version", "extends", "grammar", "signals", "reasons")
 _GRAMMAR_KEYS = ("negators", "negation_window", "question_factor", "min_score",
                  "question_endings", "question_tail", "question_words", "worry_endings",
-                 "clause_breaks", "waivers", "reassurances", "other", "priority")
+                 "clause_breaks", "waivers", "reassurances", "other", "priority",
+                 "agent_factor", "quote_patterns")
 
 
 def _weights(src: _Src, doc: dict, key: str, path: str, regex: bool = False) -> dict[str, float]:
@@ -282,7 +293,11 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
         clause_breaks=tuple(normalize_term(x) for x in src.strings(g, "clause_breaks", "grammar", [])),
         waivers=tuple(normalize_term(x) for x in src.strings(g, "waivers", "grammar", [])),
         reassurances=tuple(normalize_term(x) for x in src.strings(g, "reassurances", "grammar", [])),
+        agent_factor=src.number(g, "agent_factor", "grammar", 0.0, lo=0, hi=1),
+        quote_patterns=tuple(src.strings(g, "quote_patterns", "grammar", [])),
     )
+    for i, qp in enumerate(grammar.quote_patterns):
+        src.regex(qp, f"grammar.quote_patterns[{i}]")
     other = src.string(g, "other", "grammar", default="其他")
 
     reasons = []
@@ -297,13 +312,15 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
             raise src.fail(path, "{rid!r} is reserved", rid=rid)
         if not isinstance(body, dict):
             raise src.fail(path, "must be a table")
-        src.unknown(body, ("name", "absorbs") + _TERM_TABLES, path)
+        src.unknown(body, ("name", "absorbs", "takes_over", "takes_over_at") + _TERM_TABLES, path)
         r = Reason(id=rid, name=src.string(body, "name", path),
                    terms=_weights(src, body, "terms", path),
                    negatable=_weights(src, body, "negatable", path),
                    patterns=_weights(src, body, "patterns", path, regex=True),
                    fallback=_weights(src, body, "fallback", path),
-                   absorbs=tuple(src.strings(body, "absorbs", path)))
+                   absorbs=tuple(src.strings(body, "absorbs", path)),
+                   takes_over=tuple(src.strings(body, "takes_over", path)),
+                   takes_over_at=src.number(body, "takes_over_at", path, 0.0))
         if not (r.terms or r.negatable or r.patterns or r.fallback):
             raise src.fail(path, "has no terms, negatable, patterns or fallback words")
         reasons.append(r)
@@ -328,9 +345,10 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
 
     rids = {r.id for r in reasons}
     for r in reasons:
-        for a in r.absorbs:
-            if a not in rids or a == r.id:
-                raise src.fail(f"reasons.{r.id}.absorbs", "{id!r} is not another reason id", id=a)
+        for key in ("absorbs", "takes_over"):
+            for a in getattr(r, key):
+                if a not in rids or a == r.id:
+                    raise src.fail(f"reasons.{r.id}.{key}", "{id!r} is not another reason id", id=a)
     ids = [r.id for r in reasons] + [s.id for s in signals]
     prio = src.strings(g, "priority", "grammar", [])
     for p in prio:

@@ -36,12 +36,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cskit.text._regex import alternation, as_arrow, contains, escape, normalise
+from cskit.text._regex import alternation, as_arrow, contains, escape, normalise, replace
 from cskit.text.jieba_setup import tokenizer
 from cskit.text.lexicon import LostLexicon, load_lost_lexicon
 
-__all__ = ["classify", "reason_summary", "examples", "service_signals", "score_texts",
-           "split_clauses", "KEY_COLUMNS", "SIGNAL_COLUMNS"]
+__all__ = ["classify", "reason_summary", "examples", "lost_list", "service_signals", "score_texts",
+           "split_clauses", "KEY_COLUMNS", "SIGNAL_COLUMNS", "LIST_COLUMNS"]
 
 KEY_COLUMNS = ("shop", "buyer_id", "date")
 #: boolean signal columns of ``classify(signals=…)`` and the signal id they feed
@@ -181,6 +181,8 @@ def split_clauses(msgs, c: _Compiled | None = None) -> tuple[pa.Array, np.ndarra
     """Normalised clauses of each message and the message index of every clause."""
     c = c or _compile(load_lost_lexicon())
     t = normalise(as_arrow(msgs))
+    for qp in c.lex.grammar.quote_patterns:  # quoted product text, order cards, links
+        t = replace(t, qp, ",")
     if c.breaks:
         t = pc.replace_substring_regex(t, c.breaks, ",\\0")
     t = pc.replace_substring_regex(t, r"([0-9])\.([0-9])", "\\1" + _DOT + "\\2")
@@ -350,6 +352,23 @@ def _clause_scores(clauses: pa.Array, c: _Compiled) -> tuple[np.ndarray, np.ndar
 # ======================================================================================
 # classify
 # ======================================================================================
+def _take_over(scores: np.ndarray, lex: LostLexicon) -> np.ndarray:
+    """Buyer-days where a reason with ``takes_over`` reached ``takes_over_at``: the scores
+    of the reasons it takes over move to it (vectorised over buyer-days)."""
+    ids = [r.id for r in lex.reasons]
+    for j, r in enumerate(lex.reasons):
+        if not r.takes_over:
+            continue
+        on = scores[:, j] >= max(r.takes_over_at, lex.grammar.min_score)
+        if not on.any():
+            continue
+        cols = [ids.index(t) for t in r.takes_over]
+        scores = scores.copy()
+        scores[on, j] += scores[np.ix_(on, cols)].sum(axis=1)
+        scores[np.ix_(on, cols)] = 0.0
+    return scores
+
+
 def _text_column(frame: pd.DataFrame) -> str | None:
     return next((c for c in _TEXT_COLUMNS if c in frame.columns), None)
 
@@ -365,6 +384,37 @@ def _keys_of(*frames) -> list[str]:
         have = [k for k in KEY_COLUMNS if k in f.columns]
         cols = have if cols is None else [k for k in cols if k in have]
     return cols or ["shop", "buyer_id"]
+
+
+def _unit_codes(frames: list[pd.DataFrame], keys: list[str], n_defining: int
+                ) -> tuple[pd.DataFrame, list[np.ndarray]]:
+    """The units (distinct keys of the first ``n_defining`` frames, sorted by key, NaN
+    last) and, for every frame, the unit of each row (-1: a key no defining frame has).
+
+    Keys are factorized column by column (sorted codes, combined into one integer and
+    re-ranked after each column), not merged: string and date keys of millions of
+    messages are hashed once each."""
+    lens = [len(f) for f in frames]
+    bounds = np.concatenate([[0], np.cumsum(lens)])
+    comb = np.zeros(int(bounds[-1]), dtype=np.int64)
+    for k in keys:
+        vals = pd.concat([f[k] for f in frames], ignore_index=True)
+        codes, uniq = pd.factorize(vals, sort=True)
+        codes = np.where(codes < 0, len(uniq), codes).astype(np.int64)
+        comb = comb * (len(uniq) + 1) + codes
+        _, comb = np.unique(comb, return_inverse=True)  # keep it small, order kept
+        comb = comb.astype(np.int64).ravel()
+    n_all = int(comb.max()) + 1 if len(comb) else 0
+    present = np.zeros(n_all, dtype=bool)
+    present[comb[:bounds[n_defining]]] = True
+    new = np.where(present, np.cumsum(present) - 1, -1)
+    first = np.full(n_all, -1, dtype=np.int64)
+    order = np.arange(len(comb))[::-1]
+    first[comb[order]] = order  # first row of every key
+    rows = first[present]
+    allkeys = pd.concat([f[keys] for f in frames], ignore_index=True)
+    units = allkeys.iloc[rows].reset_index(drop=True)
+    return units, [new[comb[bounds[i]:bounds[i + 1]]] for i in range(len(frames))]
 
 
 def _signal_frame(signals: pd.DataFrame | None, keys: list[str]) -> pd.DataFrame | None:
@@ -389,7 +439,10 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
 
     ``buyer_texts``: columns shop, buyer_id, [date], and the text in ``text``,
     ``texts`` (lists) or ``content``; one row per message or per buyer.  With a
-    ``sender`` column only ``sender == "buyer"`` rows are read.  ``signals``
+    ``sender`` column the buyer-day is one conversation: ``sender == "buyer"`` rows carry
+    the concern, ``sender == "agent"`` rows are context (× ``grammar.agent_factor``, only
+    where the buyer raised something; a reason only the agent raised is listed only as
+    the primary), other senders are ignored.  ``signals``
     (optional): shop, buyer_id, [date] and booleans ``slow``, ``unanswered``,
     ``unpaid_order`` (``had_unpaid_order`` is accepted); its other columns (for
     example ``agent_id``) are passed through.  ``lexicon``: a
@@ -408,36 +461,60 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     if tcol is None:
         raise ValueError("buyer_texts needs a text, texts or content column")
     bt = buyer_texts
+    at = None  # the agents' turns: context, weighted by grammar.agent_factor
     if "sender" in bt.columns:
-        bt = bt[bt["sender"] == "buyer"]
+        is_buyer = (bt["sender"] == "buyer").to_numpy(dtype=bool, na_value=False)
+        if lex.grammar.agent_factor > 0:
+            is_agent = (bt["sender"] == "agent").to_numpy(dtype=bool, na_value=False)
+            at = bt[is_agent][keys + [tcol]]
+        bt = bt[is_buyer]
     bt = bt[keys + [tcol]]
     if tcol == "texts":
         bt = bt.explode("texts")
+        at = at.explode("texts") if at is not None else None
     sig = _signal_frame(signals, keys)
 
-    # the units: union of keys
-    parts = [bt[keys]] + ([sig[keys]] if sig is not None else [])
-    units = pd.concat(parts, ignore_index=True).drop_duplicates(keys)
-    units = units.sort_values(keys, kind="stable", na_position="last").reset_index(drop=True)
-    units["_u"] = np.arange(len(units))
+    # the units: keys with buyer text or a signal (an agent alone makes no unit)
+    frames = [bt, sig if sig is not None else bt.iloc[:0]] + ([at] if at is not None else [])
+    units, codes = _unit_codes(frames, keys, 2)
     n_units = len(units)
-    ucode = bt[keys].merge(units, on=keys, how="left")["_u"].to_numpy(dtype=np.int64)
+    ucode = codes[0]
     text_scores = score_texts(bt[tcol].reset_index(drop=True), ucode, n_units, lex)
+    own = _take_over(text_scores, lex) > 0  # reasons the buyer raised themselves
+    if at is not None and len(at):
+        acode = codes[2]
+        known = acode >= 0
+        if known.any():
+            ctx = score_texts(at[tcol].reset_index(drop=True)[known], acode[known], n_units, lex)
+            # context: it weighs in where the buyer raised something themselves (an
+            # agent's words alone are no reason), and can tell the topic of the day
+            spoke = text_scores.max(axis=1, initial=0.0) > 0
+            text_scores = text_scores + lex.grammar.agent_factor * ctx * spoke[:, None]
+    text_scores = _take_over(text_scores, lex)
+    # a reason the buyer never raised is listed only when it is the day's topic (the
+    # primary): the agent's boilerplate (七天无理由, 运费险) adds no secondary reasons
+    top = np.zeros_like(own)
+    if n_units and text_scores.shape[1]:
+        top[np.arange(n_units), text_scores.argmax(axis=1)] = True
+    text_listed = (text_scores >= lex.grammar.min_score) & (own | top)
 
     k_sig = len(lex.signals)
     sig_scores = np.zeros((n_units, k_sig))
-    out = units.drop(columns="_u")
+    out = units.copy()
     if sig is not None:
-        merged = units.merge(sig, on=keys, how="left")
+        scode = codes[1]  # one signal row per unit at most (grouped by key)
         for j, s in enumerate(lex.signals):
             col = next(k for k, v in SIGNAL_COLUMNS.items() if v == s.id)
-            flag = merged[col].fillna(False).to_numpy(dtype=bool)
+            flag = np.zeros(n_units, dtype=bool)
+            flag[scode] = sig[col].to_numpy(dtype=bool)
             sig_scores[flag, j] = s.score
         extra = [col for col in sig.columns if col not in keys and col not in SIGNAL_COLUMNS]
         for col in extra:
-            out[col] = merged[col].to_numpy()
+            vals = np.full(n_units, None, dtype=object)
+            vals[scode] = sig[col].to_numpy(dtype=object)
+            out[col] = vals
     S = np.concatenate([text_scores, sig_scores], axis=1)
-    listed = np.concatenate([text_scores >= lex.grammar.min_score, sig_scores > 0], axis=1)
+    listed = np.concatenate([text_listed, sig_scores > 0], axis=1)
 
     ids = np.array(lex.ids, dtype=object)
     names = np.array([lex.name_of(i) for i in lex.ids], dtype=object)
@@ -448,15 +525,17 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     srt_listed = np.take_along_axis(listed, order, axis=1)
     n_listed = listed.sum(axis=1)
     primary_col = order[:, 0] if S.shape[1] else np.zeros(n_units, dtype=np.int64)
-    reasons = pd.Series([""] * n_units, dtype=object)
-    rids = pd.Series([""] * n_units, dtype=object)
-    for j in range(S.shape[1]):
-        on = srt_listed[:, j]
-        if not on.any():
-            break
-        sep = ";" if j else ""
-        reasons = reasons.where(~on, reasons + sep + names[order[:, j]])
-        rids = rids.where(~on, rids + sep + ids[order[:, j]])
+    # the listed reasons in order, as one code row per buyer-day (-1 pads); the strings
+    # are built once per distinct combination, not per buyer-day
+    combo = np.where(srt_listed, order, -1)
+    if n_units:
+        uniq, inv = np.unique(combo, axis=0, return_inverse=True)
+        inv = np.asarray(inv).ravel()
+        u_names = np.array([";".join(names[c] for c in row if c >= 0) for row in uniq], dtype=object)
+        u_ids = np.array([";".join(ids[c] for c in row if c >= 0) for row in uniq], dtype=object)
+        reasons, rids = pd.Series(u_names[inv]), pd.Series(u_ids[inv])
+    else:
+        reasons = rids = pd.Series([], dtype=object)
     none = n_listed == 0
     out["reasons"] = reasons.where(~none, lex.other).to_numpy(dtype=object)
     out["reason_ids"] = rids.where(~none, "other").to_numpy(dtype=object)
@@ -490,15 +569,24 @@ def service_signals(annotated: pd.DataFrame, threshold_s: float = 300,
     if a.empty:
         return pd.DataFrame({c: pd.Series([], dtype=bool if c in ("slow", "unanswered")
                                           else object) for c in cols})
-    a = a.sort_values(["shop", "buyer_id", "sent_at"], kind="stable")
-    wait = pd.to_numeric(a["wait_s"], errors="coerce")
-    f = pd.DataFrame({"shop": a["shop"].to_numpy(), "buyer_id": a["buyer_id"].to_numpy(),
-                      "date": a["date"].to_numpy(),
-                      "slow": (wait > threshold_s).to_numpy(dtype=bool),
-                      "first_open": wait.isna().to_numpy(dtype=bool)})
-    g = f.groupby(["shop", "buyer_id", "date"], sort=True)
-    out = g.agg(slow=("slow", "any"), unanswered=("first_open", "first")).reset_index()
-    return out[cols]
+    # integer codes and one lexsort instead of sorting and grouping string/date keys
+    s_code, _ = pd.factorize(a["shop"])
+    b_code, _ = pd.factorize(a["buyer_id"])
+    d_code, _ = pd.factorize(a["date"])
+    t = a["sent_at"].to_numpy()
+    order = np.lexsort((t, d_code, b_code, s_code))
+    k = (s_code.astype(np.int64) * (b_code.max() + 2) + b_code) * (d_code.max() + 2) + d_code
+    k = k[order]
+    start = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])  # first (earliest) row per buyer-day
+    wait = pd.to_numeric(a["wait_s"], errors="coerce").to_numpy(dtype=float)[order]
+    slow = np.maximum.reduceat((wait > threshold_s).astype(np.int8), start).astype(bool) \
+        if len(start) else np.zeros(0, dtype=bool)
+    rows = order[start]
+    out = pd.DataFrame({"shop": a["shop"].to_numpy(dtype=object)[rows],
+                        "buyer_id": a["buyer_id"].to_numpy(dtype=object)[rows],
+                        "date": a["date"].to_numpy(dtype=object)[rows], "slow": slow,
+                        "unanswered": np.isnan(wait[start])})
+    return out.sort_values(["shop", "buyer_id", "date"], kind="stable").reset_index(drop=True)[cols]
 
 
 # ======================================================================================
@@ -560,6 +648,48 @@ def reason_summary(classified: pd.DataFrame, by=("shop",),
     return out[cols]
 
 
+def _best_quotes(classified: pd.DataFrame, messages: pd.DataFrame, lex: LostLexicon,
+                 evidence_only: bool) -> tuple[pd.DataFrame, list[str], str] | None:
+    """Per buyer(-day) key its best quote row (``score``, ``sent_at``, the text column).
+
+    For a text primary reason: the buyer's message scoring highest for it (latest on
+    ties); with ``evidence_only`` buyers with no scoring message are dropped, otherwise
+    their last message is taken.  For a signal reason / 其他: the last message.
+    """
+    keys = [k for k in KEY_COLUMNS if k in classified.columns]
+    m = messages
+    if "sender" in m.columns:
+        m = m[m["sender"] == "buyer"]
+    tcol = _text_column(m)
+    if tcol is None:
+        raise ValueError("messages need a content or text column")
+    m = m.copy()
+    if "date" in keys and "date" not in m.columns:
+        m["date"] = pd.to_datetime(m["sent_at"]).dt.date
+    if "sent_at" not in m.columns:
+        m["sent_at"] = pd.NaT
+    m = m[keys + ["sent_at", tcol]].merge(classified[keys + ["primary_id"]], on=keys, how="inner")
+    txt = m[tcol].astype(str).str.strip()
+    m = m[m[tcol].notna() & (txt != "") & ~txt.str.match(_NOT_A_QUOTE)].reset_index(drop=True)
+    if m.empty:
+        return None
+    sc = score_texts(m[tcol].reset_index(drop=True), np.arange(len(m)), len(m), lex)
+    text_ids = [r.id for r in lex.reasons]
+    col_of = {rid: j for j, rid in enumerate(text_ids)}
+    pj = m["primary_id"].map(col_of)
+    is_text = pj.notna().to_numpy()
+    s = np.zeros(len(m))
+    s[is_text] = sc[np.flatnonzero(is_text), pj[is_text].astype(int).to_numpy()]
+    m["score"] = np.round(s, 3)
+    m["_t"] = pd.to_datetime(m["sent_at"], errors="coerce")
+    # text reasons: best-scoring message (latest on ties); others: the last message
+    if evidence_only:
+        m = m[~is_text | (m["score"] > 0)]
+    m = m.sort_values(keys + ["score", "_t"], kind="stable", na_position="first")
+    best = m.drop_duplicates(keys, keep="last")
+    return best, keys, tcol
+
+
 def examples(classified: pd.DataFrame, messages: pd.DataFrame, n: int = 3,
              lexicon: LostLexicon | str | None = None) -> pd.DataFrame:
     """Up to ``n`` real buyer quotes per primary reason.
@@ -579,36 +709,10 @@ def examples(classified: pd.DataFrame, messages: pd.DataFrame, n: int = 3,
     empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
     if classified.empty or messages.empty or n <= 0:
         return empty
-    keys = [k for k in KEY_COLUMNS if k in classified.columns]
-    m = messages
-    if "sender" in m.columns:
-        m = m[m["sender"] == "buyer"]
-    tcol = _text_column(m)
-    if tcol is None:
-        raise ValueError("messages need a content or text column")
-    m = m.copy()
-    if "date" in keys and "date" not in m.columns:
-        m["date"] = pd.to_datetime(m["sent_at"]).dt.date
-    if "sent_at" not in m.columns:
-        m["sent_at"] = pd.NaT
-    m = m[keys + ["sent_at", tcol]].merge(classified[keys + ["primary_id"]], on=keys, how="inner")
-    txt = m[tcol].astype(str).str.strip()
-    m = m[m[tcol].notna() & (txt != "") & ~txt.str.match(_NOT_A_QUOTE)].reset_index(drop=True)
-    if m.empty:
+    found = _best_quotes(classified, messages, lex, evidence_only=True)
+    if found is None:
         return empty
-    sc = score_texts(m[tcol].reset_index(drop=True), np.arange(len(m)), len(m), lex)
-    text_ids = [r.id for r in lex.reasons]
-    col_of = {rid: j for j, rid in enumerate(text_ids)}
-    pj = m["primary_id"].map(col_of)
-    is_text = pj.notna().to_numpy()
-    s = np.zeros(len(m))
-    s[is_text] = sc[np.flatnonzero(is_text), pj[is_text].astype(int).to_numpy()]
-    m["score"] = np.round(s, 3)
-    m["_t"] = pd.to_datetime(m["sent_at"], errors="coerce")
-    # text reasons: best-scoring message (latest on ties); others: the last message
-    m = m[~is_text | (m["score"] > 0)]
-    m = m.sort_values(keys + ["score", "_t"], kind="stable", na_position="first")
-    best = m.drop_duplicates(keys, keep="last")
+    best, keys, tcol = found
     best = best.sort_values(["primary_id", "score"] + keys, ascending=[True, False] +
                             [True] * len(keys), kind="stable")
     best = best.drop_duplicates(["primary_id", tcol])  # distinct quotes per reason
@@ -622,3 +726,49 @@ def examples(classified: pd.DataFrame, messages: pd.DataFrame, n: int = 3,
     if "date" not in best.columns:
         best["date"] = None
     return best[cols].reset_index(drop=True)
+
+
+#: columns of :func:`lost_list` (CSV/JSON keys; docs/text.md)
+LIST_COLUMNS = ("shop", "date", "buyer_id", "agent_id", "outcome", "reason", "reasons", "quote",
+                "sent_at", "reason_id", "reason_ids")
+
+
+def lost_list(classified: pd.DataFrame, messages: pd.DataFrame,
+              lexicon: LostLexicon | str | None = None) -> pd.DataFrame:
+    """One row per lost buyer-day (the 回访 follow-up list).
+
+    ``classified``: :func:`classify` output, optionally with the passed-through
+    ``agent_id`` (first human replier) and ``outcome`` (``no_order`` 未下单 /
+    ``unpaid_order`` 下单未付款) columns; ``messages``: as for :func:`examples`.
+    Columns (:data:`LIST_COLUMNS`): shop, date, buyer_id, agent_id, outcome, reason
+    (the primary, display name), reasons (all, ';'-joined, highest first), quote (one
+    evidence message of the buyer: the one scoring highest for the primary reason, else
+    the last one; links and placeholders never; 7+ digit runs as ``***``; None when the
+    buyer wrote nothing quotable), sent_at (of the quote), reason_id, reason_ids.  A
+    missing ``agent_id`` / ``outcome`` is None (unknown), never guessed.  Sorted by
+    shop, date, buyer.
+    """
+    lex = lexicon if isinstance(lexicon, LostLexicon) else load_lost_lexicon(lexicon)
+    keys = [k for k in KEY_COLUMNS if k in classified.columns]
+    out = classified.copy()
+    for col in ("agent_id", "outcome", "date"):
+        if col not in out.columns:
+            out[col] = None
+    out = out.rename(columns={"primary_id": "reason_id"})
+    out["reason"] = out["primary"]
+    out["quote"] = None
+    out["sent_at"] = pd.NaT
+    if len(out) and not messages.empty:
+        found = _best_quotes(classified, messages, lex, evidence_only=False)
+        if found is not None:
+            best, bkeys, tcol = found
+            q = best[bkeys + ["sent_at", tcol]].rename(columns={tcol: "_q", "sent_at": "_at"})
+            out = out.merge(q, on=bkeys, how="left")
+            has = out["_q"].notna()
+            out["quote"] = out["_q"].astype(object).where(has, None)
+            out.loc[has, "quote"] = out.loc[has, "_q"].astype(str).str.replace(
+                _QUOTE_MASK, "***", regex=True)
+            out["sent_at"] = out["_at"]
+    out = out.sort_values([k for k in ("shop", "date", "buyer_id") if k in keys],
+                          kind="stable", na_position="last")
+    return out[list(LIST_COLUMNS)].reset_index(drop=True)

@@ -1,0 +1,121 @@
+"""Score cskit's lost-reason classifier on real conversations (issue 14).  Never run by CI.
+
+    python benchmarks/eval_real.py --jddc /work/corpora/jddc_chat_0.1per.txt \\
+        --ecd /work/corpora/ecd_train.txt /work/corpora/ecd_valid.txt [--lexicon FILE] [--errors]
+
+Reads the local copies of the public corpora (research use only: their text is never
+committed), builds the development conversations with ``benchmarks/real_corpus.py`` (JDDC
+sessions 501+ and the ECD sample; the held-out parts are never read), keeps the ones
+hand-labelled in ``benchmarks/labels/lost_real.csv`` and runs
+:func:`cskit.text.lost.classify` on each whole conversation (buyer and agent turns, the
+``sender`` column telling them apart) as one buyer-day.
+
+Prints, for the *tune* and *report* parts separately (split once by a hash of the
+session id; tune only on the tune part): per-reason precision / recall / F1 of the
+primary reason, primary accuracy and the confusion matrix (rows gold, columns
+predicted); then the score on the committed labelled set ``tests/data/lost_labelled.jsonl``.
+It prints numbers, never a pass/fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from cskit.text.lexicon import load_lost_lexicon  # noqa: E402
+from cskit.text.lost import classify  # noqa: E402
+import eval_lost  # noqa: E402
+from real_corpus import as_messages, load_all  # noqa: E402
+
+LABELS = ROOT / "benchmarks" / "labels" / "lost_real.csv"
+
+
+def read_labels(path: Path = LABELS) -> pd.DataFrame:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return pd.DataFrame(list(csv.DictReader(fh)))
+
+
+def predict(convs, lexicon=None) -> pd.DataFrame:
+    """Primary reason id per conversation (session_id → primary_id)."""
+    msgs = as_messages(convs)
+    msgs["date"] = msgs["sent_at"].dt.date
+    out = classify(msgs[["shop", "buyer_id", "date", "sender", "content"]], lexicon=lexicon)
+    return out.set_index("buyer_id")[["primary_id", "reason_ids"]]
+
+
+def scores(gold: list[str], pred: list[str], ids: list[str]) -> tuple[str, float]:
+    lines = [f"{'reason':<12}{'support':>8}{'pred':>6}{'prec':>7}{'recall':>7}{'F1':>7}"]
+    for rid in ids:
+        tp = sum(g == rid and p == rid for g, p in zip(gold, pred))
+        ng, npred = gold.count(rid), pred.count(rid)
+        if not ng and not npred:
+            continue
+        pr = tp / npred if npred else float("nan")
+        rc = tp / ng if ng else float("nan")
+        f1 = 2 * tp / (ng + npred) if ng + npred else float("nan")
+        lines.append(f"{rid:<12}{ng:>8}{npred:>6}{pr:>7.2f}{rc:>7.2f}{f1:>7.2f}")
+    acc = sum(g == p for g, p in zip(gold, pred)) / len(gold) if gold else float("nan")
+    return "\n".join(lines), acc
+
+
+def confusion(gold: list[str], pred: list[str], ids: list[str]) -> str:
+    used = [i for i in ids if i in gold or i in pred]
+    short = {i: i[:6] for i in used}
+    head = f"{'gold→pred':<11}" + "".join(f"{short[i]:>7}" for i in used)
+    c = Counter(zip(gold, pred))
+    rows = [head] + [f"{g:<11}" + "".join(f"{c.get((g, p), 0) or '.':>7}" for p in used)
+                     for g in used]
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--jddc", type=Path, required=True, help="local chat_0.1per.txt")
+    ap.add_argument("--ecd", type=Path, nargs="*", default=[], help="local ECD train/valid")
+    ap.add_argument("--labels", type=Path, default=LABELS)
+    ap.add_argument("--lexicon", type=Path, default=None)
+    ap.add_argument("--errors", action="store_true",
+                    help="list the session ids (not their text) the classifier got wrong")
+    args = ap.parse_args(argv)
+    lex = load_lost_lexicon(args.lexicon)
+    labels = read_labels(args.labels)
+    convs = {c.session_id: c for c in load_all(args.jddc, args.ecd)}
+    missing = [s for s in labels["session_id"] if s not in convs]
+    if missing:
+        print(f"{len(missing)} labelled sessions not found in the files given "
+              f"(first: {missing[0]})", file=sys.stderr)
+    labels = labels[labels["session_id"].isin(convs)]
+    pred = predict([convs[s] for s in labels["session_id"]], lex)
+    labels = labels.assign(pred=pred.loc[labels["session_id"], "primary_id"].to_numpy())
+    ids = list(dict.fromkeys([r.id for r in lex.reasons] + ["other"]
+                             + sorted(set(labels["label"]) | set(labels["pred"]))))
+    for part in ("tune", "report"):
+        sub = labels[labels["part"] == part]
+        gold, got = sub["label"].tolist(), sub["pred"].tolist()
+        table, acc = scores(gold, got, ids)
+        print(f"== {part} part: {len(sub)} conversations · primary accuracy {acc:.3f}")
+        print(table)
+        print(confusion(gold, got, ids))
+        print()
+        if args.errors and part == "tune":
+            for s, g, p in zip(sub["session_id"], gold, got):
+                if g != p:
+                    print(f"  {s}: gold {g}  got {p}")
+            print()
+    res = eval_lost.evaluate(eval_lost.load(eval_lost.DEFAULT_DATA), lex)
+    print(f"== committed set tests/data/lost_labelled.jsonl: {res['n']} lines · "
+          f"macro-F1 {res['macro_f1']:.3f} · primary accuracy {res['primary_accuracy']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
