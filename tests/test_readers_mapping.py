@@ -159,3 +159,16 @@ def test_real_header_rows_are_not_data():
     assert not looks_like_data(["客户名", "消息序号", "发送时间", "发送内容", "发送账号", "账号类型"])
     assert not looks_like_data(["order_id", "created_at", "paid_at", "amount"])
     assert looks_like_data(["1001", "2026-05-06 20:00:00", "tb9", "我要退货", "0"])
+
+
+def test_a_data_row_with_a_timestamp_is_never_echoed_as_headers(tmp_path):
+    """A GBK header line over UTF-8 rows leaves a data row as the 'header': one timestamp
+    cell is enough to say so, and the message text in that row is never quoted."""
+    assert looks_like_data(["2026-05-0110:00:00", "b1", "你好", "买家", "好店"])
+    assert looks_like_data(["2026/5/1 9:05", "tb1", "在吗"])
+    f = tmp_path / "mixed.csv"
+    f.write_bytes("时间,买家,内容,角色,店铺\n".encode("gbk") +
+                  "2026-05-01 10:00:00,b1,你好在吗,买家,好店\n".encode("utf-8"))
+    r = _ingest(tmp_path, f, "--shop", "店", "--lang", "en")
+    assert r.exit_code == ExitCode.INPUT
+    assert "你好在吗" not in r.output and "headers found" not in r.output

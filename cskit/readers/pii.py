@@ -78,11 +78,13 @@ def check_mapped(frame: pd.DataFrame, mapping: dict[str, str] | None, path: Path
 
 
 _DATA_CELL = re.compile(r"^[\d\s:/\-.+eE,，¥￥%]+$")
+#: a date with a time of day (2026-05-01 10:00:00, 2026/5/1 10:00): no header looks like that
+_TIMESTAMP = re.compile(r"(?:19|20)\d\d[-/.年]\d{1,2}[-/.月]\d{1,2}日?\s*T?\d{1,2}:\d\d")
 
 
 def looks_like_data(cells: list[object]) -> bool:
-    """A header row that is really a data row: a cell holds personal data, or most of its
-    non-empty cells are numbers / dates / long text."""
+    """A header row that is really a data row: a cell holds personal data or a timestamp,
+    or most of its non-empty cells are numbers / dates / long text."""
     vals = [str(c).strip() for c in cells if c is not None and str(c).strip()]
     if not vals:
         return False
@@ -90,6 +92,8 @@ def looks_like_data(cells: list[object]) -> bool:
     for pattern in VALUE_PATTERNS.values():
         if s.str.contains(pattern, regex=True).any():
             return True
+    if s.str.contains(_TIMESTAMP.pattern, regex=True).any():
+        return True
     data = s.str.fullmatch(_DATA_CELL.pattern) | (s.str.len() > 30)
     return bool(data.mean() >= 0.5)
 
