@@ -18,6 +18,7 @@ from cskit.errors import BadRowsError, InputFileError, UsageError
 from cskit.i18n import RejectedRows
 from cskit.memory import no_huge_pages
 from cskit.readers import SUPPORTED_EXT, ReadOptions, ReadResult, read_file
+from cskit.readers.order_items import fill_item_shops
 from cskit.store import Store
 
 DIR_CONFIG = "cskit.toml"
@@ -197,21 +198,54 @@ def _validate(res: ReadResult, path: Path, max_bad: float) -> ReadResult:
 def read_one(path: Path, *, kind: str | None, platform: str | None, opts: ReadOptions,
              shop_override: str | None, max_bad: float) -> ReadResult:
     res = read_file(path, opts, kind=kind, platform=platform)
-    frame = res.frame.copy()
+    res.frame = _provenance(res.frame, res, path, opts, shop_override,
+                            # item lines may take their shop from their orders (_item_shops)
+                            check_shop=res.kind != schema.ORDER_ITEMS)
+    if res.items is not None:
+        res.items = _provenance(res.items, res, path, opts, shop_override, check_shop=True)
+    return _validate(res, path, max_bad)
+
+
+def _provenance(frame: pd.DataFrame, res: ReadResult, path: Path, opts: ReadOptions,
+                shop_override: str | None, check_shop: bool) -> pd.DataFrame:
+    """``frame`` with its shop (``--shop`` / cskit.toml), platform and source file set."""
+    frame = frame.copy()
     if "shop" not in frame.columns:
         frame["shop"] = None
     if shop_override:
         frame["shop"] = shop_override
     elif opts.shop:
         frame["shop"] = frame["shop"].where(frame["shop"].notna(), opts.shop)
-    if len(frame) and frame["shop"].isna().any():
-        raise InputFileError("{path}: the file does not say which shop it belongs to",
-                             hint="pass --shop NAME, or put shop = \"NAME\" in a cskit.toml next to it", path=path)
+    if check_shop and len(frame) and frame["shop"].isna().any():
+        raise _no_shop(path)
     if "platform" not in frame.columns or frame["platform"].isna().all():
         frame["platform"] = res.platform
     frame["source_file"] = path.name
-    res.frame = frame
-    return _validate(res, path, max_bad)
+    return frame
+
+
+def _no_shop(path: Path) -> InputFileError:
+    return InputFileError("{path}: the file does not say which shop it belongs to",
+                          hint="pass --shop NAME, or put shop = \"NAME\" in a cskit.toml next to it", path=path)
+
+
+def _item_shops(results: list[tuple[Path, ReadResult]], store: Store) -> None:
+    """Give item lines without a shop (a 宝贝报表 has no shop column) the shop of their
+    order, from the order files of this ingest, else from the store; a file with a line
+    whose order is nowhere is refused as a file without a shop."""
+    todo = [(f, r) for f, r in results
+            if r.kind == schema.ORDER_ITEMS and len(r.frame) and r.frame["shop"].isna().any()]
+    if not todo:
+        return
+    cols = ["shop", "platform", "order_id"]
+    known = [r.frame[cols] for _, r in results if r.kind == schema.ORDERS and len(r.frame)]
+    if store.exists():
+        known.append(store.read(schema.ORDERS, columns=cols))
+    orders = pd.concat(known, ignore_index=True) if known else pd.DataFrame(columns=cols)
+    for f, r in todo:
+        r.frame = fill_item_shops(r.frame, orders)
+        if r.frame["shop"].isna().any():
+            raise _no_shop(f)
 
 
 def ingest(paths: list[Path], store: Store, *, kind: str | None = None,
@@ -247,6 +281,7 @@ def _ingest(paths: list[Path], store: Store, *, kind: str | None, platform: str 
         results.append((f, res))
         if progress:
             progress(str(f))
+    _item_shops(results, store)
     reports = []
     with store.transaction() as tx:
         for f, res in results:
@@ -260,4 +295,13 @@ def _ingest(paths: list[Path], store: Store, *, kind: str | None, platform: str 
                 updated=stats.updated, rejected=len(res.rejects),
                 first=times.min() if len(times) else None, last=times.max() if len(times) else None,
                 rejects=res.rejects))
+            if res.items is not None and len(res.items):
+                # the lines of a line-level order export: their rows were read (and
+                # counted) as orders above, so rows_read is 0 here
+                stats = tx.append(schema.ORDER_ITEMS, res.items)
+                reports.append(FileReport(
+                    path=str(f), reader=res.reader, kind=schema.ORDER_ITEMS,
+                    platform=res.platform, shops=sorted(res.items["shop"].dropna().unique().tolist()),
+                    rows_read=0, rows_added=stats.added, duplicates=stats.duplicates,
+                    updated=stats.updated))
     return IngestReport(files=reports, skipped=skipped)

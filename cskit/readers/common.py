@@ -42,6 +42,8 @@ class ReadResult:
     rows_read: int
     rejects: list[tuple[int, str]] = field(default_factory=list)
     reader: str = ""
+    #: order lines (``order_items`` frame) read along with the orders of a line-level export
+    items: pd.DataFrame | None = None
 
 
 @dataclass
