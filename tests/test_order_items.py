@@ -81,12 +81,12 @@ def test_identical_lines_in_one_file_are_both_kept_and_damaged_ids_rejected(tmp_
 
 DOUYIN = ("主订单编号,子订单编号,选购商品,商品规格,商品数量,商品ID,商家编码,商品单价,订单应付金额,"
           "订单提交时间,支付完成时间,订单状态,店铺名称")
-DOUYIN_ROWS = ["6900000000000000001,6900000000000000011,T恤,白色 L,1,3500000000000000001,TS-W-L,49.00,"
-               "128.00,2026-05-03 09:00:00,2026-05-03 09:01:00,已完成,抖店",
-               "6900000000000000001,6900000000000000012,短裤,黑色 M,1,3500000000000000002,SH-B-M,79.00,"
-               "128.00,2026-05-03 09:00:00,2026-05-03 09:01:00,已完成,抖店",
-               "6900000000000000002,6900000000000000021,袜子,,3,3500000000000000003,,,"
-               "30.00,,,已完成,抖店"]  # no order time: the order and its line are rejected
+DOUYIN_ROWS = [("6900000000000000001,6900000000000000011,T恤,白色 L,1,3500000000000000001,TS-W-L,"
+                "49.00,128.00,2026-05-03 09:00:00,2026-05-03 09:01:00,已完成,抖店"),
+               ("6900000000000000001,6900000000000000012,短裤,黑色 M,1,3500000000000000002,SH-B-M,"
+                "79.00,128.00,2026-05-03 09:00:00,2026-05-03 09:01:00,已完成,抖店"),
+               ("6900000000000000002,6900000000000000021,袜子,,3,3500000000000000003,,,"
+                "30.00,,,已完成,抖店")]  # no order time: the order and its line are rejected
 
 
 def test_line_level_order_rows_feed_order_items(tmp_path):
@@ -110,3 +110,36 @@ def test_taobao_order_list_alone_has_no_item_lines(tmp_path):
     assert [r.kind for r in rep.files] == ["orders"]
     assert st.read("order_items").empty
     assert isinstance(st.read("order_items"), pd.DataFrame)
+
+
+PDD = "订单号,商品,商品id,商品规格,商家编码-SKU维度,商品数量(件),用户实付金额(元),订单成交时间,支付时间,订单状态,收货人,手机"
+
+
+def test_pdd_rows_feed_order_items_without_personal_data(tmp_path):
+    f = tmp_path / "pdd.csv"
+    row = ("260520-100000000000001,数据线,223456789,1米 白色,DL-1M,2,20.00,"
+           "2026-05-20 12:00:00,2026-05-20 12:00:30,待发货,孙小五,13700000005")
+    f.write_text(f"{PDD}\n{row}\n", encoding="utf-8")
+    st = Store(tmp_path / "s")
+    ingest([f], st, shop="拼多多店")
+    items = st.read("order_items")
+    assert items[["shop", "order_id", "item_id", "title", "sku", "attributes", "quantity"]] \
+        .astype(object).values.tolist() == [
+        ["拼多多店", "260520-100000000000001", "223456789", "数据线", "DL-1M", "1米 白色", 2]]
+    assert pd.isna(items["price"].iloc[0])  # PDD exports no unit price: unknown, not 0
+    assert not items.astype(str).apply(lambda c: c.str.contains("1370|孙")).any().any()
+
+
+def test_cli_ingests_the_pair_with_kind_orders(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from cskit.cli import app
+
+    folder = pair(tmp_path / "in")
+    r = CliRunner().invoke(app, ["ingest", str(folder), "--kind", "orders",
+                                 "--store", str(tmp_path / "s"), "--format", "json"])
+    assert r.exit_code == 0, r.stderr
+    rows = {row["kind"]: row["rows_added"] for row in json.loads(r.stdout)["rows"]}
+    assert rows == {"order_items": 2, "orders": 2}

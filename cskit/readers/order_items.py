@@ -34,8 +34,8 @@ from cskit.readers.common import (
 )
 from cskit.schema import ORDER_ITEMS, columns
 
-__all__ = ["TAOBAO_DETAIL", "OUTPUT_COLUMNS", "read_items", "sniff_items", "items_from_lines",
-           "fill_item_shops", "quantity"]
+__all__ = ["OUTPUT_COLUMNS", "TAOBAO_DETAIL", "fill_item_shops", "items_from_lines", "quantity",
+           "read_items", "sniff_items"]
 
 #: columns of the frame a reader returns (``source_file`` is added by ingest)
 OUTPUT_COLUMNS = [c for c in columns(ORDER_ITEMS) if c != "source_file"]
@@ -151,8 +151,8 @@ def items_from_lines(lines: pd.DataFrame) -> pd.DataFrame | None:
     out = pd.DataFrame({
         "shop": lines["shop"], "platform": lines["platform"], "order_id": lines["order_id"],
         "item_id": lines["item_id"], "title": lines["item_title"],
-        "sku": lines["_sku"] if "_sku" in lines else na,
-        "attributes": lines["_attributes"] if "_attributes" in lines else na,
+        "sku": lines.get("_sku", na),
+        "attributes": lines.get("_attributes", na),
         "package": na, "quantity": lines["quantity"],
         "price": lines["_price"] if "_price" in lines
         else pd.Series(np.nan, index=lines.index, dtype="float64"),

@@ -25,7 +25,6 @@ import pyarrow.compute as pc
 from cskit.errors import MAPPING_HINT, InputFileError, UsageError
 from cskit.i18n import Msg
 from cskit.readers import Probe, Reader, register
-from cskit.readers.order_items import items_from_lines
 from cskit.readers.common import (
     ReadOptions,
     ReadResult,
@@ -37,6 +36,7 @@ from cskit.readers.common import (
     parse_amount,
     parse_datetime,
 )
+from cskit.readers.order_items import items_from_lines
 from cskit.schema import ORDERS, columns
 
 __all__ = ["OrderFormat", "FORMATS", "read_orders", "sniff_orders", "normalise_status",
