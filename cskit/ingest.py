@@ -24,6 +24,7 @@ from cskit.errors import BadRowsError, CskitError, InputFileError, UsageError
 from cskit.i18n import RejectedRows
 from cskit.memory import no_huge_pages
 from cskit.readers import SUPPORTED_EXT, ReadOptions, ReadResult, read_file
+from cskit.readers.order_items import fill_item_shops
 from cskit.readers.timeparse import DEFAULT_TZ, check_timezone
 from cskit.store import Store
 
@@ -258,21 +259,76 @@ def _validate(res: ReadResult, path: Path, max_bad: float) -> ReadResult:
 def read_one(path: Path, *, kind: str | None, platform: str | None, opts: ReadOptions,
              shop_override: str | None, max_bad: float) -> ReadResult:
     res = read_file(path, opts, kind=kind, platform=platform)
-    frame = res.frame.copy()
+    res.frame = _provenance(res.frame, res, path, opts, shop_override,
+                            # item lines may take their shop from their orders (_item_shops)
+                            check_shop=res.kind != schema.ORDER_ITEMS)
+    if res.items is not None:
+        res.items = _provenance(res.items, res, path, opts, shop_override, check_shop=True)
+    return _validate(res, path, max_bad)
+
+
+def _provenance(frame: pd.DataFrame, res: ReadResult, path: Path, opts: ReadOptions,
+                shop_override: str | None, check_shop: bool) -> pd.DataFrame:
+    """``frame`` with its shop (``--shop`` / cskit.toml), platform and source file set."""
+    frame = frame.copy()
     if "shop" not in frame.columns:
         frame["shop"] = None
     if shop_override:
         frame["shop"] = shop_override
     elif opts.shop:
         frame["shop"] = frame["shop"].where(frame["shop"].notna(), opts.shop)
-    if len(frame) and frame["shop"].isna().any():
-        raise InputFileError("{path}: the file does not say which shop it belongs to",
-                             hint="pass --shop NAME, or put shop = \"NAME\" in a cskit.toml next to it", path=path)
+    if check_shop and len(frame) and frame["shop"].isna().any():
+        raise _no_shop(path)
     if "platform" not in frame.columns or frame["platform"].isna().all():
         frame["platform"] = res.platform
     frame["source_file"] = path.name
-    res.frame = frame
-    return _validate(res, path, max_bad)
+    return frame
+
+
+def _no_shop(path: Path) -> InputFileError:
+    return InputFileError("{path}: the file does not say which shop it belongs to",
+                          hint="pass --shop NAME, or put shop = \"NAME\" in a cskit.toml next to it", path=path)
+
+
+def _item_shops(results: list[tuple[Path, ReadResult]], store: Store,
+                problems: list | None = None) -> list[tuple[Path, ReadResult]]:
+    """Give item lines without a shop (a 宝贝报表 has no shop column) the shop of their
+    order, from the order files of this ingest, else from the store.  A file with a line
+    whose order is nowhere is refused as a file without a shop: raised, or with
+    ``problems`` listed there and left out of the results returned."""
+    todo = [(f, r) for f, r in results
+            if r.kind == schema.ORDER_ITEMS and len(r.frame) and r.frame["shop"].isna().any()]
+    if not todo:
+        return results
+    cols = ["shop", "platform", "order_id"]
+    known = [r.frame[cols] for _, r in results if r.kind == schema.ORDERS and len(r.frame)]
+    if store.exists():
+        known.append(store.read(schema.ORDERS, columns=cols))
+    orders = pd.concat(known, ignore_index=True) if known else pd.DataFrame(columns=cols)
+    refused: set[Path] = set()
+    for f, r in todo:
+        r.frame = fill_item_shops(r.frame, orders)
+        if r.frame["shop"].isna().any():
+            if problems is None:
+                raise _no_shop(f)
+            problems.append(Rejected(str(f), _no_shop(f)))
+            refused.add(f)
+    return [(f, r) for f, r in results if f not in refused]
+
+
+def _file_reports(f: Path, res: ReadResult, tx) -> list[FileReport]:
+    """Append one file's rows (and the order lines of a line-level order export) in the
+    transaction ``tx``; its report rows."""
+    out = [_file_report(f, res, tx.append(res.kind, res.frame))]
+    if res.items is not None and len(res.items):
+        # the lines of a line-level order export: their rows were read (and counted) as
+        # orders above, so rows_read is 0 here
+        stats = tx.append(schema.ORDER_ITEMS, res.items)
+        out.append(FileReport(
+            path=str(f), reader=res.reader, kind=schema.ORDER_ITEMS, platform=res.platform,
+            shops=sorted(res.items["shop"].dropna().unique().tolist()), rows_read=0,
+            rows_added=stats.added, duplicates=stats.duplicates, updated=stats.updated))
+    return out
 
 
 def ingest(paths: list[Path], store: Store, *, kind: str | None = None,
@@ -347,27 +403,31 @@ def _ingest(paths: list[Path], store: Store, *, kind: str | None, platform: str 
         return res
 
     if strict:
-        results = [(f, read(f)) for f in files]
+        results = _item_shops([(f, read(f)) for f in files], store)
         reports = []
         with store.transaction() as tx:
             for f, res in results:
-                reports.append(_file_report(f, res, tx.append(res.kind, res.frame)))
+                reports += _file_reports(f, res, tx)
         return IngestReport(files=reports, skipped=skipped)
 
-    reports = []
     alone = len(files) == 1 and not problems and all(not p.is_dir() for p in paths)
+    results = []
+    for f in files:
+        try:
+            results.append((f, read(f)))
+        except (InputFileError, BadRowsError) as exc:  # the file's own fault: the others go on
+            if alone:
+                raise
+            problems.append(Rejected(str(f), exc))
+    # a 宝贝报表 takes its shops from the order files read with it: all are read first
+    results = _item_shops(results, store, None if alone else problems)
+    reports = []
     with contextlib.ExitStack() as held:
-        for f in files:
-            try:
-                res = read(f)
-            except (InputFileError, BadRowsError) as exc:  # the file's own fault: the others go on
-                if alone:
-                    raise
-                problems.append(Rejected(str(f), exc))
-                continue
+        for f, res in results:
             if not reports:  # the store stays locked from the first write to the last
                 held.enter_context(store.writing())
-            # one file, all-or-nothing; the store is checked and swept by the first one only
+            # one file (with its order lines), all-or-nothing; the store is checked and
+            # swept by the first one only
             with store.transaction(check=not reports) as tx:
-                reports.append(_file_report(f, res, tx.append(res.kind, res.frame)))
+                reports += _file_reports(f, res, tx)
     return IngestReport(files=reports, skipped=skipped, rejected=problems)

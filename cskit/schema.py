@@ -13,7 +13,8 @@ import pyarrow as pa
 MESSAGES = "messages"
 ORDERS = "orders"
 EXCLUDED = "excluded"
-KINDS = (MESSAGES, ORDERS, EXCLUDED)
+ORDER_ITEMS = "order_items"
+KINDS = (MESSAGES, ORDERS, EXCLUDED, ORDER_ITEMS)
 
 SENDERS = ("buyer", "agent", "bot", "system")
 PLATFORMS = ("pdd", "taobao", "jd", "douyin", "generic")
@@ -67,13 +68,33 @@ EXCLUDED_SCHEMA = pa.schema(
     ]
 )
 
-SCHEMAS = {MESSAGES: MESSAGES_SCHEMA, ORDERS: ORDERS_SCHEMA, EXCLUDED: EXCLUDED_SCHEMA}
+#: one row per line of an order (one product / SKU bought): product-level analysis
+ORDER_ITEMS_SCHEMA = pa.schema(
+    [
+        ("shop", pa.string()),
+        ("platform", pa.string()),
+        ("order_id", pa.string()),
+        ("item_id", pa.string()),
+        ("title", pa.string()),
+        ("sku", pa.string()),
+        ("attributes", pa.string()),
+        ("package", pa.string()),
+        ("quantity", pa.int64()),
+        ("price", pa.float64()),
+        ("source_file", pa.string()),
+        ("source_row", pa.int64()),
+    ]
+)
+
+SCHEMAS = {MESSAGES: MESSAGES_SCHEMA, ORDERS: ORDERS_SCHEMA, EXCLUDED: EXCLUDED_SCHEMA,
+           ORDER_ITEMS: ORDER_ITEMS_SCHEMA}
 
 #: columns a row cannot do without (a row missing one is rejected and reported)
 REQUIRED = {
     MESSAGES: ("shop", "buyer_id", "sender", "sent_at"),
     ORDERS: ("shop", "order_id", "created_at"),
     EXCLUDED: ("shop", "buyer_id"),
+    ORDER_ITEMS: ("shop", "order_id"),
 }
 
 #: columns that identify "the same record" across overlapping exports
@@ -81,12 +102,15 @@ IDENTITY = {
     MESSAGES: ("shop", "platform", "buyer_id", "agent_id", "sender", "sent_at", "content", "msg_id"),
     ORDERS: ("shop", "platform", "order_id"),
     EXCLUDED: ("shop", "buyer_id", "reason"),
+    # plus the line's occurrence among identical lines of one file (as for messages)
+    ORDER_ITEMS: ("shop", "platform", "order_id", "item_id", "title", "sku", "attributes",
+                  "package", "quantity", "price"),
 }
 
 #: normalised order statuses
 ORDER_STATUSES = ("unpaid", "paid", "shipped", "completed", "closed", "refunded")
 
-TIME_COLUMN = {MESSAGES: "sent_at", ORDERS: "created_at", EXCLUDED: None}
+TIME_COLUMN = {MESSAGES: "sent_at", ORDERS: "created_at", EXCLUDED: None, ORDER_ITEMS: None}
 
 
 def columns(kind: str) -> list[str]:

@@ -7,6 +7,7 @@ Layout (hive-style directories, one Parquet file per partition per ingest)::
       messages/shop=<url-quoted>/month=YYYY-MM/part-<batch>-<id>.parquet
       orders/shop=<url-quoted>/month=YYYY-MM/part-<batch>-<id>.parquet
       excluded/shop=<url-quoted>/part-<batch>-<id>.parquet
+      order_items/shop=<url-quoted>/part-<batch>-<id>.parquet
 
 *Atomic*: a transaction writes new part files, then replaces the manifest in
 one ``os.replace``.  Readers only see files listed in the manifest, so a crash
@@ -15,13 +16,15 @@ the directory byte-identical; files left by a hard kill are swept on the next
 write.
 
 *Idempotent*: each row gets a 128-bit key (two uint64 columns ``_k1``/``_k2``)
-hashed from its identity columns (``cskit.schema.IDENTITY``).  For messages the
-key also includes the row's occurrence number among identical rows of the
-same source file, so a buyer who really sent "在吗" twice in one second keeps
-both, while the same export ingested twice adds nothing.  Orders and excluded
-buyers are *versioned*: the key is the order id; a re-export with changed
-content (an order that got paid) appends a new version, readers see the
-latest.
+hashed from its identity columns (``cskit.schema.IDENTITY``).  For messages and
+order items the key also includes the row's occurrence number among identical
+rows of the same source file, so a buyer who really sent "在吗" twice in one
+second keeps both, while the same export ingested twice adds nothing.  Orders
+and excluded buyers are *versioned*: the key is the order id; readers see the
+latest version written.  For orders that version is chosen by content from
+every version seen (``cskit.versions``: status progression, times present,
+time precision), never by ingest order: a changed order appends a new version
+only when the choice changes.
 
 *Safe*: shop names are URL-quoted into one path segment (``../x`` becomes
 ``..%2Fx``) and every path is checked to stay inside the store.
@@ -51,11 +54,14 @@ import pyarrow.parquet as pq
 from cskit import schema
 from cskit.errors import StoreError
 from cskit.readers.common import arrow_str, one_chunk
+from cskit.versions import merge_versions
 
 MANIFEST = "_cskit_manifest.json"
 LOCK = "_cskit.lock"
 FORMAT = 1
 VERSIONED = {schema.ORDERS, schema.EXCLUDED}
+#: kinds whose identity includes the occurrence number among identical rows of one file
+OCCURRENCE = {schema.MESSAGES, schema.ORDER_ITEMS}
 _K1, _K2 = "cskit-key-one-01", "cskit-key-two-02"  # 16-byte siphash keys; never change
 INTERNAL = ["_k1", "_k2", "_h", "_batch"]
 _WRITERS = min(4, os.cpu_count() or 1)  #: part files written at once
@@ -217,7 +223,7 @@ def _add_keys(kind: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     out = frame.copy()
     k1, k2 = _hash_folds(out, ident, [_K1, _K2])
     distinct = False
-    if kind == schema.MESSAGES:
+    if kind in OCCURRENCE:
         src = out["source_file"] if "source_file" in out else pd.Series("", index=out.index)
         occ, distinct = _occurrences(src, k1)
         occ = _col_array(pd.Series(occ, index=out.index))
@@ -621,6 +627,10 @@ class Transaction:
         stats = AppendStats(rows=len(frame))
         if frame.empty:
             return stats
+        if self.new:
+            # an earlier append of this transaction wrote files: this one's rows get a later
+            # batch, so a version written now is never tied with one written before
+            self.batch += 1
         frame = conform(kind, frame)
         keyed, distinct = _add_keys(kind, frame)
         versioned = kind in VERSIONED
@@ -630,12 +640,22 @@ class Transaction:
             keyed = _drop_duplicates(keyed, ["_k1", "_k2", "_h"],
                                      keep="last" if versioned else "first")
         stats.duplicates += before - len(keyed)
-        if versioned:  # several versions of one order in this batch: keep the last
+        resolved = kind == schema.ORDERS
+        if resolved:  # the version to show, chosen by content (cskit.versions)
+            keyed = self._resolve_orders(keyed, stats)
+            if keyed.empty:
+                return stats
+        elif versioned:  # several versions of one buyer in this batch: keep the last
             keyed = _drop_duplicates(keyed, ["_k1", "_k2"], keep="last")
         keyed = keyed.reset_index(drop=True)
         table = None  # the rows to write, as arrow, built once
         jobs = []
         for shop, month, pos in _partitions(kind, keyed):
+            if resolved:  # counted by _resolve_orders: every row left is to be written
+                if table is None:
+                    table, target = self._table(kind, keyed)
+                jobs.append((self._target(kind, str(shop), month), pos))
+                continue
             existing = self._existing_keys(kind, shop, month)
             ids = ["_k1", "_k2"]
             full = ids + ["_h"] if versioned else ids
@@ -656,6 +676,52 @@ class Transaction:
         if jobs:
             self._write_all(kind, table, target, jobs)
         return stats
+
+    def _stored_versions(self, kind: str, keyed: pd.DataFrame) -> pd.DataFrame:
+        """Every stored version (all batches and months, this transaction's files too) of
+        the rows of ``keyed``: the canonical columns, ``_k1``, ``_k2``, ``_h``, ``_batch``."""
+        shops = set(keyed["shop"].dropna().unique().tolist())
+        paths = [f.path for f in self.manifest.files + self.new
+                 if f.kind == kind and f.shop in shops]
+        cols = schema.columns(kind) + ["_k1", "_k2", "_h", "_batch"]
+        if not paths:
+            return pd.DataFrame(columns=cols)
+        k1 = pa.array(np.unique(keyed["_k1"].to_numpy()), type=pa.uint64())
+        table = ds.dataset([str(self.store.root / p) for p in paths], format="parquet") \
+            .to_table(columns=cols, filter=ds.field("_k1").isin(k1))
+        found = table.to_pandas()
+        if found.empty:
+            return found
+        return found[_isin(found, keyed, ["_k1", "_k2"])]
+
+    def _resolve_orders(self, keyed: pd.DataFrame, stats: AppendStats) -> pd.DataFrame:
+        """The rows to write for new order versions ``keyed`` (keys and hashes added):
+        per order, the version chosen by content from everything stored and offered
+        (:func:`cskit.versions.merge_versions`), where it differs from the version reads
+        show now.  Counts it in ``stats``: a new order is added, a changed one updated,
+        and a version that changes nothing (the same, older, or less precise) a
+        duplicate."""
+        ids = ["_k1", "_k2"]
+        cols = schema.columns(schema.ORDERS)
+        stored = self._stored_versions(schema.ORDERS, keyed)
+        current = stored.sort_values("_batch", kind="stable").drop_duplicates(ids, keep="last")
+        pool = keyed[cols + ids]
+        if len(stored):
+            old = conform(schema.ORDERS, stored[cols])
+            old[ids] = stored[ids].to_numpy()
+            pool = pd.concat([old, pool.reset_index(drop=True)], ignore_index=True)
+        merged = merge_versions(pool, ids)
+        merged = conform(schema.ORDERS, merged[cols]).assign(
+            _k1=merged["_k1"].to_numpy(), _k2=merged["_k2"].to_numpy())
+        content = [c for c in cols if c not in ("source_file", "source_row")]
+        merged["_h"] = hash_rows(merged, content, _K1)
+        stats.duplicates += len(keyed) - len(merged)  # superseded versions within the batch
+        known = _isin(merged, current, ids)
+        same = _isin(merged, current, ids + ["_h"])
+        stats.added += int((~known).sum())
+        stats.updated += int((known & ~same).sum())
+        stats.duplicates += int(same.sum())
+        return merged[~same]
 
     def _table(self, kind: str, keyed: pd.DataFrame) -> tuple[pa.Table, pa.Schema]:
         """The rows to write as arrow, in the part files' types but without ``_batch``

@@ -318,24 +318,25 @@ def test_one_ingest_checks_and_sweeps_the_store_once(tmp_path, monkeypatch):
 
 
 def test_the_store_stays_locked_between_the_files_of_one_ingest(tmp_path, monkeypatch):
-    from cskit import ingest as ingest_mod
-
+    """Every file is read first (a 宝贝报表 takes its shops from the orders read with it),
+    then committed one by one: between two commits another ingest cannot get in."""
     d = exports(tmp_path)
     (d / "c-empty.csv").unlink()
     store = tmp_path / "s"
-    real = ingest_mod.read_one
-    seen = []
+    real = Store.transaction
+    seen, opened = [], []
 
-    def read_one(path, **kw):
-        if path.name == "b.csv":  # a.csv is committed: another ingest tries to get in now
+    def transaction(self, *a, **kw):
+        opened.append(1)
+        if len(opened) == 2:  # a.csv is committed, b.csv's commit not begun: try to get in
             try:
-                with Store(store).transaction():
+                with real(Store(store)):
                     seen.append("got in")
             except StoreError as exc:
                 seen.append(exc.message_en)
-        return real(path, **kw)
+        return real(self, *a, **kw)
 
-    monkeypatch.setattr(ingest_mod, "read_one", read_one)
+    monkeypatch.setattr(Store, "transaction", transaction)
     r = run("ingest", d, "--store", store)
     assert r.exit_code == 0, r.stderr
     assert len(seen) == 1 and "another cskit ingest is writing this store" in seen[0]

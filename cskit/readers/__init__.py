@@ -164,7 +164,9 @@ class Probe:
 def _candidates(kind: str | None, platform: str | None) -> list[Reader]:
     out = []
     for r in REGISTRY:
-        if kind and kind != "auto" and r.kind != kind:
+        # order items belong with the orders: --kind orders still reads a 宝贝报表
+        if kind and kind != "auto" and r.kind != kind and \
+                not (kind == "orders" and r.kind == "order_items"):
             continue
         if platform and platform != "auto" and r.platform not in (platform, "generic"):
             continue
@@ -231,4 +233,4 @@ def read_file(path: Path, opts: ReadOptions, kind: str | None = None,
 
 
 # Register the readers (import order = tie-break order).
-from cskit.readers import chats_tabular, qianniu_text, pdd_json, orders, excluded  # noqa: E402,F401
+from cskit.readers import chats_tabular, qianniu_text, pdd_json, orders, excluded, order_items  # noqa: E402,F401,E501

@@ -45,6 +45,8 @@ class ReadResult:
     rejects: list[tuple[int, str]] = field(default_factory=list)
     reader: str = ""
     notes: list = field(default_factory=list)  #: cskit.i18n.Msg notes to show
+    #: order lines (``order_items`` frame) read along with the orders of a line-level export
+    items: pd.DataFrame | None = None
 
 
 @dataclass

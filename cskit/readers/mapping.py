@@ -81,7 +81,8 @@ def load_mapping(path: Path, doc: dict | None = None) -> ColumnMapping:
     cols = doc.get("columns", {})
     if not isinstance(cols, dict):
         raise UsageError("{path}: [columns] must be a table of canonical_name = \"header\"", path=path)
-    allowed = set().union(*(schema.columns(k) for k in schema.KINDS))
+    # order_items columns are not mappable (its readers take no mapping)
+    allowed = set().union(*(schema.columns(k) for k in schema.KINDS if k != schema.ORDER_ITEMS))
     bad = [k for k in cols if k not in allowed]
     if bad:
         raise UsageError("{path}: unknown canonical column {column!r}",

@@ -36,6 +36,7 @@ from cskit.readers.common import (
     parse_amount,
     parse_datetime,
 )
+from cskit.readers.order_items import items_from_lines
 from cskit.schema import ORDERS, columns
 
 __all__ = ["OrderFormat", "FORMATS", "read_orders", "sniff_orders", "normalise_status",
@@ -44,10 +45,14 @@ __all__ = ["OrderFormat", "FORMATS", "read_orders", "sniff_orders", "normalise_s
 #: columns of the frame a reader returns (``source_file`` is added by ingest)
 OUTPUT_COLUMNS = [c for c in columns(ORDERS) if c != "source_file"]
 
-#: fields a format (or a ``--mapping`` file) can name; the last three are helpers
-#: that only influence ``status`` / line collapsing and never reach the frame
+#: fields a format (or a ``--mapping`` file) can name; refund_status, close_reason and
+#: sub_order_id only influence ``status`` / line collapsing and never reach the frame;
+#: the item_sku/attributes/price fields only reach the order_items frame
 FIELDS = ("shop", "order_id", "buyer_id", "created_at", "paid_at", "amount", "status",
-          "item_id", "item_title", "quantity", "refund_status", "close_reason", "sub_order_id")
+          "item_id", "item_title", "quantity", "refund_status", "close_reason", "sub_order_id",
+          "item_sku", "item_attributes", "item_price")
+#: platforms whose rows are order lines: they also feed the order_items table
+LINE_PLATFORMS = ("pdd", "jd", "douyin")
 
 #: header fragments that mark personal data; such a column is never read
 PERSONAL_DATA = re.compile(r"收货人|收件人|手机|电话|地址|身份证|支付宝|姓名|邮箱|联系人|街道")
@@ -173,6 +178,8 @@ PDD = OrderFormat(
         "item_id": ("商品id", "商品ID"),
         "item_title": ("商品", "商品名称"),
         "quantity": ("商品数量(件)", "商品数量"),
+        "item_sku": ("商家编码-SKU维度", "商家编码-商品维度", "商家编码"),
+        "item_attributes": ("商品规格",),
         "shop": _SHOP,
     },
     statuses=_PDD_STATUS,
@@ -218,6 +225,7 @@ JD = OrderFormat(
         "item_id": ("商品ID", "商品编号"),
         "item_title": ("商品名称",),
         "quantity": ("订购数量",),
+        "item_price": ("京东价",),
         "shop": _SHOP,
     },
     statuses=_JD_STATUS,
@@ -244,6 +252,9 @@ DOUYIN = OrderFormat(
         "item_id": ("商品ID", "商品id"),
         "item_title": ("选购商品", "商品名称"),
         "quantity": ("商品数量",),
+        "item_sku": ("商家编码",),
+        "item_attributes": ("商品规格",),
+        "item_price": ("商品单价",),
         "shop": _SHOP,
     },
     statuses=_DOUYIN_STATUS,
@@ -439,6 +450,14 @@ def read_orders(fmt: OrderFormat, path: Path, opts: ReadOptions, probe: Probe) -
                 for r in out.loc[damaged, "source_row"]]
     out = out[~(missing | damaged)]
 
+    items = None
+    if fmt.platform in LINE_PLATFORMS:  # each row is one line of an order
+        extra = {f"_{f[5:]}": text(f)[out.index] for f in ("item_sku", "item_attributes")
+                 if f in cols}
+        if "item_price" in cols:
+            extra["_price"] = parse_amount(frame.loc[out.index, cols["item_price"][0]])
+        items = items_from_lines(out.assign(**extra))
+
     out = collapse_lines(out)
 
     no_time = out["created_at"].isna()
@@ -449,9 +468,11 @@ def read_orders(fmt: OrderFormat, path: Path, opts: ReadOptions, probe: Probe) -
         out = out[~no_time]
 
     out = out.sort_values("source_row", kind="stable").reset_index(drop=True)
+    if items is not None:  # the lines of orders kept (not of rejected ones)
+        items = items[items["order_id"].isin(out["order_id"])].reset_index(drop=True)
     rejects.sort()
     return ReadResult(kind=ORDERS, platform=fmt.platform, frame=out[OUTPUT_COLUMNS],
-                      rows_read=rows_read, rejects=rejects)
+                      rows_read=rows_read, rejects=rejects, items=items)
 
 
 def _quantity(s: pd.Series) -> pd.Series:
