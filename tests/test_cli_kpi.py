@@ -8,16 +8,12 @@ import io
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from cskit.cli import app
 from cskit.errors import ExitCode
-from cskit.ingest import ingest
 from cskit.kpi import last_week, parse_week, resolve_period
 from cskit.errors import UsageError
-from cskit.store import Store
+from chatlog import chat_store, run
 
-HEADER = "shop,platform,conversation_id,buyer_id,agent_id,sender,sent_at,content,msg_type,msg_id\n"
 CHATS = [
     # 店A, Monday 2026-11-16: b1 answered after exactly 300 s (on time), b2 after 301 s (late)
     "店A,pdd,,b1,,buyer,2026-11-16 09:00:00,在吗,,",
@@ -38,16 +34,7 @@ ORDERS = ("订单号,买家,下单时间,付款时间,实付金额,订单状态,
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    d = tmp_path_factory.mktemp("kpi")
-    (d / "chats.csv").write_text(HEADER + "\n".join(CHATS) + "\n", encoding="utf-8")
-    (d / "orders.csv").write_text(ORDERS, encoding="utf-8")
-    st = Store(d / "store")
-    ingest([d / "chats.csv", d / "orders.csv"], st)
-    return st.root
-
-
-def run(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
+    return chat_store(tmp_path_factory.mktemp("kpi"), CHATS, ORDERS)
 
 
 def rows(text: str) -> list[dict]:

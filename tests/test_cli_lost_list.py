@@ -8,16 +8,12 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import cskit.cli  # noqa: F401
-from cskit.cli import app
 from cskit.cli.text import LOST_LIST_COLUMNS
-from cskit.ingest import ingest
-from cskit.store import Store
 from cskit.text.lost import LIST_COLUMNS
+from chatlog import chat_store, run
 
-HEADER = "shop,platform,conversation_id,buyer_id,agent_id,sender,sent_at,content,msg_type,msg_id\n"
 XM, AQ = "店A:小美", "店A:阿强"
 CHATS = [
     # b1: price; 小美 answers first, 阿强 later                   -> 未下单, 价格, first agent 小美
@@ -62,18 +58,7 @@ EXPECTED = [
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("lostlist")
-    chats = tmp / "chats.csv"
-    chats.write_text(HEADER + "".join(r + "\n" for r in CHATS), encoding="utf-8")
-    orders = tmp / "orders.csv"
-    orders.write_text(ORDERS, encoding="utf-8")
-    ingest([chats], Store(tmp / "s"))
-    ingest([orders], Store(tmp / "s"), kind="orders")
-    return tmp / "s"
-
-
-def run(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
+    return chat_store(tmp_path_factory.mktemp("lostlist"), CHATS, ORDERS, orders_kind="orders")
 
 
 def test_list_json_one_row_per_lost_buyer_day(store):

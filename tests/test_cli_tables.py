@@ -7,13 +7,9 @@ import csv
 import io
 
 import pytest
-from typer.testing import CliRunner
 
-from cskit.cli import app
-from cskit.ingest import ingest
-from cskit.store import Store
+from chatlog import chat_store, run
 
-HEADER = "shop,platform,conversation_id,buyer_id,agent_id,sender,sent_at,content,msg_type,msg_id\n"
 CHATS = [
     "店A,pdd,,b1,,buyer,2026-11-16 09:00:00,在吗,,",
     "店A,pdd,,b1,店A:小美,agent,2026-11-16 09:05:00,亲在的,,",
@@ -29,16 +25,7 @@ DAY = ("--since", "2026-11-16", "--until", "2026-11-17")
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tables")
-    (d / "chats.csv").write_text(HEADER + "\n".join(CHATS) + "\n", encoding="utf-8")
-    (d / "orders.csv").write_text(ORDERS, encoding="utf-8")
-    st = Store(d / "store")
-    ingest([d / "chats.csv", d / "orders.csv"], st)
-    return st.root
-
-
-def run(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
+    return chat_store(tmp_path_factory.mktemp("tables"), CHATS, ORDERS)
 
 
 @pytest.mark.parametrize("args", [("kpi", "--by", "agent"), ("kpi", "--list", "unreplied"),

@@ -7,14 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import cskit.cli  # noqa: F401
-from cskit.cli import app
-from cskit.ingest import ingest
-from cskit.store import Store
+from chatlog import chat_store, run
 
-HEADER = "shop,platform,conversation_id,buyer_id,agent_id,sender,sent_at,content,msg_type,msg_id\n"
 XM, AQ = "店A:小美", "店A:阿强"
 CHATS = [
     # b1: price complaint, then gives up                       -> lost, 价格
@@ -50,18 +46,7 @@ DAY = ["--since", "2026-11-16", "--until", "2026-11-16"]
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("text")
-    chats = tmp / "chats.csv"
-    chats.write_text(HEADER + "".join(r + "\n" for r in CHATS), encoding="utf-8")
-    orders = tmp / "orders.csv"
-    orders.write_text(ORDERS, encoding="utf-8")
-    ingest([chats], Store(tmp / "s"))
-    ingest([orders], Store(tmp / "s"), kind="orders")
-    return tmp / "s"
-
-
-def run(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
+    return chat_store(tmp_path_factory.mktemp("text"), CHATS, ORDERS, orders_kind="orders")
 
 
 def lost_json(store, *extra):

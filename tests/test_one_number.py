@@ -8,31 +8,20 @@ import csv
 import io
 
 import pytest
-from typer.testing import CliRunner
 
-from cskit.cli import app
 from cskit.ingest import ingest
 from cskit.store import Store
+from chatlog import chat_store
+from chatlog import run as cli
 
-HEADER = "shop,platform,conversation_id,buyer_id,agent_id,sender,sent_at,content,msg_type,msg_id\n"
 
 
 def make_store(tmp_path, chats: list[str], orders: str | None = None, extra=()) -> str:
-    (tmp_path / "chats.csv").write_text(HEADER + "\n".join(chats) + "\n", encoding="utf-8")
-    files = [tmp_path / "chats.csv"]
-    if orders:
-        (tmp_path / "orders.csv").write_text(orders, encoding="utf-8")
-        files.append(tmp_path / "orders.csv")
-    for name, text in extra:
-        (tmp_path / name).write_text(text, encoding="utf-8")
-        files.append(tmp_path / name)
-    st = Store(tmp_path / "store")
-    ingest(files, st)
-    return str(st.root)
+    return str(chat_store(tmp_path, chats, orders or None, extra=extra))
 
 
 def run(*args):
-    r = CliRunner().invoke(app, [str(a) for a in args])
+    r = cli(*args)
     assert r.exit_code == 0, (r.stdout, r.stderr)
     return r
 

@@ -14,11 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from cskit.cli import app
-from cskit.ingest import ingest
 from cskit.metrics.coverage import blank_unknown, order_facts, unknown_shops
 from cskit.store import Store
+from chatlog import chat_store, run
 
-HEADER = "shop,platform,conversation_id,buyer_id,agent_id,sender,sent_at,content,msg_type,msg_id\n"
 CHATS = [
     # 店A: orders with buyer ids.  Monday b1 asks, 小美 answers, b1 pays that day;
     # Tuesday b2 asks, 小美 answers, no order (lost once the 3-day window closes)
@@ -52,17 +51,8 @@ CONV = ["inquiry_buyers", "paid_buyers", "inquiry_conversion", "sales"]
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    d = tmp_path_factory.mktemp("unknown")
-    (d / "chats.csv").write_text(HEADER + "\n".join(CHATS) + "\n", encoding="utf-8")
-    (d / "orders.csv").write_text(ORDERS, encoding="utf-8")
-    (d / "dy_orders.csv").write_text(DY_ORDERS, encoding="utf-8")
-    st = Store(d / "store")
-    ingest([d / "chats.csv", d / "orders.csv", d / "dy_orders.csv"], st)
-    return st.root
-
-
-def run(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
+    return chat_store(tmp_path_factory.mktemp("unknown"), CHATS, ORDERS,
+                      extra=[("dy_orders.csv", DY_ORDERS)])
 
 
 def rows(text: str) -> list[dict]:
