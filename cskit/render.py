@@ -43,6 +43,9 @@ class Column:
     #: first when a table does not fit; a number ranks details (the highest goes first,
     #: then the next; True is 1)
     optional: bool | int = False
+    #: names of coded values, ``(code, zh, en)``: tables and workbooks show the name in
+    #: their language, CSV/JSON the code (qc severity, lost outcome)
+    labels: tuple[tuple[str, str, str], ...] = ()
 
     def label(self, lang: str) -> str:
         return self.label_en if lang == "en" else self.label_zh
@@ -220,16 +223,23 @@ def is_key(c: Column) -> bool:
     return c.unit in KEY_UNITS and not c.wrap
 
 
-def display_frame(frame: pd.DataFrame, cols: list[Column]) -> pd.DataFrame:
-    """``frame`` as people see it: agents named within their shop (:mod:`cskit.naming`)."""
+def display_frame(frame: pd.DataFrame, cols: list[Column], lang: str = "zh") -> pd.DataFrame:
+    """``frame`` as people see it: agents named within their shop (:mod:`cskit.naming`),
+    coded values by their :attr:`Column.labels` name in ``lang``."""
     from cskit.naming import AGENT_KEYS, agent_names
 
     keys = [c.key for c in cols if c.key in AGENT_KEYS and c.key in frame.columns]
-    if not keys or GROUP_COLUMN not in frame.columns:
+    if GROUP_COLUMN not in frame.columns:
+        keys = []
+    coded = [c for c in cols if c.labels and c.key in frame.columns]
+    if not keys and not coded:
         return frame
     frame = frame.copy()
     for k in keys:
         frame[k] = agent_names(frame[GROUP_COLUMN], frame[k])
+    for c in coded:
+        names = {code: en if lang == "en" else zh for code, zh, en in c.labels}
+        frame[c.key] = frame[c.key].map(names).fillna(frame[c.key])
     return frame
 
 
@@ -396,7 +406,7 @@ def rich_tables(frame: pd.DataFrame, cols: list[Column], *, width: int, lang: st
     when rows share shops) and its :class:`Layout`."""
     from rich.text import Text
 
-    frame = display_frame(frame, cols)
+    frame = display_frame(frame, cols, lang)
     lay = layout(frame, cols, width, lang=lang, total_row=total_row, wide=wide)
     # cells as Text: never parsed as markup, whatever console prints them
     rows = list(zip(*[[Text(x) for x in lay.cells[c.key]] for c in lay.shown])) if lay.shown else []
@@ -433,7 +443,7 @@ def rich_tables(frame: pd.DataFrame, cols: list[Column], *, width: int, lang: st
 def rich_table(frame: pd.DataFrame, cols: list[Column], *, lang: str = "zh", title: str | None = None,
                total_row: dict | None = None) -> Table:
     """One ungrouped table with every column (for callers that lay out themselves)."""
-    frame = display_frame(frame, cols)
+    frame = display_frame(frame, cols, lang)
     from rich.text import Text
 
     t = Table(title=Text(safe_text(title)) if title else None, show_lines=False,

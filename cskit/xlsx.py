@@ -131,7 +131,7 @@ def write_xlsx(out: BinaryIO | str, sheets: list[Sheet], *, lang: str = "zh") ->
     for sh in sheets:
         ws = book.add_worksheet(sheet_name(sh.name, taken))
         frame = sh.frame if sh.frame is not None else pd.DataFrame()
-        frame = display_frame(frame, sh.cols)  # agents named within their shop, as in tables
+        frame = display_frame(frame, sh.cols, lang)  # agents named within their shop, as in tables
         for j, c in enumerate(sh.cols):
             ws.write_string(0, j, c.label(lang), header)
             s = frame[c.key] if c.key in frame.columns else pd.Series([None] * len(frame), dtype=object)

@@ -58,7 +58,8 @@ LOST_LIST_COLUMNS = [
     Column("date", "日期", "date", "date"),
     Column("buyer_id", "买家", "buyer"),
     Column("agent_id", "首位客服", "first agent"),
-    Column("outcome", "结果", "outcome"),
+    Column("outcome", "结果", "outcome",
+           labels=(("no_order", "未下单", "no order"), ("unpaid_order", "下单未付款", "ordered, unpaid"))),
     Column("reason", "主要原因", "primary reason"),
     Column("reasons", "全部原因", "all reasons", wrap=True),
     Column("quote", "买家原话", "buyer quote", wrap=True),
@@ -66,9 +67,6 @@ LOST_LIST_COLUMNS = [
     Column("reason_id", "原因代码", "reason id", optional=True),
     Column("reason_ids", "全部原因代码", "reason ids", optional=True),
 ]
-#: outcome codes (CSV/JSON keep them) as a table or workbook shows them
-OUTCOME_LABELS = {"zh": {"no_order": "未下单", "unpaid_order": "下单未付款"},
-                  "en": {"no_order": "no order", "unpaid_order": "ordered, unpaid"}}
 QC_HEAD_COLUMNS = [
     Column("shop", "店铺", "shop"),
     Column("agent_id", "客服", "agent"),
@@ -78,15 +76,14 @@ QC_HEAD_COLUMNS = [
     Column("medium", "中等", "medium", "count"),
     Column("low", "轻微", "low", "count"),
 ]
-#: severity codes (CSV/JSON keep them) as a Chinese table or workbook shows them
-SEVERITY_ZH = {"high": "严重", "medium": "中等", "low": "轻微"}
 QC_LIST_COLUMNS = [
     Column("sent_at", "时间", "time", "time"),
     Column("shop", "店铺", "shop"),
     Column("buyer_id", "买家", "buyer"),
     Column("agent_id", "客服", "agent"),
     Column("rule", "规则", "rule"),
-    Column("severity", "严重程度", "severity"),
+    Column("severity", "严重程度", "severity",
+           labels=(("high", "严重", "high"), ("medium", "中等", "medium"), ("low", "轻微", "low"))),
     Column("content", "消息内容", "text", wrap=True),
     Column("wait_s", "等待(秒)", "wait (s)", "seconds"),
     Column("rule_id", "规则代码", "rule id", optional=True),
@@ -112,13 +109,9 @@ def run_lost(store, *, shops=None, period, by="shop", n_examples=0, list_rows=Fa
     with output_file(output, fmt) as handle:
         if list_rows:
             frame = lost_list(classified, texts, lexicon=lex)
-            shown = frame
-            if fmt in ("table", "xlsx") and len(frame):  # for people: 未下单 / 下单未付款
-                labels = OUTCOME_LABELS["en" if lang == "en" else "zh"]
-                shown = frame.assign(outcome=frame["outcome"].map(labels).fillna(frame["outcome"]))
             title = f"流失买家回访清单 · {period.label(lang)} · {len(frame)} 人" if lang == "zh" else \
                 f"Lost buyers to follow up · {period.label(lang)} · {len(frame)}"
-            emit(shown, LOST_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta,
+            emit(frame, LOST_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta,
                  wide=wide, excel=excel)
             return frame
         if n_examples:
@@ -197,10 +190,7 @@ def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="tabl
         if list_flags:
             title = f"质检违规明细 · {period.label(lang)}" if lang == "zh" else \
                 f"Quality-inspection flags · {period.label(lang)}"
-            shown = flags
-            if fmt in ("table", "xlsx") and lang == "zh" and len(flags):  # for people: 严重/中等/轻微
-                shown = flags.assign(severity=flags["severity"].map(SEVERITY_ZH).fillna(flags["severity"]))
-            emit(shown, QC_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide,
+            emit(flags, QC_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide,
                  excel=excel)
             return flags
         frame = qc_summary(flags, qc, messages=agents)
