@@ -183,13 +183,20 @@ def data_ends(store: Store, shops: list[str]) -> dict[str, pd.Timestamp | None]:
             if m is not None:
                 ends.append(pd.Timestamp(m))
         if shop in with_orders:
-            o = store.read(schema.ORDERS, shops=[shop], columns=["created_at", "paid_at"])
-            for c in ("created_at", "paid_at"):
-                m = pd.to_datetime(o[c], errors="coerce").max() if len(o) else pd.NaT
-                if not pd.isna(m):
-                    ends.append(pd.Timestamp(m))
+            m = last_order_at(store, shop)
+            if m is not None:
+                ends.append(m)
         out[shop] = max(ends) if ends else None
     return out
+
+
+def last_order_at(store: Store, shop: str) -> pd.Timestamp | None:
+    """The shop's latest order creation or payment time in the store (None: no orders)."""
+    o = store.read(schema.ORDERS, shops=[shop], columns=["created_at", "paid_at"])
+    if not len(o):
+        return None
+    m = pd.concat([pd.to_datetime(o[c], errors="coerce") for c in ("created_at", "paid_at")]).max()
+    return None if pd.isna(m) else pd.Timestamp(m)
 
 
 def pa_strings(values: list[str]):
@@ -593,20 +600,17 @@ def kpi_report(store: Store, *, shops: list[str] | None, period: Period, rule, a
 
 
 def explain_unknown(store: Store, unknown: dict[str, dict]) -> dict[str, dict]:
-    """``unknown`` checked against the store's latest order of each shop (one month read):
+    """``unknown`` checked against the store's latest order of each shop (:func:`last_order_at`):
     ``no_orders`` (none in the span read) becomes ``orders_end`` when the store's orders
     stop before the period; ``orders_end`` judged on the span alone is dropped (known) when
     the store holds orders from the period's start on, beyond the span read."""
     for shop, info in list(unknown.items()):
         if info["reason"] not in ("no_orders", "orders_end") or not info.get("start"):
             continue
-        months = sorted(f.month for f in store.files(schema.ORDERS, [shop]) if f.month)
-        if not months:
+        if shop not in store.shops(schema.ORDERS):
             continue
-        last = store.read(schema.ORDERS, shops=[shop], since=dt.date.fromisoformat(months[-1] + "-01"))
-        at = pd.concat([pd.to_datetime(last[c], errors="coerce") for c in ("created_at", "paid_at")
-                        if c in last.columns]).max()
-        if pd.isna(at):
+        at = last_order_at(store, shop)
+        if at is None:
             continue
         if at < pd.Timestamp(info["start"]):
             unknown[shop] = {"reason": "orders_end", "last": at.date().isoformat()}
