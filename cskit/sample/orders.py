@@ -19,27 +19,17 @@ from .base import (
     _uniform,
 )
 from .ids import _unique
-from .phrases import LOST_REASON, ORDER_P, PRE_TOPICS, SERVICE_LATE, SERVICE_NONE
+from .phrases import LOST_REASON, ORDER_P, PRE_TOPICS, SERVICE_LATE, SERVICE_NONE, TEXTS
 from .shops import ShopSpec
 from .simulation import HOUR_WEIGHTS, _day_weights, _Sim
 
 # ---- products
 
 DOUYIN_GIFT = "【赠品】竹制茶则"
-CATALOGUE = {
-    "home": (("北欧风抱枕套 45x45cm", 19.9), ("加厚珊瑚绒四件套 1.8m床", 129.0), ("三层桌面收纳盒", 39.9),
-             ("纯棉毛巾 3条装", 29.9), ("静音挂钟 客厅简约", 59.0), ("实木落地置物架", 199.0),
-             ("乳胶枕 一对装", 89.9), ("羽丝绒被 200x230cm", 159.0)),
-    "apparel": (("加绒连帽卫衣 男女同款", 89.0), ("高腰直筒牛仔裤", 129.0), ("短款白鸭绒羽绒服", 399.0),
-                ("纯棉长袖T恤 2件装", 59.0), ("针织开衫 慵懒风", 109.0), ("工装休闲裤", 99.0),
-                ("摇粒绒外套", 149.0)),
-    "digital": (("无线蓝牙耳机 降噪款", 199.0), ("20000毫安充电宝 22.5W快充", 129.0),
-                ("Type-C数据线 1.5米 2条装", 19.9), ("氮化镓充电器 65W", 99.0), ("机械键盘 青轴", 239.0)),
-    "tea": (("2026年明前龙井 250g罐装", 298.0), ("云南普洱熟茶 357g饼", 168.0), ("正山小种红茶 礼盒装", 238.0),
-            ("茉莉花茶 袋泡 30包", 39.9), ("便携旅行茶具套装", 69.0)),
-}
-SPECS = {"home": ("灰色", "米白", "浅蓝", "默认"), "apparel": ("黑色 M", "黑色 L", "白色 XL", "卡其 M"),
-         "digital": ("白色", "黑色", "标准版"), "tea": ("罐装", "礼盒装", "默认")}
+#: (title, price) per category and SKU specs per category (cskit/data/sample_phrases.toml)
+CATALOGUE = {cat: tuple((title, float(price)) for title, price in items)
+             for cat, items in TEXTS["products"]["catalogue"].items()}
+SPECS = {cat: tuple(v) for cat, v in TEXTS["products"]["specs"].items()}
 ITEM_ID_BASE = {"pdd": 612_345_678_000, "taobao": 0, "jd": 100_012_345_000,
                 "douyin": 3_612_345_678_901_234_000}
 
@@ -53,11 +43,8 @@ STATUS_RAW = {
     "douyin": {"unpaid": "待支付", "paid": "备货中", "shipped": "已发货", "completed": "已完成",
                "closed": "已关闭"},
 }
-_SURNAMES = np.array(list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"), dtype=object)
-_PLACES = (("浙江省", "杭州市", "西湖区"), ("广东省", "广州市", "天河区"), ("江苏省", "南京市", "鼓楼区"),
-           ("四川省", "成都市", "武侯区"), ("湖北省", "武汉市", "洪山区"), ("山东省", "济南市", "历下区"),
-           ("北京市", "北京市", "朝阳区"), ("上海市", "上海市", "浦东新区"), ("河南省", "郑州市", "金水区"),
-           ("福建省", "厦门市", "思明区"))
+_SURNAMES = np.array(list(TEXTS["names"]["surnames"]), dtype=object)
+_PLACES = tuple(tuple(p) for p in TEXTS["names"]["places"])
 
 
 def _plan_excluded(rng: np.random.Generator, specs: Sequence[ShopSpec], bd: pd.DataFrame,
