@@ -440,7 +440,8 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     ``buyer_texts``: columns shop, buyer_id, [date], and the text in ``text``,
     ``texts`` (lists) or ``content``; one row per message or per buyer.  With a
     ``sender`` column the buyer-day is one conversation: ``sender == "buyer"`` rows carry
-    the concern, ``sender == "agent"`` rows are context (× ``grammar.agent_factor``, only
+    the concern, ``sender == "agent"`` rows are context (× ``grammar.agent_factor`` or the
+    reason's own ``agent_factor``, only
     where the buyer raised something; a reason only the agent raised is listed only as
     the primary), other senders are ignored.  ``signals``
     (optional): shop, buyer_id, [date] and booleans ``slow``, ``unanswered``,
