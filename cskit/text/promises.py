@@ -14,7 +14,9 @@ writes to that buyer again after the promise and by its deadline — a human mes
 not a trivial one (稍等/好的) and not part of the same utterance (``min_gap_s``) — or
 when the buyer's order shows what was promised (shipped for a ship promise, refunded
 for a refund) by the deadline; **open** when the deadline lies after the store's data
-end for that shop; **broken** otherwise.  A follow-up after the deadline leaves the
+end for that shop; **unknown** when only the order data could show it (a ship, refund
+or remark promise not followed up) and the buyer has no order to show it (or the
+shop's orders carry no buyer ids); **broken** otherwise.  A follow-up after the deadline leaves the
 promise broken (``followed_up_at`` shows how late it came).
 """
 
@@ -36,12 +38,17 @@ __all__ = ["PromiseRules", "load_promise_rules", "detect", "promise_status", "by
            "PROMISE_COLUMNS", "STATUSES", "KINDS_FULFILMENT"]
 
 #: the statuses, in display order
-STATUSES = ("broken", "open", "kept")
+STATUSES = ("broken", "open", "kept", "unknown")
 #: order statuses a ``fulfilled_by`` list may name
 KINDS_FULFILMENT = ("follow_up", "shipped", "completed", "refunded")
 #: the 日清 list's columns (machine keys)
 PROMISE_COLUMNS = ["shop", "agent_id", "buyer_id", "promised_at", "deadline", "kind", "status",
                    "kept_by", "followed_up_at", "quote"]
+#: an order this many days before a promise may be the one it is about
+ORDER_LOOKBACK_DAYS = 30
+#: an order in one of these statuses is one a promise can be about (paid: still owed;
+#: unpaid or closed orders owe nothing)
+OWED_STATUSES = ("paid", "shipped", "completed", "refunded")
 _TRIM = " \t\r\n,.!?;:~。…、\"'"
 _BLANK = "\x00"
 _EMOJI = r"\[[^\[\]]{1,6}\]"
@@ -338,6 +345,7 @@ def promise_status(promises: pd.DataFrame, messages: pd.DataFrame,
     by_fu &= p["kind"].isin([k.id for k in r.kinds.values() if "follow_up" in k.fulfilled_by]
                             ).to_numpy(dtype=bool)
     by_order = np.zeros(n, dtype=bool)
+    has_order = np.zeros(n, dtype=bool)  # the buyer has an order the promise is about
     if orders is not None and len(orders):
         o = orders[["shop", "buyer_id", "created_at", "status"]].dropna(subset=["buyer_id"])
         o = o.assign(shop=o["shop"].astype(str), buyer_id=o["buyer_id"].astype(str),
@@ -346,16 +354,23 @@ def promise_status(promises: pd.DataFrame, messages: pd.DataFrame,
             shop=p["shop"].astype(str), buyer_id=p["buyer_id"].astype(str))
         j = pk.merge(o, on=["shop", "buyer_id"], how="inner")
         if len(j):
-            ok = _status_ok(j, r)
             created = pd.to_datetime(j["created_at"])
-            ok &= (created <= pd.to_datetime(j["deadline"])).to_numpy(dtype=bool, na_value=False)
-            ok &= (created >= pd.to_datetime(j["promised_at"]) - pd.Timedelta(days=30)
-                   ).to_numpy(dtype=bool, na_value=False)
+            since = pd.to_datetime(j["promised_at"]) - pd.Timedelta(days=ORDER_LOOKBACK_DAYS)
+            near = ((created <= pd.to_datetime(j["deadline"])) & (created >= since)
+                    & j["status"].isin(OWED_STATUSES)).to_numpy(dtype=bool, na_value=False)
+            has_order[np.unique(j.loc[near, "_i"].to_numpy(dtype=np.int64))] = True
+            ok = _status_ok(j, r) & near
             by_order[np.unique(j.loc[ok, "_i"].to_numpy(dtype=np.int64))] = True
     kept = by_fu | by_order
     ends = _ends(p["shop"], data_end)
     is_open = ~kept & (np.isnat(ends) | (deadline > ends))
-    p["status"] = np.where(kept, "kept", np.where(is_open, "open", "broken")).astype(object)
+    # fulfilled out of the chat (shipped, refunded …) and no order of the buyer to show it:
+    # whether it was kept cannot be known
+    by_orders = p["kind"].isin([k.id for k in r.kinds.values()
+                                if set(k.fulfilled_by) - {"follow_up"}]).to_numpy(dtype=bool)
+    unknown = ~kept & ~is_open & by_orders & ~has_order
+    p["status"] = np.select([kept, is_open, unknown], ["kept", "open", "unknown"],
+                            "broken").astype(object)
     p["kept_by"] = np.where(by_fu, "follow_up", np.where(by_order, "order", None)).astype(object)
     return p.drop(columns="_i")
 
@@ -377,13 +392,12 @@ def _ends(shops: pd.Series, data_end) -> np.ndarray:
 
 
 def by_agent(status: pd.DataFrame) -> pd.DataFrame:
-    """Per (shop, agent_id): promises, kept, broken, open (counts)."""
-    cols = ["shop", "agent_id", "promises", "kept", "broken", "open"]
+    """Per (shop, agent_id): promises, kept, broken, open, unknown (counts)."""
+    cols = ["shop", "agent_id", "promises", "kept", "broken", "open", "unknown"]
     if status.empty:
         return pd.DataFrame({c: pd.Series([], dtype=object if c in cols[:2] else np.int64)
                              for c in cols})
     s = status.assign(**{k: (status["status"] == k).to_numpy(dtype=bool)
-                         for k in ("kept", "broken", "open")}, promises=1)
-    g = s.groupby(["shop", "agent_id"], sort=True, dropna=False)[
-        ["promises", "kept", "broken", "open"]].sum().reset_index()
+                         for k in ("kept", "broken", "open", "unknown")}, promises=1)
+    g = s.groupby(["shop", "agent_id"], sort=True, dropna=False)[cols[2:]].sum().reset_index()
     return g[cols].astype({c: np.int64 for c in cols[2:]})

@@ -1,0 +1,87 @@
+"""Store → promises: the agent promises made in a period and their status
+(:mod:`cskit.text.promises`).  Reads the store one shop at a time: the messages of the
+period and up to ``max_days`` after it (the follow-ups before the latest deadline), the
+buyers' orders around it, and the shop's data end (:func:`cskit.kpi.data_ends`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from cskit import schema
+
+__all__ = ["promise_frame", "PROMISE_READ_COLUMNS"]
+
+PROMISE_READ_COLUMNS = ["shop", "buyer_id", "agent_id", "sender", "sent_at", "content"]
+ORDER_COLUMNS = ["shop", "buyer_id", "created_at", "status"]
+
+
+def _mask(values: pd.Series) -> pd.Series:
+    """Digits in quotes masked as `cskit lost` masks them (7+ digit runs → ***)."""
+    from cskit.text.lost import _QUOTE_MASK
+
+    masked = values.fillna("").astype(str).str.replace(_QUOTE_MASK, "***", regex=True)
+    return masked.astype(object).where(values.notna(), None)
+
+
+def promise_frame(store, *, shops=None, period, rules=None) -> pd.DataFrame:
+    """The 日清 list: one row per promise made in ``period`` (columns
+    :data:`cskit.text.promises.PROMISE_COLUMNS`), sorted by shop, promised_at."""
+    from cskit.kpi import data_ends, select_shops
+    from cskit.text.frames import _in_period, _no_messages
+    from cskit.text.promises import PROMISE_COLUMNS, detect, load_promise_rules, promise_status
+
+    r = load_promise_rules(rules)
+    slack = dt.timedelta(days=r.max_days + 1)
+    out, seen = [], 0
+    for shop in select_shops(store, shops):
+        msgs = store.read(schema.MESSAGES, shops=[shop], since=period.since, until=period.until,
+                          columns=PROMISE_READ_COLUMNS, time_slack=slack)
+        if msgs.empty:
+            continue
+        inside = _in_period(msgs["sent_at"], period)
+        seen += int(inside.sum())
+        # promises are made inside the period; follow-ups may come after it
+        cand = msgs[inside & (msgs["sender"] == "agent").to_numpy(dtype=bool, na_value=False)]
+        found = detect(cand, r)
+        if found.empty:
+            continue
+        orders = None
+        if shop in store.shops(schema.ORDERS):
+            since = period.since - dt.timedelta(days=31) if period.since else None
+            orders = store.read(schema.ORDERS, shops=[shop], since=since, until=period.until,
+                                columns=ORDER_COLUMNS, time_slack=slack)
+        ends = data_ends(store, [shop])
+        out.append(promise_status(found, msgs, orders, ends, r))
+    if seen == 0:
+        raise _no_messages(store, period)
+    if not out:
+        return pd.DataFrame({c: pd.Series([], dtype="datetime64[ns]" if c in
+                                          ("promised_at", "deadline", "followed_up_at") else object)
+                             for c in PROMISE_COLUMNS})
+    f = pd.concat(out, ignore_index=True)
+    f["quote"] = _mask(f["content"])
+    f["promised_at"] = pd.to_datetime(f["promised_at"])
+    f["deadline"] = pd.to_datetime(f["deadline"])
+    f = f.sort_values(["shop", "promised_at", "buyer_id"], kind="stable")
+    return f[PROMISE_COLUMNS].reset_index(drop=True)
+
+
+def broken_by_agent(store, *, shops=None, period, rules=None) -> pd.DataFrame:
+    """Per (shop, agent_id) the promises of the period broken (超期未兑现): the column
+    ``broken_promises`` of the agent report.  A shop whose messages carry no text at all
+    gets no rows (unknown, not zero)."""
+    from cskit.text.promises import by_agent
+
+    try:
+        f = promise_frame(store, shops=shops, period=period, rules=rules)
+    except Exception as exc:  # noqa: BLE001 — no messages: nothing to add
+        from cskit.errors import NoDataError
+
+        if isinstance(exc, NoDataError):
+            return pd.DataFrame(columns=["shop", "agent_id", "broken_promises"])
+        raise
+    g = by_agent(f)
+    return g[["shop", "agent_id"]].assign(broken_promises=g["broken"].to_numpy(dtype=np.int64))
