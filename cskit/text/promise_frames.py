@@ -12,7 +12,7 @@ import pandas as pd
 
 from cskit import schema
 
-__all__ = ["promise_frame", "PROMISE_READ_COLUMNS"]
+__all__ = ["promise_frame", "broken_by_agent", "with_broken_promises", "PROMISE_READ_COLUMNS"]
 
 PROMISE_READ_COLUMNS = ["shop", "buyer_id", "agent_id", "sender", "sent_at", "content"]
 ORDER_COLUMNS = ["shop", "buyer_id", "created_at", "status"]
@@ -85,3 +85,15 @@ def broken_by_agent(store, *, shops=None, period, rules=None) -> pd.DataFrame:
         raise
     g = by_agent(f)
     return g[["shop", "agent_id"]].assign(broken_promises=g["broken"].to_numpy(dtype=np.int64))
+
+
+def with_broken_promises(store, frame: pd.DataFrame, total: dict, *, shops=None, period,
+                         rules=None) -> tuple[pd.DataFrame, dict]:
+    """The agent report (``frame`` keyed by shop, agent_id, and its ``total`` row) with the
+    column ``broken_promises``: 0 for an agent who broke none."""
+    b = broken_by_agent(store, shops=shops, period=period, rules=rules)
+    out = frame.merge(b, on=["shop", "agent_id"], how="left")
+    out["broken_promises"] = out["broken_promises"].fillna(0).astype(np.int64)
+    # an agent with broken promises but no row in the report (no reply counted): the
+    # total still counts them
+    return out, {**total, "broken_promises": int(b["broken_promises"].sum())}
