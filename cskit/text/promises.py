@@ -50,7 +50,7 @@ ORDER_LOOKBACK_DAYS = 30
 #: unpaid or closed orders owe nothing)
 OWED_STATUSES = ("paid", "shipped", "completed", "refunded")
 _TRIM = " \t\r\n,.!?;:~。…、\"'"
-_BLANK = "\x00"
+_BLANK = "。"  # a blanked exception also ends the clause: no pattern reaches across it
 _EMOJI = r"\[[^\[\]]{1,6}\]"
 _PARTICLES = r"^(?:亲亲|亲爱的|亲|哦|呢|哈|啊|呀|~|,)+|(?:亲亲|亲|哦|呢|哈|啊|呀|哟|~|,)+$"
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
