@@ -14,41 +14,11 @@ from cskit.cli.app import app, boundary, open_store, output_file
 from cskit.cli.options import (ExcelOpt, Fmt, FormatOpt, LangOpt, LastWeekOpt, OutputOpt, ShopOpt,
                                SinceOpt, StoreOpt, UntilOpt, WeekOpt, WideOpt, check_excel,
                                period_of)
-from cskit.render import Column, emit
+from cskit.render import emit
+from cskit.text.promises_view import (PROMISE_AGENT_COLUMNS, STATUS_LABELS,
+                                      promise_list_columns)
 
 __all__ = ["run_promises", "promise_list_columns", "PROMISE_AGENT_COLUMNS", "STATUS_LABELS"]
-
-STATUS_LABELS = (("broken", "超期未兑现", "broken"), ("open", "未到期", "open"),
-                 ("kept", "已兑现", "kept"), ("unknown", "无法判断", "unknown"))
-KEPT_BY_LABELS = (("follow_up", "已跟进", "followed up"), ("order", "订单显示", "order data"))
-
-PROMISE_AGENT_COLUMNS = [
-    Column("shop", "店铺", "shop"),
-    Column("agent_id", "客服", "agent"),
-    Column("promises", "承诺数", "promises", "count"),
-    Column("kept", "已兑现", "kept", "count"),
-    Column("broken", "超期未兑现", "broken", "count"),
-    Column("open", "未到期", "open", "count"),
-    Column("unknown", "无法判断", "unknown", "count"),
-]
-
-
-def promise_list_columns(rules) -> list[Column]:
-    """The 日清 list's columns (kind names from the rules)."""
-    kinds = tuple((k.id, k.name, k.name_en) for k in rules.kinds.values())
-    return [
-        Column("shop", "店铺", "shop"),
-        Column("agent_id", "客服", "agent"),
-        Column("buyer_id", "买家", "buyer"),
-        Column("promised_at", "承诺时间", "promised at", "time"),
-        Column("deadline", "期限", "deadline", "time"),
-        Column("kind", "承诺类型", "kind", labels=kinds, optional=1),
-        Column("status", "状态", "status", labels=STATUS_LABELS),
-        Column("kept_by", "兑现依据", "kept by", labels=KEPT_BY_LABELS, optional=2),
-        Column("followed_up_at", "跟进时间", "followed up at", "time", optional=2),
-        Column("quote", "客服原话", "agent quote", wrap=True),
-    ]
-
 
 class StatusOpt(str, Enum):
     open = "open"

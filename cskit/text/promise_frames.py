@@ -12,7 +12,8 @@ import pandas as pd
 
 from cskit import schema
 
-__all__ = ["promise_frame", "broken_by_agent", "with_broken_promises", "PROMISE_READ_COLUMNS"]
+__all__ = ["promise_frame", "broken_by_agent", "broken_counts", "merge_broken",
+           "with_broken_promises", "PROMISE_READ_COLUMNS"]
 
 PROMISE_READ_COLUMNS = ["shop", "buyer_id", "agent_id", "sender", "sent_at", "content"]
 ORDER_COLUMNS = ["shop", "buyer_id", "created_at", "status"]
@@ -71,29 +72,37 @@ def promise_frame(store, *, shops=None, period, rules=None) -> pd.DataFrame:
 
 def broken_by_agent(store, *, shops=None, period, rules=None) -> pd.DataFrame:
     """Per (shop, agent_id) the promises of the period broken (超期未兑现): the column
-    ``broken_promises`` of the agent report.  A shop whose messages carry no text at all
-    gets no rows (unknown, not zero)."""
-    from cskit.text.promises import by_agent
+    ``broken_promises`` of the agent report.  No messages in the period: no rows."""
+    from cskit.errors import NoDataError
 
     try:
         f = promise_frame(store, shops=shops, period=period, rules=rules)
-    except Exception as exc:  # noqa: BLE001 — no messages: nothing to add
-        from cskit.errors import NoDataError
+    except NoDataError:
+        return pd.DataFrame(columns=["shop", "agent_id", "broken_promises"])
+    return broken_counts(f)
 
-        if isinstance(exc, NoDataError):
-            return pd.DataFrame(columns=["shop", "agent_id", "broken_promises"])
-        raise
-    g = by_agent(f)
+
+def broken_counts(promises: pd.DataFrame) -> pd.DataFrame:
+    """shop, agent_id, broken_promises from a 日清 list (:func:`promise_frame`)."""
+    from cskit.text.promises import by_agent
+
+    g = by_agent(promises)
     return g[["shop", "agent_id"]].assign(broken_promises=g["broken"].to_numpy(dtype=np.int64))
+
+
+def merge_broken(frame: pd.DataFrame, broken: pd.DataFrame) -> pd.DataFrame:
+    """The agent report ``frame`` (keyed by shop, agent_id) with ``broken_promises`` (0 for
+    an agent who broke none), columns in registry order."""
+    from cskit.metrics import column_order
+
+    out = frame.merge(broken, on=["shop", "agent_id"], how="left")
+    out["broken_promises"] = out["broken_promises"].fillna(0).astype(np.int64)
+    return out[column_order(out.columns)]
 
 
 def with_broken_promises(store, frame: pd.DataFrame, total: dict, *, shops=None, period,
                          rules=None) -> tuple[pd.DataFrame, dict]:
-    """The agent report (``frame`` keyed by shop, agent_id, and its ``total`` row) with the
-    column ``broken_promises``: 0 for an agent who broke none."""
+    """`cskit kpi --by agent`: the agent report with ``broken_promises`` and its total."""
     b = broken_by_agent(store, shops=shops, period=period, rules=rules)
-    out = frame.merge(b, on=["shop", "agent_id"], how="left")
-    out["broken_promises"] = out["broken_promises"].fillna(0).astype(np.int64)
-    # an agent with broken promises but no row in the report (no reply counted): the
-    # total still counts them
-    return out, {**total, "broken_promises": int(b["broken_promises"].sum())}
+    out = merge_broken(frame, b)
+    return out, {**total, "broken_promises": int(out["broken_promises"].sum())}
