@@ -177,3 +177,30 @@ def test_tables_fit(store, width):
         out = buf.getvalue()
         assert max(cell_len(line) for line in out.splitlines()) <= width, out
         assert "超期未兑现" in out
+
+
+def test_weekly_report_section_and_files(store, tmp_path):
+    out = tmp_path / "r"
+    r = run("report", "--store", store, "--week", "2026-W47", "--out", out, "--no-charts")
+    assert r.exit_code == 0, r.stderr
+    rows = list(csv.DictReader(open(out / "promises.csv", encoding="utf-8")))
+    assert {x["buyer_id"]: x["status"] for x in rows} == EXPECTED
+    agents = {x["agent_id"]: x["broken_promises"]
+              for x in csv.DictReader(open(out / "kpi_by_agent.csv", encoding="utf-8"))}
+    assert agents[A] == "3"
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "日清 · 客服承诺" in page and "超期未兑现 3 条" in page
+    assert "promises.csv" in page
+
+
+def test_rules_file_is_checked(tmp_path, store):
+    bad = tmp_path / "p.toml"
+    bad.write_text('[[kinds]]\nid = "reply"\n[[families]]\nkind = "nope"\npatterns = ["x"]\n',
+                   encoding="utf-8")
+    r = run("promises", "--store", store, "--rules", bad, "--lang", "en")
+    assert r.exit_code != 0 and "families[0].kind" in r.stderr and "nope" in r.stderr
+    own = tmp_path / "own.toml"  # a shop's own rules: one family
+    own.write_text('[[kinds]]\nid = "reply"\n[[families]]\nkind = "reply"\n'
+                   'patterns = ["问一下"]\n', encoding="utf-8")
+    rows = _rows(run("promises", "--store", store, *PERIOD, "--rules", own, "-f", "csv"))
+    assert sorted(x["buyer_id"] for x in rows) == ["b10", "b2"]
