@@ -295,11 +295,16 @@ def _col(frame: pd.DataFrame, name: str) -> np.ndarray:
 def _follow_ups(messages: pd.DataFrame, promises: pd.DataFrame, r: PromiseRules) -> pd.DataFrame:
     """The human agent messages to the promises' buyers that count as a follow-up:
     shop, buyer_id, at (sorted by at)."""
-    is_agent = (messages["sender"] == "agent").to_numpy(dtype=bool, na_value=False)
-    keyset = pd.MultiIndex.from_frame(promises[["shop", "buyer_id"]].astype(str)).unique()
+    is_agent = (messages["sender"] == "agent").to_numpy(dtype=bool, na_value=False).copy()
+    # the promises' buyers first (one hash lookup per message), then the exact shop pairs
+    wanted = pa.array(pd.unique(promises["buyer_id"].astype(str)), type=pa.large_string())
+    is_agent &= np.asarray(pc.fill_null(pc.is_in(as_arrow(messages["buyer_id"]), value_set=wanted),
+                                        False).to_numpy(zero_copy_only=False), dtype=bool)
     m = messages.loc[is_agent, ["shop", "buyer_id", "sent_at", "content"]]
-    idx = pd.MultiIndex.from_arrays([m["shop"].astype(str), m["buyer_id"].astype(str)])
-    m = m[idx.isin(keyset)]
+    if promises["shop"].nunique() > 1 or m["shop"].nunique() > 1:
+        keyset = pd.MultiIndex.from_frame(promises[["shop", "buyer_id"]].astype(str)).unique()
+        idx = pd.MultiIndex.from_arrays([m["shop"].astype(str), m["buyer_id"].astype(str)])
+        m = m[idx.isin(keyset)]
     if len(m) and r.trivial:
         codes, text = _distinct(m["content"])
         bare = pc.utf8_trim(replace(replace(text, _EMOJI, ""), _PARTICLES, ""), _TRIM)
