@@ -52,7 +52,7 @@ TABLE_KEYS = ["consult_buyers", "unreplied_buyers", "unreplied_closing_buyers", 
               "answer_ratio",
               "answered_30s_rate", "slow_buyers", "buyer_messages", "late_messages",
               "unanswered_messages", "inquiry_buyers", "paid_buyers", "inquiry_conversion",
-              "sales", "avg_order_value"]
+              "sales", "avg_order_value", "broken_promises"]
 
 
 def table_keys(keys: list[str], rule=None) -> list[str]:
@@ -108,7 +108,7 @@ def _note_unknown(unknown: dict, lang: str, *, total_shops: bool) -> None:
 DETAIL_RANKS = {"response_s_p90": 2, "answer_ratio": 2, "answered_30s_rate": 2, "slow_buyers": 2,
                 "buyer_messages": 2, "late_messages": 2, "unanswered_messages": 2,
                 "unreplied_closing_buyers": 1, "first_response_s_p90": 1, "inquiry_buyers": 1,
-                "paid_buyers": 1, "avg_order_value": 1}
+                "paid_buyers": 1, "avg_order_value": 1, "broken_promises": 2}
 
 
 def kpi_columns(keys: list[str], rule) -> list[Column]:
@@ -153,6 +153,9 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
             meta |= {"window_days": attr.window_days, "lookback_days": attr.lookback_days,
                      "anchor": attr.anchor, "conversion_unknown": unknown_meta(unknown, lang)}
             if by == "agent":
+                from cskit.text.promise_frames import with_broken_promises
+                frame, total = with_broken_promises(store, frame, total, shops=shops, period=period)
+                keys = column_order(frame.columns)
                 meta["total"] = {k: machine_value(v, "count") for k, v in total.items()}
                 total = {**total, "agent_id": "合计" if lang == "zh" else "total"}
                 name_zh, name_en = "客服绩效", "Agent report"
