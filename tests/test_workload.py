@@ -91,3 +91,16 @@ def test_cli_table_says_presence_is_estimated(store):
             "2026-11-11")
     assert r.exit_code == 0, r.output
     assert "不是平台的在线状态日志" in r.output and "0:05" in r.stdout
+
+
+def test_kpi_by_agent_wide_carries_workload_and_dunning_columns(store):
+    args = ["kpi", "--store", store, "--by", "agent", "--since", "2026-11-10", "--until",
+            "2026-11-11", "-f", "csv"]
+    narrow = run(*args)
+    wide = run(*args, "--wide")
+    assert narrow.exit_code == 0 and wide.exit_code == 0, wide.output
+    head = next(csv.reader(io.StringIO(wide.stdout)))
+    assert {"buyers_served", "active_s", "peak_concurrent", "dun_success_rate"} <= set(head)
+    assert "buyers_served" not in next(csv.reader(io.StringIO(narrow.stdout)))
+    rows = {r["agent_id"]: r for r in csv.DictReader(io.StringIO(wide.stdout))}
+    assert rows[A]["buyers_served"] == "4" and rows[A]["dun_success_rate"] == ""  # no orders: unknown

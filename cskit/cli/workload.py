@@ -15,10 +15,7 @@ from cskit.cli.options import (ExcelOpt, Fmt, FormatOpt, LangOpt, LastWeekOpt, O
 from cskit.i18n import tr
 from cskit.render import Column, emit, stderr_console
 
-__all__ = ["run_workload", "workload_frame", "DAY_COLUMNS", "AGENT_COLUMNS"]
-
-#: what workload reads from the store
-COLUMNS = ["shop", "buyer_id", "agent_id", "sender", "sent_at"]
+__all__ = ["run_workload", "DAY_COLUMNS", "AGENT_COLUMNS"]
 
 _COMMON = [Column("buyers_served", "接待人数", "buyers served", "count"),
            Column("messages_sent", "发送消息数", "messages sent", "count")]
@@ -62,29 +59,10 @@ class WorkloadBy(str, Enum):
     agent = "agent"
 
 
-def workload_frame(store, *, shops, period, idle_limit_s: int):
-    """Per-day workload rows of the period, one shop at a time (only the columns needed)."""
-    import pandas as pd
-
-    from cskit import schema
-    from cskit.kpi import no_messages, select_shops
-    from cskit.metrics.workload import WORKLOAD_KEYS, workload
-
-    parts = []
-    for shop in select_shops(store, shops):
-        msgs = store.read(schema.MESSAGES, shops=[shop], since=period.since, until=period.until,
-                          columns=COLUMNS)
-        if len(msgs):
-            parts.append(workload(msgs, idle_limit_s=idle_limit_s))
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        raise no_messages(store, period)
-    return pd.concat(parts, ignore_index=True)[WORKLOAD_KEYS]
-
-
 def run_workload(store, *, shops=None, period, by: str = "day", idle_limit_s: int = 600,
                  fmt: str = "table", lang: str = "zh", output=None, wide: bool = False,
                  excel: bool = False):
+    from cskit.agent_extras import workload_frame
     from cskit.metrics.workload import summarise
 
     days = workload_frame(store, shops=shops, period=period, idle_limit_s=idle_limit_s)

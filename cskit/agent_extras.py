@@ -1,0 +1,81 @@
+"""Store → the per-agent figures beyond reply and conversion: 工作量 (workload) and 催付
+(payment reminders).  Reads one shop at a time and only the columns each needs; the rules
+are in :mod:`cskit.metrics.workload` and :mod:`cskit.metrics.dunning`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from cskit import schema
+
+__all__ = ["workload_frame", "dunning_frames", "agent_extras", "EXTRA_KEYS"]
+
+#: message columns these figures read
+MESSAGE_COLUMNS = ["shop", "buyer_id", "agent_id", "sender", "sent_at"]
+
+
+def workload_frame(store, *, shops, period, idle_limit_s: int) -> pd.DataFrame:
+    """Per-day workload rows of the period (:func:`cskit.metrics.workload.workload`)."""
+    from cskit.kpi import no_messages, select_shops
+    from cskit.metrics.workload import WORKLOAD_KEYS, workload
+
+    parts = []
+    for shop in select_shops(store, shops):
+        msgs = store.read(schema.MESSAGES, shops=[shop], since=period.since, until=period.until,
+                          columns=MESSAGE_COLUMNS)
+        if len(msgs):
+            parts.append(workload(msgs, idle_limit_s=idle_limit_s))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        raise no_messages(store, period)
+    return pd.concat(parts, ignore_index=True)[WORKLOAD_KEYS]
+
+
+def dunning_frames(store, *, shops, period, window_s: int | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(reminded orders, per-agent 催付 figures) for orders created in the period; messages are
+    read up to the reminder window past its end."""
+    from cskit.kpi import read_excluded, select_shops
+    from cskit.metrics.dunning import DUN_WINDOW_S, ORDER_COLUMNS, dunned_orders, dunning_by_agent
+
+    window_s = DUN_WINDOW_S if window_s is None else window_s
+    slack = dt.timedelta(seconds=window_s)
+    parts = []
+    have_orders = set(store.shops(schema.ORDERS))
+    for shop in select_shops(store, shops):
+        if shop not in have_orders:
+            continue
+        orders = store.read(schema.ORDERS, shops=[shop], since=period.since, until=period.until)
+        if orders.empty:
+            continue
+        msgs = store.read(schema.MESSAGES, shops=[shop], since=period.since, until=period.until,
+                          columns=MESSAGE_COLUMNS, time_slack=slack)
+        parts.append(dunned_orders(msgs, orders, since=period.since, until=period.until,
+                                   window_s=window_s, excluded=read_excluded(store, shop)))
+    parts = [p for p in parts if len(p)]
+    orders = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ORDER_COLUMNS)
+    return orders, dunning_by_agent(orders)
+
+
+#: the columns :func:`agent_extras` adds to `cskit kpi --by agent`
+EXTRA_KEYS = ["dunned_orders", "dunned_paid", "dun_success_rate", "dun_recovered_amount",
+              "buyers_served", "messages_sent", "active_s", "peak_concurrent"]
+
+
+def agent_extras(store, *, shops, period) -> pd.DataFrame:
+    """Per (shop, agent_id): 催付 and workload figures for the period, for the agent report.
+    An agent with no reminded order has empty 催付 figures (not 0 %)."""
+    from cskit.metrics.workload import summarise
+
+    _, dun = dunning_frames(store, shops=shops, period=period)
+    from cskit.errors import NoDataError
+
+    try:
+        work = summarise(workload_frame(store, shops=shops, period=period, idle_limit_s=600))
+    except NoDataError:  # no messages: the agent report says so itself
+        work = pd.DataFrame(columns=["shop", "agent_id"])
+    work = work.drop(columns=[c for c in ("days_active",) if c in work.columns])
+    out = work.merge(dun, on=["shop", "agent_id"], how="outer")
+    return out[["shop", "agent_id", *[k for k in EXTRA_KEYS if k in out.columns]]]
