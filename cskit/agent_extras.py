@@ -10,7 +10,7 @@ import pandas as pd
 
 from cskit import schema
 
-__all__ = ["workload_frame", "dunning_frames", "agent_extras", "EXTRA_KEYS"]
+__all__ = ["workload_frame", "dunning_frames", "ratings_frames", "agent_extras", "EXTRA_KEYS"]
 
 #: message columns these figures read
 MESSAGE_COLUMNS = ["shop", "buyer_id", "agent_id", "sender", "sent_at"]
@@ -59,9 +59,30 @@ def dunning_frames(store, *, shops, period, window_s: int | None = None
     return orders, dunning_by_agent(orders)
 
 
+def ratings_frames(store, *, shops, period) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """(per-agent rating figures, the 不满意 list, shops without any ratings in the store).
+    A shop whose rating export was never ingested has unknown figures, not zero ratings."""
+    from cskit.kpi import select_shops
+    from cskit.metrics.ratings import dissatisfied_list, ratings_by_agent
+    from cskit.metrics.workload import summarise
+
+    shops = select_shops(store, shops)
+    rated = [s for s in shops if s in set(store.shops(schema.RATINGS))]
+    unrated = [s for s in shops if s not in rated]
+    if not rated:
+        empty = ratings_by_agent(pd.DataFrame(columns=["shop", "agent_id", "rated_at", "score"]))
+        return empty, dissatisfied_list(pd.DataFrame(
+            columns=["shop", "agent_id", "buyer_id", "rated_at", "score", "comment"])), unrated
+    r = store.read(schema.RATINGS, shops=rated, since=period.since, until=period.until)
+    served = summarise(workload_frame(store, shops=rated, period=period, idle_limit_s=600))
+    return (ratings_by_agent(r, served, since=period.since, until=period.until),
+            dissatisfied_list(r, since=period.since, until=period.until), unrated)
+
+
 #: the columns :func:`agent_extras` adds to `cskit kpi --by agent`
 EXTRA_KEYS = ["dunned_orders", "dunned_paid", "dun_success_rate", "dun_recovered_amount",
-              "buyers_served", "messages_sent", "active_s", "peak_concurrent"]
+              "buyers_served", "messages_sent", "active_s", "peak_concurrent",
+              "ratings", "rating_rate", "satisfied_rate", "dissatisfied"]
 
 
 def agent_extras(store, *, shops, period) -> pd.DataFrame:
@@ -78,4 +99,7 @@ def agent_extras(store, *, shops, period) -> pd.DataFrame:
         work = pd.DataFrame(columns=["shop", "agent_id"])
     work = work.drop(columns=[c for c in ("days_active",) if c in work.columns])
     out = work.merge(dun, on=["shop", "agent_id"], how="outer")
+    rat, _, _ = ratings_frames(store, shops=shops, period=period)
+    if len(rat):  # shops without a rating export keep empty (unknown) rating columns
+        out = out.merge(rat, on=["shop", "agent_id"], how="left")
     return out[["shop", "agent_id", *[k for k in EXTRA_KEYS if k in out.columns]]]
