@@ -10,7 +10,8 @@ import pandas as pd
 
 from cskit import schema
 
-__all__ = ["workload_frame", "dunning_frames", "ratings_frames", "agent_extras", "EXTRA_KEYS"]
+__all__ = ["workload_frame", "dunning_frames", "ratings_frames", "attribution_frame", "agent_extras",
+           "EXTRA_KEYS"]
 
 #: message columns these figures read
 MESSAGE_COLUMNS = ["shop", "buyer_id", "agent_id", "sender", "sent_at"]
@@ -79,10 +80,37 @@ def ratings_frames(store, *, shops, period) -> tuple[pd.DataFrame, pd.DataFrame,
             dissatisfied_list(r, since=period.since, until=period.until), unrated)
 
 
+def attribution_frame(store, *, shops, period, attr=None) -> pd.DataFrame:
+    """Per (shop, agent_id): refund rate, 客件数 and 件单价 of the agent's attributed orders
+    (:mod:`cskit.metrics.attribution`), reading each shop as `cskit kpi` does."""
+    from cskit.kpi import Attribution, data_ends, read_shop, select_shops
+    from cskit.metrics.attribution import attributed_orders, orders_by_agent
+
+    attr = attr or Attribution()
+    parts = []
+    have_orders = set(store.shops(schema.ORDERS))
+    have_items = set(store.shops(schema.ORDER_ITEMS))
+    for shop in select_shops(store, shops):
+        if shop not in have_orders:
+            continue
+        msgs, orders, excluded = read_shop(store, shop, period, attr, content=False)
+        att = attributed_orders(msgs, orders, period.since, period.until,
+                                window_days=attr.window_days, lookback_days=attr.lookback_days,
+                                anchor=attr.anchor, as_of=data_ends(store, [shop])[shop],
+                                excluded=excluded)
+        items = store.read(schema.ORDER_ITEMS, shops=[shop],
+                           columns=["shop", "order_id", "quantity"]) if shop in have_items else None
+        parts.append(orders_by_agent(att, items))
+    parts = [p for p in parts if len(p)]
+    return pd.concat(parts, ignore_index=True) if parts else orders_by_agent(pd.DataFrame())
+
+
 #: the columns :func:`agent_extras` adds to `cskit kpi --by agent`
 EXTRA_KEYS = ["dunned_orders", "dunned_paid", "dun_success_rate", "dun_recovered_amount",
               "buyers_served", "messages_sent", "active_s", "peak_concurrent",
-              "ratings", "rating_rate", "satisfied_rate", "dissatisfied"]
+              "ratings", "rating_rate", "satisfied_rate", "dissatisfied",
+              "refunded_orders", "refund_rate", "refund_amount_rate", "items_per_buyer",
+              "item_price"]
 
 
 def agent_extras(store, *, shops, period) -> pd.DataFrame:
@@ -102,4 +130,7 @@ def agent_extras(store, *, shops, period) -> pd.DataFrame:
     rat, _, _ = ratings_frames(store, shops=shops, period=period)
     if len(rat):  # shops without a rating export keep empty (unknown) rating columns
         out = out.merge(rat, on=["shop", "agent_id"], how="left")
+    att = attribution_frame(store, shops=shops, period=period)
+    if len(att):
+        out = out.merge(att, on=["shop", "agent_id"], how="left")
     return out[["shop", "agent_id", *[k for k in EXTRA_KEYS if k in out.columns]]]
