@@ -4,6 +4,7 @@ TOML scheme over the per-agent report.  The library is :mod:`cskit.metrics.score
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -22,16 +23,16 @@ BREAKDOWN_VIEW = [
     Column("agent_id", "客服", "agent"),
     Column("kpi_label", "指标", "KPI"),
     Column("value_text", "数值", "value"),
-    Column("points", "得分", "points", "ratio"),
-    Column("weight", "权重", "weight", "ratio"),
+    Column("points", "得分", "points", "points"),
+    Column("weight", "权重", "weight", "points"),
     Column("weight_used", "实际权重", "weight used", "rate"),
-    Column("contribution", "贡献分", "contribution", "ratio"),
+    Column("contribution", "贡献分", "contribution", "points"),
     Column("rule", "计分规则", "rule", wrap=True),
 ]
 BREAKDOWN_MACHINE = [Column(k, k, k, u) for k, u in (
     ("shop", "text"), ("agent_id", "text"), ("kpi", "text"), ("value", "ratio"),
-    ("points", "ratio"), ("weight", "ratio"), ("weight_used", "ratio"),
-    ("contribution", "ratio"), ("rule", "text"))]
+    ("points", "points"), ("weight", "points"), ("weight_used", "ratio"),
+    ("contribution", "points"), ("rule", "text"))]
 
 
 def month_period(month: str | None, today: dt.date | None = None):
@@ -92,8 +93,16 @@ def run_score(store, *, month: str | None, scheme_path: Path | None, targets_pat
     busy = [c for c in ("consult_buyers", "buyer_messages", "inquiry_buyers", "sales")
             if c in frame.columns]
     frame = frame[frame[busy].fillna(0).ne(0).any(axis=1)].reset_index(drop=True)
+    # the --wide columns (ratings, 催付, workload, refunds, items) can be scored too
+    from cskit.agent_extras import agent_extras
+
+    frame = frame.merge(agent_extras(store, shops=shops, period=period),
+                        on=["shop", "agent_id"], how="left")
     frame = with_targets(frame, targets, mon)
-    scheme = load_scheme(scheme_path, known=set(frame.columns) | {"target_completion"})
+    from cskit.metrics.registry import KPIS
+
+    # any registered KPI may be scored; one this store cannot give is unknown for everyone
+    scheme = load_scheme(scheme_path, known=set(frame.columns) | {k.key for k in KPIS})
     summary, breakdown = score_agents(frame, scheme)
 
     con = stderr_console()
@@ -105,8 +114,8 @@ def run_score(store, *, month: str | None, scheme_path: Path | None, targets_pat
                                 "shared by the other KPIs in proportion", lang), markup=False)
     meta = {"month": mon, "scheme": scheme.name, "scheme_file": scheme.source,
             "weights": {r.key: r.weight for r in scheme.rules}, "rule": rule.name}
-    title_zh = f"绩效考核 · {mon} · {scheme.name}"
-    title_en = f"Monthly score · {mon} · {scheme.name}"
+    title_zh = f"绩效考核 · {mon} · {scheme.name} · 各指标得分(满分100)"
+    title_en = f"Monthly score · {mon} · {scheme.name} · points per KPI (of 100)"
     title = title_zh if lang == "zh" else title_en
     with output_file(output, fmt) as handle:
         if explain:
@@ -123,18 +132,21 @@ def run_score(store, *, month: str | None, scheme_path: Path | None, targets_pat
                      excel=excel)
             return summary, breakdown
         cols = [Column("shop", "店铺", "shop"), Column("agent_id", "客服", "agent"),
-                Column("score", "总分", "score", "ratio"),
+                Column("score", "总分", "score", "points"),
                 Column("bonus", "提成(元)", "bonus (yuan)", "yuan")]
         for r in scheme.rules:
-            name = _label(r.key, "zh")
-            cols.append(Column(f"points_{r.key}", f"{name}得分", f"{_label(r.key, 'en')} points",
-                               "ratio", optional=1))
+            # the KPI's name without its unit ("(秒)"): the cell is points, not seconds
+            zh = re.sub(r"[(（][^)）]*[)）]", "", _label(r.key, "zh")) + "得分"
+            en = re.sub(r"\s*\([^)]*\)", "", _label(r.key, "en")) + " pts"
+            cols.append(Column(f"points_{r.key}", zh, en, "points", optional=1))
         if fmt in ("table", "xlsx"):
             view = summary.copy()
             view["left_out_text"] = [
                 "、".join(_label(k, lang) for k in s.split(",")) if s else ""
                 for s in summary["kpis_left_out"]]
-            cols.append(Column("left_out_text", "未计入(数值未知)", "left out (unknown)", wrap=True))
+            if (summary["kpis_left_out"] != "").any():
+                cols.append(Column("left_out_text", "未计入(数值未知)", "left out (unknown)",
+                                   wrap=True))
             emit(view, cols, fmt, out=handle, lang=lang, title=title, wide=wide, excel=excel)
         else:
             cols += [Column("kpis_scored", "kpis_scored", "kpis_scored"),
