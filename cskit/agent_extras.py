@@ -84,7 +84,7 @@ def attribution_frame(store, *, shops, period, attr=None) -> pd.DataFrame:
     """Per (shop, agent_id): refund rate, 客件数 and 件单价 of the agent's attributed orders
     (:mod:`cskit.metrics.attribution`), reading each shop as `cskit kpi` does."""
     from cskit.kpi import Attribution, data_ends, read_shop, select_shops
-    from cskit.metrics.attribution import attributed_orders, orders_by_agent
+    from cskit.metrics.attribution import aftersale_by_agent, attributed_orders, orders_by_agent
 
     attr = attr or Attribution()
     parts = []
@@ -94,15 +94,17 @@ def attribution_frame(store, *, shops, period, attr=None) -> pd.DataFrame:
         if shop not in have_orders:
             continue
         msgs, orders, excluded = read_shop(store, shop, period, attr, content=False)
-        att = attributed_orders(msgs, orders, period.since, period.until,
-                                window_days=attr.window_days, lookback_days=attr.lookback_days,
-                                anchor=attr.anchor, as_of=data_ends(store, [shop])[shop],
-                                excluded=excluded)
+        kw = dict(window_days=attr.window_days, lookback_days=attr.lookback_days,
+                  anchor=attr.anchor, as_of=data_ends(store, [shop])[shop], excluded=excluded)
+        att = attributed_orders(msgs, orders, period.since, period.until, **kw)
         items = store.read(schema.ORDER_ITEMS, shops=[shop],
                            columns=["shop", "order_id", "quantity"]) if shop in have_items else None
-        parts.append(orders_by_agent(att, items))
+        per = orders_by_agent(att, items).merge(
+            aftersale_by_agent(msgs, orders, period.since, period.until, **kw),
+            on=["shop", "agent_id"], how="outer")
+        parts.append(per)
     parts = [p for p in parts if len(p)]
-    return pd.concat(parts, ignore_index=True) if parts else orders_by_agent(pd.DataFrame())
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["shop", "agent_id"])
 
 
 #: the columns :func:`agent_extras` adds to `cskit kpi --by agent`
@@ -110,7 +112,7 @@ EXTRA_KEYS = ["dunned_orders", "dunned_paid", "dun_success_rate", "dun_recovered
               "buyers_served", "messages_sent", "active_s", "peak_concurrent",
               "ratings", "rating_rate", "satisfied_rate", "dissatisfied",
               "refunded_orders", "refund_rate", "refund_amount_rate", "items_per_buyer",
-              "item_price"]
+              "item_price", "aftersale_first_response_s_median", "aftersale_first_response_s_p90"]
 
 
 def agent_extras(store, *, shops, period) -> pd.DataFrame:

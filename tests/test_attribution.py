@@ -77,3 +77,24 @@ def test_cli_wide_refunds_and_paid_amounts_match_sales(store):
     assert rows[XM]["sales"] == "150.0" and rows[XM]["refunded_orders"] == "1"
     assert float(rows[XM]["refund_rate"]) == pytest.approx(1 / 3)
     assert rows[XM]["items_per_buyer"] == ""  # this store has no order items: unknown
+
+
+def test_aftersale_first_response_hand_computed():
+    from cskit.metrics.attribution import aftersale_by_agent
+
+    m, o = _frames()
+    # the next day b1 (who bought o1/o2 the day before) writes at 09:00, 小美 answers 09:02;
+    # b3 writes at 10:00, 阿强 answers 10:10; b2 writes at 11:00, 小美 answers 11:00:30
+    extra = pd.DataFrame([("S", "pdd", "b1", None, "buyer", "2026-11-11 09:00:00"),
+                          ("S", "pdd", "b1", XM, "agent", "2026-11-11 09:02:00"),
+                          ("S", "pdd", "b3", None, "buyer", "2026-11-11 10:00:00"),
+                          ("S", "pdd", "b3", AQ, "agent", "2026-11-11 10:10:00"),
+                          ("S", "pdd", "b2", None, "buyer", "2026-11-11 11:00:00"),
+                          ("S", "pdd", "b2", XM, "agent", "2026-11-11 11:00:30")],
+                         columns=m.columns)
+    extra["sent_at"] = pd.to_datetime(extra["sent_at"])
+    out = aftersale_by_agent(pd.concat([m, extra], ignore_index=True), o, "2026-11-11",
+                             "2026-11-11").set_index("agent_id")
+    assert out.loc[XM, "aftersale_first_response_s_median"] == 75  # (120 + 30) / 2
+    assert out.loc[XM, "aftersale_first_response_s_p90"] == 120
+    assert out.loc[AQ, "aftersale_first_response_s_median"] == 600

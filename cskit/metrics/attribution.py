@@ -24,7 +24,8 @@ import pandas as pd
 from cskit.metrics.common import day_number
 from cskit.metrics.registry import KPI, register
 
-__all__ = ["attributed_orders", "orders_by_agent", "ATTRIBUTION_KEYS"]
+__all__ = ["attributed_orders", "orders_by_agent", "aftersale_by_agent", "ATTRIBUTION_KEYS",
+           "AFTERSALE_KEYS"]
 
 for _k in (
     KPI("refunded_orders", "退款订单数", "Refunded orders", "count",
@@ -42,6 +43,19 @@ for _k in (
         "order has item lines", family="attribution"),
 ):
     register(_k)
+
+for _k in (
+    KPI("aftersale_first_response_s_median", "售后首次响应中位数(秒)",
+        "After-sale first response median (s)", "seconds",
+        "after-sale buyer-days served by the agent: median seconds from the buyer's first message "
+        "of the day to the first human agent reply", family="attribution"),
+    KPI("aftersale_first_response_s_p90", "售后首次响应P90(秒)", "After-sale first response P90 (s)",
+        "seconds", "as aftersale_first_response_s_median, the 90th percentile",
+        family="attribution"),
+):
+    register(_k)
+
+AFTERSALE_KEYS = ["aftersale_first_response_s_median", "aftersale_first_response_s_p90"]
 
 ATTRIBUTION_KEYS = ["refunded_orders", "refund_rate", "refund_amount_rate", "items_per_buyer",
                     "item_price"]
@@ -108,4 +122,29 @@ def orders_by_agent(att: pd.DataFrame, items: pd.DataFrame | None = None) -> pd.
     else:
         out["items_per_buyer"] = np.nan
         out["item_price"] = np.nan
+    return out.reset_index()[cols]
+
+
+def aftersale_by_agent(messages: pd.DataFrame, orders: pd.DataFrame | None, since=None,
+                       until=None, *, window_days: float = 3, lookback_days: float = 15,
+                       anchor: str = "order", as_of=None, excluded=None) -> pd.DataFrame:
+    """Per (shop, agent_id): the first-response median and P90 (seconds) of the after-sale
+    buyer-days (售后: an order of the buyer in the lookback before the day's first message)
+    dated in ``[since, until]`` that the agent served (first human reply)."""
+    from cskit.metrics.common import in_range as _in_range
+    from cskit.metrics.conversion import _DAY, _setup
+
+    cols = ["shop", "agent_id", *AFTERSALE_KEYS]
+    if orders is None or orders.empty or messages.empty:
+        return pd.DataFrame(columns=cols)
+    d = _setup(messages, orders, window_days, lookback_days, anchor, as_of, excluded)
+    lo, hi = day_number(since, "since"), day_number(until, "until")
+    m = d.bd_aftersale & _in_range(d.bd_day, lo, hi) & (d.bd_agent >= 0)
+    if not m.any():
+        return pd.DataFrame(columns=cols)
+    f = pd.DataFrame({"shop": d.shop_names[d.bd_shop[m]], "agent_id": d.agent_names[d.bd_agent[m]],
+                      "wait": (d.bd_rt[m] - d.bd_f[m]).astype(float)})
+    g = f.groupby(["shop", "agent_id"], sort=True)["wait"]
+    out = pd.DataFrame({"aftersale_first_response_s_median": g.median(),
+                        "aftersale_first_response_s_p90": g.quantile(0.9, interpolation="higher")})
     return out.reset_index()[cols]
