@@ -133,6 +133,8 @@ class ReportData:
     slow_threshold_s: int = 100
     by_day: pd.DataFrame | None = None
     by_agent: pd.DataFrame | None = None
+    #: per (shop, agent_id): 催付, workload, ratings, refunds, items (cskit.agent_extras)
+    agent_extras: pd.DataFrame | None = None
     by_hour: pd.DataFrame | None = None
     by_shop: pd.DataFrame | None = None
     #: annotate() rows of the period (buyer messages) with their ``content``
@@ -303,6 +305,10 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
     if text_mod is not None and data.lost_buyers is not None:
         _lost_reasons(text_mod, get("lost_msgs"), get("lost_signals"), data, strict)
     report_promises.collect_promises(store, data, parts, strict)
+    if "agent" in parts:  # the agent CSV carries what `kpi --by agent --wide` does
+        from cskit.agent_extras import agent_extras
+
+        data.agent_extras = agent_extras(store, shops=data.shops, period=period)
     return data
 
 
@@ -568,8 +574,14 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
     put_csv("kpi_by_day.csv", data.by_day if data.by_day is None else
             merge_kpi_frames(data.by_day, conv.get("day"), "day", data.shops))
 
-    put_csv("kpi_by_agent.csv", None if data.by_agent is None else report_promises.agent_csv(
-            merge_agent_frames(data.by_agent, conv.get("agent")), data))
+    agents = None if data.by_agent is None else report_promises.agent_csv(
+        merge_agent_frames(data.by_agent, conv.get("agent")), data)
+    if agents is not None and data.agent_extras is not None:
+        from cskit.metrics import column_order
+
+        agents = agents.merge(data.agent_extras, on=["shop", "agent_id"], how="left")
+        agents = agents[column_order(agents.columns)]  # as `cskit kpi` orders them
+    put_csv("kpi_by_agent.csv", agents)
     put_csv("kpi_by_hour.csv", data.by_hour)
     put_csv("kpi_by_shop.csv", data.by_shop if data.by_shop is None else
             merge_kpi_frames(data.by_shop, conv.get("shop"), "shop", data.shops))
