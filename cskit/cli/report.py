@@ -130,6 +130,8 @@ def run_report(store, out: Path, *, shops=None, period, rule, excel: bool = Fals
     strict = state["debug"]
     data = collect(store, shops=shops, period=period, rule=rule, parts=ALL_PARTS,
                    slow_threshold_s=slow_threshold_s, strict=strict)
+    from cskit.report_answers import add_answers
+    add_answers(store, data, strict)  # 话术优化 (docs/answers.md)
     previous = None
     prev_period = previous_period(period)
     if prev_period is not None:
