@@ -12,7 +12,7 @@ look like (messages, distinct texts, distinct question keys): the bulk generator
 buyer texts from a fixed phrase pool, so real chats have far more distinct texts — the
 ``--distinct SHARE`` option then times the text step (:func:`answer_pairs`) in-process on
 the store's messages with SHARE of the buyer messages made unique (a random 1-6 digit number
-and one of 50 two-character words appended): the case of real chats, where jieba and the
+and one of 50 two-character words put in front): the case of real chats, where jieba and the
 key run once per distinct text.
 Numbers only, never a pass/fail; not run by CI.
 """
@@ -99,8 +99,8 @@ def distinct_case(store: Store, share: float, seed: int) -> dict:
         b = (m["sender"] == "buyer").to_numpy() & (rng.random(len(m)) < share)
         tail = (pd.Series(rng.integers(1, 10**6, int(b.sum()))).astype(str).to_numpy(dtype=object)
                 + words[rng.integers(0, len(words), int(b.sum()))])
-        c = m["content"].astype(object).to_numpy()
-        c[b] = c[b] + tail
+        c = m["content"].astype(object).to_numpy().copy()
+        c[b] = tail + c[b]  # in front: a question stays a question (吗 at the end)
         m["content"] = c
         n_distinct += int(pd.Series(c[(m["sender"] == "buyer").to_numpy()]).nunique())
         t0 = time.perf_counter()
