@@ -39,6 +39,15 @@ def test_question_keys_group_wordings_of_the_same_question():
     assert k[10] != k[0]
 
 
+def test_generic_question_words_alone_make_no_group_and_synonyms_merge():
+    q, k = question_keys(["怎么办?", "什么意思?", "要多久?", "几天能到", "多长时间能收到啊",
+                          "多少钱"], RULES)
+    assert q.all()
+    assert list(k[:3]) == ["", "", ""]
+    assert k[3] == k[4] == "到货 多久"
+    assert k[5] == "多少 钱"  # 钱 is a single character that carries a topic
+
+
 def test_answer_keys_ignore_particles_punctuation_and_numbers():
     k = answer_keys(["亲，48小时内发货哦~", "48小时内发货哦", "亲亲 24 小时内发货哦！", "不发货"], RULES)
     assert k[0] == k[1] == k[2] and k[3] != k[0]

@@ -59,6 +59,7 @@ class AnswerRules:
     strip: list[str] = field(default_factory=list)
     stop_words: frozenset = frozenset()
     keep_single: frozenset = frozenset()
+    generic: frozenset = frozenset()
     synonyms: dict = field(default_factory=dict)  # variant → canonical word
     min_asks: int = 5
     min_buyers: int = 20
@@ -94,6 +95,7 @@ def load_answer_rules(path: Path | str | None = None) -> AnswerRules:
             strip=sorted((str(w) for w in g.get("strip", [])), key=len, reverse=True),
             stop_words=frozenset(str(w) for w in g.get("stop_words", [])),
             keep_single=frozenset(str(w) for w in g.get("keep_single", [])),
+            generic=frozenset(str(w) for w in g.get("generic", [])),
             synonyms=syn, min_asks=int(g.get("min_asks", 5)),
             min_buyers=int(b.get("min_buyers", 20)), min_competing=int(b.get("min_competing", 2)),
             source=source)
@@ -163,6 +165,9 @@ def question_keys(texts, rules: AnswerRules) -> tuple[np.ndarray, np.ndarray]:
             (len(w2) > 1 or w2 in rules.keep_single or w2 == "#")
     k = keep_u[codes]
     df = pd.DataFrame({"m": owner[k], "w": mapped[codes[k]]}).drop_duplicates()
+    # a key of nothing but generic words (怎么办, 什么意思, 要多久) is no group
+    topical = ~df["w"].isin(list(rules.generic)).to_numpy()
+    df = df[df["m"].isin(df.loc[topical, "m"].unique())]
     key = df.sort_values(["m", "w"], kind="stable").groupby("m", sort=True)["w"].agg(" ".join)
     rows = joined.index.to_numpy()
     out = np.full(len(joined), "", dtype=object)
