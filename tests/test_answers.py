@@ -260,3 +260,15 @@ def test_table_fits(store, width):
     out = buf.getvalue()
     assert max(cell_len(line) for line in out.splitlines()) <= width
     assert "小美" in out and "★ 最佳" in out and "店A:小美" not in out
+
+
+def test_weekly_report_has_the_answers_section(store, tmp_path):
+    out = tmp_path / "w47"
+    r = run("report", "--week", "2026-W47", "--out", out, "--store", store)
+    assert r.exit_code == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO((out / "answers.csv").read_text(encoding="utf-8"))))
+    assert {x["agent_id"] for x in rows} == {XM, AQ} and rows[0]["q_key"] == "包邮"
+    faq = (out / "faq.md").read_text(encoding="utf-8")
+    assert "至少有 20 个结果已知" in faq and "未评最佳" in faq  # 3 buyers each: no best claimed
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "话术优化" in page and 'href="faq.md"' in page and 'href="answers.csv"' in page

@@ -2,7 +2,7 @@
 
 ``app`` (with the one error boundary) lives in :mod:`cskit.cli.app`, the shared options
 in :mod:`cskit.cli.options`, and one module per command group registers its commands;
-no command module imports a sibling except ``demo`` (which runs ingest and kpi).
+no command module imports a sibling except ``demo`` (which runs ingest, kpi and answers).
 """
 
 from __future__ import annotations

@@ -54,5 +54,9 @@ def demo_cmd(
         run_kpi(store, period=Period(None, None), rule=rule, by="shop", lang=lang.value)
         print()
         run_kpi(store, period=Period(None, None), rule=rule, by="agent", lang=lang.value)
+        from cskit.cli.answers import run_answers  # 话术优化: the 3 most asked questions per shop
+
+        print()
+        run_answers(store, period=Period(None, None), top=3, lang=lang.value)
 
 
