@@ -63,7 +63,7 @@ def answers_html(data, table, esc) -> list[str]:
     rules = data.answer_rules
     out = ["<h2>话术优化 (常见问题最佳回答)</h2>",
            f"<p>每个店铺提问最多的 {TOP} 个售前问题; 只有当至少 {rules.min_competing} 种回答"
-           f"各有至少 {rules.min_buyers} 个结果已知的买家日时才评出最佳 (询单转化率最高). "
+           f"各有至少 {rules.min_buyers} 个结果已知的买家日时才评出最佳 (收到后付款的比例最高). "
            '全部客服的回答见 <a href="answers.csv">answers.csv</a>, FAQ 草稿见 '
            '<a href="faq.md">faq.md</a>.</p>']
     best = faq[faq["status"] == "best"]
