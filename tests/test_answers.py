@@ -48,6 +48,14 @@ def test_generic_question_words_alone_make_no_group_and_synonyms_merge():
     assert k[5] == "多少 钱"  # 钱 is a single character that carries a topic
 
 
+def test_greetings_and_holding_replies_are_not_answers():
+    from cskit.text.answers import filler_answers
+
+    got = filler_answers(["亲，在的", "您好亲，很高兴为您服务", "好的亲，稍等哦", "亲亲这边给您查一下",
+                          "可以的亲", "包邮的哦", "亲，三天到"], RULES)
+    assert list(got) == [True, True, True, True, False, False, False]
+
+
 def test_answer_keys_ignore_particles_punctuation_and_numbers():
     k = answer_keys(["亲，48小时内发货哦~", "48小时内发货哦", "亲亲 24 小时内发货哦！", "不发货"], RULES)
     assert k[0] == k[1] == k[2] and k[3] != k[0]
@@ -73,6 +81,7 @@ def test_pairs_take_the_last_question_before_the_first_agent_reply():
         ("店", "b2", None, "buyer", "2026-11-16 23:59:00", "包邮吗"),  # answered next day: none
         ("店", "b2", "店:A", "agent", "2026-11-17 00:01:00", "包邮"),
         ("店", "b3", None, "buyer", "2026-11-16 10:00:00", "包邮吗"),
+        ("店", "b3", "店:A", "agent", "2026-11-16 10:00:05", "亲，在的"),  # a greeting: skipped
         ("店", "b3", "店:A", "agent", "2026-11-16 10:00:30", "包邮"),
         ("店", "b3", None, "buyer", "2026-11-16 10:05:00", "包邮吗?"),  # same group, same day
         ("店", "b3", "店:A", "agent", "2026-11-16 10:05:30", "包邮的"),

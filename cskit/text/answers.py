@@ -15,8 +15,9 @@ Pure functions, frames in, frames out; nothing prints.  The rules (docs/text.md,
    key, so grouping is one hash per distinct text (never a comparison of pairs) and a
    supervisor can read the key and see why.
 3. **Pairs.**  A question's answer is the first human agent message after it on the same
-   buyer-day, provided no other buyer question came between (then the later question is
-   the one answered).  Per buyer-day and group only the first pair counts.
+   buyer-day that is not only a greeting or holding reply (``answer.fillers``: 亲，在的;
+   好的亲，稍等哦), provided no other buyer question came between (then the later question
+   is the one answered).  Per buyer-day and group only the first pair counts.
    ``wait_s`` = answer time − question time; ``follow_up``: the buyer's next message that
    day after the answer is itself a question.
 4. **Answer key.**  An answer is normalised like a question (no segmentation): its key is
@@ -42,7 +43,8 @@ import pyarrow.compute as pc
 
 from cskit.text._regex import alternation, as_arrow, normalise
 
-__all__ = ["AnswerRules", "load_answer_rules", "question_keys", "answer_keys", "answer_pairs",
+__all__ = ["AnswerRules", "load_answer_rules", "question_keys", "answer_keys", "filler_answers",
+           "answer_pairs",
            "answer_table", "faq_table", "PAIR_COLUMNS"]
 
 PAIR_COLUMNS = ["shop", "buyer_id", "date", "agent_id", "question", "q_key", "answer", "a_key",
@@ -60,6 +62,7 @@ class AnswerRules:
     stop_words: frozenset = frozenset()
     keep_single: frozenset = frozenset()
     generic: frozenset = frozenset()
+    fillers: list = field(default_factory=list)
     synonyms: dict = field(default_factory=dict)  # variant → canonical word
     min_asks: int = 5
     min_buyers: int = 20
@@ -96,6 +99,8 @@ def load_answer_rules(path: Path | str | None = None) -> AnswerRules:
             stop_words=frozenset(str(w) for w in g.get("stop_words", [])),
             keep_single=frozenset(str(w) for w in g.get("keep_single", [])),
             generic=frozenset(str(w) for w in g.get("generic", [])),
+            fillers=sorted((str(w) for w in data.get("answer", {}).get("fillers", [])), key=len,
+                           reverse=True),
             synonyms=syn, min_asks=int(g.get("min_asks", 5)),
             min_buyers=int(b.get("min_buyers", 20)), min_competing=int(b.get("min_competing", 2)),
             source=source)
@@ -123,6 +128,14 @@ def answer_keys(texts, rules: AnswerRules) -> np.ndarray:
     """The answer key of each text (object array): :func:`_clean` without spaces."""
     t = pc.replace_substring_regex(_clean(texts, rules), r"\s+", "")
     return np.asarray(t.to_pylist(), dtype=object)
+
+
+def filler_answers(texts, rules: AnswerRules) -> np.ndarray:
+    """Per text: is it only a greeting / holding reply (亲，在的; 好的亲，稍等哦)?"""
+    t = pc.replace_substring_regex(_clean(texts, rules), r"\s+", "")
+    if rules.fillers:
+        t = pc.replace_substring_regex(t, alternation(rules.fillers), "")
+    return np.asarray(pc.equal(pc.utf8_length(t), 0).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def question_keys(texts, rules: AnswerRules) -> tuple[np.ndarray, np.ndarray]:
@@ -210,10 +223,15 @@ def answer_pairs(messages: pd.DataFrame, rules: AnswerRules | None = None, since
     g, t = g[order], t[order]
     day = t // _DAY
     is_buyer = (m["sender"].to_numpy(dtype=object)[order] == "buyer")
-    is_agent = ~is_buyer
     enc = pc.dictionary_encode(as_arrow(m["content"].iloc[order].reset_index(drop=True)))
     tcode = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     dist = enc.dictionary
+    # an answer is an agent message that is not only a greeting / holding reply
+    acodes_all = np.unique(tcode[~is_buyer])
+    filler_of = np.zeros(len(dist), dtype=bool)
+    if len(acodes_all):
+        filler_of[acodes_all] = filler_answers(dist.take(pa.array(acodes_all)), rules)
+    is_agent = ~is_buyer & ~filler_of[tcode]
     # questions: only the distinct texts buyers sent
     bcodes = np.unique(tcode[is_buyer])
     q_of = np.zeros(len(dist), dtype=bool)
