@@ -585,7 +585,7 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
     if data.lost_reasons is not None:
         put_csv("lost_reasons.csv", data.lost_reasons)
     from cskit.report_answers import write_answer_files  # 话术优化 section
-    written += write_answer_files(data, out, _write, excel)
+    written += write_answer_files(data, out, _write, excel, sheets)
     if excel and sheets:
         from cskit.xlsx import xlsx_bytes
 

@@ -39,8 +39,9 @@ def add_answers(store, data, strict: bool = False) -> None:
                                              error=type(exc).__name__), warning=True))
 
 
-def write_answer_files(data, out: Path, write, excel: bool = False) -> list[str]:
-    """answers.csv (the columns of `cskit answers -f csv`) and faq.md; the names written."""
+def write_answer_files(data, out: Path, write, excel: bool = False, sheets=None) -> list[str]:
+    """answers.csv (the columns of `cskit answers -f csv`) and faq.md; the names written.
+    With ``excel`` the table also goes to ``sheets`` (report.xlsx)."""
     from cskit.cli.answers import ANSWER_COLUMNS
     from cskit.render import write_csv
     from cskit.text.answers import faq_markdown
@@ -49,6 +50,11 @@ def write_answer_files(data, out: Path, write, excel: bool = False) -> list[str]
         return []
     write(out / "answers.csv", lambda fh: write_csv(data.answers, ANSWER_COLUMNS, fh, excel=excel,
                                                     lang="zh"))
+    if excel and sheets is not None:
+        from cskit.xlsx import Sheet
+
+        sheets.append(Sheet("话术优化", data.answers.assign(best=data.answers["best"].astype(str)),
+                            ANSWER_COLUMNS))
     title = f"常见问题最佳回答 (FAQ 草稿) · {data.period.label('zh')}"
     text = faq_markdown(data.faq, data.answer_rules, title=title, lang="zh")
     write(out / "faq.md", lambda fh: fh.write(text))
