@@ -77,6 +77,8 @@ FILES = {
     "load.png": "图表: 咨询量与超时分布",
     "agents.png": "图表: 客服对比",
     "lost.png": "图表: 询单流失原因",
+    "answers.csv": "话术优化: 常见问题 × 客服回答与转化",
+    "faq.md": "常见问题最佳回答 (FAQ 草稿)",
     "summary.json": "核心指标 (机器可读)",
     "report.xlsx": "Excel 工作簿: 每个表一个工作表 (--excel)",
 }
@@ -153,6 +155,10 @@ class ReportData:
     #: reason_summary by shop (lost_reasons.csv) and over all shops (chart, index.html)
     lost_reasons: pd.DataFrame | None = None
     lost_reasons_total: pd.DataFrame | None = None
+    #: 话术优化 (cskit/report_answers.py): answer_table, faq_table and their rules
+    answers: pd.DataFrame | None = None
+    faq: pd.DataFrame | None = None
+    answer_rules: object = None
     notes: list[Note] = field(default_factory=list)
 
     def agents_frame(self) -> pd.DataFrame:
@@ -622,6 +628,8 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
     if scored is not None:
         put_csv(report_score.FILE, scored.summary)
         put_csv(report_score.BREAKDOWN, scored.breakdown)
+    from cskit.report_answers import write_answer_files  # 话术优化 section
+    written += write_answer_files(data, out, _write, excel, sheets)
     if excel and sheets:
         from cskit.xlsx import xlsx_bytes
 
@@ -938,6 +946,8 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
 
     out.extend(report_promises.promises_html(data, _table, _clip))
     out.extend(report_score.score_html(data, _table, _clip))
+    from cskit.report_answers import answers_html
+    out += answers_html(data, _table, _e)
     # files
     out.append("<h2>文件</h2><ul>")
     for name in [n for n in FILES if n in written] + [n for n in written if n not in FILES]:

@@ -136,6 +136,8 @@ def run_report(store, out: Path, *, shops=None, period, rule, excel: bool = Fals
 
         collect_score(store, data, month=month, scheme_path=scheme, targets_path=targets,
                       strict=strict)
+    from cskit.report_answers import add_answers
+    add_answers(store, data, strict)  # 话术优化 (docs/answers.md)
     previous = None
     prev_period = previous_period(period)
     if prev_period is not None:
