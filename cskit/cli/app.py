@@ -134,8 +134,10 @@ def output_file(output: Path | None, fmt: str | None = None):
 
 
 def open_store(path: Path | None):
-    from cskit.store import Store
+    """The store at ``--store`` (or ``$CSKIT_STORE``): a local directory, or an fsspec URL
+    such as ``s3://bucket/store`` (read-only, :mod:`cskit.remote`)."""
+    from cskit.remote import open_store as _open
 
-    return Store(path)
+    return _open(path)
 
 
