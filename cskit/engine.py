@@ -69,8 +69,10 @@ class DaskEngine:
     def run(self, fn, store, shops, period, before, after, **kw) -> list:
         from distributed import KilledWorker
 
+        from cskit import kpi
+
         groups = self.groups(store, shops, period, before, after)
-        task = functools.partial(fn, **kw)
+        task = functools.partial(_task, fn, kpi.SLICE_ROWS, kw)
         run_id = uuid.uuid4().hex[:8]
         futures = [self.client.submit(task, store, group, period, key=f"cskit-{run_id}-{i}",
                                       retries=RETRIES, pure=False)
@@ -90,6 +92,15 @@ class DaskEngine:
             with contextlib.suppress(Exception):
                 self.client.cancel(futures)
         return [x for r in results for x in r]
+
+
+def _task(fn, slice_rows: int, kw: dict, store, group: list[str], period) -> list:
+    """One task: ``fn`` for one group of shops, slicing as the client planned it (the
+    client's :data:`cskit.kpi.SLICE_ROWS`)."""
+    from cskit import kpi
+
+    kpi.SLICE_ROWS = slice_rows
+    return fn(store, group, period, **kw)
 
 
 def _import_distributed():
