@@ -35,7 +35,7 @@ RETRIES = 1
 #: workers a task may take down with it before it is declared failed (Dask's default is 3)
 ALLOWED_FAILURES = 2
 
-INSTALL_HINT = "pip install 'cskit[dask]'"
+INSTALL_HINT = "install it: pip install 'cskit[dask]'"
 
 
 def run_groups(engine, fn, store, shops: list[str], period, before, after, **kw) -> list:

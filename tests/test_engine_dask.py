@@ -73,10 +73,10 @@ def _orders(m: pd.DataFrame) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def many_store(tmp_path_factory):
     """4 big shops (several month slices each) and 26 small ones (packed in groups) over two
-    months, with orders; SLICE_ROWS 3000 (set per test, passed on to the workers)."""
+    months, with orders; SLICE_ROWS 800 (set per test, passed on to the workers)."""
     specs = bulk_shops(30)
-    m = pd.concat([generate_messages_bulk(24_000, seed=7, shops=specs[:4], days=62),
-                   generate_messages_bulk(6_000, seed=8, shops=specs[4:], days=62)],
+    m = pd.concat([generate_messages_bulk(6_000, seed=7, shops=specs[:4], days=62),
+                   generate_messages_bulk(1_500, seed=8, shops=specs[4:], days=62)],
                   ignore_index=True)
     m["source_file"] = "chats.csv"
     m["source_row"] = np.arange(len(m)) + 2
@@ -89,7 +89,7 @@ def many_store(tmp_path_factory):
 
 @pytest.fixture
 def small_slices(monkeypatch):
-    monkeypatch.setattr(kpi, "SLICE_ROWS", 3000)
+    monkeypatch.setattr(kpi, "SLICE_ROWS", 800)
 
 
 def _run(args: list[str], env: dict | None = None):
@@ -100,7 +100,8 @@ def _run(args: list[str], env: dict | None = None):
 @pytest.mark.parametrize("which", ["sample", "many"])
 def test_same_bytes_as_local(cluster, sample_store, many_store, small_slices, which):
     """CSV and JSON of every --by (agent: the 客服绩效 report) and the unreplied list, the
-    Dask engine against the local one, byte for byte."""
+    Dask engine against the local one, byte for byte (the many-shop store: JSON for two of
+    one, to keep CI time down; JSON and CSV come from the same frame)."""
     address, _ = cluster
     store = sample_store if which == "sample" else many_store
     if which == "many":  # the setup this test is about: groups of several shops, and months
@@ -110,7 +111,9 @@ def test_same_bytes_as_local(cluster, sample_store, many_store, small_slices, wh
         assert max(len(p.owned) for p in plans.values()) > 1
     base = ["kpi", "--store", str(store.root)]
     for extra in [["--by", b] for b in BYS] + [["--list", "unreplied"]]:
-        for fmt in ("csv", "json"):
+        fmts = ("csv", "json") if which == "sample" or extra[-1] == "agent" \
+            else ("csv",)
+        for fmt in fmts:
             args = base + extra + ["-f", fmt]
             local = _run(args)
             assert local.exit_code == 0, local.output
@@ -121,10 +124,10 @@ def test_same_bytes_as_local(cluster, sample_store, many_store, small_slices, wh
 
 
 def test_local_workers_option(sample_store):
-    """--workers 2 starts (and stops) a local cluster of its own: same CSV."""
+    """--workers N starts (and stops) a local cluster of its own: same CSV."""
     args = ["kpi", "--store", str(sample_store.root), "--by", "agent", "-f", "csv"]
     local = _run(args)
-    dask = _run(args + ["--engine", "dask", "--workers", "2"])
+    dask = _run(args + ["--engine", "dask", "--workers", "1"])
     assert dask.exit_code == 0, dask.output
     assert dask.stdout == local.stdout
 
