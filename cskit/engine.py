@@ -67,18 +67,24 @@ class DaskEngine:
         return shop_groups(_plans(store, shops, period, before, after))
 
     def run(self, fn, store, shops, period, before, after, **kw) -> list:
+        """``fn(store, group, period, **kw)`` per group of shops, the lists joined in order."""
+        groups = self.groups(store, shops, period, before, after)
+        return [x for r in self.map(fn, store, groups, period, **kw) for x in r]
+
+    def map(self, fn, store, groups: list[list[str]], *args, **kw) -> list:
+        """``[fn(store, group, *args, **kw) for group in groups]``, one task per group; every
+        result in, or an error (never some of them)."""
         from distributed import KilledWorker
 
         from cskit import kpi
 
-        groups = self.groups(store, shops, period, before, after)
         task = functools.partial(_task, fn, kpi.SLICE_ROWS, kw)
         run_id = uuid.uuid4().hex[:8]
-        futures = [self.client.submit(task, store, group, period, key=f"cskit-{run_id}-{i}",
+        futures = [self.client.submit(task, store, group, *args, key=f"cskit-{run_id}-{i}",
                                       retries=RETRIES, pure=False)
                    for i, group in enumerate(groups)]
         try:
-            results = self.client.gather(futures)
+            return self.client.gather(futures)
         except KilledWorker:
             raise EngineError("a Dask worker died computing a group of shops, {n} times",
                               hint="look at the workers' memory (a big shop needs the memory of "
@@ -91,16 +97,15 @@ class DaskEngine:
         finally:
             with contextlib.suppress(Exception):
                 self.client.cancel(futures)
-        return [x for r in results for x in r]
 
 
-def _task(fn, slice_rows: int, kw: dict, store, group: list[str], period) -> list:
+def _task(fn, slice_rows: int, kw: dict, store, group: list[str], *args) -> list:
     """One task: ``fn`` for one group of shops, slicing as the client planned it (the
     client's :data:`cskit.kpi.SLICE_ROWS`)."""
     from cskit import kpi
 
     kpi.SLICE_ROWS = slice_rows
-    return fn(store, group, period, **kw)
+    return fn(store, group, *args, **kw)
 
 
 def _import_distributed():

@@ -199,7 +199,7 @@ def _text_module():
 
 
 def collect(store, *, shops: list[str] | None, period: Period, rule, slow_threshold_s: int = 100,
-            parts=ALL_PARTS, strict: bool = False) -> ReportData:
+            parts=ALL_PARTS, strict: bool = False, engine=None) -> ReportData:
     """Every frame a report or chart needs, shop by shop (bounded memory).
 
     ``parts`` selects what is computed (:data:`PARTS`).  Reply metrics see the
@@ -211,7 +211,9 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
     rather than a misleading 0%.  Lost-sale reasons are classified for the lost
     buyer-days whose attribution window has closed (``pending`` ones may still
     pay), from that day's buyer messages and the reply signals (slow,
-    unanswered, unpaid order).
+    unanswered, unpaid order).  The shops are computed by :func:`collect_shops`: here
+    (``engine`` None) or one Dask task per shop (:mod:`cskit.engine`), the frames
+    joined in shop order.
 
     Raises :class:`NoDataError` when no shop has a buyer message in the period.
     Optional families (conversion, lost reasons) that fail are reported as
@@ -230,13 +232,66 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
         data.notes.append(Note("conversion", tr("conversion not computed: this build has no cskit.metrics.conversion")))
     if "lost" in parts and conv_mod is not None and text_mod is None:
         data.notes.append(Note("lost", tr("lost-sale reasons not analysed: this build has no cskit.text")))
+    kw = dict(period=period, rule=rule, slow_threshold_s=int(slow_threshold_s), parts=parts,
+              strict=strict)
+    results = [collect_shops(store, data.shops, **kw)] if engine is None else \
+        engine.map(collect_shops, store, [[s] for s in data.shops], **kw)
+    acc: dict[str, list[pd.DataFrame]] = {}
+    any_buyer = False
+    for part_acc, notes, buyers in results:
+        for k, frames in part_acc.items():
+            acc.setdefault(k, []).extend(frames)
+        data.notes.extend(notes)
+        any_buyer |= buyers
+    if not any_buyer:
+        raise NoDataError("no buyer messages for {period} in {store}",
+                          hint="check --week/--since/--until and --shop; `cskit ingest` first",
+                          period=period, store=store.root)
+
+    get = lambda k: _concat(acc.get(k, []))  # noqa: E731
+    for by in ("day", "agent", "hour", "shop"):
+        if by in parts or by == "day":
+            setattr(data, f"by_{by}", get(by))
+    if "annotate" in parts:
+        data.annotated = get("annotate")
+        u = get("unreplied")
+        data.unreplied = (u.sort_values(["shop", "sent_at", "buyer_id"], kind="stable")
+                          .reset_index(drop=True) if len(u) else pd.DataFrame(columns=_UNREPLIED))
+    if "agent_daily" in parts:
+        data.agent_daily = get("agent_daily")
+    if acc.get("conv_shop"):
+        data.conversion = {by: get(f"conv_{by}") for by in ("day", "agent", "shop")
+                           if acc.get(f"conv_{by}")}
+    if acc.get("unpaid"):
+        data.unpaid = get("unpaid")
+    if acc.get("lost_buyers"):
+        data.lost_buyers = get("lost_buyers")
+        pending = int(data.lost_buyers["pending"].sum()) if "pending" in data.lost_buyers else 0
+        if pending and "lost" in parts:
+            data.notes.append(Note("lost", tr("{pending} inquiries are still inside their {days}-day conversion window "
+                                              "(the buyer may still pay): not counted as lost", pending=pending,
+                                              days=WINDOW_DAYS)))
+    if text_mod is not None and data.lost_buyers is not None:
+        _lost_reasons(text_mod, get("lost_msgs"), get("lost_signals"), data, strict)
+    return data
+
+
+def collect_shops(store, shops: list[str], *, period: Period, rule, slow_threshold_s: int,
+                  parts, strict: bool) -> tuple[dict[str, list[pd.DataFrame]], list[Note], bool]:
+    """The frames of :func:`collect` for ``shops``, one shop at a time: per part the frames
+    (in shop order), the notes, and whether any shop had a buyer message."""
+    data = ReportData(period=period, rule=rule, shops=list(shops),
+                      slow_threshold_s=int(slow_threshold_s))
+    want_conv = bool(parts & {"conversion", "conversion_shop", "lost"})
+    conv_mod = _conversion_module() if want_conv else None
+    text_mod = _text_module() if "lost" in parts else None
     order_shops = set(store.shops(schema.ORDERS)) if conv_mod is not None else set()
 
     since, until = period.since, period.until
     cols = MESSAGE_COLUMNS  # content: closing remarks, and the annotate/lost parts
     acc: dict[str, list[pd.DataFrame]] = {}
     any_buyer = False
-    for shop in data.shops:
+    for shop in shops:
         msgs = store.read(schema.MESSAGES, shops=[shop],
                           since=_day(since, -max(WINDOW_DAYS, LEAD_DAYS)),
                           until=until, columns=cols,
@@ -269,37 +324,7 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
                 raise
             data.notes.append(Note("conversion", tr("shop {shop}: computing conversion failed ({error})", shop=shop,
                                                     error=type(exc).__name__), warning=True))
-    if not any_buyer:
-        raise NoDataError("no buyer messages for {period} in {store}",
-                          hint="check --week/--since/--until and --shop; `cskit ingest` first",
-                          period=period, store=store.root)
-
-    get = lambda k: _concat(acc.get(k, []))  # noqa: E731
-    for by in ("day", "agent", "hour", "shop"):
-        if by in parts or by == "day":
-            setattr(data, f"by_{by}", get(by))
-    if "annotate" in parts:
-        data.annotated = get("annotate")
-        u = get("unreplied")
-        data.unreplied = (u.sort_values(["shop", "sent_at", "buyer_id"], kind="stable")
-                          .reset_index(drop=True) if len(u) else pd.DataFrame(columns=_UNREPLIED))
-    if "agent_daily" in parts:
-        data.agent_daily = get("agent_daily")
-    if acc.get("conv_shop"):
-        data.conversion = {by: get(f"conv_{by}") for by in ("day", "agent", "shop")
-                           if acc.get(f"conv_{by}")}
-    if acc.get("unpaid"):
-        data.unpaid = get("unpaid")
-    if acc.get("lost_buyers"):
-        data.lost_buyers = get("lost_buyers")
-        pending = int(data.lost_buyers["pending"].sum()) if "pending" in data.lost_buyers else 0
-        if pending and "lost" in parts:
-            data.notes.append(Note("lost", tr("{pending} inquiries are still inside their {days}-day conversion window "
-                                              "(the buyer may still pay): not counted as lost", pending=pending,
-                                              days=WINDOW_DAYS)))
-    if text_mod is not None and data.lost_buyers is not None:
-        _lost_reasons(text_mod, get("lost_msgs"), get("lost_signals"), data, strict)
-    return data
+    return acc, data.notes, any_buyer
 
 
 def _reply_for_shop(data: ReportData, rmsgs, excluded, parts, acc) -> pd.DataFrame | None:

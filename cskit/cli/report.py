@@ -15,7 +15,8 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, state
-from cskit.cli.options import (Lang, LastWeekOpt, RuleOpt, RuleOption, ShopOpt, SlowOpt, StoreOpt,
+from cskit.cli.options import (EngineOpt, EngineOption, Lang, LastWeekOpt, RuleOpt, RuleOption,
+                               SchedulerOpt, ShopOpt, SlowOpt, StoreOpt, WorkersOpt,
                                ThresholdOpt, WeekOpt)
 from cskit.errors import NoDataError, UsageError
 from cskit.memory import reuse_freed_memory
@@ -120,7 +121,7 @@ def chart_cmd(
 
 
 def run_report(store, out: Path, *, shops=None, period, rule, excel: bool = False,
-               top_n: int = 20, slow_threshold_s: int = 100, charts: bool = True):
+               top_n: int = 20, slow_threshold_s: int = 100, charts: bool = True, engine=None):
     """Collect this period and the one before, write the bundle; the ReportResult."""
     from cskit.report import ALL_PARTS, collect, previous_period, write_report
 
@@ -129,14 +130,14 @@ def run_report(store, out: Path, *, shops=None, period, rule, excel: bool = Fals
         raise UsageError("--out {out}: exists and is not a directory", out=out)
     strict = state["debug"]
     data = collect(store, shops=shops, period=period, rule=rule, parts=ALL_PARTS,
-                   slow_threshold_s=slow_threshold_s, strict=strict)
+                   slow_threshold_s=slow_threshold_s, strict=strict, engine=engine)
     previous = None
     prev_period = previous_period(period)
     if prev_period is not None:
         try:
             previous = collect(store, shops=data.shops, period=prev_period, rule=rule,
                                parts={"shop", "conversion_shop"}, slow_threshold_s=slow_threshold_s,
-                               strict=strict)
+                               strict=strict, engine=engine)
         except NoDataError:
             previous = None  # first week in the store: the comparison column says "—"
     result = write_report(data, out, previous=previous, excel=excel, top_n=top_n, charts=charts)
@@ -160,6 +161,9 @@ def report_cmd(
     slow_threshold: SlowOpt = "100s",
     top: Annotated[int, typer.Option("--top", min=1, help="Rows of the unreplied / unpaid lists shown in index.html.")] = 20,
     no_charts: Annotated[bool, typer.Option("--no-charts", help="Skip the PNG charts.")] = False,
+    engine: EngineOption = EngineOpt.local,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Weekly report for cron: every KPI table as CSV, charts, index.html. 客服周报
 
@@ -172,8 +176,11 @@ def report_cmd(
 
     period = resolve_period(None, None, week, last_week or not week)
     r = get_rule(rule.value, threshold=threshold)
+    from cskit.engine import open_engine
+
     reuse_freed_memory()
-    result = run_report(open_store(store), out, shops=shop, period=period, rule=r, excel=excel,
-                        top_n=top, slow_threshold_s=parse_threshold(slow_threshold),
-                        charts=not no_charts)
+    with open_engine(engine, scheduler, workers, quiet=not state["debug"]) as eng:
+        result = run_report(open_store(store), out, shops=shop, period=period, rule=r,
+                            excel=excel, top_n=top, slow_threshold_s=parse_threshold(slow_threshold),
+                            charts=not no_charts, engine=eng)
     print(result.index)
