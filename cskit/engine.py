@@ -86,10 +86,10 @@ class DaskEngine:
         try:
             return self.client.gather(futures)
         except KilledWorker:
-            raise EngineError("a Dask worker died computing a group of shops, {n} times",
+            raise EngineError("Dask workers kept dying while computing a group of shops",
                               hint="look at the workers' memory (a big shop needs the memory of "
-                                   "its largest month) and logs; --engine local computes here",
-                              n=ALLOWED_FAILURES + 1) from None
+                                   "its largest month) and logs; --engine local computes here"
+                              ) from None
         except (OSError, TimeoutError) as exc:
             raise EngineError("lost the Dask scheduler ({error})",
                               hint="check the cluster and run the command again",
