@@ -84,7 +84,7 @@ class RemoteStore(Store):
         return self._fs
 
     def _path(self, rel: str) -> str:
-        fs, base = self.fs
+        _, base = self.fs
         return f"{base.rstrip('/')}/{rel}"
 
     @property
