@@ -25,6 +25,7 @@ import functools
 import logging
 import os
 import uuid
+import warnings
 
 from cskit.errors import EngineError, UsageError
 
@@ -156,9 +157,13 @@ def open_engine(kind: str = "local", scheduler: str | None = None, workers: int 
                                       error=type(exc).__name__) from None
             else:
                 n = workers or os.cpu_count() or 1
-                cluster = stack.enter_context(distributed.LocalCluster(
-                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                    silence_logs=logging.CRITICAL if quiet else logging.WARNING))
+                with warnings.catch_warnings():
+                    if quiet:  # e.g. "Port 8787 is already in use" (its HTTP routes move)
+                        warnings.simplefilter("ignore")
+                    cluster = stack.enter_context(distributed.LocalCluster(
+                        n_workers=n, threads_per_worker=1, processes=True,
+                        dashboard_address=None,
+                        silence_logs=logging.CRITICAL if quiet else logging.WARNING))
                 client = stack.enter_context(distributed.Client(cluster, set_as_default=False))
         with stack:
             yield DaskEngine(client)

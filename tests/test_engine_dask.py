@@ -124,8 +124,10 @@ def test_same_bytes_as_local(cluster, sample_store, many_store, small_slices, wh
             assert len(local.stdout) > 200
 
 
-def test_local_workers_option(sample_store):
-    """--workers N starts (and stops) a local cluster of its own: same CSV."""
+@pytest.mark.filterwarnings("error")
+def test_local_workers_option(cluster, sample_store):
+    """--workers N starts (and stops) a local cluster of its own: same CSV, and no warning
+    of Dask's (the module's cluster already holds port 8787)."""
     args = ["kpi", "--store", str(sample_store.root), "--by", "agent", "-f", "csv"]
     local = _run(args)
     dask = _run(args + ["--engine", "dask", "--workers", "1"])
