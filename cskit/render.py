@@ -17,13 +17,14 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Iterable, TextIO
+from typing import TYPE_CHECKING, Iterable, TextIO
 
-import numpy as np
-import pandas as pd
-from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
+# numpy, pandas and rich are imported where they are used, not here: every CLI module
+# imports this one for :class:`Column`, and `cskit --help` must not pay for them
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
 
 FORMATS = ("table", "csv", "json", "xlsx")
 UNITS = ("count", "rate", "seconds", "ratio", "yuan", "text", "date", "time", "int")
@@ -60,6 +61,8 @@ def stderr_console() -> Console:
 
 
 def _console(file: TextIO) -> Console:
+    from rich.console import Console
+
     tty = file.isatty()
     # non-TTY: no colour, wide enough for CJK tables; never markup: data is never interpreted
     # (a shop named "[/red]店" is printed as written)
@@ -84,6 +87,8 @@ def safe_text(s: str) -> str:
 
 
 def _is_missing(v: object) -> bool:
+    import pandas as pd
+
     if v is None or v is pd.NaT or v is pd.NA:
         return True
     return isinstance(v, float) and math.isnan(v)
@@ -91,6 +96,9 @@ def _is_missing(v: object) -> bool:
 
 def machine_value(v: object, unit: str):
     """A value as it appears in CSV/JSON."""
+    import numpy as np
+    import pandas as pd
+
     if _is_missing(v):
         return None
     if isinstance(v, (pd.Timestamp,)):
@@ -111,6 +119,8 @@ def machine_value(v: object, unit: str):
 
 def human_value(v: object, unit: str) -> str:
     """A value as shown in a table."""
+    import pandas as pd
+
     if _is_missing(v):
         return "—"
     if unit == "rate":
@@ -134,6 +144,8 @@ def human_value(v: object, unit: str) -> str:
 def machine_column(s: pd.Series, unit: str) -> list:
     """``[machine_value(v, unit) for v in s.tolist()]``, a column at a time: plain numpy
     columns (float, integer, bool, datetime) skip the per-value type dispatch."""
+    import numpy as np
+
     kind = s.dtype.kind if isinstance(s.dtype, np.dtype) else None
     if kind == "f":
         arr = s.to_numpy()
@@ -250,6 +262,7 @@ def _cell_texts(frame: pd.DataFrame, c: Column) -> list[str]:
 
 
 def _width(texts: Iterable[str]) -> int:
+    from rich.cells import cell_len
 
     return max((cell_len(t) for t in texts), default=0)
 
@@ -264,6 +277,8 @@ def _unit_split(label: str) -> tuple[str, str] | None:
 
 
 def _fold(label: str, width: int) -> list[str]:
+    from rich.cells import cell_len
+    from rich.console import Console
     from rich.text import Text
 
     probe = Console(width=cell_len(label) + 8)
@@ -274,6 +289,8 @@ def header_width(label: str) -> int:
     """The narrowest width at which ``label`` fits on at most two lines: cut before a
     bracketed unit when that costs at most two cells more than folding, English words
     never cut inside."""
+    from rich.cells import cell_len
+
     full = cell_len(label)
     if full <= _SHORT_HEADER:
         return full
@@ -293,6 +310,8 @@ def header_width(label: str) -> int:
 
 def header_text(label: str, width: int) -> str:
     """The header drawn in a column ``width`` wide: whole, cut before its unit, or folded."""
+    from rich.cells import cell_len
+
     if cell_len(label) <= width:
         return label
     parts = _unit_split(label)
@@ -324,6 +343,8 @@ def layout(frame: pd.DataFrame, cols: list[Column], width: int, *, lang: str = "
     ``frame`` is already :func:`display_frame`'d.  ``wide``: show every column, however
     wide the table gets.
     """
+    from rich.cells import cell_len
+
     group = None
     if (GROUP_COLUMN in frame.columns and any(c.key == GROUP_COLUMN for c in cols)
             and len(cols) > 1 and frame[GROUP_COLUMN].duplicated().any()):
@@ -383,6 +404,7 @@ def dropped_note(dropped: list[Column], lang: str = "zh", *, wide_option: bool =
 
 
 def _new_table(lay: Layout, lang: str, *, header: bool = True, title: str | None = None) -> Table:
+    from rich.table import Table
     from rich.text import Text
 
     t = Table(title=Text(safe_text(title)) if title else None, show_lines=False,
@@ -404,6 +426,8 @@ def rich_tables(frame: pd.DataFrame, cols: list[Column], *, width: int, lang: st
                 wide: bool = False) -> tuple[list, Layout]:
     """The renderables of one table at ``width`` columns (a heading and a table per shop
     when rows share shops) and its :class:`Layout`."""
+    import numpy as np
+    import pandas as pd
     from rich.text import Text
 
     frame = display_frame(frame, cols, lang)
@@ -443,9 +467,10 @@ def rich_tables(frame: pd.DataFrame, cols: list[Column], *, width: int, lang: st
 def rich_table(frame: pd.DataFrame, cols: list[Column], *, lang: str = "zh", title: str | None = None,
                total_row: dict | None = None) -> Table:
     """One ungrouped table with every column (for callers that lay out themselves)."""
-    frame = display_frame(frame, cols, lang)
+    from rich.table import Table
     from rich.text import Text
 
+    frame = display_frame(frame, cols, lang)
     t = Table(title=Text(safe_text(title)) if title else None, show_lines=False,
               header_style="bold", title_justify="left")
     for c in cols:
@@ -488,6 +513,8 @@ def emit(frame: pd.DataFrame, cols: list[Column], fmt: str, *, out: TextIO | Non
     """Write ``frame`` in ``fmt`` to ``out`` (stdout by default).  Tables fit the
     console (the terminal's width, 240 columns for a pipe or file) unless ``wide``;
     ``wide_option``: the command has ``--wide`` (named in the dropped-columns note)."""
+    from rich.console import Console
+
     out = out or sys.stdout
     if fmt == "xlsx":  # ``out``: a binary file (``cskit.cli.app.output_file(..., fmt="xlsx")``)
         from cskit.xlsx import Sheet, xlsx_bytes
