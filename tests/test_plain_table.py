@@ -55,7 +55,7 @@ def test_plain_table_equals_rich(seed, width, lang, title, total, wide):
     frame = _frame(rng, rows=rng.choice([0, 1, 7, 40]), shops=rng.choice([1, 3]))
     cols = rng.sample(COLS, k=rng.randrange(2, len(COLS) + 1))
     total_row = {"n": 999, "r": 0.5, "y": 10.0} if total else None
-    kw = dict(lang=lang, title=title, total_row=total_row, wide=wide)
+    kw = {"lang": lang, "title": title, "total_row": total_row, "wide": wide}
     assert _print(frame, cols, width, record=False, **kw) == _print(frame, cols, width, record=True, **kw)
 
 
