@@ -39,13 +39,14 @@ from cskit.kpi import (LEAD_DAYS, MESSAGE_COLUMNS, REPLY_SLACK, Period, data_end
 from cskit.metrics import BOT_AGENT, UNASSIGNED
 from cskit.metrics.coverage import blank_unknown, shop_unknown, unknown_note
 from cskit.render import Column, display_frame, human_value, machine_value, write_csv
+from cskit import report_promises
 
 __all__ = ["ReportData", "Note", "collect", "previous_period", "headline", "write_report",
            "ReportResult", "table_columns", "PARTS", "ALL_PARTS", "FILES"]
 
 #: what :func:`collect` can compute
 PARTS = ("day", "agent", "hour", "shop", "annotate", "agent_daily", "conversion",
-         "conversion_shop", "lost")
+         "conversion_shop", "lost", report_promises.PART)
 #: everything a weekly report shows (agent_daily: the per-agent reply-rate heatmap)
 ALL_PARTS = frozenset(PARTS) - {"conversion_shop"}
 #: conversion defaults (cskit.metrics.conversion): attribution window and after-sale lookback
@@ -69,6 +70,7 @@ FILES = {
     "unpaid.csv": "催付名单 (下单未付款)",
     "lost_buyers.csv": "询单未购买买家",
     "lost_reasons.csv": "询单流失原因",
+    report_promises.FILE: "日清: 客服承诺清单",
     "reply_rate.png": "图表: 回复率趋势",
     "load.png": "图表: 咨询量与超时分布",
     "agents.png": "图表: 客服对比",
@@ -108,6 +110,7 @@ EXTRA_COLUMNS = {
     "in_window": ("计入时段", "In window", "text"),
     "counted": ("计入", "Counted", "text"),
     "late": ("超时", "Late", "text"),
+    **report_promises.extra_columns(),
 }
 _UNREPLIED = ["shop", "buyer_id", "date", "sent_at", "wait_s", "reply_at", "agent", "content"]
 
@@ -130,6 +133,8 @@ class ReportData:
     slow_threshold_s: int = 100
     by_day: pd.DataFrame | None = None
     by_agent: pd.DataFrame | None = None
+    #: per (shop, agent_id): 催付, workload, ratings, refunds, items (cskit.agent_extras)
+    agent_extras: pd.DataFrame | None = None
     by_hour: pd.DataFrame | None = None
     by_shop: pd.DataFrame | None = None
     #: annotate() rows of the period (buyer messages) with their ``content``
@@ -299,6 +304,11 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
                                               days=WINDOW_DAYS)))
     if text_mod is not None and data.lost_buyers is not None:
         _lost_reasons(text_mod, get("lost_msgs"), get("lost_signals"), data, strict)
+    report_promises.collect_promises(store, data, parts, strict)
+    if "agent" in parts:  # the agent CSV carries what `kpi --by agent --wide` does
+        from cskit.agent_extras import agent_extras
+
+        data.agent_extras = agent_extras(store, shops=data.shops, period=period)
     return data
 
 
@@ -564,8 +574,14 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
     put_csv("kpi_by_day.csv", data.by_day if data.by_day is None else
             merge_kpi_frames(data.by_day, conv.get("day"), "day", data.shops))
 
-    put_csv("kpi_by_agent.csv", None if data.by_agent is None else
-            merge_agent_frames(data.by_agent, conv.get("agent")))
+    agents = None if data.by_agent is None else report_promises.agent_csv(
+        merge_agent_frames(data.by_agent, conv.get("agent")), data)
+    if agents is not None and data.agent_extras is not None:
+        from cskit.metrics import column_order
+
+        agents = agents.merge(data.agent_extras, on=["shop", "agent_id"], how="left")
+        agents = agents[column_order(agents.columns)]  # as `cskit kpi` orders them
+    put_csv("kpi_by_agent.csv", agents)
     put_csv("kpi_by_hour.csv", data.by_hour)
     put_csv("kpi_by_shop.csv", data.by_shop if data.by_shop is None else
             merge_kpi_frames(data.by_shop, conv.get("shop"), "shop", data.shops))
@@ -578,6 +594,7 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
         put_csv("lost_buyers.csv", data.lost_buyers)
     if data.lost_reasons is not None:
         put_csv("lost_reasons.csv", data.lost_reasons)
+    put_csv(report_promises.FILE, getattr(data, "promises", None))
     if excel and sheets:
         from cskit.xlsx import xlsx_bytes
 
@@ -891,6 +908,7 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
             out.append(f"<p>共 {len(data.unpaid)} 笔; 完整名单见 <a href=\"unpaid.csv\">unpaid.csv</a>.</p>")
             out.append(_table(top[keys], table_columns(top[keys], rule)))
 
+    out.extend(report_promises.promises_html(data, _table, _clip))
     # files
     out.append("<h2>文件</h2><ul>")
     for name in [n for n in FILES if n in written] + [n for n in written if n not in FILES]:
