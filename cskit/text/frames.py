@@ -15,8 +15,8 @@ from cskit.metrics.horizon import ATTRIBUTION_LEAD_DAYS, REPLY_HORIZON_DAYS
 __all__ = ["lost_frames", "qc_frames", "TEXT_MESSAGE_COLUMNS", "WINDOW_DAYS", "LOOKBACK_DAYS"]
 
 #: messages columns the text commands read
-TEXT_MESSAGE_COLUMNS = ["shop", "platform", "conversation_id", "buyer_id", "agent_id", "sender",
-                        "sent_at", "content", "msg_type", "source_file", "source_row"]
+TEXT_MESSAGE_COLUMNS = ["shop", "conversation_id", "buyer_id", "agent_id", "sender", "sent_at",
+                        "content", "source_file", "source_row"]
 #: replies may come after the range ends (up to the reply horizon); the lead-in before it
 #: tells a buyer's last agent (cskit/metrics/horizon.py), as `cskit kpi` reads them
 REPLY_SLACK = dt.timedelta(days=REPLY_HORIZON_DAYS)
@@ -28,8 +28,9 @@ LOOKBACK_DAYS = 15
 def _read_messages(store, shop: str, period, slack: dt.timedelta = REPLY_SLACK) -> pd.DataFrame:
     since = None if period.since is None else \
         period.since - dt.timedelta(days=ATTRIBUTION_LEAD_DAYS)
+    # text columns as categoricals: each distinct text (and id) is held and classified once
     return store.read(schema.MESSAGES, shops=[shop], since=since, until=period.until,
-                      columns=TEXT_MESSAGE_COLUMNS, time_slack=slack)
+                      columns=TEXT_MESSAGE_COLUMNS, time_slack=slack, categorical=True)
 
 
 def _in_period(ts: pd.Series, period) -> np.ndarray:
@@ -179,7 +180,8 @@ def _classify_lost(msgs: pd.DataFrame, lost: pd.DataFrame, keys: list[str], lex)
     cl["buyer_id"] = ids[cl["buyer_id"].to_numpy(dtype=np.int64)]
     cl["date"] = pd.to_datetime(cl["date"].to_numpy(dtype=np.int64).astype("datetime64[D]")).date
     buyer = (chat["sender"] == "buyer").to_numpy(dtype=bool, na_value=False)
-    return cl, chat.loc[buyer, ["shop", "buyer_id", "sent_at", "content"]]
+    texts = chat.loc[buyer, ["shop", "buyer_id", "sent_at", "content"]]
+    return cl, texts.astype({c: "str" for c in ("shop", "buyer_id", "content")})
 
 
 def qc_frames(store, *, shops=None, period, rules=None, rule=None):

@@ -36,7 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cskit.text._regex import alternation, as_arrow, contains, escape, normalise, replace
+from cskit.text._regex import alternation, as_arrow, contains, distinct, escape, normalise, replace
 from cskit.text.jieba_setup import tokenizer
 from cskit.text.lexicon import LostLexicon, load_lost_lexicon
 
@@ -165,9 +165,8 @@ def score_texts(texts, unit: np.ndarray, n_units: int,
     fb = np.zeros((n_units, k))
     if len(texts) == 0 or n_units == 0:
         return scores
-    enc = pc.dictionary_encode(as_arrow(texts))
-    mcodes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    main_m, fb_m = _message_scores(enc.dictionary, c)
+    mcodes, dictionary = distinct(texts)  # a categorical keeps its codes
+    main_m, fb_m = _message_scores(dictionary, c)
     unit = np.asarray(unit, dtype=np.int64)
     for j in range(k):
         scores[:, j] = np.bincount(unit, weights=main_m[mcodes, j], minlength=n_units)
