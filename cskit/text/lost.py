@@ -528,8 +528,7 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     # are built once per distinct combination, not per buyer-day
     combo = np.where(srt_listed, order, -1)
     if n_units:
-        uniq, inv = np.unique(combo, axis=0, return_inverse=True)
-        inv = np.asarray(inv).ravel()
+        uniq, inv = _distinct_rows(combo)
         u_names = np.array([";".join(names[c] for c in row if c >= 0) for row in uniq], dtype=object)
         u_ids = np.array([";".join(ids[c] for c in row if c >= 0) for row in uniq], dtype=object)
         reasons, rids = pd.Series(u_names[inv]), pd.Series(u_ids[inv])
@@ -544,6 +543,20 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     for j, rid in enumerate(lex.ids):
         out[f"score_{rid}"] = np.round(S[:, j], 3)
     return out
+
+
+def _distinct_rows(combo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct rows, row → distinct row) of a small-int matrix (-1 pads): each row as one
+    int64 key and a 1-D unique (``np.unique(axis=0)`` sorts structured rows: slow)."""
+    n, k = combo.shape
+    base = k + 1
+    if k and base ** k < 2 ** 62:
+        weights = base ** np.arange(k - 1, -1, -1, dtype=np.int64)
+        key = (combo.astype(np.int64) + 1) @ weights
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        return combo[first], np.asarray(inv).ravel()
+    uniq, inv = np.unique(combo, axis=0, return_inverse=True)
+    return uniq, np.asarray(inv).ravel()
 
 
 # ======================================================================================
@@ -629,9 +642,10 @@ def reason_summary(classified: pd.DataFrame, by=("shop",),
     grp = cl.groupby(by, sort=True, dropna=False).size().rename("lost_buyers").reset_index()
     prim = cl.groupby(by + ["primary_id"], sort=False).size().rename("buyers").reset_index()
     prim = prim.rename(columns={"primary_id": "reason_id"})
-    ex = cl[by + ["reason_ids"]].assign(reason_id=cl["reason_ids"].str.split(";"))
-    ex = ex.explode("reason_id")
-    ment = ex.groupby(by + ["reason_id"], sort=False).size().rename("mentions").reset_index()
+    # mentions: split each distinct reason list once (per group), weighted by its rows
+    comb = cl.groupby(by + ["reason_ids"], sort=False).size().rename("_n").reset_index()
+    ex = comb.assign(reason_id=comb["reason_ids"].str.split(";")).explode("reason_id")
+    ment = ex.groupby(by + ["reason_id"], sort=False)["_n"].sum().rename("mentions").reset_index()
     out = ment.merge(prim, on=by + ["reason_id"], how="outer").merge(grp, on=by, how="left")
     out["buyers"] = out["buyers"].fillna(0).astype(np.int64)
     out["mentions"] = out["mentions"].fillna(0).astype(np.int64)
