@@ -126,7 +126,9 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
             continue
         if lost.empty:
             continue
-        ann = annotate(msgs, rule, read_excluded(store, shop))
+        # the reply annotation is per shop and buyer: only the lost buyers' messages
+        mine = msgs["buyer_id"].isin(pd.unique(lost["buyer_id"])).to_numpy(dtype=bool)
+        ann = annotate(msgs if mine.all() else msgs[mine], rule, read_excluded(store, shop))
         sig = service_signals(ann, rule.threshold_s)
         lost = lost[keys + ["agent_id", "had_unpaid_order"]].merge(sig, on=keys, how="left")
         lost = lost.rename(columns={"had_unpaid_order": "unpaid_order"})

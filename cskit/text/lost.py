@@ -584,8 +584,13 @@ def service_signals(annotated: pd.DataFrame, threshold_s: float = 300,
     # integer codes and one lexsort instead of sorting and grouping string/date keys
     s_code, _ = pd.factorize(a["shop"])
     b_code, _ = pd.factorize(a["buyer_id"])
-    d_code, _ = pd.factorize(a["date"])
     t = a["sent_at"].to_numpy()
+    if "date" in a.columns and np.issubdtype(t.dtype, np.datetime64) and not np.isnat(t).any():
+        # annotate's date is the calendar day of sent_at: a day number, no date objects hashed
+        d_code = t.astype("datetime64[D]").astype(np.int64)
+        d_code = d_code - d_code.min()
+    else:
+        d_code, _ = pd.factorize(a["date"])
     order = np.lexsort((t, d_code, b_code, s_code))
     k = (s_code.astype(np.int64) * (b_code.max() + 2) + b_code) * (d_code.max() + 2) + d_code
     k = k[order]
