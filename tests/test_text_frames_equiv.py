@@ -215,3 +215,21 @@ def test_service_signals_day_numbers_equal_the_date_column():
     assert sig.loc[("b", dt.date(2026, 11, 17)), "unanswered"]
     assert not sig.loc[("b", dt.date(2026, 11, 17)), "slow"]
     assert len(sig) == 3
+
+
+def test_each_distinct_text_is_scored_once_per_process_with_the_same_scores():
+    import pyarrow as pa
+
+    from cskit.text.lost import _compile, _message_scores, _scores_of
+
+    c = _compile(load_lost_lexicon())
+    c.memo.clear()
+    a = pa.array(["太贵了", "包邮吗", "在吗"], type=pa.large_string())
+    b = pa.array(["包邮吗", "质量怎么样,会不会掉色", "太贵了"], type=pa.large_string())
+    _scores_of(a, c)
+    main, fb = _scores_of(b, c)
+    assert sorted(c.memo["texts"].to_pylist()) == sorted(set(a.to_pylist()) | set(b.to_pylist()))
+    want_main, want_fb = _message_scores(b, c)
+    np.testing.assert_array_equal(main, want_main)
+    np.testing.assert_array_equal(fb, want_fb)
+    assert main.any()

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -77,6 +77,9 @@ class _Compiled:
     rank: np.ndarray  # priority rank per column (signals included)
     absorbs: list  # (absorbing reason index, absorbed reason index)
     sub_rx: re.Pattern | None  # multi-character words, for compound tokens (优惠活动)
+    #: scores of the distinct messages seen so far (:func:`_scores_of`): shops, weeks and
+    #: agents repeat their quick phrases, each is scored once per process
+    memo: dict = field(default_factory=dict)
 
 
 _KIND_TOPIC, _KIND_NEG, _KIND_FALLBACK = 0, 1, 2
@@ -166,7 +169,7 @@ def score_texts(texts, unit: np.ndarray, n_units: int,
     if len(texts) == 0 or n_units == 0:
         return scores
     mcodes, dictionary = distinct(texts)  # a categorical keeps its codes
-    main_m, fb_m = _message_scores(dictionary, c)
+    main_m, fb_m = _scores_of(dictionary, c)
     unit = np.asarray(unit, dtype=np.int64)
     for j in range(k):
         scores[:, j] = np.bincount(unit, weights=main_m[mcodes, j], minlength=n_units)
@@ -174,6 +177,38 @@ def score_texts(texts, unit: np.ndarray, n_units: int,
     weak = scores.max(axis=1) < lex.grammar.min_score
     scores[weak] += fb[weak]
     return scores
+
+
+#: distinct messages whose scores :func:`_scores_of` keeps (about 200 bytes each)
+MEMO_MAX = 400_000
+
+
+def _scores_of(texts: pa.Array, c: _Compiled) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_message_scores` of distinct ``texts``, each text scored once per process:
+    texts met in an earlier call (another shop, the quotes of `lost --list`) are looked
+    up (one arrow ``index_in``), only the new ones are scored.  A text's score does not
+    depend on the other texts of the call, so this changes no result."""
+    memo = c.memo
+    known = memo.get("texts")
+    if known is None or len(texts) == 0:
+        main, fb = _message_scores(texts, c)
+        if len(texts) <= MEMO_MAX:
+            memo.update(texts=texts, main=main, fb=fb)
+        return main, fb
+    at = pc.fill_null(pc.index_in(texts, value_set=known), -1)
+    at = np.asarray(at.to_numpy(zero_copy_only=False), dtype=np.int64)
+    hit = at >= 0
+    main = np.zeros((len(texts), c.n_text))
+    fb = np.zeros((len(texts), c.n_text))
+    main[hit], fb[hit] = memo["main"][at[hit]], memo["fb"][at[hit]]
+    new = np.flatnonzero(~hit)
+    if len(new):
+        fresh = texts.take(pa.array(new))
+        main[new], fb[new] = m2, f2 = _message_scores(fresh, c)
+        if len(known) + len(new) <= MEMO_MAX:
+            memo.update(texts=pa.concat_arrays([known, fresh]), main=np.vstack([memo["main"], m2]),
+                        fb=np.vstack([memo["fb"], f2]))
+    return main, fb
 
 
 def split_clauses(msgs, c: _Compiled | None = None) -> tuple[pa.Array, np.ndarray]:
