@@ -233,3 +233,14 @@ def test_each_distinct_text_is_scored_once_per_process_with_the_same_scores():
     np.testing.assert_array_equal(main, want_main)
     np.testing.assert_array_equal(fb, want_fb)
     assert main.any()
+
+
+def test_late_annotation_is_the_counted_late_rows_of_annotate(gen_store):
+    from cskit.metrics.reply import late_annotation
+
+    msgs = gen_store.read(schema.MESSAGES, shops=[gen_store.shops()[0]], columns=PLAIN_COLUMNS)
+    ann = annotate(msgs, "pdd5")
+    want = ann[ann["counted"].astype(bool) & ann["late"].astype(bool)]
+    got = late_annotation(msgs, "pdd5")
+    assert len(got) > 0
+    pd.testing.assert_frame_equal(got, want)

@@ -235,7 +235,8 @@ def _classify_days(days: list, keys: list[str], lex):
 def qc_frames(store, *, shops=None, period, rules=None, rule=None):
     """Per shop: flags and the agent messages inspected.  Returns (flags, agent messages)."""
     from cskit.kpi import read_excluded, select_shops
-    from cskit.metrics import annotate, get_rule
+    from cskit.metrics import get_rule
+    from cskit.metrics.reply import late_annotation
     from cskit.text.lexicon import QCRules, load_qc_rules
     from cskit.text.qc import inspect
 
@@ -252,10 +253,9 @@ def qc_frames(store, *, shops=None, period, rules=None, rule=None):
                          ["shop", "agent_id", "sender"]]
         late = None
         if qc.late_rule() is not None:
-            ann = annotate(msgs, rule, read_excluded(store, shop))
-            sel = ann["counted"].to_numpy(dtype=bool) & ann["late"].to_numpy(dtype=bool) & \
-                _in_period(ann["sent_at"], period)
-            late = ann[sel][["shop", "buyer_id", "sent_at", "wait_s", "agent"]]
+            ann = late_annotation(msgs, rule, read_excluded(store, shop))  # counted & late
+            late = ann[_in_period(ann["sent_at"], period)][["shop", "buyer_id", "sent_at",
+                                                             "wait_s", "agent"]]
             late = late.assign(content=msgs.loc[late.index, "content"].to_numpy())
         # buyers' messages too: the context rules look at the buyer's question before
         flags.append(inspect(msgs if inside.all() else msgs[inside], qc, late=late))
