@@ -244,3 +244,15 @@ def test_late_annotation_is_the_counted_late_rows_of_annotate(gen_store):
     got = late_annotation(msgs, "pdd5")
     assert len(got) > 0
     pd.testing.assert_frame_equal(got, want)
+
+
+@pytest.mark.parametrize("values", [["a", None, "b", np.nan, pd.NA, "", "店A:小美"], ["x", "y"],
+                                    [None, np.nan], ["1", 2, None]])
+def test_machine_column_of_text_equals_the_per_value_conversion(values):
+    from cskit.render import machine_column, machine_value
+
+    for s in (pd.Series(values, dtype=object), pd.Series(values, dtype=object).astype("category")):
+        assert machine_column(s, "text") == [machine_value(v, "text") for v in s.tolist()]
+    if all(isinstance(v, str) or v is None for v in values):
+        s = pd.Series(values, dtype="str")
+        assert machine_column(s, "text") == [machine_value(v, "text") for v in s.tolist()]
