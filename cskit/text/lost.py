@@ -701,6 +701,18 @@ def reason_summary(classified: pd.DataFrame, by=("shop",),
     return out[cols]
 
 
+def _not_a_quote(txt: pd.Series) -> np.ndarray:
+    """``txt.str.match(_NOT_A_QUOTE)``, fast: RE2 over the column finds the candidates (its
+    ``\\S`` admits a little more than Python's), Python ``re`` confirms only those."""
+    arr = as_arrow(txt.reset_index(drop=True))
+    cand = np.flatnonzero(contains(arr, _NOT_A_QUOTE.pattern))
+    out = np.zeros(len(txt), dtype=bool)
+    if len(cand):
+        vals = arr.take(pa.array(cand)).to_pylist()
+        out[cand] = [_NOT_A_QUOTE.match(v) is not None for v in vals]
+    return out
+
+
 def _best_quotes(classified: pd.DataFrame, messages: pd.DataFrame, lex: LostLexicon,
                  evidence_only: bool) -> tuple[pd.DataFrame, list[str], str] | None:
     """Per buyer(-day) key its best quote row (``score``, ``sent_at``, the text column).
@@ -723,7 +735,7 @@ def _best_quotes(classified: pd.DataFrame, messages: pd.DataFrame, lex: LostLexi
         m["sent_at"] = pd.NaT
     m = m[keys + ["sent_at", tcol]].merge(classified[keys + ["primary_id"]], on=keys, how="inner")
     txt = m[tcol].astype(str).str.strip()
-    m = m[m[tcol].notna() & (txt != "") & ~txt.str.match(_NOT_A_QUOTE)].reset_index(drop=True)
+    m = m[m[tcol].notna() & (txt != "") & ~_not_a_quote(txt)].reset_index(drop=True)
     if m.empty:
         return None
     sc = score_texts(m[tcol].reset_index(drop=True), np.arange(len(m)), len(m), lex)
