@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -76,7 +77,9 @@ def add_orders(store_dir: Path, paid_share: float, unpaid_share: float, seed: in
     return len(orders)
 
 
-def child(*args: str) -> tuple[float, float, str]:
+def child(*args: str) -> tuple[float, float, str, float]:
+    """(wall seconds, peak MiB, stdout, CPU seconds user+sys) of one fresh process."""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -85,7 +88,9 @@ def child(*args: str) -> tuple[float, float, str]:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"cskit {' '.join(args)} failed")
     peak = float(proc.stderr.strip().splitlines()[-1])
-    return dt, peak, proc.stdout
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return dt, peak, proc.stdout, cpu
 
 
 def main(argv=None) -> int:
@@ -106,21 +111,26 @@ def main(argv=None) -> int:
     # the summary as JSON (it says how many buyer-days were classified); the list as CSV
     # (what a supervisor exports; 300 k rows of JSON mostly time the JSON writer)
     for name, extra in (("lost", ["--format", "json"]), ("lost_list", ["--list", "--format", "csv"])):
-        times, peaks, n = [], [], None
+        times, peaks, cpus, n = [], [], [], None
         for _ in range(max(1, a.repeat)):
-            t, p, stdout = child("lost", "--store", str(a.store), *extra)
+            t, p, stdout, cpu = child("lost", "--store", str(a.store), *extra)
             times.append(t)
             peaks.append(p)
+            cpus.append(cpu)
             n = json.loads(stdout).get("lost_buyers") if name == "lost" else \
                 max(0, len(stdout.splitlines()) - 1)
         times.sort()
         out[f"{name}_s"] = round(times[len(times) // 2], 2)
         out[f"{name}_peak_mib"] = round(max(peaks))
+        cpus.sort()  # CPU time (user+sys): what wall time cannot say on a loaded machine
+        out[f"{name}_cpu_s"] = round(cpus[len(cpus) // 2], 2)
+        out[f"{name}_runs_s"] = [round(x, 2) for x in times]
         out[f"{name}_buyer_days"] = n
     for k, v in out.items():
         print(f"{k:<24}{v}")
     print(f"(wall-clock seconds of a fresh process incl. start-up and imports, median of "
-          f"{a.repeat}; peak = largest ru_maxrss; machine: {os.cpu_count()} cores)")
+          f"{a.repeat}; cpu = user+sys, median; peak = largest ru_maxrss; machine: "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f})")
     return 0
 
 

@@ -5,7 +5,7 @@
 
 Runs ``python -m cskit qc --store STORE --format csv`` (the whole store: no period given)
 and ``qc --list`` in fresh processes — Python start-up and imports included, as a user
-runs it — and prints the median wall time and the largest peak RSS (``ru_maxrss`` of each
+runs it — and prints the median wall time, the median CPU time (user+sys) and the largest peak RSS (``ru_maxrss`` of each
 child) as one JSON line.  Target: ≤ 10 s and ≤ 1 GB on 3 M messages.  On a shared VM a
 run can be 20 % off: read the median.
 """
@@ -24,8 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def child(args: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak MiB) of one fresh ``python -m cskit …`` process."""
+def child(args: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak MiB, CPU seconds user+sys) of one fresh ``python -m cskit …``
+    process."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     t = time.perf_counter()
     p = subprocess.Popen([sys.executable, "-m", "cskit", *args], stdout=subprocess.DEVNULL,
@@ -35,7 +36,7 @@ def child(args: list[str]) -> tuple[float, float]:
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         raise SystemExit(f"cskit {' '.join(args)} failed: {p.stderr.read().decode()[-400:]}")
-    return wall, usage.ru_maxrss / 1024  # Linux: KiB
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # Linux: KiB
 
 
 def main(argv=None) -> int:
@@ -58,6 +59,8 @@ def main(argv=None) -> int:
         out[f"{name}_s"] = round(statistics.median(r[0] for r in runs), 2)
         out[f"{name}_runs_s"] = [round(r[0], 2) for r in runs]
         out[f"{name}_peak_mib"] = round(max(r[1] for r in runs))
+        # CPU time (user+sys) says what wall time cannot on a shared, loaded machine
+        out[f"{name}_cpu_s"] = round(statistics.median(r[2] for r in runs), 2)
     out["cores"] = os.cpu_count()
     out["load_avg_1m"] = round(os.getloadavg()[0], 1)
     print(json.dumps(out, ensure_ascii=False))

@@ -165,6 +165,14 @@ def machine_column(s: pd.Series, unit: str) -> list:
     if kind == "M":
         out = s.dt.strftime("%Y-%m-%d" if unit == "date" else "%Y-%m-%d %H:%M:%S")
         return [None if isinstance(v, float) or v is None else v for v in out.tolist()]
+    if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        # text columns (ids, reasons, quotes): the strings as they are, missing → None,
+        # without the per-value type dispatch (a 300 k-row list has millions of cells)
+        vals = s.tolist()
+        miss = s.isna().to_numpy(dtype=bool)
+        if not miss.any():
+            return vals
+        return [None if m else v for v, m in zip(vals, miss.tolist())]
     return [machine_value(v, unit) for v in s.tolist()]
 
 

@@ -398,13 +398,14 @@ class Store:
 
     def read(self, kind: str, *, shops: list[str] | None = None, since: dt.date | None = None,
              until: dt.date | None = None, columns: list[str] | None = None,
-             time_slack: dt.timedelta = dt.timedelta(0)) -> pd.DataFrame:
+             time_slack: dt.timedelta = dt.timedelta(0), categorical: bool = False) -> pd.DataFrame:
         """Rows of ``kind`` (latest version for versioned kinds).
 
         ``since``/``until`` (inclusive dates) filter on the kind's time column,
         widened by ``time_slack`` at the end (replies after the range).  Only
         ``columns`` are read from disk.  (``cskit kpi`` reads text as categoricals:
-        :meth:`read_table` and :func:`table_to_frame`.)
+        :meth:`read_table` and :func:`table_to_frame`; ``categorical`` does the same here:
+        text columns come back as pandas categoricals, each distinct value stored once.)
         """
         tcol = schema.TIME_COLUMN[kind]
         until_ts = None
@@ -419,8 +420,8 @@ class Store:
         read_cols = list(dict.fromkeys(want + (["_k1", "_k2", "_batch"] if kind in VERSIONED else [])))
         table = self.read_table(kind, entries, read_cols, shops=shops,
                                 start=pd.Timestamp(since) if since is not None else None,
-                                end=until_ts)
-        frame = table.to_pandas()
+                                end=until_ts, categorical=categorical)
+        frame = table_to_frame(table) if categorical else table.to_pandas()
         if kind in VERSIONED and len(frame):
             frame = (frame.sort_values("_batch", kind="stable")
                      .drop_duplicates(["_k1", "_k2"], keep="last"))

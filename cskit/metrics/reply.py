@@ -559,6 +559,17 @@ def annotate(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
     return _annotation_frame(log, a, np.ones(len(a.rows), dtype=bool))
 
 
+def late_annotation(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
+                    excluded: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The rows of :func:`annotate` that are ``counted`` and ``late`` (late or never
+    answered), with its columns, row order and index — without building the frame of
+    every buyer message (`cskit qc`'s 长时间未回复 flags need only these)."""
+    rule = _resolve_rule(rule)
+    log = _prepare(messages, excluded, closing=False)
+    a = _annotate_core(log, rule)
+    return _annotation_frame(log, a, a.counted & a.late)
+
+
 def unreplied_list(messages: pd.DataFrame, rule: RuleConfig | str | None = None,
                    excluded: pd.DataFrame | None = None, since=None, until=None) -> pd.DataFrame:
     """One row per counted buyer message that was late or never answered.

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["as_arrow", "contains", "replace", "normalise", "escape", "alternation"]
+__all__ = ["as_arrow", "distinct", "contains", "replace", "normalise", "escape", "alternation"]
 
 _META = re.compile(r"([\\.^$|?*+()\[\]{}])")
 
@@ -53,6 +53,31 @@ def as_arrow(values) -> pa.Array:
     if arr.type != pa.large_string():
         arr = arr.cast(pa.large_string())
     return pc.fill_null(arr, "")
+
+
+def distinct(values) -> tuple[np.ndarray, pa.Array]:
+    """(codes, texts): ``texts`` holds each distinct value once (a large_string array,
+    None/NaN as the empty string) and ``codes[i]`` is row ``i``'s index into it, so a
+    classifier works once per distinct text.  A pandas categorical is taken as it is:
+    only its used categories are looked at (its codes are the encoding already, no
+    string is hashed); anything else is dictionary-encoded by arrow."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy(dtype=np.int64)
+        cats = np.asarray(values.cat.categories, dtype=object)
+        used = np.bincount(codes + 1, minlength=len(cats) + 1) > 0  # slot 0: missing
+        keep = np.flatnonzero(used[1:])
+        vals = cats[keep]
+        if used[0]:
+            vals = np.concatenate([vals, np.array([None], dtype=object)])
+        enc = pc.dictionary_encode(as_arrow(pd.Series(vals, dtype=object)))
+        slot = np.full(len(cats) + 1, -1, dtype=np.int64)  # category (+1) -> row of vals
+        slot[keep + 1] = np.arange(len(keep))
+        if used[0]:
+            slot[0] = len(keep)
+        idx = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return idx[slot[codes + 1]], enc.dictionary
+    enc = pc.dictionary_encode(as_arrow(values))
+    return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64), enc.dictionary
 
 
 def normalise(arr: pa.Array) -> pa.Array:

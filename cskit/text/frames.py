@@ -15,8 +15,8 @@ from cskit.metrics.horizon import ATTRIBUTION_LEAD_DAYS, REPLY_HORIZON_DAYS
 __all__ = ["lost_frames", "qc_frames", "TEXT_MESSAGE_COLUMNS", "WINDOW_DAYS", "LOOKBACK_DAYS"]
 
 #: messages columns the text commands read
-TEXT_MESSAGE_COLUMNS = ["shop", "platform", "conversation_id", "buyer_id", "agent_id", "sender",
-                        "sent_at", "content", "msg_type", "source_file", "source_row"]
+TEXT_MESSAGE_COLUMNS = ["shop", "conversation_id", "buyer_id", "agent_id", "sender", "sent_at",
+                        "content", "source_file", "source_row"]
 #: replies may come after the range ends (up to the reply horizon); the lead-in before it
 #: tells a buyer's last agent (cskit/metrics/horizon.py), as `cskit kpi` reads them
 REPLY_SLACK = dt.timedelta(days=REPLY_HORIZON_DAYS)
@@ -28,8 +28,9 @@ LOOKBACK_DAYS = 15
 def _read_messages(store, shop: str, period, slack: dt.timedelta = REPLY_SLACK) -> pd.DataFrame:
     since = None if period.since is None else \
         period.since - dt.timedelta(days=ATTRIBUTION_LEAD_DAYS)
+    # text columns as categoricals: each distinct text (and id) is held and classified once
     return store.read(schema.MESSAGES, shops=[shop], since=since, until=period.until,
-                      columns=TEXT_MESSAGE_COLUMNS, time_slack=slack)
+                      columns=TEXT_MESSAGE_COLUMNS, time_slack=slack, categorical=True)
 
 
 def _in_period(ts: pd.Series, period) -> np.ndarray:
@@ -125,7 +126,9 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
             continue
         if lost.empty:
             continue
-        ann = annotate(msgs, rule, read_excluded(store, shop))
+        # the reply annotation is per shop and buyer: only the lost buyers' messages
+        mine = msgs["buyer_id"].isin(pd.unique(lost["buyer_id"])).to_numpy(dtype=bool)
+        ann = annotate(msgs if mine.all() else msgs[mine], rule, read_excluded(store, shop))
         sig = service_signals(ann, rule.threshold_s)
         lost = lost[keys + ["agent_id", "had_unpaid_order"]].merge(sig, on=keys, how="left")
         lost = lost.rename(columns={"had_unpaid_order": "unpaid_order"})
@@ -134,10 +137,13 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
         # 未下单 / 下单未付款: passed through classify as an extra column
         lost["outcome"] = np.where(lost["unpaid_order"].to_numpy(dtype=bool), "unpaid_order",
                                    "no_order").astype(object)
-        # the buyer's turns carry the concern; the agents' turns that day are context
-        cl, buyer_texts = _classify_lost(msgs, lost, keys, lex)
+        # the buyer's turns carry the concern; the agents' turns that day are context.
+        # Classified per shop (memory stays one shop's); a text met in an earlier shop is
+        # not scored again (cskit.text.lost keeps the distinct texts' scores)
+        cl, buyer_texts = _classify_days([_lost_days(msgs, lost, keys, 0)], keys, lex)
         classified.append(cl)
         texts.append(buyer_texts)
+        del msgs, ann
     if seen == 0:
         raise _no_messages(store, period)
     if not classified:
@@ -149,13 +155,24 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
 
 
 def _classify_lost(msgs: pd.DataFrame, lost: pd.DataFrame, keys: list[str], lex):
-    """Classify one shop's lost buyer-days: (classified, the buyer messages of those days).
+    """Classify one shop's lost buyer-days: (classified, the buyer messages of those days)."""
+    return _classify_days([_lost_days(msgs, lost, keys, 0)], keys, lex)
+
+
+def _lost_days(msgs: pd.DataFrame, lost: pd.DataFrame, keys: list[str], offset: int,
+               shop_code: int = 0):
+    """One shop's lost buyer-days as integer codes: (chat, signals, buyer ids, buyer texts,
+    shop name).
+
+    ``chat``: the buyer and agent messages of those days — shop (``shop_code``; shops
+    are taken in order), buyer_id (an integer code, ``offset`` on: codes stay distinct
+    over shops), date (a day number), sender,
+    content (categoricals as read); ``signals``: ``lost`` with the same codes; the ids of
+    the codes (from ``offset``); the buyer messages with their ids, for quotes.
 
     Speed (3 M messages): buyers are integer codes and days datetime64 integers while
     joining and classifying; only the classified buyer-days get their ids and Python
     dates back."""
-    from cskit.text.lost import classify
-
     is_chat = msgs["sender"].isin(["buyer", "agent"]).to_numpy(dtype=bool, na_value=False)
     chat = msgs.loc[is_chat, ["shop", "buyer_id", "sender", "sent_at", "content"]]
     b_code, b_uniq = pd.factorize(chat["buyer_id"])
@@ -169,23 +186,57 @@ def _classify_lost(msgs: pd.DataFrame, lost: pd.DataFrame, keys: list[str], lex)
     c_key = b_code.astype(np.int64) * 100_000 + day
     keep = (b_code >= 0) & np.isin(c_key, l_code * 100_000 + l_day)
     chat = chat[keep]
-    # shop, sender and content stay Arrow strings (no Python objects per message)
-    frame = pd.DataFrame({"shop": chat["shop"].reset_index(drop=True),
-                          "buyer_id": b_code[keep], "date": day[keep],
+    shop = lost["shop"].iloc[0] if len(lost) else None
+    frame = pd.DataFrame({"shop": np.full(int(keep.sum()), shop_code, dtype=np.int64),
+                          "buyer_id": b_code[keep].astype(np.int64) + offset, "date": day[keep],
                           "sender": chat["sender"].reset_index(drop=True),
                           "content": chat["content"].reset_index(drop=True)})
-    sig = lost.drop(columns=["buyer_id", "date"]).assign(buyer_id=l_code, date=l_day)
-    cl = classify(frame, sig[keys + [c for c in sig.columns if c not in keys]], lexicon=lex)
+    sig = lost.drop(columns=["shop", "buyer_id", "date"]).assign(
+        shop=shop_code, buyer_id=l_code + offset, date=l_day)
+    buyer = (chat["sender"] == "buyer").to_numpy(dtype=bool, na_value=False)
+    texts = chat.loc[buyer, ["shop", "buyer_id", "sent_at", "content"]]
+    return frame, sig[keys + [c for c in sig.columns if c not in keys]], ids, \
+        texts.astype({c: "str" for c in ("shop", "buyer_id", "content")}), shop
+
+
+def _concat_codes(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Row-wise concat that keeps categoricals categorical (their categories united; a
+    plain concat of categoricals with different categories makes Python strings)."""
+    from pandas.api.types import union_categoricals
+
+    if len(frames) == 1:
+        return frames[0]
+    out = {}
+    for col in frames[0].columns:
+        parts = [f[col] for f in frames]
+        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in parts):
+            out[col] = pd.Series(union_categoricals(parts, ignore_order=True))
+        else:
+            out[col] = pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(out)
+
+
+def _classify_days(days: list, keys: list[str], lex):
+    """Classify the lost buyer-days of :func:`_lost_days` (all shops in one call):
+    (classified with ids and dates back, the buyer messages of those days)."""
+    from cskit.text.lost import classify
+
+    frame = _concat_codes([d[0] for d in days])
+    sig = pd.concat([d[1] for d in days], ignore_index=True)
+    ids = np.concatenate([d[2] for d in days])
+    shops = np.array([d[4] for d in days], dtype=object)
+    cl = classify(frame, sig, lexicon=lex)
+    cl["shop"] = shops[cl["shop"].to_numpy(dtype=np.int64)]
     cl["buyer_id"] = ids[cl["buyer_id"].to_numpy(dtype=np.int64)]
     cl["date"] = pd.to_datetime(cl["date"].to_numpy(dtype=np.int64).astype("datetime64[D]")).date
-    buyer = (chat["sender"] == "buyer").to_numpy(dtype=bool, na_value=False)
-    return cl, chat.loc[buyer, ["shop", "buyer_id", "sent_at", "content"]]
+    return cl, pd.concat([d[3] for d in days], ignore_index=True)
 
 
 def qc_frames(store, *, shops=None, period, rules=None, rule=None):
     """Per shop: flags and the agent messages inspected.  Returns (flags, agent messages)."""
     from cskit.kpi import read_excluded, select_shops
-    from cskit.metrics import annotate, get_rule
+    from cskit.metrics import get_rule
+    from cskit.metrics.reply import late_annotation
     from cskit.text.lexicon import QCRules, load_qc_rules
     from cskit.text.qc import inspect
 
@@ -202,10 +253,9 @@ def qc_frames(store, *, shops=None, period, rules=None, rule=None):
                          ["shop", "agent_id", "sender"]]
         late = None
         if qc.late_rule() is not None:
-            ann = annotate(msgs, rule, read_excluded(store, shop))
-            sel = ann["counted"].to_numpy(dtype=bool) & ann["late"].to_numpy(dtype=bool) & \
-                _in_period(ann["sent_at"], period)
-            late = ann[sel][["shop", "buyer_id", "sent_at", "wait_s", "agent"]]
+            ann = late_annotation(msgs, rule, read_excluded(store, shop))  # counted & late
+            late = ann[_in_period(ann["sent_at"], period)][["shop", "buyer_id", "sent_at",
+                                                             "wait_s", "agent"]]
             late = late.assign(content=msgs.loc[late.index, "content"].to_numpy())
         # buyers' messages too: the context rules look at the buyer's question before
         flags.append(inspect(msgs if inside.all() else msgs[inside], qc, late=late))

@@ -29,14 +29,14 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cskit.text._regex import alternation, as_arrow, contains, escape, normalise, replace
+from cskit.text._regex import alternation, as_arrow, contains, distinct, escape, normalise, replace
 from cskit.text.jieba_setup import tokenizer
 from cskit.text.lexicon import LostLexicon, load_lost_lexicon
 
@@ -77,6 +77,9 @@ class _Compiled:
     rank: np.ndarray  # priority rank per column (signals included)
     absorbs: list  # (absorbing reason index, absorbed reason index)
     sub_rx: re.Pattern | None  # multi-character words, for compound tokens (优惠活动)
+    #: scores of the distinct messages seen so far (:func:`_scores_of`): shops, weeks and
+    #: agents repeat their quick phrases, each is scored once per process
+    memo: dict = field(default_factory=dict)
 
 
 _KIND_TOPIC, _KIND_NEG, _KIND_FALLBACK = 0, 1, 2
@@ -165,9 +168,8 @@ def score_texts(texts, unit: np.ndarray, n_units: int,
     fb = np.zeros((n_units, k))
     if len(texts) == 0 or n_units == 0:
         return scores
-    enc = pc.dictionary_encode(as_arrow(texts))
-    mcodes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    main_m, fb_m = _message_scores(enc.dictionary, c)
+    mcodes, dictionary = distinct(texts)  # a categorical keeps its codes
+    main_m, fb_m = _scores_of(dictionary, c)
     unit = np.asarray(unit, dtype=np.int64)
     for j in range(k):
         scores[:, j] = np.bincount(unit, weights=main_m[mcodes, j], minlength=n_units)
@@ -175,6 +177,38 @@ def score_texts(texts, unit: np.ndarray, n_units: int,
     weak = scores.max(axis=1) < lex.grammar.min_score
     scores[weak] += fb[weak]
     return scores
+
+
+#: distinct messages whose scores :func:`_scores_of` keeps (about 200 bytes each)
+MEMO_MAX = 400_000
+
+
+def _scores_of(texts: pa.Array, c: _Compiled) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_message_scores` of distinct ``texts``, each text scored once per process:
+    texts met in an earlier call (another shop, the quotes of `lost --list`) are looked
+    up (one arrow ``index_in``), only the new ones are scored.  A text's score does not
+    depend on the other texts of the call, so this changes no result."""
+    memo = c.memo
+    known = memo.get("texts")
+    if known is None or len(texts) == 0:
+        main, fb = _message_scores(texts, c)
+        if len(texts) <= MEMO_MAX:
+            memo.update(texts=texts, main=main, fb=fb)
+        return main, fb
+    at = pc.fill_null(pc.index_in(texts, value_set=known), -1)
+    at = np.asarray(at.to_numpy(zero_copy_only=False), dtype=np.int64)
+    hit = at >= 0
+    main = np.zeros((len(texts), c.n_text))
+    fb = np.zeros((len(texts), c.n_text))
+    main[hit], fb[hit] = memo["main"][at[hit]], memo["fb"][at[hit]]
+    new = np.flatnonzero(~hit)
+    if len(new):
+        fresh = texts.take(pa.array(new))
+        main[new], fb[new] = m2, f2 = _message_scores(fresh, c)
+        if len(known) + len(new) <= MEMO_MAX:
+            memo.update(texts=pa.concat_arrays([known, fresh]), main=np.vstack([memo["main"], m2]),
+                        fb=np.vstack([memo["fb"], f2]))
+    return main, fb
 
 
 def split_clauses(msgs, c: _Compiled | None = None) -> tuple[pa.Array, np.ndarray]:
@@ -544,8 +578,7 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     # are built once per distinct combination, not per buyer-day
     combo = np.where(srt_listed, order, -1)
     if n_units:
-        uniq, inv = np.unique(combo, axis=0, return_inverse=True)
-        inv = np.asarray(inv).ravel()
+        uniq, inv = _distinct_rows(combo)
         u_names = np.array([";".join(names[c] for c in row if c >= 0) for row in uniq], dtype=object)
         u_ids = np.array([";".join(ids[c] for c in row if c >= 0) for row in uniq], dtype=object)
         reasons, rids = pd.Series(u_names[inv]), pd.Series(u_ids[inv])
@@ -560,6 +593,20 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     for j, rid in enumerate(lex.ids):
         out[f"score_{rid}"] = np.round(S[:, j], 3)
     return out
+
+
+def _distinct_rows(combo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct rows, row → distinct row) of a small-int matrix (-1 pads): each row as one
+    int64 key and a 1-D unique (``np.unique(axis=0)`` sorts structured rows: slow)."""
+    n, k = combo.shape
+    base = k + 1
+    if k and base ** k < 2 ** 62:
+        weights = base ** np.arange(k - 1, -1, -1, dtype=np.int64)
+        key = (combo.astype(np.int64) + 1) @ weights
+        _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+        return combo[first], np.asarray(inv).ravel()
+    uniq, inv = np.unique(combo, axis=0, return_inverse=True)
+    return uniq, np.asarray(inv).ravel()
 
 
 # ======================================================================================
@@ -587,8 +634,13 @@ def service_signals(annotated: pd.DataFrame, threshold_s: float = 300,
     # integer codes and one lexsort instead of sorting and grouping string/date keys
     s_code, _ = pd.factorize(a["shop"])
     b_code, _ = pd.factorize(a["buyer_id"])
-    d_code, _ = pd.factorize(a["date"])
     t = a["sent_at"].to_numpy()
+    if "date" in a.columns and np.issubdtype(t.dtype, np.datetime64) and not np.isnat(t).any():
+        # annotate's date is the calendar day of sent_at: a day number, no date objects hashed
+        d_code = t.astype("datetime64[D]").astype(np.int64)
+        d_code = d_code - d_code.min()
+    else:
+        d_code, _ = pd.factorize(a["date"])
     order = np.lexsort((t, d_code, b_code, s_code))
     k = (s_code.astype(np.int64) * (b_code.max() + 2) + b_code) * (d_code.max() + 2) + d_code
     k = k[order]
@@ -645,9 +697,10 @@ def reason_summary(classified: pd.DataFrame, by=("shop",),
     grp = cl.groupby(by, sort=True, dropna=False).size().rename("lost_buyers").reset_index()
     prim = cl.groupby(by + ["primary_id"], sort=False).size().rename("buyers").reset_index()
     prim = prim.rename(columns={"primary_id": "reason_id"})
-    ex = cl[by + ["reason_ids"]].assign(reason_id=cl["reason_ids"].str.split(";"))
-    ex = ex.explode("reason_id")
-    ment = ex.groupby(by + ["reason_id"], sort=False).size().rename("mentions").reset_index()
+    # mentions: split each distinct reason list once (per group), weighted by its rows
+    comb = cl.groupby(by + ["reason_ids"], sort=False).size().rename("_n").reset_index()
+    ex = comb.assign(reason_id=comb["reason_ids"].str.split(";")).explode("reason_id")
+    ment = ex.groupby(by + ["reason_id"], sort=False)["_n"].sum().rename("mentions").reset_index()
     out = ment.merge(prim, on=by + ["reason_id"], how="outer").merge(grp, on=by, how="left")
     out["buyers"] = out["buyers"].fillna(0).astype(np.int64)
     out["mentions"] = out["mentions"].fillna(0).astype(np.int64)
@@ -661,6 +714,18 @@ def reason_summary(classified: pd.DataFrame, by=("shop",),
     out["_b"] = -out["buyers"]
     out = out.sort_values(by + ["_b", "_p"], kind="stable").reset_index(drop=True)
     return out[cols]
+
+
+def _not_a_quote(txt: pd.Series) -> np.ndarray:
+    """``txt.str.match(_NOT_A_QUOTE)``, fast: RE2 over the column finds the candidates (its
+    ``\\S`` admits a little more than Python's), Python ``re`` confirms only those."""
+    arr = as_arrow(txt.reset_index(drop=True))
+    cand = np.flatnonzero(contains(arr, _NOT_A_QUOTE.pattern))
+    out = np.zeros(len(txt), dtype=bool)
+    if len(cand):
+        vals = arr.take(pa.array(cand)).to_pylist()
+        out[cand] = [_NOT_A_QUOTE.match(v) is not None for v in vals]
+    return out
 
 
 def _best_quotes(classified: pd.DataFrame, messages: pd.DataFrame, lex: LostLexicon,
@@ -685,7 +750,7 @@ def _best_quotes(classified: pd.DataFrame, messages: pd.DataFrame, lex: LostLexi
         m["sent_at"] = pd.NaT
     m = m[keys + ["sent_at", tcol]].merge(classified[keys + ["primary_id"]], on=keys, how="inner")
     txt = m[tcol].astype(str).str.strip()
-    m = m[m[tcol].notna() & (txt != "") & ~txt.str.match(_NOT_A_QUOTE)].reset_index(drop=True)
+    m = m[m[tcol].notna() & (txt != "") & ~_not_a_quote(txt)].reset_index(drop=True)
     if m.empty:
         return None
     sc = score_texts(m[tcol].reset_index(drop=True), np.arange(len(m)), len(m), lex)

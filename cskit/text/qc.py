@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cskit.text._regex import as_arrow, contains, normalise, replace
+from cskit.text._regex import as_arrow, contains, distinct, normalise, replace
 from cskit.text.lexicon import QCRule, QCRules, load_qc_rules
 
 __all__ = ["inspect", "qc_summary", "FLAG_COLUMNS"]
@@ -51,9 +51,8 @@ def _rules(rules) -> QCRules:
 def _texts(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
     """(codes, distinct texts normalised and trimmed): each distinct text is matched once
     (one arrow dictionary encoding; a missing text is the empty string)."""
-    enc = pc.dictionary_encode(as_arrow(values))
-    codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
-    return codes, pc.utf8_trim(normalise(enc.dictionary), _TRIM)
+    codes, texts = distinct(values)  # a categorical keeps its codes
+    return codes, pc.utf8_trim(normalise(texts), _TRIM)
 
 
 def _hits(rule: QCRule, text: pa.Array, whole: list) -> np.ndarray:
