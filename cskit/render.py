@@ -145,6 +145,7 @@ def machine_column(s: pd.Series, unit: str) -> list:
     """``[machine_value(v, unit) for v in s.tolist()]``, a column at a time: plain numpy
     columns (float, integer, bool, datetime) skip the per-value type dispatch."""
     import numpy as np
+    import pandas as pd
 
     kind = s.dtype.kind if isinstance(s.dtype, np.dtype) else None
     if kind == "f":
