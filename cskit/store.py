@@ -442,6 +442,13 @@ class Store:
             fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text))
         try:
             dataset = ds.dataset([str(self.root / f.path) for f in entries], format=fmt)
+            # a column added to the schema after a part file was written (messages.item_id)
+            # reads as empty from that file: the dataset's schema names it explicitly
+            added = [sch.field(c) for c in columns
+                     if c in sch.names and c not in dataset.schema.names]
+            if added:
+                dataset = ds.dataset([str(self.root / f.path) for f in entries], format=fmt,
+                                     schema=pa.schema(list(dataset.schema) + added))
         except (OSError, pa.ArrowException):
             raise _damaged(self.root, _bad_part(self.root, [f.path for f in entries])) from None
         flt = None
