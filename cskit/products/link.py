@@ -255,9 +255,10 @@ def _re_escape(ch: str) -> str:
 
 
 def order_products(items: pd.DataFrame, cat: pd.DataFrame) -> pd.DataFrame:
-    """(shop, order_id, product, value) per order and product: ``value`` is the lines' price ×
-    quantity (yuan), NaN when a line of it has no price (PDD exports none)."""
-    cols = ["shop", "order_id", "product", "value"]
+    """(shop, order_id, product, units, value) per order and product: ``units`` the lines'
+    quantity, ``value`` their price × quantity (yuan); NaN when a line has no quantity / no
+    price (PDD exports no unit price)."""
+    cols = ["shop", "order_id", "product", "units", "value"]
     if items is None or items.empty:
         return pd.DataFrame(columns=cols)
     f = pd.DataFrame({"shop": items["shop"].astype(object).to_numpy(),
@@ -266,12 +267,15 @@ def order_products(items: pd.DataFrame, cat: pd.DataFrame) -> pd.DataFrame:
                       "title_norm": normalise_titles(items["title"]).to_pandas().to_numpy()})
     qty = pd.to_numeric(items["quantity"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     price = pd.to_numeric(items["price"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    f["value"] = price * np.where(np.isnan(qty), 1.0, qty)
+    f["units"] = qty
+    f["value"] = price * qty
     by_title = cat[cat["title_norm"].notna()][["shop", "title_norm", "product"]] if len(cat) \
         else pd.DataFrame(columns=["shop", "title_norm", "product"])
     f = f.merge(by_title, on=["shop", "title_norm"], how="left")
     f["product"] = f["item_id"].where(f["item_id"].notna(), f["product"])
     f = f[f["product"].notna()]
-    g = f.groupby(["shop", "order_id", "product"], sort=False)["value"]
-    out = g.sum(min_count=1).where(g.count() == g.size())  # a line without a price: unknown
-    return out.rename("value").reset_index()[cols]
+    g = f.groupby(["shop", "order_id", "product"], sort=False)
+    # a line without a price (or quantity) makes the order's value (units) unknown
+    out = pd.DataFrame({"units": g["units"].sum(min_count=1).where(g["units"].count() == g.size()),
+                        "value": g["value"].sum(min_count=1).where(g["value"].count() == g.size())})
+    return out.reset_index()[cols]

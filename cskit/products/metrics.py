@@ -1,0 +1,110 @@
+"""Per-product inquiry figures (docs/products.md): pure functions, frames in, frames out.
+
+The buyer-days, inquiries, paid orders, window and data end are exactly those of
+`cskit kpi`'s conversion (:mod:`cskit.metrics.conversion`, the same ``_setup``): a
+product's figures are the shop's figures restricted to the buyer-days linked to it
+(:func:`cskit.products.link.message_links`) and to the order lines of it
+(:func:`cskit.products.link.order_products`).  Vectorised (merges and group sums).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cskit.metrics.conversion import _DAY, _setup
+from cskit.products.link import catalogue, message_links, order_products
+
+__all__ = ["STAT_COLUMNS", "product_stats", "linked_buyer_days"]
+
+STAT_COLUMNS = ["shop", "product", "inquiring_buyers", "paid_buyers", "pending_buyers",
+                "lost_buyers", "paid_orders", "units", "sales"]
+
+
+def _day_range(day: np.ndarray, since, until) -> np.ndarray:
+    m = np.ones(len(day), dtype=bool)
+    if since is not None:
+        m &= day >= np.datetime64(since, "D").astype(np.int64)
+    if until is not None:
+        m &= day <= np.datetime64(until, "D").astype(np.int64)
+    return m
+
+
+def linked_buyer_days(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFrame, since,
+                      until, *, window_days: float = 3, lookback_days: float = 15, as_of=None,
+                      excluded=None, cat: pd.DataFrame | None = None):
+    """Inquiry buyer-days dated in [since, until] linked to a product, one row per buyer-day
+    and product: shop, buyer_id, date, product, how, paid (a paid order *with the product*
+    in the window), paid_any (any paid order in the window, as `cskit kpi`), pending (the
+    window is open at the data end).  Also returns the conversion setup and the order
+    products (for :func:`product_stats`)."""
+    cat = catalogue(items) if cat is None else cat
+    d = _setup(msgs, orders, window_days, lookback_days, "order", as_of, excluded)
+    keep = d.bd_inquiry & _day_range(d.bd_day, since, until)
+    bd = pd.DataFrame({"shop": d.shop_names[d.bd_shop[keep]],
+                       "buyer_id": d.buyer_names[d.bd_g[keep] % d.nb],
+                       "day": d.bd_day[keep].astype("datetime64[D]"),
+                       "g": d.bd_g[keep], "f": d.bd_f[keep],
+                       "paid_any": d.bd_paid[keep], "pending": d.bd_pending[keep]})
+    in_days = _day_range(pd.to_datetime(msgs["sent_at"]).to_numpy().astype("datetime64[D]")
+                         .astype(np.int64), since, until)
+    links = message_links(msgs[in_days] if not in_days.all() else msgs, cat)
+    lb = bd.merge(links, on=["shop", "buyer_id", "day"], how="inner")
+    op = order_products(items, cat)
+    # paid orders of the product, by buyer and anchor time
+    paid = np.flatnonzero(d.o_paid & (d.o_g >= 0))
+    po = pd.DataFrame({"shop": d.shop_names[d.o_shop[paid]],
+                       "order_id": d.orders["order_id"].to_numpy(dtype=object)[d.o_pos[paid]],
+                       "g": d.o_g[paid], "t": d.o_anchor_t[paid]})
+    po = po.merge(op[["shop", "order_id", "product"]], on=["shop", "order_id"])
+    hit = lb[["g", "f", "product"]].reset_index().merge(po[["g", "t", "product"]],
+                                                        on=["g", "product"])
+    hit = hit[(hit["t"] >= hit["f"]) & (hit["t"] <= hit["f"] + d.window_s)]
+    lb["paid"] = np.isin(np.arange(len(lb)), hit["index"].to_numpy())
+    lb["date"] = lb["day"].to_numpy().astype("datetime64[D]")
+    out = lb[["shop", "buyer_id", "date", "product", "how", "paid", "paid_any", "pending"]]
+    return out.reset_index(drop=True), d, op
+
+
+def product_stats(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFrame, since,
+                  until, *, window_days: float = 3, lookback_days: float = 15, as_of=None,
+                  excluded=None, cat: pd.DataFrame | None = None):
+    """Per (shop, product) for the period: :data:`STAT_COLUMNS`; and the linked buyer-days.
+
+    * inquiring_buyers — inquiry buyer-days linked to the product;
+    * paid_buyers — of those, with a paid order containing the product in the window;
+    * pending_buyers — of those, not paid and with the window still open;
+    * lost_buyers — of those, with no paid order at all in the window (`cskit lost`'s
+      lost buyer-days), window closed;
+    * paid_orders, units, sales — paid orders created in the period with a line of the
+      product (chat or not), their units and line value (price × quantity; NaN when a
+      line has no price)."""
+    cat = catalogue(items) if cat is None else cat
+    lb, d, op = linked_buyer_days(msgs, orders, items, since, until, window_days=window_days,
+                                  lookback_days=lookback_days, as_of=as_of, excluded=excluded,
+                                  cat=cat)
+    keys = ["shop", "product"]
+    g = lb.assign(inq=1, pend=lb["pending"] & ~lb["paid"],
+                  lost=~lb["paid_any"] & ~lb["pending"]).groupby(keys, sort=False)
+    a = pd.DataFrame({"inquiring_buyers": g["inq"].sum(), "paid_buyers": g["paid"].sum(),
+                      "pending_buyers": g["pend"].sum(), "lost_buyers": g["lost"].sum()})
+    # sales: paid orders created in the period, every order of the shop (chat or not)
+    paid = np.flatnonzero(d.o_paid)
+    in_p = _day_range(d.o_ct[paid] // _DAY, since, until)
+    paid = paid[in_p]
+    po = pd.DataFrame({"shop": d.shop_names[d.o_shop[paid]],
+                       "order_id": d.orders["order_id"].to_numpy(dtype=object)[d.o_pos[paid]]})
+    po = po.drop_duplicates().merge(op, on=["shop", "order_id"])
+    s = po.groupby(keys, sort=False)
+    b = pd.DataFrame({"paid_orders": s["order_id"].nunique(),
+                      "units": s["units"].sum(min_count=1).where(s["units"].count() == s.size()),
+                      "sales": s["value"].sum(min_count=1).where(s["value"].count() == s.size())})
+    out = a.join(b, how="outer").reset_index()
+    for c in ("inquiring_buyers", "paid_buyers", "pending_buyers", "lost_buyers", "paid_orders"):
+        out[c] = out[c].fillna(0).astype(np.int64)
+    # no paid order: 0 units, 0 yuan; a line without quantity / price: unknown (NaN)
+    none = out["paid_orders"].to_numpy() == 0
+    out.loc[none, "units"] = 0
+    out.loc[none, "sales"] = 0.0
+    out["units"] = out["units"].astype("Float64").astype("Int64")
+    return out[STAT_COLUMNS], lb
