@@ -196,3 +196,15 @@ def test_products_csv_and_xlsx(store, tmp_path):
     out = tmp_path / "p.xlsx"
     r = run("products", "--store", store.root, "--week", "2026-W19", "-f", "xlsx", "-o", out)
     assert r.exit_code == 0 and out.stat().st_size > 0
+
+
+def test_lost_reasons_are_cskit_lost_s(store):
+    """The reason mix of a product is `cskit lost --list`'s primary reason of its lost
+    buyer-days (the same classification, only restricted to the linked buyers)."""
+    r = run("lost", "--store", store.root, "--week", "2026-W19", "--list", "-f", "json")
+    assert r.exit_code == 0, r.output
+    lost = {x["buyer_id"]: x["reason_id"] for x in json.loads(r.stdout)["rows"]}
+    rows = {x["product_id"]: x for x in _json("--store", store.root, "--week", "2026-W19")["rows"]}
+    # b3 is A's only lost buyer (b4, b5 are lost too but linked to no product)
+    assert set(lost) == {"b3", "b4", "b5"}
+    assert rows[A]["lost_reason_ids"] == f"{lost['b3']}:1"

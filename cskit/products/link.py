@@ -57,9 +57,17 @@ def load_ref_rules() -> RefRules:
 
 
 def _arrow(s) -> pa.Array:
-    a = s if isinstance(s, (pa.Array, pa.ChunkedArray)) else pa.array(
-        pd.Series(s, dtype=object).where(pd.notna(pd.Series(s, dtype=object)), None),
-        type=pa.string())
+    """Text values as one Arrow string array (an Arrow-backed Series without a copy of
+    Python objects; None/NaN become null)."""
+    if isinstance(s, pa.ChunkedArray):
+        a = s.combine_chunks()
+    elif isinstance(s, pa.Array):
+        a = s
+    elif isinstance(s, pd.Series) and hasattr(s.array, "__arrow_array__") \
+            and s.dtype.kind not in "iufcbM":
+        a = pa.array(s.array)
+    else:
+        a = pa.array(pd.Series(s, dtype=object), type=pa.string(), from_pandas=True)
     if isinstance(a, pa.ChunkedArray):
         a = a.combine_chunks()
     if pa.types.is_dictionary(a.type):
@@ -148,7 +156,7 @@ def _extract(texts: pa.Array, pattern: str) -> pa.Array:
 
     n_groups = re.compile(pattern).groups
     # name the first capturing group so extract_regex can return it
-    named, depth, i, out = False, 0, 0, []
+    named, i, out = False, 0, []
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
@@ -186,7 +194,8 @@ def message_links(msgs: pd.DataFrame, cat: pd.DataFrame, rules: RefRules | None 
         if len(idx):
             out.append(pd.DataFrame({"row": idx, "product": sku.take(pa.array(idx))
                                      .to_numpy(zero_copy_only=False), "how": "sku"}))
-    buyer = np.flatnonzero(msgs["sender"].astype(object).to_numpy() == "buyer")
+    buyer = np.flatnonzero(pc.fill_null(pc.equal(_arrow(msgs["sender"]), "buyer"), False)
+                           .to_numpy(zero_copy_only=False))
     if len(buyer):
         content = _arrow(msgs["content"]).take(pa.array(buyer))
         platform = _arrow(msgs["platform"]).take(pa.array(buyer))
@@ -195,15 +204,19 @@ def message_links(msgs: pd.DataFrame, cat: pd.DataFrame, rules: RefRules | None 
             out.append(lk.assign(row=buyer[lk["row"].to_numpy()], how="link"))
         titles = cat[cat["title_norm"].notna()] if len(cat) else cat
         if len(titles):
-            tl = _title_refs(content, msgs["shop"].to_numpy(dtype=object)[buyer], titles, rules)
+            tl = _title_refs(content, _arrow(msgs["shop"]).take(pa.array(buyer))
+                             .to_numpy(zero_copy_only=False).astype(object), titles, rules)
             if len(tl):
                 out.append(tl.assign(row=buyer[tl["row"].to_numpy()], how="title"))
     if not out:
         return pd.DataFrame(columns=LINK_COLUMNS)
     ref = pd.concat(out, ignore_index=True)
     rows = ref["row"].to_numpy()
-    links = pd.DataFrame({"shop": msgs["shop"].to_numpy(dtype=object)[rows],
-                          "buyer_id": msgs["buyer_id"].to_numpy(dtype=object)[rows],
+    at = pa.array(rows)
+    links = pd.DataFrame({"shop": _arrow(msgs["shop"]).take(at).to_numpy(zero_copy_only=False)
+                          .astype(object),
+                          "buyer_id": _arrow(msgs["buyer_id"]).take(at)
+                          .to_numpy(zero_copy_only=False).astype(object),
                           "day": day[rows], "product": ref["product"].to_numpy(dtype=object),
                           "how": pd.Categorical(ref["how"], categories=list(HOWS))})
     return (links.sort_values("how", kind="stable")

@@ -30,14 +30,23 @@ def _day_range(day: np.ndarray, since, until) -> np.ndarray:
     return m
 
 
+def _span(periods):
+    """The smallest (since, until) covering every period (None: open)."""
+    sinces = [p[0] for p in periods]
+    untils = [p[1] for p in periods]
+    return (None if any(x is None for x in sinces) else min(sinces),
+            None if any(x is None for x in untils) else max(untils))
+
+
 def linked_buyer_days(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFrame, since,
                       until, *, window_days: float = 3, lookback_days: float = 15, as_of=None,
                       excluded=None, cat: pd.DataFrame | None = None):
     """Inquiry buyer-days dated in [since, until] linked to a product, one row per buyer-day
-    and product: shop, buyer_id, date, product, how, paid (a paid order *with the product*
-    in the window), paid_any (any paid order in the window, as `cskit kpi`), pending (the
-    window is open at the data end).  Also returns the conversion setup and the order
-    products (for :func:`product_stats`)."""
+    and product: shop, buyer_id, date, product, how, agent_id (first human replier),
+    paid (a paid order *with the product* in the window), paid_any (any paid order in the
+    window, as `cskit kpi`), ordered_any (any order in the window), pending (the window is
+    open at the data end).  Also returns the conversion setup and the order products (for
+    :func:`product_stats`)."""
     cat = catalogue(items) if cat is None else cat
     d = _setup(msgs, orders, window_days, lookback_days, "order", as_of, excluded)
     keep = d.bd_inquiry & _day_range(d.bd_day, since, until)
@@ -45,7 +54,9 @@ def linked_buyer_days(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFr
                        "buyer_id": d.buyer_names[d.bd_g[keep] % d.nb],
                        "day": d.bd_day[keep].astype("datetime64[D]"),
                        "g": d.bd_g[keep], "f": d.bd_f[keep],
-                       "paid_any": d.bd_paid[keep], "pending": d.bd_pending[keep]})
+                       "agent_id": d.agent_names[d.bd_agent[keep]],
+                       "paid_any": d.bd_paid[keep], "ordered_any": d.bd_ordered[keep],
+                       "pending": d.bd_pending[keep]})
     in_days = _day_range(pd.to_datetime(msgs["sent_at"]).to_numpy().astype("datetime64[D]")
                          .astype(np.int64), since, until)
     links = message_links(msgs[in_days] if not in_days.all() else msgs, cat)
@@ -62,14 +73,17 @@ def linked_buyer_days(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFr
     hit = hit[(hit["t"] >= hit["f"]) & (hit["t"] <= hit["f"] + d.window_s)]
     lb["paid"] = np.isin(np.arange(len(lb)), hit["index"].to_numpy())
     lb["date"] = lb["day"].to_numpy().astype("datetime64[D]")
-    out = lb[["shop", "buyer_id", "date", "product", "how", "paid", "paid_any", "pending"]]
+    out = lb[["shop", "buyer_id", "date", "product", "how", "agent_id", "paid", "paid_any",
+              "ordered_any", "pending"]]
     return out.reset_index(drop=True), d, op
 
 
-def product_stats(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFrame, since,
-                  until, *, window_days: float = 3, lookback_days: float = 15, as_of=None,
+def product_stats(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFrame, periods,
+                  *, window_days: float = 3, lookback_days: float = 15, as_of=None,
                   excluded=None, cat: pd.DataFrame | None = None):
-    """Per (shop, product) for the period: :data:`STAT_COLUMNS`; and the linked buyer-days.
+    """Per period ((since, until) pairs, inclusive dates, None open), ``(stats, linked)``:
+    the per-(shop, product) :data:`STAT_COLUMNS` and the linked buyer-days of that period
+    (:func:`linked_buyer_days`).  The conversion is set up once for all periods.
 
     * inquiring_buyers — inquiry buyer-days linked to the product;
     * paid_buyers — of those, with a paid order containing the product in the window;
@@ -78,33 +92,46 @@ def product_stats(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFrame,
       lost buyer-days), window closed;
     * paid_orders, units, sales — paid orders created in the period with a line of the
       product (chat or not), their units and line value (price × quantity; NaN when a
-      line has no price)."""
+      line has no price or quantity)."""
     cat = catalogue(items) if cat is None else cat
-    lb, d, op = linked_buyer_days(msgs, orders, items, since, until, window_days=window_days,
-                                  lookback_days=lookback_days, as_of=as_of, excluded=excluded,
-                                  cat=cat)
+    since, until = _span(periods)
+    lb_all, d, op = linked_buyer_days(msgs, orders, items, since, until,
+                                      window_days=window_days, lookback_days=lookback_days,
+                                      as_of=as_of, excluded=excluded, cat=cat)
+    day_all = lb_all["date"].to_numpy().astype("datetime64[D]").astype(np.int64)
     keys = ["shop", "product"]
-    g = lb.assign(inq=1, pend=lb["pending"] & ~lb["paid"],
-                  lost=~lb["paid_any"] & ~lb["pending"]).groupby(keys, sort=False)
-    a = pd.DataFrame({"inquiring_buyers": g["inq"].sum(), "paid_buyers": g["paid"].sum(),
-                      "pending_buyers": g["pend"].sum(), "lost_buyers": g["lost"].sum()})
-    # sales: paid orders created in the period, every order of the shop (chat or not)
-    paid = np.flatnonzero(d.o_paid)
-    in_p = _day_range(d.o_ct[paid] // _DAY, since, until)
-    paid = paid[in_p]
-    po = pd.DataFrame({"shop": d.shop_names[d.o_shop[paid]],
-                       "order_id": d.orders["order_id"].to_numpy(dtype=object)[d.o_pos[paid]]})
-    po = po.drop_duplicates().merge(op, on=["shop", "order_id"])
-    s = po.groupby(keys, sort=False)
-    b = pd.DataFrame({"paid_orders": s["order_id"].nunique(),
-                      "units": s["units"].sum(min_count=1).where(s["units"].count() == s.size()),
-                      "sales": s["value"].sum(min_count=1).where(s["value"].count() == s.size())})
-    out = a.join(b, how="outer").reset_index()
-    for c in ("inquiring_buyers", "paid_buyers", "pending_buyers", "lost_buyers", "paid_orders"):
-        out[c] = out[c].fillna(0).astype(np.int64)
-    # no paid order: 0 units, 0 yuan; a line without quantity / price: unknown (NaN)
-    none = out["paid_orders"].to_numpy() == 0
-    out.loc[none, "units"] = 0
-    out.loc[none, "sales"] = 0.0
-    out["units"] = out["units"].astype("Float64").astype("Int64")
-    return out[STAT_COLUMNS], lb
+    paid_o = np.flatnonzero(d.o_paid)
+    o_day = d.o_ct[paid_o] // _DAY
+    po_all = pd.DataFrame({"shop": d.shop_names[d.o_shop[paid_o]],
+                           "order_id": d.orders["order_id"].to_numpy(dtype=object)
+                           [d.o_pos[paid_o]]})
+    results = []
+    for p_since, p_until in periods:
+        lb = lb_all[_day_range(day_all, p_since, p_until)].reset_index(drop=True)
+        g = lb.assign(inq=1, pend=lb["pending"] & ~lb["paid"],
+                      lost=~lb["paid_any"] & ~lb["pending"]).groupby(keys, sort=False)
+        a = pd.DataFrame({"inquiring_buyers": g["inq"].sum(), "paid_buyers": g["paid"].sum(),
+                          "pending_buyers": g["pend"].sum(), "lost_buyers": g["lost"].sum()})
+        # sales: paid orders created in the period, every order of the shop (chat or not)
+        po = po_all[_day_range(o_day, p_since, p_until)].drop_duplicates()
+        po = po.merge(op, on=["shop", "order_id"])
+        s = po.groupby(keys, sort=False)
+        b = pd.DataFrame({"paid_orders": s["order_id"].nunique(),
+                          "units": s["units"].sum(min_count=1).where(
+                              s["units"].count() == s.size()),
+                          "sales": s["value"].sum(min_count=1).where(
+                              s["value"].count() == s.size())})
+        out = a.join(b, how="outer")
+        out.index.names = keys
+        out = out.reset_index()
+        for c in ("inquiring_buyers", "paid_buyers", "pending_buyers", "lost_buyers",
+                  "paid_orders"):
+            out[c] = out[c].fillna(0).astype(np.int64)
+        # no paid order: 0 units, 0 yuan; a line without quantity / price: unknown (NaN)
+        none = out["paid_orders"].to_numpy() == 0
+        out.loc[none, "units"] = 0
+        out.loc[none, "sales"] = 0.0
+        out["units"] = out["units"].astype("Float64").astype("Int64")
+        out["sales"] = out["sales"].astype(float)
+        results.append((out.reindex(columns=STAT_COLUMNS), lb))
+    return results

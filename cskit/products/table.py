@@ -32,8 +32,9 @@ NEED_ORDERS = ("paid_buyers", "inquiry_conversion", "pending_buyers", "lost_buye
                "inquiry_conversion_prev", "conversion_change")
 NEED_ITEMS = ("paid_buyers", "inquiry_conversion", "paid_orders", "units", "sales",
               "inquiry_conversion_prev", "conversion_change")
-MSG_COLUMNS = ["shop", "platform", "buyer_id", "agent_id", "sender", "sent_at", "content",
-               "item_id", "source_file", "source_row"]
+#: `cskit lost`'s columns (the same classification) and the SKU column
+MSG_COLUMNS = ["shop", "platform", "conversation_id", "buyer_id", "agent_id", "sender",
+               "sent_at", "content", "msg_type", "source_file", "source_row", "item_id"]
 ITEM_COLUMNS = ["shop", "order_id", "item_id", "title", "quantity", "price"]
 
 
@@ -71,6 +72,22 @@ def _reason_mix(lb: pd.DataFrame, classified: pd.DataFrame, lang: str, top: int 
     return pd.DataFrame({"lost_reasons": text, "lost_reason_ids": ids}).reset_index()
 
 
+def _classify(msgs: pd.DataFrame, lb: pd.DataFrame, excluded, lex) -> pd.DataFrame:
+    """`cskit lost`'s classification (:func:`cskit.text.frames.classify_lost_days`, the pdd5
+    rule's service signals) of the linked lost buyer-days only: the messages of their buyers
+    are classified, not the whole shop's."""
+    from cskit.metrics import get_rule
+    from cskit.text.frames import classify_lost_days
+
+    lost = lb[~lb["paid_any"] & ~lb["pending"]].drop_duplicates(["shop", "buyer_id", "date"])
+    lost = lost.assign(date=pd.to_datetime(lost["date"]).dt.date,
+                       had_unpaid_order=lost["ordered_any"].astype(bool))
+    mine = msgs["buyer_id"].isin(lost["buyer_id"].unique()).to_numpy(dtype=bool, na_value=False)
+    cl, _ = classify_lost_days(msgs[mine].reset_index(drop=True), lost, excluded, lex,
+                               get_rule("pdd5"))
+    return cl
+
+
 def products_table(store, *, shops=None, period, lexicon=None, lang: str = "zh",
                    notes: list | None = None) -> pd.DataFrame:
     """One row per (shop, product) with inquiries or paid orders in ``period``:
@@ -78,7 +95,6 @@ def products_table(store, *, shops=None, period, lexicon=None, lang: str = "zh",
     whose orders (``orders``) or order lines (``items``) are unknown."""
     from cskit.kpi import data_ends, explain_unknown, read_excluded, select_shops
     from cskit.metrics.coverage import shop_unknown
-    from cskit.text.frames import lost_frames
     from cskit.text.lexicon import LostLexicon, load_lost_lexicon
 
     lex = lexicon if isinstance(lexicon, LostLexicon) else load_lost_lexicon(lexicon)
@@ -100,7 +116,10 @@ def products_table(store, *, shops=None, period, lexicon=None, lang: str = "zh",
         excl = read_excluded(store, shop)
         kw = dict(window_days=WINDOW_DAYS, lookback_days=LOOKBACK_DAYS, as_of=as_of,
                   excluded=excl, cat=cat)
-        cur, lb = product_stats(msgs, orders, items, period.since, period.until, **kw)
+        periods = [(period.since, period.until)] + ([] if prev is None else
+                                                     [(prev.since, prev.until)])
+        stats = product_stats(msgs, orders, items, periods, **kw)
+        cur, lb = stats[0]
         if cur.empty:
             continue
         unknown = shop_unknown(msgs, orders, shop, period.since, period.until)
@@ -111,7 +130,7 @@ def products_table(store, *, shops=None, period, lexicon=None, lang: str = "zh",
                                              cur["paid_buyers"] / cur["inquiring_buyers"].clip(1),
                                              np.nan)
         if prev is not None:
-            p, _ = product_stats(msgs, orders, items, prev.since, prev.until, **kw)
+            p = stats[1][0]
             p = p.assign(inquiry_conversion_prev=np.where(
                 p["inquiring_buyers"] > 0, p["paid_buyers"] / p["inquiring_buyers"].clip(1),
                 np.nan))
@@ -128,7 +147,7 @@ def products_table(store, *, shops=None, period, lexicon=None, lang: str = "zh",
                       "conversion_change"):
                 cur[c] = np.nan
         if unknown is None and cur["lost_buyers"].sum() > 0:
-            classified, _, _ = lost_frames(store, shops=[shop], period=period, lexicon=lex)
+            classified = _classify(msgs, lb, excl, lex)
             cur = cur.merge(_reason_mix(lb, classified, lang), on=["shop", "product"], how="left")
         blank = NEED_ORDERS if unknown is not None else NEED_ITEMS if no_items else ()
         if unknown is not None and unknown["reason"] == "no_buyer_id" and not no_items:

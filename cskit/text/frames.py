@@ -12,7 +12,7 @@ from cskit import schema
 from cskit.errors import NoDataError
 from cskit.metrics.horizon import ATTRIBUTION_LEAD_DAYS, REPLY_HORIZON_DAYS
 
-__all__ = ["lost_frames", "qc_frames", "TEXT_MESSAGE_COLUMNS", "WINDOW_DAYS", "LOOKBACK_DAYS"]
+__all__ = ["lost_frames", "qc_frames", "classify_lost_days", "TEXT_MESSAGE_COLUMNS", "WINDOW_DAYS", "LOOKBACK_DAYS"]
 
 #: messages columns the text commands read
 TEXT_MESSAGE_COLUMNS = ["shop", "platform", "conversation_id", "buyer_id", "agent_id", "sender",
@@ -92,10 +92,9 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
     dict) then gets ``{shop: {"reason", "last", "buyer_days"}}``, ``buyer_days`` the
     served buyer-days without a known order that were not counted as lost."""
     from cskit.kpi import data_ends, explain_unknown, read_excluded, select_shops
-    from cskit.metrics import annotate, get_rule
+    from cskit.metrics import get_rule
     from cskit.metrics.coverage import shop_unknown
     from cskit.text.lexicon import LostLexicon, load_lost_lexicon
-    from cskit.text.lost import service_signals
 
     # a bad --lexicon fails before any reading
     lex = lexicon if isinstance(lexicon, LostLexicon) else load_lost_lexicon(lexicon)
@@ -125,17 +124,7 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
             continue
         if lost.empty:
             continue
-        ann = annotate(msgs, rule, read_excluded(store, shop))
-        sig = service_signals(ann, rule.threshold_s)
-        lost = lost[keys + ["agent_id", "had_unpaid_order"]].merge(sig, on=keys, how="left")
-        lost = lost.rename(columns={"had_unpaid_order": "unpaid_order"})
-        for c in ("slow", "unanswered", "unpaid_order"):
-            lost[c] = lost[c].astype("boolean").fillna(False).astype(bool)
-        # 未下单 / 下单未付款: passed through classify as an extra column
-        lost["outcome"] = np.where(lost["unpaid_order"].to_numpy(dtype=bool), "unpaid_order",
-                                   "no_order").astype(object)
-        # the buyer's turns carry the concern; the agents' turns that day are context
-        cl, buyer_texts = _classify_lost(msgs, lost, keys, lex)
+        cl, buyer_texts = classify_lost_days(msgs, lost, read_excluded(store, shop), lex, rule)
         classified.append(cl)
         texts.append(buyer_texts)
     if seen == 0:
@@ -146,6 +135,28 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
             pd.DataFrame(columns=["shop", "buyer_id", "sent_at", "content"]), method
     return (pd.concat(classified, ignore_index=True), pd.concat(texts, ignore_index=True),
             method)
+
+
+def classify_lost_days(msgs: pd.DataFrame, lost: pd.DataFrame, excluded, lex, rule):
+    """Classify the lost buyer-days ``lost`` (shop, buyer_id, date, agent_id,
+    had_unpaid_order) of one shop's messages ``msgs``, with the service signals (slow,
+    unanswered) of ``rule``: (classified, the buyer messages of those days).  `cskit lost`
+    and `cskit products` share it."""
+    from cskit.metrics import annotate
+    from cskit.text.lost import service_signals
+
+    keys = ["shop", "buyer_id", "date"]
+    ann = annotate(msgs, rule, excluded)
+    sig = service_signals(ann, rule.threshold_s)
+    lost = lost[keys + ["agent_id", "had_unpaid_order"]].merge(sig, on=keys, how="left")
+    lost = lost.rename(columns={"had_unpaid_order": "unpaid_order"})
+    for c in ("slow", "unanswered", "unpaid_order"):
+        lost[c] = lost[c].astype("boolean").fillna(False).astype(bool)
+    # 未下单 / 下单未付款: passed through classify as an extra column
+    lost["outcome"] = np.where(lost["unpaid_order"].to_numpy(dtype=bool), "unpaid_order",
+                               "no_order").astype(object)
+    # the buyer's turns carry the concern; the agents' turns that day are context
+    return _classify_lost(msgs, lost, keys, lex)
 
 
 def _classify_lost(msgs: pd.DataFrame, lost: pd.DataFrame, keys: list[str], lex):
