@@ -125,26 +125,46 @@ def catalogue(items: pd.DataFrame) -> pd.DataFrame:
     return out[cols].reset_index(drop=True)
 
 
-def _link_refs(content: pa.Array, platform: pa.Array, rules: RefRules) -> pd.DataFrame:
-    """(row, item_id) for product links / cards of the row's own platform."""
+def _distinct(s) -> tuple[pa.Array, np.ndarray]:
+    """(distinct values, code per row; -1 = null) of a text column: a categorical's own
+    categories, else a dictionary encoding in Arrow."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return (_arrow(pd.Series(s.cat.categories, dtype=object)),
+                s.cat.codes.to_numpy(dtype=np.int64))
+    enc = pc.dictionary_encode(_arrow(s))
+    return enc.dictionary, enc.indices.fill_null(-1).to_numpy(zero_copy_only=False) \
+        .astype(np.int64)
+
+
+def _mask(s, value: str) -> np.ndarray:
+    return (s == value).to_numpy(dtype=bool, na_value=False)
+
+
+def _link_refs(values: pa.Array, codes: np.ndarray, platform: pd.Series,
+               rules: RefRules) -> pd.DataFrame:
+    """(row, item_id) for product links / cards of the row's own platform (``codes``: the
+    rows' text codes into ``values``, -1 for rows not looked at)."""
     rows, ids = [], []
     for plat, hint, pattern in rules.links:
-        cand = pc.equal(platform, plat)
-        if hint:
-            cand = pc.and_(cand, pc.match_substring(content, hint))
-        idx = np.flatnonzero(pc.fill_null(cand, False).to_numpy(zero_copy_only=False))
-        if len(idx) == 0:
+        sel = np.flatnonzero((codes >= 0) & _mask(platform, plat))
+        if len(sel) == 0:
             continue
-        sub = content.take(pa.array(idx))
-        # distinct texts once
-        enc = pc.dictionary_encode(sub)
-        found = _extract(enc.dictionary, pattern)
-        got = found.to_numpy(zero_copy_only=False)
-        codes = enc.indices.to_numpy(zero_copy_only=False)
-        val = got[codes]
-        ok = pd.notna(val)
-        rows.append(idx[ok])
-        ids.append(val[ok])
+        uniq = np.unique(codes[sel])
+        texts = values.take(pa.array(uniq))
+        found = np.full(len(uniq), None, dtype=object)
+        look = np.ones(len(uniq), dtype=bool) if not hint else \
+            pc.fill_null(pc.match_substring(texts, hint), False).to_numpy(zero_copy_only=False)
+        if look.any():
+            at = np.flatnonzero(look)
+            found[at] = _extract(texts.take(pa.array(at)), pattern) \
+                .to_numpy(zero_copy_only=False)
+        ok = pd.notna(found)
+        if not ok.any():
+            continue
+        lookup = pd.Series(found[ok], index=uniq[ok])
+        hit = sel[np.isin(codes[sel], uniq[ok])]
+        rows.append(hit)
+        ids.append(lookup.reindex(codes[hit]).to_numpy(dtype=object))
     if not rows:
         return pd.DataFrame({"row": np.zeros(0, np.int64), "product": np.zeros(0, object)})
     return pd.DataFrame({"row": np.concatenate(rows), "product": np.concatenate(ids)})
@@ -178,46 +198,45 @@ def _extract(texts: pa.Array, pattern: str) -> pa.Array:
 def message_links(msgs: pd.DataFrame, cat: pd.DataFrame, rules: RefRules | None = None
                   ) -> pd.DataFrame:
     """Distinct (shop, buyer_id, day, product, how) of the messages ``msgs`` (columns shop,
-    platform, buyer_id, sender, sent_at, content, item_id if present).  ``day`` is the
-    calendar day (datetime64[D]).  Links from text come from the buyer's own messages; the
-    ``item_id`` column counts on any message of the buyer's chat.  ``cat``:
-    :func:`catalogue` of the shop's order items (for title matches and id → product)."""
+    platform, buyer_id, sender, sent_at, content, item_id if present; text columns may be
+    categoricals).  ``day`` is the calendar day (datetime64[D]).  Links from text come
+    from the buyer's own messages; the ``item_id`` column counts on any message of the
+    buyer's chat.  ``cat``: :func:`catalogue` of the shop's order items (for title
+    matches).  Each distinct text is matched once."""
     rules = rules or load_ref_rules()
     out = []
     if msgs.empty:
         return pd.DataFrame(columns=LINK_COLUMNS)
-    day = pd.to_datetime(msgs["sent_at"]).to_numpy().astype("datetime64[D]")
     if "item_id" in msgs.columns:
-        sku = pc.utf8_trim_whitespace(_arrow(msgs["item_id"]))
-        idx = np.flatnonzero(pc.fill_null(pc.greater(pc.utf8_length(sku), 0), False)
-                             .to_numpy(zero_copy_only=False))
+        vals, codes = _distinct(msgs["item_id"])
+        vals = pc.utf8_trim_whitespace(vals)
+        good = pc.fill_null(pc.greater(pc.utf8_length(vals), 0), False) \
+            .to_numpy(zero_copy_only=False)
+        idx = np.flatnonzero(codes >= 0)
+        idx = idx[good[codes[idx]]]
         if len(idx):
-            out.append(pd.DataFrame({"row": idx, "product": sku.take(pa.array(idx))
-                                     .to_numpy(zero_copy_only=False), "how": "sku"}))
-    buyer = np.flatnonzero(pc.fill_null(pc.equal(_arrow(msgs["sender"]), "buyer"), False)
-                           .to_numpy(zero_copy_only=False))
-    if len(buyer):
-        content = _arrow(msgs["content"]).take(pa.array(buyer))
-        platform = _arrow(msgs["platform"]).take(pa.array(buyer))
-        lk = _link_refs(content, platform, rules)
+            out.append(pd.DataFrame({"row": idx, "product": vals.to_numpy(
+                zero_copy_only=False).astype(object)[codes[idx]], "how": "sku"}))
+    buyer = _mask(msgs["sender"], "buyer")
+    if buyer.any():
+        values, codes = _distinct(msgs["content"])
+        codes = np.where(buyer, codes, -1)
+        lk = _link_refs(values, codes, msgs["platform"], rules)
         if len(lk):
-            out.append(lk.assign(row=buyer[lk["row"].to_numpy()], how="link"))
+            out.append(lk.assign(how="link"))
         titles = cat[cat["title_norm"].notna()] if len(cat) else cat
         if len(titles):
-            tl = _title_refs(content, _arrow(msgs["shop"]).take(pa.array(buyer))
-                             .to_numpy(zero_copy_only=False).astype(object), titles, rules)
+            tl = _title_refs(values, codes, msgs["shop"], titles, rules)
             if len(tl):
-                out.append(tl.assign(row=buyer[tl["row"].to_numpy()], how="title"))
+                out.append(tl.assign(how="title"))
     if not out:
         return pd.DataFrame(columns=LINK_COLUMNS)
     ref = pd.concat(out, ignore_index=True)
     rows = ref["row"].to_numpy()
-    at = pa.array(rows)
-    links = pd.DataFrame({"shop": _arrow(msgs["shop"]).take(at).to_numpy(zero_copy_only=False)
-                          .astype(object),
-                          "buyer_id": _arrow(msgs["buyer_id"]).take(at)
-                          .to_numpy(zero_copy_only=False).astype(object),
-                          "day": day[rows], "product": ref["product"].to_numpy(dtype=object),
+    day = pd.to_datetime(msgs["sent_at"].iloc[rows]).to_numpy().astype("datetime64[D]")
+    links = pd.DataFrame({"shop": msgs["shop"].iloc[rows].astype(object).to_numpy(),
+                          "buyer_id": msgs["buyer_id"].iloc[rows].astype(object).to_numpy(),
+                          "day": day, "product": ref["product"].to_numpy(dtype=object),
                           "how": pd.Categorical(ref["how"], categories=list(HOWS))})
     return (links.sort_values("how", kind="stable")
             .drop_duplicates(["shop", "buyer_id", "day", "product"])
@@ -226,12 +245,11 @@ def message_links(msgs: pd.DataFrame, cat: pd.DataFrame, rules: RefRules | None 
             .reset_index(drop=True)[LINK_COLUMNS])
 
 
-def _title_refs(content: pa.Array, shop: np.ndarray, titles: pd.DataFrame,
+def _title_refs(values: pa.Array, codes: np.ndarray, shop: pd.Series, titles: pd.DataFrame,
                 rules: RefRules) -> pd.DataFrame:
     """(row, product) for buyer messages that are, or quote, a title of their shop."""
-    enc = pc.dictionary_encode(content)
-    texts = enc.dictionary
-    codes = enc.indices.to_numpy(zero_copy_only=False)
+    uniq = np.unique(codes[codes >= 0])
+    texts = values.take(pa.array(uniq))
     candidates = [normalise_titles(texts)]
     for pair in rules.pairs:
         o, c = (_re_escape(ch) for ch in pair)
@@ -243,9 +261,11 @@ def _title_refs(content: pa.Array, shop: np.ndarray, titles: pd.DataFrame,
         hit = pc.fill_null(pc.is_in(cand, value_set=wanted), False).to_numpy(zero_copy_only=False)
         if not hit.any():
             continue
-        norm = cand.to_numpy(zero_copy_only=False)
-        sel = np.flatnonzero(hit[codes])
-        f = pd.DataFrame({"row": sel, "shop": shop[sel], "title_norm": norm[codes[sel]]})
+        norm = pd.Series(cand.to_numpy(zero_copy_only=False)[hit], index=uniq[hit])
+        sel = np.flatnonzero(codes >= 0)
+        sel = sel[np.isin(codes[sel], uniq[hit])]
+        f = pd.DataFrame({"row": sel, "shop": shop.iloc[sel].astype(object).to_numpy(),
+                          "title_norm": norm.reindex(codes[sel]).to_numpy(dtype=object)})
         f = f.merge(titles[["shop", "title_norm", "product"]], on=["shop", "title_norm"])
         rows.append(f["row"].to_numpy())
         prods.append(f["product"].to_numpy(dtype=object))
@@ -254,17 +274,17 @@ def _title_refs(content: pa.Array, shop: np.ndarray, titles: pd.DataFrame,
     return pd.DataFrame({"row": np.concatenate(rows), "product": np.concatenate(prods)})
 
 
+def _re_escape(ch: str) -> str:
+    import re
+
+    return re.escape(ch)
+
+
 def _ids(values) -> np.ndarray:
     """Item ids as trimmed strings, None when empty."""
     a = pc.utf8_trim_whitespace(_arrow(values))
     a = pc.if_else(pc.equal(pc.utf8_length(a), 0), pa.scalar(None, pa.string()), a)
     return a.to_numpy(zero_copy_only=False).astype(object)
-
-
-def _re_escape(ch: str) -> str:
-    import re
-
-    return re.escape(ch)
 
 
 def order_products(items: pd.DataFrame, cat: pd.DataFrame) -> pd.DataFrame:

@@ -49,18 +49,19 @@ def linked_buyer_days(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFr
     :func:`product_stats`)."""
     cat = catalogue(items) if cat is None else cat
     d = _setup(msgs, orders, window_days, lookback_days, "order", as_of, excluded)
-    keep = d.bd_inquiry & _day_range(d.bd_day, since, until)
-    bd = pd.DataFrame({"shop": d.shop_names[d.bd_shop[keep]],
-                       "buyer_id": d.buyer_names[d.bd_g[keep] % d.nb],
-                       "day": d.bd_day[keep].astype("datetime64[D]"),
-                       "g": d.bd_g[keep], "f": d.bd_f[keep],
-                       "agent_id": d.agent_names[d.bd_agent[keep]],
-                       "paid_any": d.bd_paid[keep], "ordered_any": d.bd_ordered[keep],
-                       "pending": d.bd_pending[keep]})
+    keep = np.flatnonzero(d.bd_inquiry & _day_range(d.bd_day, since, until))
     in_days = _day_range(pd.to_datetime(msgs["sent_at"]).to_numpy().astype("datetime64[D]")
                          .astype(np.int64), since, until)
     links = message_links(msgs[in_days] if not in_days.all() else msgs, cat)
-    lb = bd.merge(links, on=["shop", "buyer_id", "day"], how="inner")
+    # joined on integer (shop, buyer) codes and day numbers; names only for the linked rows
+    sc = pd.Index(d.shop_names).get_indexer(links["shop"].to_numpy(dtype=object))
+    bc = pd.Index(d.buyer_names).get_indexer(links["buyer_id"].to_numpy(dtype=object))
+    lg = np.where((sc >= 0) & (bc >= 0), sc * d.nb + bc, -1)
+    lday = links["day"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    bd = pd.DataFrame({"k": np.arange(len(keep)), "g": d.bd_g[keep], "day": d.bd_day[keep]})
+    lb = pd.DataFrame({"g": lg, "day": lday, "product": links["product"].to_numpy(dtype=object),
+                       "how": links["how"].to_numpy(dtype=object)}).merge(bd, on=["g", "day"])
+    i = keep[lb["k"].to_numpy()]
     op = order_products(items, cat)
     # paid orders of the product, by buyer and anchor time
     paid = np.flatnonzero(d.o_paid & (d.o_g >= 0))
@@ -68,13 +69,17 @@ def linked_buyer_days(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFr
                        "order_id": d.orders["order_id"].to_numpy(dtype=object)[d.o_pos[paid]],
                        "g": d.o_g[paid], "t": d.o_anchor_t[paid]})
     po = po.merge(op[["shop", "order_id", "product"]], on=["shop", "order_id"])
-    hit = lb[["g", "f", "product"]].reset_index().merge(po[["g", "t", "product"]],
-                                                        on=["g", "product"])
+    pairs = pd.DataFrame({"r": np.arange(len(lb)), "g": lb["g"].to_numpy(), "f": d.bd_f[i],
+                          "product": lb["product"].to_numpy(dtype=object)})
+    hit = pairs.merge(po[["g", "t", "product"]], on=["g", "product"])
     hit = hit[(hit["t"] >= hit["f"]) & (hit["t"] <= hit["f"] + d.window_s)]
-    lb["paid"] = np.isin(np.arange(len(lb)), hit["index"].to_numpy())
-    lb["date"] = lb["day"].to_numpy().astype("datetime64[D]")
-    out = lb[["shop", "buyer_id", "date", "product", "how", "agent_id", "paid", "paid_any",
-              "ordered_any", "pending"]]
+    out = pd.DataFrame({
+        "shop": d.shop_names[d.bd_shop[i]], "buyer_id": d.buyer_names[d.bd_g[i] % d.nb],
+        "date": d.bd_day[i].astype("datetime64[D]"), "product": lb["product"].to_numpy(),
+        "how": lb["how"].to_numpy(), "agent_id": d.agent_names[d.bd_agent[i]],
+        "paid": np.isin(np.arange(len(lb)), hit["r"].to_numpy()),
+        "paid_any": d.bd_paid[i], "ordered_any": d.bd_ordered[i], "pending": d.bd_pending[i]})
+    out = out.sort_values(["shop", "date", "buyer_id", "product"], kind="stable")
     return out.reset_index(drop=True), d, op
 
 

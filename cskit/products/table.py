@@ -72,6 +72,22 @@ def _reason_mix(lb: pd.DataFrame, classified: pd.DataFrame, lang: str, top: int 
     return pd.DataFrame({"lost_reasons": text, "lost_reason_ids": ids}).reset_index()
 
 
+def _read_messages(store, shop: str, since, until) -> pd.DataFrame:
+    """One shop's messages from ``since`` to the end of the last window after ``until``,
+    text columns as categoricals (as `cskit kpi` reads them: each distinct text once)."""
+    from cskit.store import table_to_frame
+
+    end = None if until is None else \
+        pd.Timestamp(until) + pd.Timedelta(days=1 + WINDOW_DAYS + 1)
+    entries = store.files(schema.MESSAGES, [shop], since, None if end is None else end.date())
+    if not entries:
+        return pd.DataFrame(columns=MSG_COLUMNS)
+    t = store.read_table(schema.MESSAGES, entries, MSG_COLUMNS, shops=[shop],
+                         start=None if since is None else pd.Timestamp(since), end=end,
+                         categorical=True)
+    return table_to_frame(t)
+
+
 def _classify(msgs: pd.DataFrame, lb: pd.DataFrame, excluded, lex) -> pd.DataFrame:
     """`cskit lost`'s classification (:func:`cskit.text.frames.classify_lost_days`, the pdd5
     rule's service signals) of the linked lost buyer-days only: the messages of their buyers
@@ -83,8 +99,10 @@ def _classify(msgs: pd.DataFrame, lb: pd.DataFrame, excluded, lex) -> pd.DataFra
     lost = lost.assign(date=pd.to_datetime(lost["date"]).dt.date,
                        had_unpaid_order=lost["ordered_any"].astype(bool))
     mine = msgs["buyer_id"].isin(lost["buyer_id"].unique()).to_numpy(dtype=bool, na_value=False)
-    cl, _ = classify_lost_days(msgs[mine].reset_index(drop=True), lost, excluded, lex,
-                               get_rule("pdd5"))
+    sub = msgs[mine].reset_index(drop=True)
+    sub = sub.astype({c: "string" for c in sub.columns
+                      if isinstance(sub[c].dtype, pd.CategoricalDtype)})
+    cl, _ = classify_lost_days(sub, lost, excluded, lex, get_rule("pdd5"))
     return cl
 
 
@@ -103,8 +121,7 @@ def products_table(store, *, shops=None, period, lexicon=None, lang: str = "zh",
     rows = []
     for shop in select_shops(store, shops):
         since = first - dt.timedelta(days=ATTRIBUTION_LEAD_DAYS) if first else None
-        msgs = store.read(schema.MESSAGES, shops=[shop], since=since, until=period.until,
-                          columns=MSG_COLUMNS, time_slack=dt.timedelta(days=WINDOW_DAYS + 1))
+        msgs = _read_messages(store, shop, since, period.until)
         if msgs.empty:
             continue
         o_since = first - dt.timedelta(days=LOOKBACK_DAYS + 1) if first else None
