@@ -96,8 +96,9 @@ def product_stats(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFrame,
     * lost_buyers — of those, with no paid order at all in the window (`cskit lost`'s
       lost buyer-days), window closed;
     * paid_orders, units, sales — paid orders created in the period with a line of the
-      product (chat or not), their units and line value (price × quantity; NaN when a
-      line has no price or quantity)."""
+      product (chat or not), their units and line value (price × quantity; an order of
+      this one product without unit prices: its amount paid; else NaN when a line has no
+      price or quantity)."""
     cat = catalogue(items) if cat is None else cat
     since, until = _span(periods)
     lb_all, d, op = linked_buyer_days(msgs, orders, items, since, until,
@@ -109,7 +110,10 @@ def product_stats(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFrame,
     o_day = d.o_ct[paid_o] // _DAY
     po_all = pd.DataFrame({"shop": d.shop_names[d.o_shop[paid_o]],
                            "order_id": d.orders["order_id"].to_numpy(dtype=object)
-                           [d.o_pos[paid_o]]})
+                           [d.o_pos[paid_o]], "amount": d.o_amount[paid_o]})
+    # an order of one product whose lines have no unit price (PDD): its amount paid (实付)
+    n_prod = op.groupby(["shop", "order_id"], sort=False)["product"].transform("size")
+    op = op.assign(single=(n_prod == 1).to_numpy())
     results = []
     for p_since, p_until in periods:
         lb = lb_all[_day_range(day_all, p_since, p_until)].reset_index(drop=True)
@@ -118,8 +122,9 @@ def product_stats(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFrame,
         a = pd.DataFrame({"inquiring_buyers": g["inq"].sum(), "paid_buyers": g["paid"].sum(),
                           "pending_buyers": g["pend"].sum(), "lost_buyers": g["lost"].sum()})
         # sales: paid orders created in the period, every order of the shop (chat or not)
-        po = po_all[_day_range(o_day, p_since, p_until)].drop_duplicates()
+        po = po_all[_day_range(o_day, p_since, p_until)].drop_duplicates(["shop", "order_id"])
         po = po.merge(op, on=["shop", "order_id"])
+        po["value"] = po["value"].where(po["value"].notna() | ~po["single"], po["amount"])
         s = po.groupby(keys, sort=False)
         b = pd.DataFrame({"paid_orders": s["order_id"].nunique(),
                           "units": s["units"].sum(min_count=1).where(
