@@ -45,7 +45,7 @@ __all__ = ["ReportData", "Note", "collect", "previous_period", "headline", "writ
 
 #: what :func:`collect` can compute
 PARTS = ("day", "agent", "hour", "shop", "annotate", "agent_daily", "conversion",
-         "conversion_shop", "lost")
+         "conversion_shop", "lost", "products")
 #: everything a weekly report shows (agent_daily: the per-agent reply-rate heatmap)
 ALL_PARTS = frozenset(PARTS) - {"conversion_shop"}
 #: conversion defaults (cskit.metrics.conversion): attribution window and after-sale lookback
@@ -69,6 +69,7 @@ FILES = {
     "unpaid.csv": "催付名单 (下单未付款)",
     "lost_buyers.csv": "询单未购买买家",
     "lost_reasons.csv": "询单流失原因",
+    "products.csv": "商品询单分析",
     "reply_rate.png": "图表: 回复率趋势",
     "load.png": "图表: 咨询量与超时分布",
     "agents.png": "图表: 客服对比",
@@ -145,6 +146,7 @@ class ReportData:
     #: reason_summary by shop (lost_reasons.csv) and over all shops (chart, index.html)
     lost_reasons: pd.DataFrame | None = None
     lost_reasons_total: pd.DataFrame | None = None
+    products: pd.DataFrame | None = None  #: `cskit products` of the period (cskit.products.report)
     notes: list[Note] = field(default_factory=list)
 
     def agents_frame(self) -> pd.DataFrame:
@@ -299,6 +301,9 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
                                               days=WINDOW_DAYS)))
     if text_mod is not None and data.lost_buyers is not None:
         _lost_reasons(text_mod, get("lost_msgs"), get("lost_signals"), data, strict)
+    if "products" in parts:
+        from cskit.products.report import collect_products
+        collect_products(store, data, strict)
     return data
 
 
@@ -461,7 +466,8 @@ def table_columns(frame: pd.DataFrame, rule=None) -> list[Column]:
                 m = kpi(k)
                 cols.append(Column(k, m.label_zh, m.label_en, m.unit))
             except KeyError:
-                zh, en, unit = EXTRA_COLUMNS.get(k, (k, k, "text"))
+                from cskit.products.report import LABELS
+                zh, en, unit = EXTRA_COLUMNS.get(k) or LABELS.get(k, (k, k, "text"))
                 cols.append(Column(k, zh, en, unit))
     return cols
 
@@ -578,6 +584,7 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
         put_csv("lost_buyers.csv", data.lost_buyers)
     if data.lost_reasons is not None:
         put_csv("lost_reasons.csv", data.lost_reasons)
+    put_csv("products.csv", data.products)
     if excel and sheets:
         from cskit.xlsx import xlsx_bytes
 
@@ -891,6 +898,8 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
             out.append(f"<p>共 {len(data.unpaid)} 笔; 完整名单见 <a href=\"unpaid.csv\">unpaid.csv</a>.</p>")
             out.append(_table(top[keys], table_columns(top[keys], rule)))
 
+    from cskit.products.report import products_html
+    out.append(products_html(data, top_n, _table))
     # files
     out.append("<h2>文件</h2><ul>")
     for name in [n for n in FILES if n in written] + [n for n in written if n not in FILES]:

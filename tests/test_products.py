@@ -208,3 +208,15 @@ def test_lost_reasons_are_cskit_lost_s(store):
     # b3 is A's only lost buyer (b4, b5 are lost too but linked to no product)
     assert set(lost) == {"b3", "b4", "b5"}
     assert rows[A]["lost_reason_ids"] == f"{lost['b3']}:1"
+
+
+def test_weekly_report_has_the_products_section(store, tmp_path):
+    out = tmp_path / "rep"
+    r = run("report", "--store", store.root, "--week", "2026-W19", "--out", out, "--no-charts")
+    assert r.exit_code == 0, r.output
+    rows = pd.read_csv(out / "products.csv", dtype={"product_id": str})
+    a = rows[rows["product_id"] == A].iloc[0]
+    assert (a["inquiring_buyers"], a["paid_buyers"], a["lost_buyers"]) == (2, 1, 1)
+    page = (out / "index.html").read_text("utf-8")
+    section = page[page.index("<h2>商品询单分析"):page.index("<h2>文件")]
+    assert "洗衣液 2kg" in section and "50.0%" in section and "products.csv" in section

@@ -13,31 +13,13 @@ from cskit.cli.app import app, boundary, open_store, output_file
 from cskit.cli.options import (ExcelOpt, Fmt, FormatOpt, LangOpt, LastWeekOpt, OutputOpt, ShopOpt,
                                SinceOpt, StoreOpt, UntilOpt, WeekOpt, WideOpt, check_excel,
                                period_of)
-from cskit.render import Column, emit
+from cskit.products.report import COLUMNS, product_notes
+from cskit.render import emit
 
-__all__ = ["PRODUCT_TABLE_COLUMNS", "run_products", "product_notes"]
+__all__ = ["PRODUCT_TABLE_COLUMNS", "run_products"]
 
 #: `cskit products` (keys: cskit.products.table.PRODUCT_COLUMNS; docs/products.md)
-PRODUCT_TABLE_COLUMNS = [
-    Column("shop", "店铺", "shop"),
-    Column("title", "商品", "product", wrap=True),
-    Column("product_id", "商品ID", "item id", optional=2),
-    Column("inquiring_buyers", "询单人数", "inquiring buyers", "count"),
-    Column("paid_buyers", "询单→付款人数", "inquiries that paid", "count"),
-    Column("inquiry_conversion", "询单转化率", "inquiry conversion", "rate"),
-    Column("pending_buyers", "窗口未结束", "window open", "count", optional=True),
-    Column("lost_buyers", "流失人数", "lost buyers", "count"),
-    Column("lost_reasons", "流失原因", "lost reasons", wrap=True),
-    Column("paid_orders", "付款订单数", "paid orders", "count"),
-    Column("units", "件数", "units", "count", optional=True),
-    Column("sales", "销售额", "sales", "yuan"),
-    Column("inquiring_buyers_prev", "上期询单人数", "inquiring (prev.)", "count", optional=True),
-    Column("inquiring_change", "询单环比", "inquiring vs prev.", "rate"),
-    Column("inquiry_conversion_prev", "上期转化率", "conversion (prev.)", "rate", optional=True),
-    Column("conversion_change", "转化率变化", "conversion change", "rate", optional=True),
-    Column("lost_reason_ids", "流失原因代码", "lost reason ids", optional=3),
-    Column("product", "商品键", "product key", optional=3),
-]
+PRODUCT_TABLE_COLUMNS = COLUMNS
 
 
 class SortKey(str, Enum):
@@ -48,22 +30,6 @@ class SortKey(str, Enum):
     sales = "sales"
     paid_orders = "paid_orders"
     inquiring_change = "inquiring_change"
-
-
-def product_notes(notes: list, lang: str) -> list[str]:
-    """One line per shop whose product purchases cannot be known."""
-    from cskit.i18n import tr
-    from cskit.metrics.coverage import unknown_note
-
-    out = []
-    for shop, kind, info in notes:
-        if kind == "orders":
-            out.append(unknown_note(shop, info, lang))
-        else:
-            out.append(tr("{shop}: the store has no order lines (order_items): which products "
-                          "were bought is unknown, purchases and sales left empty", lang,
-                          shop=shop))
-    return out
 
 
 def run_products(store, *, shops=None, period, top=None, sort="inquiring_buyers", lexicon=None,

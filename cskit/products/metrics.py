@@ -92,7 +92,7 @@ def product_stats(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFrame,
 
     * inquiring_buyers — inquiry buyer-days linked to the product;
     * paid_buyers — of those, with a paid order containing the product in the window;
-    * pending_buyers — of those, not paid and with the window still open;
+    * pending_buyers — of those, with the window still open at the data end;
     * lost_buyers — of those, with no paid order at all in the window (`cskit lost`'s
       lost buyer-days), window closed;
     * paid_orders, units, sales — paid orders created in the period with a line of the
@@ -117,7 +117,7 @@ def product_stats(msgs: pd.DataFrame, orders: pd.DataFrame, items: pd.DataFrame,
     results = []
     for p_since, p_until in periods:
         lb = lb_all[_day_range(day_all, p_since, p_until)].reset_index(drop=True)
-        g = lb.assign(inq=1, pend=lb["pending"] & ~lb["paid"],
+        g = lb.assign(inq=1, pend=lb["pending"],
                       lost=~lb["paid_any"] & ~lb["pending"]).groupby(keys, sort=False)
         a = pd.DataFrame({"inquiring_buyers": g["inq"].sum(), "paid_buyers": g["paid"].sum(),
                           "pending_buyers": g["pend"].sum(), "lost_buyers": g["lost"].sum()})
