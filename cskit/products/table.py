@@ -100,8 +100,6 @@ def _classify(msgs: pd.DataFrame, lb: pd.DataFrame, excluded, lex) -> pd.DataFra
                        had_unpaid_order=lost["ordered_any"].astype(bool))
     mine = msgs["buyer_id"].isin(lost["buyer_id"].unique()).to_numpy(dtype=bool, na_value=False)
     sub = msgs[mine].reset_index(drop=True)
-    sub = sub.astype({c: "string" for c in sub.columns
-                      if isinstance(sub[c].dtype, pd.CategoricalDtype)})
     cl, _ = classify_lost_days(sub, lost, excluded, lex, get_rule("pdd5"))
     return cl
 
