@@ -100,9 +100,12 @@ def catalogue(items: pd.DataFrame) -> pd.DataFrame:
                                                                    None).to_numpy()})
     f["item_id"] = _ids(f["item_id"])
     f["title_norm"] = normalise_titles(f["title"]).to_pandas()
-    f = f.drop_duplicates(["shop", "item_id", "title_norm"])
+    # lines per distinct (shop, id, title): the display title is the most frequent one
+    f = f.groupby(["shop", "item_id", "title_norm", "title"], dropna=False, sort=False) \
+        .size().rename("n").reset_index()
     # ids per title: exactly one → the title names it; none → the title is its own product
-    by_title = f[f["title_norm"].notna()].groupby(["shop", "title_norm"], sort=False)
+    by_title = f[f["title_norm"].notna()].groupby(["shop", "title_norm"], sort=False,
+                                                  dropna=False)
     n_ids = by_title["item_id"].nunique()
     one_id = by_title["item_id"].first()
     t = n_ids.rename("n").to_frame().join(one_id.rename("id")).reset_index()
@@ -112,8 +115,9 @@ def catalogue(items: pd.DataFrame) -> pd.DataFrame:
     f = f.merge(t[["shop", "title_norm", "product"]], on=["shop", "title_norm"], how="left")
     f["product"] = f["item_id"].where(f["item_id"].notna(), f["product"])
     f = f[f["product"].notna()]
-    shown = (f[f["title"].notna()].groupby(["shop", "product"], sort=False)["title"]
-             .agg(lambda s: s.value_counts().index[0]) if len(f) else pd.Series(dtype=object))
+    shown = (f[f["title"].notna()].sort_values(["n", "title"], ascending=[False, True],
+                                                kind="stable")
+             .drop_duplicates(["shop", "product"]).set_index(["shop", "product"])["title"])
     t = t[t["product"].notna()]
     out = pd.concat([t[["shop", "product", "title_norm"]],
                      f.loc[f["item_id"].notna(), ["shop", "product"]].drop_duplicates()

@@ -32,9 +32,10 @@ NEED_ORDERS = ("paid_buyers", "inquiry_conversion", "pending_buyers", "lost_buye
                "inquiry_conversion_prev", "conversion_change")
 NEED_ITEMS = ("paid_buyers", "inquiry_conversion", "paid_orders", "units", "sales",
               "inquiry_conversion_prev", "conversion_change")
-#: `cskit lost`'s columns (the same classification) and the SKU column
-MSG_COLUMNS = ["shop", "platform", "conversation_id", "buyer_id", "agent_id", "sender",
-               "sent_at", "content", "msg_type", "source_file", "source_row", "item_id"]
+#: what the links, the conversion and `cskit lost`'s classification with the pdd5 rule read
+#: (source_file/row: the same-second tie order), and the SKU column
+MSG_COLUMNS = ["shop", "platform", "buyer_id", "agent_id", "sender", "sent_at", "content",
+               "source_file", "source_row", "item_id"]
 ITEM_COLUMNS = ["shop", "order_id", "item_id", "title", "quantity", "price"]
 
 
@@ -63,12 +64,11 @@ def _reason_mix(lb: pd.DataFrame, classified: pd.DataFrame, lang: str, top: int 
                                                  ascending=[True, True, False, True],
                                                  kind="stable"))
     sep = "、" if lang == "zh" else ", "
-    g = n.groupby(["shop", "product"], sort=False)
-    text = g.apply(lambda f: sep.join(f"{r} {k}" for r, k in zip(f["primary"].head(top),
-                                                                f["n"].head(top))),
-                   include_groups=False)
-    ids = g.apply(lambda f: ";".join(f"{r}:{k}" for r, k in zip(f["primary_id"], f["n"])),
-                  include_groups=False)
+    n["txt"] = n["primary"].astype(str) + " " + n["n"].astype(str)
+    n["id"] = n["primary_id"].astype(str) + ":" + n["n"].astype(str)
+    keys = ["shop", "product"]
+    text = n.groupby(keys, sort=False).head(top).groupby(keys, sort=False)["txt"].agg(sep.join)
+    ids = n.groupby(keys, sort=False)["id"].agg(";".join)
     return pd.DataFrame({"lost_reasons": text, "lost_reason_ids": ids}).reset_index()
 
 
