@@ -85,9 +85,9 @@ def products_html(data, top_n: int, table) -> str:
         out.append(f'<p class="nodata">无数据{("：" + html.escape(why)) if why else ""}</p>')
         return "\n".join(out)
     top = frame[frame["inquiring_buyers"].fillna(0) > 0].head(top_n)
-    out.append(f"<p>询单人数 = 聊天中带商品链接/卡片/SKU/商品标题的询单 (买家·天); 询单→付款 = "
-               f"其中在转化窗口内付款买了该商品的; 流失原因同 cskit lost. 全部商品见 "
-               f'<a href="products.csv">products.csv</a> (定义见 docs/products.md).</p>')
+    out.append("<p>询单人数 = 聊天中带商品链接/卡片/SKU/商品标题的询单 (买家·天); 询单→付款 = "
+               "其中在转化窗口内付款买了该商品的; 流失原因同 cskit lost. 全部商品见 "
+               '<a href="products.csv">products.csv</a> (定义见 docs/products.md).</p>')
     cols = [c for c in COLUMNS if c.key in HTML_KEYS]
     out.append(table(top[[c.key for c in cols]], cols))
     return "\n".join(out)
