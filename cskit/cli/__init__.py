@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import signal
 
-from cskit.cli import demo, ingest, kpi, products, report, text  # noqa: F401  (register the commands)
+from cskit.cli import (demo, ingest, kpi, products, promises, ratings, report, score,  # noqa: F401
+                       text, workload)  # (register the commands)
 from cskit.cli.app import app
 
 __all__ = ["app", "main"]

@@ -41,6 +41,7 @@ from .orders import (
     _plan_orders,
 )
 from .phrases import AFTER_TOPICS, GREETINGS, PRE_TOPICS, _phrase_table
+from .promises import plant_promises
 from .products import plant_products
 from .shops import _MAIN, _TINY, ShopSpec, _spec
 from .simulation import SPECIALS, _content_index, _conversation_ids, _Sim, _simulate
@@ -94,6 +95,8 @@ def generate(seed: int = DEFAULT_SEED, *, shops: int = 2, agents_per_shop: int =
     cidx = _content_index(rng, sim, offset, length, ordered_conv)
     messages, notes, files, mextra = _sample_messages(rng, sim, specs, buyer_id, nick, pool,
                                                       cidx, start, days)
+    messages, promises = plant_promises(seed, messages, mextra["conv"].to_numpy(),
+                                        np.asarray(sim.c_after_sale, dtype=bool), orders)
     messages, product_refs = plant_products(seed, specs, messages, mextra["conv"].to_numpy(),
                                             truth_bd, truth_orders, orders)
     truth_bd = truth_bd.drop(columns=["_conv"])
@@ -103,7 +106,7 @@ def generate(seed: int = DEFAULT_SEED, *, shops: int = 2, agents_per_shop: int =
     return SampleData(seed=seed, start=start, days=days, shops=specs, messages=messages,
                       orders=orders, excluded=excluded,
                       truth={"buyer_days": truth_bd, "orders": truth_orders,
-                             "product_refs": product_refs},
+                             "promises": promises, "product_refs": product_refs},
                       notes=notes, message_files=files, message_extra=mextra,
                       order_files=order_files,
                       excluded_files=excl_files, order_extra=order_extra)
