@@ -58,6 +58,10 @@ def demo_cmd(
         run_kpi(store, period=Period(None, None), rule=rule, by="agent", lang=lang.value)
         print()
         run_promises(store, period=Period(None, None), by="agent", lang=lang.value)  # 日清
+        from cskit.cli.answers import run_answers  # 话术优化: the 3 most asked questions per shop
+
+        print()
+        run_answers(store, period=Period(None, None), top=3, lang=lang.value)
         print()
         run_products(store, period=Period(None, None), top=5, lang=lang.value)
 
