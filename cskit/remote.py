@@ -127,11 +127,12 @@ class RemoteStore(Store):
             if not ok:
                 raise _damaged(self.root, f.path)
 
-    def _dataset(self, paths: list[str], fmt):
+    def _dataset(self, paths: list[str], fmt, schema=None):
         import pyarrow.dataset as ds
 
         fs, _ = self.fs
-        return ds.dataset([self._path(p) for p in paths], format=fmt, filesystem=fs)
+        return ds.dataset([self._path(p) for p in paths], format=fmt, filesystem=fs,
+                          schema=schema)
 
     def _damaged_part(self, paths: list[str]) -> StoreError:
         import pyarrow.parquet as pq

@@ -46,7 +46,7 @@ __all__ = ["ReportData", "Note", "collect", "previous_period", "headline", "writ
 
 #: what :func:`collect` can compute
 PARTS = ("day", "agent", "hour", "shop", "annotate", "agent_daily", "conversion",
-         "conversion_shop", "lost", report_promises.PART)
+         "conversion_shop", "lost", report_promises.PART, "products")
 #: everything a weekly report shows (agent_daily: the per-agent reply-rate heatmap)
 ALL_PARTS = frozenset(PARTS) - {"conversion_shop"}
 #: conversion defaults (cskit.metrics.conversion): attribution window and after-sale lookback
@@ -73,6 +73,7 @@ FILES = {
     report_promises.FILE: "日清: 客服承诺清单",
     report_score.FILE: "绩效考核: 每个客服的总分、提成和各项得分",
     report_score.BREAKDOWN: "绩效考核明细: 每项指标的数值、分档、权重和贡献分",
+    "products.csv": "商品询单分析",
     "reply_rate.png": "图表: 回复率趋势",
     "load.png": "图表: 咨询量与超时分布",
     "agents.png": "图表: 客服对比",
@@ -159,6 +160,7 @@ class ReportData:
     answers: pd.DataFrame | None = None
     faq: pd.DataFrame | None = None
     answer_rules: object = None
+    products: pd.DataFrame | None = None  #: `cskit products` of the period (cskit.products.report)
     notes: list[Note] = field(default_factory=list)
 
     def agents_frame(self) -> pd.DataFrame:
@@ -312,6 +314,9 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
         from cskit.agent_extras import agent_extras
 
         data.agent_extras = agent_extras(store, shops=data.shops, period=period)
+    if "products" in parts:
+        from cskit.products.report import collect_products
+        collect_products(store, data, strict)
     return data
 
 
@@ -525,7 +530,8 @@ def table_columns(frame: pd.DataFrame, rule=None) -> list[Column]:
                 m = kpi(k)
                 cols.append(Column(k, m.label_zh, m.label_en, m.unit))
             except KeyError:
-                zh, en, unit = EXTRA_COLUMNS.get(k, (k, k, "text"))
+                from cskit.products.report import LABELS
+                zh, en, unit = EXTRA_COLUMNS.get(k) or LABELS.get(k, (k, k, "text"))
                 cols.append(Column(k, zh, en, unit))
     return cols
 
@@ -655,6 +661,7 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
         put_csv(report_score.BREAKDOWN, scored.breakdown)
     from cskit.report_answers import write_answer_files  # 话术优化 section
     written += write_answer_files(data, out, _write, excel, sheets)
+    put_csv("products.csv", data.products)
     if excel and sheets:
         from cskit.xlsx import xlsx_bytes
 
@@ -973,6 +980,8 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
     out.extend(report_score.score_html(data, _table, _clip))
     from cskit.report_answers import answers_html
     out += answers_html(data, _table, _e)
+    from cskit.products.report import products_html
+    out.append(products_html(data, top_n, _table))
     # files
     out.append("<h2>文件</h2><ul>")
     for name in [n for n in FILES if n in written] + [n for n in written if n not in FILES]:

@@ -36,6 +36,9 @@ MESSAGES_SCHEMA = pa.schema(
         ("msg_id", pa.string()),
         ("source_file", pa.string()),
         ("source_row", pa.int64()),
+        # the product the export names on the row (JD's SKU / 商品编号 column); added after the
+        # first stores were written: a part file without it reads as empty (Store.read_table)
+        ("item_id", pa.string()),
     ]
 )
 

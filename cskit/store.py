@@ -443,6 +443,13 @@ class Store:
             fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text))
         try:
             dataset = self._dataset([f.path for f in entries], fmt)
+            # a column added to the schema after a part file was written (messages.item_id)
+            # reads as empty from that file: the dataset's schema names it explicitly
+            added = [sch.field(c) for c in columns
+                     if c in sch.names and c not in dataset.schema.names]
+            if added:
+                dataset = self._dataset([f.path for f in entries], fmt,
+                                        schema=pa.schema(list(dataset.schema) + added))
         except (OSError, pa.ArrowException):
             raise self._damaged_part([f.path for f in entries]) from None
         flt = None
@@ -460,11 +467,11 @@ class Store:
         except (OSError, pa.ArrowException):
             raise self._damaged_part([f.path for f in entries]) from None
 
-    def _dataset(self, paths: list[str], fmt) -> ds.Dataset:
+    def _dataset(self, paths: list[str], fmt, schema=None) -> ds.Dataset:
         """The part files ``paths`` (relative to the store) as one dataset: the one place
         reads open part files (a store elsewhere, :mod:`cskit.remote`, opens them through
-        its file system)."""
-        return ds.dataset([str(self.root / p) for p in paths], format=fmt)
+        its file system).  ``schema``: read with this schema (columns a file lacks: null)."""
+        return ds.dataset([str(self.root / p) for p in paths], format=fmt, schema=schema)
 
     def _damaged_part(self, paths: list[str]) -> StoreError:
         return _damaged(self.root, _bad_part(self.root, paths))

@@ -133,7 +133,11 @@ def test_canonical_csv_matches_manifest(data, written):
     out, manifest = written
     for e in _entries(manifest, "canonical_csv"):
         raw = (out / e["path"]).read_bytes()
-        assert raw.split(b"\n", 1)[0].decode() == ",".join(S.MESSAGE_COLUMNS)
+        exp = data.messages[data.message_files == e["path"]]
+        # a JD export carries the SKU of the buyer's chat (issue 16): an item_id column
+        sku = ["item_id"] if exp["item_id"].notna().any() else []
+        assert raw.split(b"\n", 1)[0].decode() == ",".join(S.MESSAGE_COLUMNS + sku)
+        assert bool(sku) == (e["platform"] == "jd")
         df = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
         assert len(df) == e["rows"]
         exp = data.messages[data.message_files == e["path"]]

@@ -50,6 +50,7 @@ def test_demo_runs_on_the_sample(tmp_path):
     r = CliRunner().invoke(app, ["demo", "--data", str(SAMPLE), "--keep", str(tmp_path / "s")])
     assert r.exit_code == 0, r.stderr
     assert "5分钟回复率" in r.stdout and "花语家居旗舰店" in r.stdout
+    assert "商品询单分析" in r.stdout  # the five most asked-about products (issue 16)
 
 
 def test_conversion_is_consistent_with_what_the_generator_planted(sample_store):

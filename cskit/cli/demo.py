@@ -12,6 +12,7 @@ from cskit.cli.ingest import run_ingest
 from cskit.cli.kpi import run_kpi
 from cskit.cli.options import LangOpt
 from cskit.cli.promises import run_promises
+from cskit.cli.products import run_products
 from cskit.memory import reuse_freed_memory
 from cskit.i18n import tr
 from cskit.render import stderr_console
@@ -61,5 +62,7 @@ def demo_cmd(
 
         print()
         run_answers(store, period=Period(None, None), top=3, lang=lang.value)
+        print()
+        run_products(store, period=Period(None, None), top=5, lang=lang.value)
 
 

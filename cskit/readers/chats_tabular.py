@@ -82,6 +82,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "msg_type": ("msg_type", "消息类型", "message_type"),
     "shop": ("shop", "店铺", "店铺名称", "店铺名", "shop_name"),
     "platform": ("platform", "平台"),
+    # the product of the conversation (JD 咚咚 exports: the SKU the buyer came from)
+    "item_id": ("item_id", "sku", "sku_id", "skuid", "商品编号", "商品ID", "商品id", "SKU编号"),
 }
 #: the *sender's* account (browser-extension exports): agent id on agent/bot rows only
 ACCOUNT_SYNONYMS: tuple[str, ...] = ("发送账号", "发送人", "发送者", "发送方账号", "sender_id",
@@ -551,6 +553,7 @@ def messages_from_strings(df: pd.DataFrame, rows: pd.Series, cols: Columns, opts
         "platform": (lookup, col("platform"), PLATFORM_MAP),
         "msg_type": (lambda a: per_value(a, clean_arrow), col("msg_type")),
         "shop": (lambda a: per_value(a, clean_arrow), col("shop")),
+        "item_id": (lambda a: clean_id_arrow(a, bad=False)[0], col("item_id")),
     }, parallel=n >= PARALLEL_ROWS)
     buyer, buyer_bad = done["buyer"]
     raw_ts, sent_at, ts_why = done["ts"]
@@ -601,7 +604,8 @@ def messages_from_strings(df: pd.DataFrame, rows: pd.Series, cols: Columns, opts
     data = {"shop": shop, "platform": series(platform), "conversation_id": series(conversation),
             "buyer_id": series(buyer), "agent_id": series(agent), "sender": series(sender),
             "sent_at": sent_at, "content": done["content"],
-            "msg_type": series(msg_type), "msg_id": series(msg_id), "source_row": rows}
+            "msg_type": series(msg_type), "msg_id": series(msg_id), "source_row": rows,
+            "item_id": series(done["item_id"])}
     n_extra = len(extra_rejects or [])
     return finish_messages(data, index, reason, default_platform, n + n_extra, extra_rejects)
 

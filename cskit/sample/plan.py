@@ -43,6 +43,7 @@ from .orders import (
 from .answers import plant_answers
 from .phrases import AFTER_TOPICS, GREETINGS, PRE_TOPICS, _phrase_table
 from .promises import plant_promises
+from .products import plant_products
 from .shops import _MAIN, _TINY, ShopSpec, _spec
 from .simulation import SPECIALS, _content_index, _conversation_ids, _Sim, _simulate
 
@@ -98,6 +99,8 @@ def generate(seed: int = DEFAULT_SEED, *, shops: int = 2, agents_per_shop: int =
                                                       cidx, start, days)
     messages, promises = plant_promises(seed, messages, mextra["conv"].to_numpy(),
                                         np.asarray(sim.c_after_sale, dtype=bool), orders)
+    messages, product_refs = plant_products(seed, specs, messages, mextra["conv"].to_numpy(),
+                                            truth_bd, truth_orders, orders)
     truth_bd = truth_bd.drop(columns=["_conv"])
     order_files = _order_files(orders, specs)
     slug_of = {s.name: s.slug for s in specs}
@@ -105,7 +108,8 @@ def generate(seed: int = DEFAULT_SEED, *, shops: int = 2, agents_per_shop: int =
     return SampleData(seed=seed, start=start, days=days, shops=specs, messages=messages,
                       orders=orders, excluded=excluded,
                       truth={"buyer_days": truth_bd, "orders": truth_orders,
-                             "promises": promises, "answers": answers},
+                             "promises": promises, "answers": answers,
+                             "product_refs": product_refs},
                       notes=notes, message_files=files, message_extra=mextra,
                       order_files=order_files,
                       excluded_files=excl_files, order_extra=order_extra)

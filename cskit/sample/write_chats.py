@@ -217,6 +217,8 @@ def write_canonical_csv(df: pd.DataFrame, path: str | Path) -> Path:
 
     path = Path(path)
     cols = [c for c in MESSAGE_COLUMNS if c in df.columns]
+    if "item_id" in df.columns and df["item_id"].notna().any():  # a JD export's SKU column
+        cols.append("item_id")
     data = {}
     for c in cols:
         s = df[c]

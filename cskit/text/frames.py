@@ -12,7 +12,7 @@ from cskit import schema
 from cskit.errors import NoDataError
 from cskit.metrics.horizon import ATTRIBUTION_LEAD_DAYS, REPLY_HORIZON_DAYS
 
-__all__ = ["lost_frames", "qc_frames", "TEXT_MESSAGE_COLUMNS", "WINDOW_DAYS", "LOOKBACK_DAYS"]
+__all__ = ["lost_frames", "qc_frames", "classify_lost_days", "TEXT_MESSAGE_COLUMNS", "WINDOW_DAYS", "LOOKBACK_DAYS"]
 
 #: messages columns the text commands read
 TEXT_MESSAGE_COLUMNS = ["shop", "conversation_id", "buyer_id", "agent_id", "sender", "sent_at",
@@ -93,10 +93,9 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
     dict) then gets ``{shop: {"reason", "last", "buyer_days"}}``, ``buyer_days`` the
     served buyer-days without a known order that were not counted as lost."""
     from cskit.kpi import data_ends, explain_unknown, read_excluded, select_shops
-    from cskit.metrics import annotate, get_rule
+    from cskit.metrics import get_rule
     from cskit.metrics.coverage import shop_unknown
     from cskit.text.lexicon import LostLexicon, load_lost_lexicon
-    from cskit.text.lost import service_signals
 
     # a bad --lexicon fails before any reading
     lex = lexicon if isinstance(lexicon, LostLexicon) else load_lost_lexicon(lexicon)
@@ -126,21 +125,7 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
             continue
         if lost.empty:
             continue
-        # the reply annotation is per shop and buyer: only the lost buyers' messages
-        mine = msgs["buyer_id"].isin(pd.unique(lost["buyer_id"])).to_numpy(dtype=bool)
-        ann = annotate(msgs if mine.all() else msgs[mine], rule, read_excluded(store, shop))
-        sig = service_signals(ann, rule.threshold_s)
-        lost = lost[keys + ["agent_id", "had_unpaid_order"]].merge(sig, on=keys, how="left")
-        lost = lost.rename(columns={"had_unpaid_order": "unpaid_order"})
-        for c in ("slow", "unanswered", "unpaid_order"):
-            lost[c] = lost[c].astype("boolean").fillna(False).astype(bool)
-        # 未下单 / 下单未付款: passed through classify as an extra column
-        lost["outcome"] = np.where(lost["unpaid_order"].to_numpy(dtype=bool), "unpaid_order",
-                                   "no_order").astype(object)
-        # the buyer's turns carry the concern; the agents' turns that day are context.
-        # Classified per shop (memory stays one shop's); a text met in an earlier shop is
-        # not scored again (cskit.text.lost keeps the distinct texts' scores)
-        cl, buyer_texts = _classify_days([_lost_days(msgs, lost, keys, 0)], keys, lex)
+        cl, buyer_texts = classify_lost_days(msgs, lost, read_excluded(store, shop), lex, rule)
         classified.append(cl)
         texts.append(buyer_texts)
         del msgs, ann
@@ -152,6 +137,32 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
             pd.DataFrame(columns=["shop", "buyer_id", "sent_at", "content"]), method
     return (pd.concat(classified, ignore_index=True), pd.concat(texts, ignore_index=True),
             method)
+
+
+def classify_lost_days(msgs: pd.DataFrame, lost: pd.DataFrame, excluded, lex, rule):
+    """Classify the lost buyer-days ``lost`` (shop, buyer_id, date, agent_id,
+    had_unpaid_order) of one shop's messages ``msgs``, with the service signals (slow,
+    unanswered) of ``rule``: (classified, the buyer messages of those days).  `cskit lost`
+    and `cskit products` share it."""
+    from cskit.metrics import annotate
+    from cskit.text.lost import service_signals
+
+    keys = ["shop", "buyer_id", "date"]
+    # the reply annotation is per shop and buyer: only the lost buyers' messages
+    mine = msgs["buyer_id"].isin(pd.unique(lost["buyer_id"])).to_numpy(dtype=bool)
+    ann = annotate(msgs if mine.all() else msgs[mine], rule, excluded)
+    sig = service_signals(ann, rule.threshold_s)
+    lost = lost[keys + ["agent_id", "had_unpaid_order"]].merge(sig, on=keys, how="left")
+    lost = lost.rename(columns={"had_unpaid_order": "unpaid_order"})
+    for c in ("slow", "unanswered", "unpaid_order"):
+        lost[c] = lost[c].astype("boolean").fillna(False).astype(bool)
+    # 未下单 / 下单未付款: passed through classify as an extra column
+    lost["outcome"] = np.where(lost["unpaid_order"].to_numpy(dtype=bool), "unpaid_order",
+                               "no_order").astype(object)
+    # the buyer's turns carry the concern; the agents' turns that day are context.
+    # Classified per shop (memory stays one shop's); a text met in an earlier shop is
+    # not scored again (cskit.text.lost keeps the distinct texts' scores)
+    return _classify_lost(msgs, lost, keys, lex)
 
 
 def _classify_lost(msgs: pd.DataFrame, lost: pd.DataFrame, keys: list[str], lex):
