@@ -407,7 +407,6 @@ class Store:
         :meth:`read_table` and :func:`table_to_frame`; ``categorical`` does the same here:
         text columns come back as pandas categoricals, each distinct value stored once.)
         """
-        tcol = schema.TIME_COLUMN[kind]
         until_ts = None
         if until is not None:
             until_ts = pd.Timestamp(until) + pd.Timedelta(days=1) + pd.Timedelta(time_slack)

@@ -128,7 +128,7 @@ def lost_frames(store, *, shops=None, period, lexicon=None, rule=None, left_out=
         cl, buyer_texts = classify_lost_days(msgs, lost, read_excluded(store, shop), lex, rule)
         classified.append(cl)
         texts.append(buyer_texts)
-        del msgs, ann
+        del msgs
     if seen == 0:
         raise _no_messages(store, period)
     if not classified:
