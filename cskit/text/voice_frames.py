@@ -49,7 +49,7 @@ def voice_frames(store, *, shops=None, period, rules: VoiceRules | str | None = 
             continue
         t = pd.to_datetime(msgs["sent_at"], errors="coerce")
         day = t.dt.normalize()
-        inside = day.notna().to_numpy()
+        inside = day.notna().to_numpy(dtype=bool).copy()
         if period.since is not None:
             inside &= (day >= pd.Timestamp(period.since)).to_numpy(dtype=bool, na_value=False)
         if period.until is not None:
