@@ -45,7 +45,7 @@ __all__ = ["ReportData", "Note", "collect", "previous_period", "headline", "writ
 
 #: what :func:`collect` can compute
 PARTS = ("day", "agent", "hour", "shop", "annotate", "agent_daily", "conversion",
-         "conversion_shop", "lost")
+         "conversion_shop", "lost", "voice")
 #: everything a weekly report shows (agent_daily: the per-agent reply-rate heatmap)
 ALL_PARTS = frozenset(PARTS) - {"conversion_shop"}
 #: conversion defaults (cskit.metrics.conversion): attribution window and after-sale lookback
@@ -69,6 +69,7 @@ FILES = {
     "unpaid.csv": "催付名单 (下单未付款)",
     "lost_buyers.csv": "询单未购买买家",
     "lost_reasons.csv": "询单流失原因",
+    "voice.csv": "买家意见反馈 (按部门)",
     "reply_rate.png": "图表: 回复率趋势",
     "load.png": "图表: 咨询量与超时分布",
     "agents.png": "图表: 客服对比",
@@ -145,6 +146,8 @@ class ReportData:
     #: reason_summary by shop (lost_reasons.csv) and over all shops (chart, index.html)
     lost_reasons: pd.DataFrame | None = None
     lost_reasons_total: pd.DataFrame | None = None
+    #: buyers' voice per shop and department (cskit/report_voice.py)
+    voice: pd.DataFrame | None = None
     notes: list[Note] = field(default_factory=list)
 
     def agents_frame(self) -> pd.DataFrame:
@@ -299,6 +302,9 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
                                               days=WINDOW_DAYS)))
     if text_mod is not None and data.lost_buyers is not None:
         _lost_reasons(text_mod, get("lost_msgs"), get("lost_signals"), data, strict)
+    if "voice" in parts:
+        from cskit.report_voice import collect_voice
+        collect_voice(store, data, strict)
     return data
 
 
@@ -547,10 +553,10 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
     written: list[str] = []
     sheets = []  # with ``excel``: the same tables, one workbook (report.xlsx)
 
-    def put_csv(name: str, frame: pd.DataFrame | None) -> None:
+    def put_csv(name: str, frame: pd.DataFrame | None, cols: list[Column] | None = None) -> None:
         if frame is None:
             return
-        cols = table_columns(frame, data.rule)
+        cols = cols or table_columns(frame, data.rule)
         _write(out / name, lambda fh: write_csv(frame, cols, fh, excel=excel, lang="zh"))
         written.append(name)
         if excel:
@@ -578,6 +584,9 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
         put_csv("lost_buyers.csv", data.lost_buyers)
     if data.lost_reasons is not None:
         put_csv("lost_reasons.csv", data.lost_reasons)
+    if data.voice is not None:
+        from cskit.report_voice import VOICE_REPORT_COLUMNS
+        put_csv("voice.csv", data.voice, VOICE_REPORT_COLUMNS)
     if excel and sheets:
         from cskit.xlsx import xlsx_bytes
 
@@ -890,6 +899,9 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
                     if k in top.columns]
             out.append(f"<p>共 {len(data.unpaid)} 笔; 完整名单见 <a href=\"unpaid.csv\">unpaid.csv</a>.</p>")
             out.append(_table(top[keys], table_columns(top[keys], rule)))
+
+    from cskit.report_voice import voice_html
+    out.append(voice_html(data, _clip))
 
     # files
     out.append("<h2>文件</h2><ul>")

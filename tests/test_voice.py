@@ -250,3 +250,21 @@ def test_english(store):
     res = run("voice", "--store", store, *W47, "--lang", "en")
     assert res.exit_code == 0, res.output
     assert "finance / invoices" in res.stdout and "Buyers' voice" in res.stdout
+
+
+# ------------------------------------------------------------------ the weekly report
+
+
+def test_weekly_report_section_top_three_per_department(store, tmp_path):
+    out = tmp_path / "rep"
+    res = run("report", "--store", store, "--week", "2026-W47", "--out", out, "--no-charts")
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(open(out / "voice.csv", encoding="utf-8")))
+    got = {r["department_id"]: (int(r["buyers"]), int(r["messages"]), r["top_quotes"]) for r in rows}
+    assert got["finance"] == (3, 3, "能开增值税专用发票吗？ | 发票随货吗")
+    assert got["warehouse"] == (1, 1, "收到的有破损 电话***")
+    assert got["marketing"] == (0, 0, "")
+    page = (out / "index.html").read_text(encoding="utf-8")
+    section = page[page.index("<h2>买家意见反馈"):page.index("<h2>文件")]
+    assert "老人在家，不送货上门就不买了" in section and "电话***" in section
+    assert "13812345678" not in section
