@@ -25,9 +25,12 @@ def _lead_in(period) -> dt.date | None:
     return period.since - dt.timedelta(days=period.since.weekday() + 7)
 
 
-def read_voice_messages(store, shop: str, period) -> pd.DataFrame:
+def read_voice_messages(store, shop: str, period, agents: bool = True) -> pd.DataFrame:
+    """The shop's messages from the lead-in week to the period's end (``agents``: with
+    agent_id, which only the forward list needs)."""
+    cols = _COLUMNS if agents else [c for c in _COLUMNS if c != "agent_id"]
     return store.read(schema.MESSAGES, shops=[shop], since=_lead_in(period), until=period.until,
-                      columns=_COLUMNS)
+                      columns=cols)
 
 
 def voice_frames(store, *, shops=None, period, rules: VoiceRules | str | None = None,
@@ -44,7 +47,7 @@ def voice_frames(store, *, shops=None, period, rules: VoiceRules | str | None = 
     vr = load_voice_rules(rules)
     feedback, weeks, seen = [], [], 0
     for shop in select_shops(store, shops):
-        msgs = read_voice_messages(store, shop, period)
+        msgs = read_voice_messages(store, shop, period, agents=with_agents)
         if msgs.empty:
             continue
         t = pd.to_datetime(msgs["sent_at"], errors="coerce")
