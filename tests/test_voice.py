@@ -76,6 +76,8 @@ def as_json(res) -> dict:
     ("能便宜点吗", set()),
     ("质量怎么样", set()),                    # a pre-sale question is not product feedback
     ("会不会掉色", set()),
+    ("会不会发烫", set()),
+    ("物流好几天没动了", {"logistics"}),
     ("不需要发票", set()),                    # asks nothing of 财务
     ("你们客服态度太差了，我要投诉", {"other"}),
     ("快递太慢了，我要投诉", {"logistics"}),     # 其他 only when no department is told
