@@ -10,11 +10,12 @@ messages hand-labelled in ``benchmarks/labels/voice_real.csv`` (source, session_
 message_index = the turn's index in the conversation, label = department ids joined by
 ';' or ``none``, part) with :func:`cskit.text.voice.route_texts`.
 
-The labelled messages are the ones an early version of the packaged rules fired on (up to
-40 per department) and a random sample of 110 it did not fire on (seed 15); the labelling
-guidelines are in docs/text.md ("Buyers' voice: measured on real text").  ``part`` is
-``tune`` when the SHA-1 of ``<session_id>#<message_index>`` is even, else ``report``;
-rules were tuned on the tune part only.
+The labelled messages are, in two batches, ones the packaged rules fired on (up to 40 per
+department) and random ones they did not fire on (110 with seed 15, then 60 with seed 16);
+how they were drawn and the labelling guidelines are in docs/text.md ("Buyers' voice:
+measured on real text").  ``part`` is ``tune`` when the SHA-1 of
+``<session_id>#<message_index>`` is even, else ``report``; rules were tuned on the tune
+part only.
 
 Prints, per part, per-department precision / recall (a message routed to a department
 counts as correct when the department is among its labels) and any-feedback
