@@ -270,3 +270,16 @@ def test_weekly_report_section_top_three_per_department(store, tmp_path):
     section = page[page.index("<h2>买家意见反馈"):page.index("<h2>文件")]
     assert "老人在家，不送货上门就不买了" in section and "电话***" in section
     assert "13812345678" not in section
+
+
+def test_demo_overview_per_department(store, capsys):
+    from cskit.cli.voice import run_voice_overview
+    from cskit.kpi import Period
+    from cskit.store import Store
+
+    frame = run_voice_overview(Store(store), period=Period(None, None))
+    got = dict(zip(frame["department_id"], frame["buyers"]))
+    assert got == {"marketing": 1, "finance": 4, "product": 1, "logistics": 1, "warehouse": 1,
+                   "other": 0}
+    out = capsys.readouterr().out
+    assert "买家意见反馈" in out and "电话***" in out

@@ -54,5 +54,8 @@ def demo_cmd(
         run_kpi(store, period=Period(None, None), rule=rule, by="shop", lang=lang.value)
         print()
         run_kpi(store, period=Period(None, None), rule=rule, by="agent", lang=lang.value)
+        print()
+        from cskit.cli.voice import run_voice_overview
+        run_voice_overview(store, period=Period(None, None), lang=lang.value)
 
 

@@ -15,7 +15,7 @@ from cskit.cli.options import (ExcelOpt, Fmt, FormatOpt, LangOpt, LastWeekOpt, O
                                period_of)
 from cskit.render import Column, emit
 
-__all__ = ["run_voice", "VOICE_COLUMNS", "VOICE_LIST_COLUMNS", "resolve_department"]
+__all__ = ["run_voice", "run_voice_overview", "VOICE_COLUMNS", "VOICE_LIST_COLUMNS", "resolve_department"]
 
 VOICE_COLUMNS = [
     Column("shop", "店铺", "shop"),
@@ -101,6 +101,26 @@ def run_voice(store, *, shops=None, period, rules=None, department=None, list_ro
     with output_file(output, fmt) as handle:
         emit(frame, VOICE_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide,
              excel=excel)
+    return frame
+
+
+def run_voice_overview(store, *, period, lang="zh", top: int = 3):
+    """Per shop and department over the whole ``period`` (the report's section; `cskit
+    demo` shows it): buyers, messages, the top quotes."""
+    from cskit.report_voice import VOICE_REPORT_COLUMNS, voice_summary
+    from cskit.text.voice_frames import voice_frames
+
+    feedback, weeks = voice_frames(store, period=period)
+    seen = set(weeks.loc[weeks["report"].astype(bool) & weeks["has_data"].astype(bool), "shop"])
+    frame = voice_summary(feedback, [s for s in dict.fromkeys(weeks["shop"]) if s in seen], top=top)
+    title = f"买家意见反馈 · {period.label(lang)}" if lang == "zh" else \
+        f"Buyers' voice by department · {period.label(lang)}"
+    if lang == "en":
+        from cskit.text.voice_rules import load_voice_rules
+
+        frame = frame.assign(department=frame["department_id"].map(load_voice_rules().names("en")))
+    cols = [c for c in VOICE_REPORT_COLUMNS if c.key != "department_id"]
+    emit(frame, cols, "table", lang=lang, title=title)
     return frame
 
 
