@@ -48,7 +48,8 @@ def predict(rows: list[dict], lexicon=None) -> pd.DataFrame:
 def evaluate(rows: list[dict], lexicon=None) -> dict:
     lex = load_lost_lexicon(lexicon) if not hasattr(lexicon, "reasons") else lexicon
     pred = predict(rows, lex)
-    text_names = [r.name for r in lex.reasons] + [lex.other]
+    # reasons that count as 其他 (platform/account business) are never listed: not scored
+    text_names = [r.name for r in lex.reasons if not r.counts_as_other] + [lex.other]
     signal_names = [s.name for s in lex.signals]
     gold = [set(r["reasons"]) for r in rows]
     got = [set(s.split(";")) for s in pred["reasons"]]

@@ -1,4 +1,4 @@
-"""Tests of the deterministic sample generator (cskit/sample.py) and sample_data/.
+"""Tests of the deterministic sample generator (the cskit/sample/ package) and sample_data/.
 
 These tests check the files against their own format rules (encodings, headers,
 line counts) without using cskit's readers.
@@ -534,3 +534,36 @@ def test_small_variants():
     with pytest.raises(ValueError):
         S.generate(shops=3)
     assert S.DEFAULT_START == date(2026, 11, 9) and S.DEFAULT_START.weekday() == 0  # Monday
+
+
+def test_sample_texts_come_from_the_data_file_as_tuples():
+    """The phrase/product/name catalogues are data (cskit/data/sample_phrases.toml), loaded
+    in file order as tuples; each module of the package stays small."""
+    import tomllib
+
+    from cskit.sample import ids, orders, phrases
+
+    raw = tomllib.loads((ROOT / "cskit" / "data" / "sample_phrases.toml").read_text("utf-8"))
+    assert phrases.GREETINGS == tuple(raw["buyer"]["greetings"])
+    assert phrases.ASK_BY_CATEGORY[("size", "apparel")] == tuple(
+        raw["buyer"]["ask_by_category"]["size"]["apparel"])
+    assert list(phrases.A_ANSWER) == list(raw["agent"]["answer"])  # order kept
+    assert all(type(v) is tuple for v in phrases.A_ANSWER.values())
+    assert type(phrases.BOT_PHRASES) is tuple and "{shop}" in phrases.BOT_PHRASES[0]
+    assert orders.CATALOGUE["tea"][0] == tuple(raw["products"]["catalogue"]["tea"][0])
+    assert type(orders.CATALOGUE["tea"][0][1]) is float
+    assert orders._PLACES[0] == tuple(raw["names"]["places"][0])
+    assert "".join(orders._SURNAMES) == raw["names"]["surnames"]
+    assert list(ids._NICK_A) == raw["names"]["nick_a"]
+    for py in (ROOT / "cskit" / "sample").glob("*.py"):
+        assert len(py.read_text("utf-8").splitlines()) <= 600, py.name
+
+
+def test_python_dash_m_runs_the_cli(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "cskit.sample", str(tmp_path), "--messages", "50"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0 and out.stdout == "" and out.stderr == "", out.stderr
+    assert (tmp_path / "messages_50.csv").is_file()

@@ -185,6 +185,8 @@ def test_labelled_set_is_large_varied_and_well_formed():
             counts[n] = counts.get(n, 0) + 1
     assert len({r["id"] for r in rows}) == len(rows)
     for r in lex.reasons:  # every text reason, and 其他, well represented
+        if r.counts_as_other:  # platform/account business is 其他 (never listed)
+            continue
         assert counts.get(r.name, 0) >= 15, r.name
     assert counts["其他"] >= 25
     joined = [" / ".join(r["texts"]) for r in rows]
@@ -432,3 +434,50 @@ def test_new_lexicon_keys_are_validated(tmp_path, body, key):
     with pytest.raises(UsageError) as exc:
         load_lost_lexicon(f)
     assert key in str(exc.value)
+
+
+# ------------------------------------------------------------------ issue 14: dev-set rules
+
+
+@pytest.mark.parametrize("texts", [("plus会员怎么续费",), ("账户余额提现 帮我操作一下",),
+                                   ("我是商家 我想入驻", "后台怎么上架商品"),
+                                   ("plus会员的每月运费券怎么没有了",)])
+def test_platform_and_account_business_is_other(texts):
+    row = one(*texts)
+    assert row["primary_id"] == "other" and row["reason_ids"] == "other", texts
+    assert row["n_reasons"] == 0 and row["score_platform"] >= 1
+
+
+def test_a_counts_as_other_reason_is_never_listed():
+    # a real concern that outweighs it is listed; the platform topic never is
+    row = one("plus会员怎么续费", "太贵了 能便宜点吗 最低价多少")
+    assert row["primary_id"] == "price" and "platform" not in row["reason_ids"]
+
+
+def test_counts_as_other_must_be_a_boolean(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('extends = "default"\n[reasons.platform]\ncounts_as_other = "yes"\n',
+                   encoding="utf-8")
+    with pytest.raises(UsageError, match="reasons.platform.counts_as_other"):
+        load_lost_lexicon(bad)
+
+
+def test_the_agents_order_words_count_in_full_for_aftersale(tmp_path):
+    turns = (("buyer", "什么时候到"), ("agent", "您的订单预计明天送达"))
+    assert convo(*turns)["primary_id"] == "aftersale"
+    low = tmp_path / "low.toml"
+    low.write_text('extends = "default"\n[reasons.aftersale]\nagent_factor = 0.3\n',
+                   encoding="utf-8")
+    assert convo(*turns, lexicon=low)["primary_id"] == "logistics"
+    # the agent alone still makes no reason
+    assert convo(("buyer", "好的"), ("agent", "您的订单预计明天送达"))["primary_id"] == "other"
+
+
+@pytest.mark.parametrize("texts,rid", [
+    (("拍错套餐了", "帮我取消下"), "aftersale"), (("可以帮忙取消吗",), "aftersale"),
+    (("我买了好几个的 怎么只有一个要拍身份证",), "aftersale"),
+    (("带内存卡吗",), "size"), (("后摄像头清晰度怎么样 多少像素",), "size"),
+    (("旧包装的什么时候才有",), "stock"),
+])
+def test_dev_set_phrases(texts, rid):
+    assert one(*texts)["primary_id"] == rid, texts

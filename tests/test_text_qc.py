@@ -338,3 +338,31 @@ def test_bad_rules_file_is_one_line_naming_file_and_key(tmp_path, body, key):
         load_qc_rules(p)
     msg = str(exc.value)
     assert "\n" not in msg and str(p) in msg and key in msg
+
+
+def test_only_zai_covers_greeting_only_templates():
+    # a real question answered by a greeting template alone is the same 无效沟通 as 在的
+    for reply in ("您好", "有什么问题我可以帮您处理或解决呢？", "您好，请问有什么可以帮您？",
+                  "亲爱的，请问有什么可以为您效劳的呢？", "尊敬的商家朋友，请问有什么可以帮到您呢？",
+                  "您好，小妹在的哦，让您久等啦"):
+        assert rules_of(reply, before="运输途中能改收货地址吗") == ["only_zai"], reply
+    # a request without a question mark counts as a real question too
+    assert rules_of("您好", before="我需要修改收货地址") == ["only_zai"]
+    # not after a bare greeting, a nudge, 在？, a generic intent or a transfer request
+    for before in ("你好", "？", "？？", "我已经购买 在？", "我想要申请售后服务", "我要转人工",
+                   "我想问一下"):
+        assert rules_of("有什么问题我可以帮您处理或解决呢？", before=before) == [], before
+    # asking which matter a returning buyer is back about is no empty greeting
+    assert rules_of("请问您是咨询之前的问题还是有其他的问题需要处理呢？",
+                    before="你好，可以了吗") == []
+    # a greeting followed straight away by the answer is a habit, not a violation
+    assert inspect(msgs(("buyer", "运输途中能改收货地址吗"), ("agent", "您好"),
+                        ("agent", "同城可以修改的哦"))).empty
+    # a greeting with content is an answer
+    assert rules_of("您好，可以修改的哦", before="运输途中能改收货地址吗") == []
+
+
+def test_refuse_with_the_rules_scope_is_explained():
+    # 不支持跨市修改 states the scope of the rule: a reason, not a bare no
+    assert rules_of("您好，京东快递不支持跨市修改哦", before="那我可以改签到山西运城吗") == []
+    assert rules_of("您好，京东快递不支持修改哦", before="那我可以改签到山西运城吗") == ["refuse"]

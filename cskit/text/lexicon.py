@@ -168,6 +168,14 @@ class Reason:
     #: score reaches ``takes_over_at`` (an existing order makes "什么时候到" service talk)
     takes_over: tuple[str, ...] = ()
     takes_over_at: float = 0.0
+    #: a topic that is no purchase concern (platform, account or merchant business): it
+    #: scores like a reason, but a buyer-day it tops is 其他 with no reason listed, and it
+    #: is never listed itself
+    counts_as_other: bool = False
+    #: weight of the agent's turns for this reason (None: ``grammar.agent_factor``; a
+    #: grammar agent_factor of 0 still reads buyer turns only): the agent's 您的订单 /
+    #: 订单号发我 says the talk is about an existing order
+    agent_factor: float | None = None
 
 
 @dataclass(frozen=True)
@@ -312,7 +320,11 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
             raise src.fail(path, "{rid!r} is reserved", rid=rid)
         if not isinstance(body, dict):
             raise src.fail(path, "must be a table")
-        src.unknown(body, ("name", "absorbs", "takes_over", "takes_over_at") + _TERM_TABLES, path)
+        src.unknown(body, ("name", "absorbs", "takes_over", "takes_over_at", "counts_as_other",
+                           "agent_factor") + _TERM_TABLES, path)
+        as_other = body.get("counts_as_other", False)
+        if not isinstance(as_other, bool):
+            raise src.fail(f"{path}.counts_as_other", "must be true or false")
         r = Reason(id=rid, name=src.string(body, "name", path),
                    terms=_weights(src, body, "terms", path),
                    negatable=_weights(src, body, "negatable", path),
@@ -320,7 +332,10 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
                    fallback=_weights(src, body, "fallback", path),
                    absorbs=tuple(src.strings(body, "absorbs", path)),
                    takes_over=tuple(src.strings(body, "takes_over", path)),
-                   takes_over_at=src.number(body, "takes_over_at", path, 0.0))
+                   takes_over_at=src.number(body, "takes_over_at", path, 0.0),
+                   counts_as_other=as_other,
+                   agent_factor=(src.number(body, "agent_factor", path, 0.0, lo=0, hi=1)
+                                 if "agent_factor" in body else None))
         if not (r.terms or r.negatable or r.patterns or r.fallback):
             raise src.fail(path, "has no terms, negatable, patterns or fallback words")
         reasons.append(r)

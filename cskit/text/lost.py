@@ -440,7 +440,8 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     ``buyer_texts``: columns shop, buyer_id, [date], and the text in ``text``,
     ``texts`` (lists) or ``content``; one row per message or per buyer.  With a
     ``sender`` column the buyer-day is one conversation: ``sender == "buyer"`` rows carry
-    the concern, ``sender == "agent"`` rows are context (× ``grammar.agent_factor``, only
+    the concern, ``sender == "agent"`` rows are context (× ``grammar.agent_factor`` or the
+    reason's own ``agent_factor``, only
     where the buyer raised something; a reason only the agent raised is listed only as
     the primary), other senders are ignored.  ``signals``
     (optional): shop, buyer_id, [date] and booleans ``slow``, ``unanswered``,
@@ -464,7 +465,7 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     at = None  # the agents' turns: context, weighted by grammar.agent_factor
     if "sender" in bt.columns:
         is_buyer = (bt["sender"] == "buyer").to_numpy(dtype=bool, na_value=False)
-        if lex.grammar.agent_factor > 0:
+        if lex.grammar.agent_factor > 0:  # 0 reads buyer turns only, for every reason
             is_agent = (bt["sender"] == "agent").to_numpy(dtype=bool, na_value=False)
             at = bt[is_agent][keys + [tcol]]
         bt = bt[is_buyer]
@@ -489,7 +490,9 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
             # context: it weighs in where the buyer raised something themselves (an
             # agent's words alone are no reason), and can tell the topic of the day
             spoke = text_scores.max(axis=1, initial=0.0) > 0
-            text_scores = text_scores + lex.grammar.agent_factor * ctx * spoke[:, None]
+            af = np.array([lex.grammar.agent_factor if r.agent_factor is None else r.agent_factor
+                           for r in lex.reasons])
+            text_scores = text_scores + ctx * af[None, :] * spoke[:, None]
     text_scores = _take_over(text_scores, lex)
     # a reason the buyer never raised is listed only when it is the day's topic (the
     # primary): the agent's boilerplate (七天无理由, 运费险) adds no secondary reasons
@@ -518,10 +521,22 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
 
     ids = np.array(lex.ids, dtype=object)
     names = np.array([lex.name_of(i) for i in lex.ids], dtype=object)
-    key = np.where(listed, S, -np.inf)
     # order per row: score desc, then priority rank
     rank = np.broadcast_to(c.rank, S.shape)
-    order = np.lexsort((rank, -key), axis=-1) if S.size else np.zeros(S.shape, dtype=np.int64)
+
+    def _order(lst: np.ndarray) -> np.ndarray:
+        key = np.where(lst, S, -np.inf)
+        return np.lexsort((rank, -key), axis=-1) if S.size else np.zeros(S.shape, dtype=np.int64)
+
+    order = _order(listed)
+    as_other = np.array([r.counts_as_other for r in lex.reasons] + [False] * k_sig, dtype=bool)
+    if as_other.any() and n_units:
+        # platform/account/merchant business: a buyer-day it tops is 其他 (nothing
+        # listed); elsewhere it is never listed itself
+        won = listed.any(axis=1) & as_other[order[:, 0]]
+        listed = listed & ~as_other[None, :]
+        listed[won] = False
+        order = _order(listed)
     srt_listed = np.take_along_axis(listed, order, axis=1)
     n_listed = listed.sum(axis=1)
     primary_col = order[:, 0] if S.shape[1] else np.zeros(n_units, dtype=np.int64)
