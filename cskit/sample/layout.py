@@ -35,6 +35,8 @@ class SampleData:
     ``truth["orders"]`` — one row per order: kind (chat | after_sale | silent), the
     real buyer (also for Douyin), created_at, paid, status, amount, chat_date and
     hours_after_chat.
+    ``truth["voice"]`` — one row per buyer message planted as feedback for a department
+    (:mod:`cskit.sample.voice`): shop, buyer_id, sent_at, department_id, content.
     """
 
     seed: int

@@ -94,12 +94,14 @@ def generate(seed: int = DEFAULT_SEED, *, shops: int = 2, agents_per_shop: int =
     messages, notes, files, mextra = _sample_messages(rng, sim, specs, buyer_id, nick, pool,
                                                       cidx, start, days)
     truth_bd = truth_bd.drop(columns=["_conv"])
+    from .voice import plant_voice  # the buyers' voice (issue 15): replaced buyer lines
+    truth_voice = plant_voice(messages, truth_bd, seed)
     order_files = _order_files(orders, specs)
     slug_of = {s.name: s.slug for s in specs}
     excl_files = (excluded["shop"].map(slug_of) + "/黑名单.csv").astype(object)
     return SampleData(seed=seed, start=start, days=days, shops=specs, messages=messages,
                       orders=orders, excluded=excluded,
-                      truth={"buyer_days": truth_bd, "orders": truth_orders},
+                      truth={"buyer_days": truth_bd, "orders": truth_orders, "voice": truth_voice},
                       notes=notes, message_files=files, message_extra=mextra,
                       order_files=order_files,
                       excluded_files=excl_files, order_extra=order_extra)
