@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 FORMATS = ("table", "csv", "json", "xlsx")
-UNITS = ("count", "rate", "seconds", "ratio", "yuan", "text", "date", "time", "int")
+UNITS = ("count", "rate", "seconds", "ratio", "yuan", "text", "date", "time", "int", "points")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -115,7 +115,7 @@ def human_value(v: object, unit: str) -> str:
         return "—"
     if unit == "rate":
         return f"{float(v) * 100:.1f}%"
-    if unit == "seconds":
+    if unit in ("seconds", "points"):  # points: a score out of 100
         return f"{float(v):.1f}"
     if unit == "ratio":
         return f"{float(v):.2f}"

@@ -39,13 +39,14 @@ from cskit.kpi import (LEAD_DAYS, MESSAGE_COLUMNS, REPLY_SLACK, Period, data_end
 from cskit.metrics import BOT_AGENT, UNASSIGNED
 from cskit.metrics.coverage import blank_unknown, shop_unknown, unknown_note
 from cskit.render import Column, display_frame, human_value, machine_value, write_csv
+from cskit import report_promises
 
 __all__ = ["ReportData", "Note", "collect", "previous_period", "headline", "write_report",
            "ReportResult", "table_columns", "PARTS", "ALL_PARTS", "FILES"]
 
 #: what :func:`collect` can compute
 PARTS = ("day", "agent", "hour", "shop", "annotate", "agent_daily", "conversion",
-         "conversion_shop", "lost", "voice")
+         "conversion_shop", "lost", report_promises.PART, "voice")
 #: everything a weekly report shows (agent_daily: the per-agent reply-rate heatmap)
 ALL_PARTS = frozenset(PARTS) - {"conversion_shop"}
 #: conversion defaults (cskit.metrics.conversion): attribution window and after-sale lookback
@@ -69,6 +70,7 @@ FILES = {
     "unpaid.csv": "催付名单 (下单未付款)",
     "lost_buyers.csv": "询单未购买买家",
     "lost_reasons.csv": "询单流失原因",
+    report_promises.FILE: "日清: 客服承诺清单",
     "voice.csv": "买家意见反馈 (按部门)",
     "reply_rate.png": "图表: 回复率趋势",
     "load.png": "图表: 咨询量与超时分布",
@@ -109,6 +111,7 @@ EXTRA_COLUMNS = {
     "in_window": ("计入时段", "In window", "text"),
     "counted": ("计入", "Counted", "text"),
     "late": ("超时", "Late", "text"),
+    **report_promises.extra_columns(),
 }
 _UNREPLIED = ["shop", "buyer_id", "date", "sent_at", "wait_s", "reply_at", "agent", "content"]
 
@@ -302,6 +305,7 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
                                               days=WINDOW_DAYS)))
     if text_mod is not None and data.lost_buyers is not None:
         _lost_reasons(text_mod, get("lost_msgs"), get("lost_signals"), data, strict)
+    report_promises.collect_promises(store, data, parts, strict)
     if "voice" in parts:
         from cskit.report_voice import collect_voice
         collect_voice(store, data, strict)
@@ -570,8 +574,8 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
     put_csv("kpi_by_day.csv", data.by_day if data.by_day is None else
             merge_kpi_frames(data.by_day, conv.get("day"), "day", data.shops))
 
-    put_csv("kpi_by_agent.csv", None if data.by_agent is None else
-            merge_agent_frames(data.by_agent, conv.get("agent")))
+    put_csv("kpi_by_agent.csv", None if data.by_agent is None else report_promises.agent_csv(
+            merge_agent_frames(data.by_agent, conv.get("agent")), data))
     put_csv("kpi_by_hour.csv", data.by_hour)
     put_csv("kpi_by_shop.csv", data.by_shop if data.by_shop is None else
             merge_kpi_frames(data.by_shop, conv.get("shop"), "shop", data.shops))
@@ -584,6 +588,7 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
         put_csv("lost_buyers.csv", data.lost_buyers)
     if data.lost_reasons is not None:
         put_csv("lost_reasons.csv", data.lost_reasons)
+    put_csv(report_promises.FILE, getattr(data, "promises", None))
     if data.voice is not None:
         from cskit.report_voice import VOICE_REPORT_COLUMNS
         put_csv("voice.csv", data.voice, VOICE_REPORT_COLUMNS)
@@ -900,6 +905,7 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
             out.append(f"<p>共 {len(data.unpaid)} 笔; 完整名单见 <a href=\"unpaid.csv\">unpaid.csv</a>.</p>")
             out.append(_table(top[keys], table_columns(top[keys], rule)))
 
+    out.extend(report_promises.promises_html(data, _table, _clip))
     from cskit.report_voice import voice_html
     out.append(voice_html(data, _clip))
 

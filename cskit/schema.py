@@ -14,7 +14,8 @@ MESSAGES = "messages"
 ORDERS = "orders"
 EXCLUDED = "excluded"
 ORDER_ITEMS = "order_items"
-KINDS = (MESSAGES, ORDERS, EXCLUDED, ORDER_ITEMS)
+RATINGS = "ratings"
+KINDS = (MESSAGES, ORDERS, EXCLUDED, ORDER_ITEMS, RATINGS)
 
 SENDERS = ("buyer", "agent", "bot", "system")
 PLATFORMS = ("pdd", "taobao", "jd", "douyin", "generic")
@@ -86,8 +87,23 @@ ORDER_ITEMS_SCHEMA = pa.schema(
     ]
 )
 
+#: one row per service rating (服务评价 / 满意度) a buyer gave an agent
+RATINGS_SCHEMA = pa.schema(
+    [
+        ("shop", pa.string()),
+        ("platform", pa.string()),
+        ("agent_id", pa.string()),
+        ("buyer_id", pa.string()),
+        ("rated_at", TS),
+        ("score", pa.int64()),  #: 1 (很不满意) … 5 (很满意)
+        ("comment", pa.string()),
+        ("source_file", pa.string()),
+        ("source_row", pa.int64()),
+    ]
+)
+
 SCHEMAS = {MESSAGES: MESSAGES_SCHEMA, ORDERS: ORDERS_SCHEMA, EXCLUDED: EXCLUDED_SCHEMA,
-           ORDER_ITEMS: ORDER_ITEMS_SCHEMA}
+           ORDER_ITEMS: ORDER_ITEMS_SCHEMA, RATINGS: RATINGS_SCHEMA}
 
 #: columns a row cannot do without (a row missing one is rejected and reported)
 REQUIRED = {
@@ -95,6 +111,7 @@ REQUIRED = {
     ORDERS: ("shop", "order_id", "created_at"),
     EXCLUDED: ("shop", "buyer_id"),
     ORDER_ITEMS: ("shop", "order_id"),
+    RATINGS: ("shop", "agent_id", "rated_at", "score"),
 }
 
 #: columns that identify "the same record" across overlapping exports
@@ -105,12 +122,14 @@ IDENTITY = {
     # plus the line's occurrence among identical lines of one file (as for messages)
     ORDER_ITEMS: ("shop", "platform", "order_id", "item_id", "title", "sku", "attributes",
                   "package", "quantity", "price"),
+    RATINGS: ("shop", "platform", "agent_id", "buyer_id", "rated_at", "score", "comment"),
 }
 
 #: normalised order statuses
 ORDER_STATUSES = ("unpaid", "paid", "shipped", "completed", "closed", "refunded")
 
-TIME_COLUMN = {MESSAGES: "sent_at", ORDERS: "created_at", EXCLUDED: None, ORDER_ITEMS: None}
+TIME_COLUMN = {MESSAGES: "sent_at", ORDERS: "created_at", EXCLUDED: None, ORDER_ITEMS: None,
+               RATINGS: "rated_at"}
 
 
 def columns(kind: str) -> list[str]:

@@ -35,6 +35,7 @@ __all__ = ["Sheet", "write_xlsx", "xlsx_bytes", "sheet_name", "NUMBER_FORMATS"]
 NUMBER_FORMATS = {
     "rate": "0.0%",
     "seconds": "0.0",
+    "points": "0.0",
     "ratio": "0.00",
     "yuan": '"¥"#,##0.00',
     "count": "#,##0",
@@ -43,7 +44,7 @@ NUMBER_FORMATS = {
     "time": "yyyy-mm-dd hh:mm:ss",
     "text": "@",
 }
-NUMERIC_UNITS = ("rate", "seconds", "ratio", "yuan", "count", "int")
+NUMERIC_UNITS = ("rate", "seconds", "ratio", "yuan", "count", "int", "points")
 MAX_WIDTH = 60
 _WIDTH_SAMPLE = 2000  #: rows measured for a column's width
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")

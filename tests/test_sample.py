@@ -111,7 +111,8 @@ def test_every_format_appears(written):
     formats = {e["format"] for e in manifest["files"]}
     assert formats == {"pdd_json", "qianniu_text", "tabular_xlsx", "tabular_csv_gb18030",
                        "canonical_csv", "orders_pdd_csv", "orders_taobao_exportorderlist",
-                       "orders_jd_csv", "orders_douyin_csv", "excluded_csv"}
+                       "orders_jd_csv", "orders_douyin_csv", "excluded_csv",
+                       "ratings_taobao_csv", "ratings_jd_csv", "ratings_pdd_csv"}
     platforms = {e["platform"] for e in manifest["files"] if e["kind"] == "orders"}
     assert platforms == {"pdd", "taobao", "jd", "douyin"}
 

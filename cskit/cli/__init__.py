@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import signal
 
-from cskit.cli import demo, ingest, kpi, report, text, voice  # noqa: F401  (register the commands)
+from cskit.cli import (demo, ingest, kpi, promises, ratings, report, score, text,  # noqa: F401
+                       voice, workload)  # (register the commands)
 from cskit.cli.app import app
 
 __all__ = ["app", "main"]

@@ -11,6 +11,7 @@ from cskit.cli.app import app, boundary, open_store
 from cskit.cli.ingest import run_ingest
 from cskit.cli.kpi import run_kpi
 from cskit.cli.options import LangOpt
+from cskit.cli.promises import run_promises
 from cskit.memory import reuse_freed_memory
 from cskit.i18n import tr
 from cskit.render import stderr_console
@@ -54,6 +55,8 @@ def demo_cmd(
         run_kpi(store, period=Period(None, None), rule=rule, by="shop", lang=lang.value)
         print()
         run_kpi(store, period=Period(None, None), rule=rule, by="agent", lang=lang.value)
+        print()
+        run_promises(store, period=Period(None, None), by="agent", lang=lang.value)  # 日清
         print()
         from cskit.cli.voice import run_voice_overview
         run_voice_overview(store, period=Period(None, None), lang=lang.value)

@@ -33,6 +33,7 @@ class KindOpt(str, Enum):
     chats = "chats"
     orders = "orders"
     excluded = "excluded"
+    ratings = "ratings"
 
 
 class PlatformOpt(str, Enum):
@@ -111,12 +112,13 @@ def ingest_cmd(
     strict: Annotated[bool, typer.Option("--strict", help="All or nothing: one bad file stores nothing at all (default: each file on its own, bad ones listed, exit code 7).")] = False,
     excel: ExcelOpt = False,
 ) -> None:
-    """Read chat logs, order exports and excluded-buyer lists into the store (idempotent). 导入数据
+    """Read chat logs, order exports, excluded-buyer lists and service ratings into the store (idempotent). 导入数据
 
     Each file is stored on its own; files that cannot be read are listed on stderr
     (``rejected: …``) and the command exits with 7 when there are any."""
     check_excel(excel, fmt)
-    k = {"chats": "messages", "orders": "orders", "excluded": "excluded"}.get(kind.value)
+    k = {"chats": "messages", "orders": "orders", "excluded": "excluded",
+         "ratings": "ratings"}.get(kind.value)
     from cskit.readers.mapping import check_encoding
 
     check_encoding(encoding)  # an unknown name is a usage error (exit 2), before any reading

@@ -108,7 +108,10 @@ def _note_unknown(unknown: dict, lang: str, *, total_shops: bool) -> None:
 DETAIL_RANKS = {"response_s_p90": 2, "answer_ratio": 2, "answered_30s_rate": 2, "slow_buyers": 2,
                 "buyer_messages": 2, "late_messages": 2, "unanswered_messages": 2,
                 "unreplied_closing_buyers": 1, "first_response_s_p90": 1, "inquiry_buyers": 1,
-                "paid_buyers": 1, "avg_order_value": 1}
+                "paid_buyers": 1, "avg_order_value": 1,
+                "dunned_orders": 2, "dunned_paid": 2, "dun_recovered_amount": 1,
+                "dun_success_rate": 1, "buyers_served": 2, "messages_sent": 2, "active_s": 2,
+                "peak_concurrent": 2, "broken_promises": 2}
 
 
 def kpi_columns(keys: list[str], rule) -> list[Column]:
@@ -152,6 +155,16 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
             keys = column_order(frame.columns)
             meta |= {"window_days": attr.window_days, "lookback_days": attr.lookback_days,
                      "anchor": attr.anchor, "conversion_unknown": unknown_meta(unknown, lang)}
+            if by == "agent" and wide:
+                # the columns that need passes of their own (日清 promises, 催付, workload,
+                # ratings, refunds and items): with --wide, so the everyday report stays fast
+                from cskit.agent_extras import agent_extras
+                from cskit.text.promise_frames import with_broken_promises
+
+                frame, total = with_broken_promises(store, frame, total, shops=shops, period=period)
+                frame = frame.merge(agent_extras(store, shops=shops, period=period),
+                                    on=["shop", "agent_id"], how="left")
+                keys = column_order(frame.columns)
             if by == "agent":
                 meta["total"] = {k: machine_value(v, "count") for k, v in total.items()}
                 total = {**total, "agent_id": "合计" if lang == "zh" else "total"}
@@ -234,7 +247,22 @@ UNPAID_COLUMNS = [
     Column("agent", "客服", "agent"),
     Column("last_message_at", "最后消息时间", "last message at", "time"),
     Column("last_message", "最后消息", "last message", wrap=True),
+    Column("dunned_at", "催付时间", "reminded at", "time", optional=1),
+    Column("dunned_by", "催付客服", "reminded by", optional=1),
 ]
+
+DUNNING_COLUMNS = [
+    Column("shop", "店铺", "shop"),
+    Column("agent_id", "客服", "agent"),
+    Column("dunned_orders", "催付订单数", "orders reminded", "count"),
+    Column("dunned_paid", "催付成功数", "paid after reminder", "count"),
+    Column("dun_success_rate", "催付成功率", "success rate", "rate"),
+    Column("dun_recovered_amount", "催付挽回金额", "amount recovered", "yuan"),
+]
+
+
+class UnpaidBy(str, Enum):
+    agent = "agent"
 
 
 @app.command("unpaid")
@@ -253,15 +281,32 @@ def unpaid_cmd(
     lang: LangOpt = None,
     output: OutputOpt = None,
     excel: ExcelOpt = False,
+    by: Annotated[Optional[UnpaidBy], typer.Option("--by", help="agent: 催付成功率 per agent (reminded orders, paid after the reminder, amount recovered) instead of the list.")] = None,
 ) -> None:
-    """催付 list: inquiring buyers with an unpaid order, newest first."""
+    """催付 list: inquiring buyers with an unpaid order, newest first; --by agent: 催付成功率 per agent."""
+    from cskit.agent_extras import dunning_frames
     from cskit.kpi import Attribution, resolve_period, unpaid_report
 
     check_excel(excel, fmt)
     period = resolve_period(since, until, week, last_week)
     reuse_freed_memory()
-    frame = unpaid_report(open_store(store), shops=shop, period=period,
+    st = open_store(store)
+    dunned, per_agent = dunning_frames(st, shops=shop, period=period)
+    if by is not None:
+        if per_agent.empty:
+            stderr_console().print("note: " + tr(
+                "no payment reminders found: no agent wrote to a buyer after an order's creation "
+                "and before its payment (within 24 h)", lang), markup=False)
+        with output_file(output, fmt) as handle:
+            title = f"催付成功率 · {period.label(lang)}" if lang == "zh" else \
+                f"Payment reminders · {period.label(lang)}"
+            emit(per_agent, DUNNING_COLUMNS, fmt, out=handle, lang=lang, title=title, wide=wide,
+                 excel=excel)
+        return
+    frame = unpaid_report(st, shops=shop, period=period,
                           attr=Attribution(window_days, lookback_days))
+    frame = frame.merge(dunned[["shop", "order_id", "dunned_at", "dunned_by"]]
+                        .astype({"order_id": object}), on=["shop", "order_id"], how="left")
     with output_file(output, fmt) as handle:
         title = f"催付名单 · {period.label(lang)} · {len(frame)} 单" if lang == "zh" else \
             f"Unpaid orders · {period.label(lang)} · {len(frame)}"

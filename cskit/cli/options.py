@@ -54,7 +54,8 @@ SlowOpt = Annotated[str, typer.Option("--slow-threshold", help="Wait above which
 WindowDaysOpt = Annotated[float, typer.Option("--window-days", min=0, help="Attribution window after an inquiry, in days (询单→下单).")]
 LookbackOpt = Annotated[float, typer.Option("--lookback-days", min=0, help="An order this many days before the chat makes it after-sale (售后), not an inquiry.")]
 WideOpt = Annotated[bool, typer.Option(
-    "--wide", help="Tables show every column, however wide (CSV/JSON always carry every column).")]
+    "--wide", help="Tables show every column, however wide (CSV/JSON always carry every column); "
+                   "`kpi --by agent --wide` also adds the 日清, 催付, 工作量, 评价, 退款 and 客件数 columns.")]
 ExcelOpt = Annotated[bool, typer.Option(
     "--excel", help="With -f csv: a CSV for Excel (UTF-8 BOM, headers in the --lang language, cells "
                     "that Excel would run as formulas (=, +, -, @) escaped with '). Use it for files "

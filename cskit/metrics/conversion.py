@@ -546,6 +546,7 @@ class _Data:
         served = ok & (rt // _DAY == day) & ~self.m_excl[first]
         self.bd_served = served
         self.bd_agent = np.where(served, _take(self.m_agent, j, -1), -1)
+        self.bd_rt = rt  # the first human reply's time (meaningful where served)
 
         has_b = self.o_g >= 0
         og, oct_ = self.o_g[has_b], self.o_ct[has_b]

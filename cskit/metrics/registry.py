@@ -152,5 +152,10 @@ for _k in (
     KPI("agent_messages", "客服消息数", "Agent messages", "count",
         "human agent messages, all hours"),
     KPI("bot_messages", "机器人消息数", "Robot messages", "count", "robot messages, all hours"),
+    # -- promises (日清, docs/promises.md; `cskit kpi --by agent` only) --------------------
+    KPI("broken_promises", "超期未兑现承诺", "Broken promises", "count",
+        "promises the agent made in the period (稍后回复, 明天发出, 补发, 退款 …) whose deadline "
+        "passed with no follow-up to the buyer and no order showing it (`cskit promises`)",
+        family="promises"),
 ):
     register(_k)

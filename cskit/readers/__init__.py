@@ -57,7 +57,7 @@ SUPPORTED_EXT = {".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".jso
 @dataclass(frozen=True)
 class Reader:
     name: str
-    kind: str  #: messages | orders | excluded
+    kind: str  #: messages | orders | excluded | order_items | ratings
     platform: str  #: pdd | taobao | jd | douyin | generic
     sniff: Callable[[Path, "Probe"], int]
     read: Callable[[Path, ReadOptions, "Probe"], ReadResult]
@@ -192,7 +192,8 @@ def detect(path: Path, opts: ReadOptions, kind: str | None = None,
             raise probe._table_error
         found = probe.headers
         want = {"messages": Msg("a chat log"), "orders": Msg("an order export"),
-                "excluded": Msg("an excluded-buyers list")}.get(kind or "", Msg("a chat log or order export"))
+                "excluded": Msg("an excluded-buyers list"),
+                "ratings": Msg("a service-rating export")}.get(kind or "", Msg("a chat log or order export"))
         missing = missing_headers(opts.mapping, found) if probe.table is not None else []
         if missing:
             raise InputFileError(
@@ -233,4 +234,4 @@ def read_file(path: Path, opts: ReadOptions, kind: str | None = None,
 
 
 # Register the readers (import order = tie-break order).
-from cskit.readers import chats_tabular, qianniu_text, pdd_json, orders, excluded, order_items  # noqa: E402,F401,E501
+from cskit.readers import chats_tabular, qianniu_text, pdd_json, orders, excluded, order_items, ratings  # noqa: E402,F401,E501

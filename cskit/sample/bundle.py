@@ -134,6 +134,11 @@ def write_sample(directory: str | Path, data: SampleData) -> dict:
                         "platform": spec.platform, "shop": spec.name, "rows": int(sel.sum()),
                         "encoding": "utf-8-sig"})
 
+    from .ratings import write_ratings
+    from .targets import write_targets
+
+    entries += write_ratings(root, data, specs)
+    write_targets(root, data)
     manifest = _manifest(data, entries)
     (root / "MANIFEST.json").write_bytes(
         (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
@@ -201,6 +206,12 @@ def _readme(data: SampleData, manifest: dict) -> str:
         "",
         "Then: `cskit ingest sample_data/*/` (each folder's `cskit.toml` gives the default",
         "`--shop` / `--platform` for the files in it).",
+        "",
+        "Service ratings (服务评价) come as each platform's rating export (Taobao 服务评价 words,",
+        "JD 满意度 1-5, PDD 满意/不满意); the Douyin shop has none, so its 满意率 is unknown.",
+        "`_score/targets.csv` holds monthly sales targets per agent for",
+        "`cskit score --month 2026-11 --targets sample_data/_score/targets.csv` (`cskit ingest`",
+        "skips folders starting with `_`).",
         "",
         "## Shops",
         "",

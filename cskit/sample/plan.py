@@ -41,6 +41,7 @@ from .orders import (
     _plan_orders,
 )
 from .phrases import AFTER_TOPICS, GREETINGS, PRE_TOPICS, _phrase_table
+from .promises import plant_promises
 from .shops import _MAIN, _TINY, ShopSpec, _spec
 from .simulation import SPECIALS, _content_index, _conversation_ids, _Sim, _simulate
 
@@ -93,6 +94,8 @@ def generate(seed: int = DEFAULT_SEED, *, shops: int = 2, agents_per_shop: int =
     cidx = _content_index(rng, sim, offset, length, ordered_conv)
     messages, notes, files, mextra = _sample_messages(rng, sim, specs, buyer_id, nick, pool,
                                                       cidx, start, days)
+    messages, promises = plant_promises(seed, messages, mextra["conv"].to_numpy(),
+                                        np.asarray(sim.c_after_sale, dtype=bool), orders)
     truth_bd = truth_bd.drop(columns=["_conv"])
     from .voice import plant_voice  # the buyers' voice (issue 15): replaced buyer lines
     truth_voice = plant_voice(messages, truth_bd, seed)
@@ -101,7 +104,8 @@ def generate(seed: int = DEFAULT_SEED, *, shops: int = 2, agents_per_shop: int =
     excl_files = (excluded["shop"].map(slug_of) + "/黑名单.csv").astype(object)
     return SampleData(seed=seed, start=start, days=days, shops=specs, messages=messages,
                       orders=orders, excluded=excluded,
-                      truth={"buyer_days": truth_bd, "orders": truth_orders, "voice": truth_voice},
+                      truth={"buyer_days": truth_bd, "orders": truth_orders,
+                             "promises": promises, "voice": truth_voice},
                       notes=notes, message_files=files, message_extra=mextra,
                       order_files=order_files,
                       excluded_files=excl_files, order_extra=order_extra)

@@ -1,0 +1,72 @@
+"""Time `cskit promises` on a benchmark store: wall-clock and CPU seconds and peak memory
+(issue 15 item 5).
+
+    python benchmarks/run.py --messages 3000000 --no-duckdb --keep   # builds the store once
+    python benchmarks/bench_promises.py --store /tmp/cskit-bench/n3000000-s8/store [--repeat 3]
+
+Runs ``python -m cskit promises --store STORE --format csv`` (the whole store: no period
+given; the 日清 list) and ``promises --by agent`` in fresh processes — Python start-up and
+imports included, as a user runs it — and prints the median wall time, the median CPU time
+(user + system of the child) and the largest peak RSS (``ru_maxrss``) as one JSON line, with
+the load average.  Target: ≤ 10 s and ≤ 1 GB on 3 M messages.  On a shared VM wall time
+can be far off under load: read CPU time and the load average with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def child(args: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak MiB, cpu seconds) of one fresh ``python -m cskit …`` process."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    t = time.perf_counter()
+    p = subprocess.Popen([sys.executable, "-m", "cskit", *args], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        raise SystemExit(f"cskit {' '.join(args)} failed: {p.stderr.read().decode()[-400:]}")
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # Linux: KiB
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--store", required=True, type=Path)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args(argv)
+    out: dict = {"store": str(a.store)}
+    manifest = a.store / "_cskit_manifest.json"
+    if manifest.exists():
+        try:
+            m = json.loads(manifest.read_text(encoding="utf-8"))
+            out["messages"] = sum(f.get("rows", 0) for f in m.get("files", [])
+                                  if f.get("kind") == "messages")
+        except (ValueError, AttributeError, TypeError):
+            pass
+    out["load_avg_before"] = [round(x, 1) for x in os.getloadavg()]
+    for name, extra in (("promises", []), ("promises_by_agent", ["--by", "agent"])):
+        runs = [child(["promises", "--store", str(a.store), "--format", "csv", *extra])
+                for _ in range(a.repeat)]
+        out[f"{name}_s"] = round(statistics.median(r[0] for r in runs), 2)
+        out[f"{name}_runs_s"] = [round(r[0], 2) for r in runs]
+        out[f"{name}_cpu_s"] = round(statistics.median(r[2] for r in runs), 2)
+        out[f"{name}_peak_mib"] = round(max(r[1] for r in runs))
+    out["cores"] = os.cpu_count()
+    out["load_avg_1m"] = round(os.getloadavg()[0], 1)
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

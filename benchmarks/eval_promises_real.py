@@ -1,0 +1,100 @@
+"""Score cskit's promise detection (日清, issue 15 item 4) on real conversations.
+
+    python benchmarks/eval_promises_real.py --jddc /path/chat_0.1per.txt \
+        --ecd /path/ECD_sample/train [--ecd /path/ECD_sample/valid] [--rules FILE] [--errors tune]
+
+Builds the development conversations from local copies of the public corpora
+(:mod:`benchmarks.real_corpus`: JDDC sessions 501+ and the ECD train/valid samples; the
+held-out JDDC sessions 1-500 and ECD test are never read), runs cskit's own
+:func:`cskit.text.promises.detect` on the whole synthetic chat log, and compares it with the
+hand labels in ``benchmarks/labels/promises_real.csv`` (source, session_id, turn, promise
+0/1, sampled_as; no text — the corpora allow research use only).  Guidelines:
+docs/promises.md, "Labelling guidelines".
+
+``sampled_as`` says how a message came into the set: ``fired`` (the rules of the first
+draft fired on it), ``keyword`` (a broad promise-word regex matched, the rules did not) and
+``random`` (neither).  The labelled messages are split ONCE by a hash of the session id
+(sha1 mod 10 < 6: tune, else report), as in eval_qc_real.py.  Rules were tuned on the tune
+part only; the report part is the honest number.  ``--errors tune`` prints the tune part's
+errors (ids and text, to the terminal only).  Never in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.real_corpus import as_messages, load_all  # noqa: E402
+from cskit.text.promises import detect  # noqa: E402
+
+LABELS = ROOT / "benchmarks" / "labels" / "promises_real.csv"
+
+
+def part(session_id: str) -> str:
+    """The one split: ~60 % tune, ~40 % report, by a hash of the session id."""
+    return "tune" if int(hashlib.sha1(session_id.encode()).hexdigest(), 16) % 10 < 6 \
+        else "report"
+
+
+def predictions(convs, rules=None) -> tuple[set[tuple[str, int]], dict]:
+    """(session id, turn) of every agent turn cskit calls a promise; and the texts."""
+    m = as_messages(convs)
+    m["turn"] = m.groupby("buyer_id", sort=False).cumcount()
+    d = detect(m, rules)
+    hit = m.loc[d["row"].to_numpy()]
+    texts = {(s, int(t)): c for s, t, c in zip(m["buyer_id"], m["turn"], m["content"])}
+    return set(zip(hit["buyer_id"], hit["turn"].astype(int))), texts
+
+
+def score(items: list[tuple[int, int]]) -> dict:
+    tp = sum(g and p for g, p in items)
+    fp = sum(p and not g for g, p in items)
+    fn = sum(g and not p for g, p in items)
+    return {"n": len(items), "gold": tp + fn, "flagged": tp + fp, "tp": tp, "fp": fp, "fn": fn,
+            "precision": tp / (tp + fp) if tp + fp else float("nan"),
+            "recall": tp / (tp + fn) if tp + fn else float("nan")}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jddc", required=True)
+    ap.add_argument("--ecd", action="append", default=[])
+    ap.add_argument("--rules", default=None)
+    ap.add_argument("--errors", choices=["tune"], default=None)
+    a = ap.parse_args(argv)
+    convs = load_all(a.jddc, a.ecd)
+    pred, texts = predictions(convs, a.rules)
+    labels = list(csv.DictReader(open(LABELS, encoding="utf-8")))
+    parts: dict[str, list] = {"tune": [], "report": [], "all": []}
+    errors = []
+    for r in labels:
+        key = (r["session_id"], int(r["turn"]))
+        if key not in texts:
+            print(f"missing {key}: the corpus copy differs", file=sys.stderr)
+            continue
+        g, p = r["promise"] == "1", key in pred
+        pt = part(r["session_id"])
+        parts[pt].append((g, p))
+        parts["all"].append((g, p))
+        if pt == a.errors and g != p:
+            errors.append(("FN" if g else "FP", key, texts[key]))
+    print(f"promise detection on real conversations ({len(labels)} labelled agent messages)")
+    print(f"{'part':8}{'n':>5}{'gold':>6}{'flag':>6}{'tp':>5}{'fp':>5}{'fn':>5}"
+          f"{'precision':>11}{'recall':>8}")
+    for name, items in parts.items():
+        s = score(items)
+        print(f"{name:8}{s['n']:>5}{s['gold']:>6}{s['flagged']:>6}{s['tp']:>5}{s['fp']:>5}"
+              f"{s['fn']:>5}{s['precision']:>11.3f}{s['recall']:>8.3f}")
+    for kind, key, text in errors:
+        print(kind, key[0], key[1], text[:120])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,180 @@
+"""`cskit score`: the monthly 绩效考核 — one explained score (and 提成) per agent, from a
+TOML scheme over the per-agent report.  The library is :mod:`cskit.metrics.score`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from cskit.cli.app import app, boundary, open_store, output_file
+from cskit.cli.options import (ExcelOpt, Fmt, FormatOpt, LangOpt, OutputOpt, RuleOpt, RuleOption,
+                               ShopOpt, StoreOpt, WideOpt, check_excel)
+from cskit.i18n import tr
+from cskit.render import Column, emit, stderr_console
+
+__all__ = ["run_score", "month_period"]
+
+BREAKDOWN_VIEW = [
+    Column("shop", "店铺", "shop"),
+    Column("agent_id", "客服", "agent"),
+    Column("kpi_label", "指标", "KPI"),
+    Column("value_text", "数值", "value"),
+    Column("points", "得分", "points", "points"),
+    Column("weight", "权重", "weight", "points"),
+    Column("weight_used", "实际权重", "weight used", "rate"),
+    Column("contribution", "贡献分", "contribution", "points"),
+    Column("rule", "计分规则", "rule", wrap=True),
+]
+BREAKDOWN_MACHINE = [Column(k, k, k, u) for k, u in (
+    ("shop", "text"), ("agent_id", "text"), ("kpi", "text"), ("value", "ratio"),
+    ("points", "points"), ("weight", "points"), ("weight_used", "ratio"),
+    ("contribution", "points"), ("rule", "text"))]
+
+
+def month_period(month: str | None, today: dt.date | None = None):
+    """``2026-11`` → 2026-11-01 … 2026-11-30; None → the last full calendar month."""
+    from cskit.errors import UsageError
+    from cskit.kpi import Period
+
+    if month is None:
+        first = (today or dt.date.today()).replace(day=1)
+        last = first - dt.timedelta(days=1)
+        return Period(last.replace(day=1), last), last.strftime("%Y-%m")
+    try:
+        first = dt.date.fromisoformat(month.strip() + "-01")
+    except ValueError:
+        raise UsageError("--month {text!r} is not a month", hint="write months as 2026-11",
+                         text=month) from None
+    nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return Period(first, nxt - dt.timedelta(days=1)), first.strftime("%Y-%m")
+
+
+def _label(key: str, lang: str) -> str:
+    from cskit.metrics import label
+
+    try:
+        return label(key, lang)
+    except KeyError:
+        return key
+
+
+def _value_text(values, keys, lang: str) -> list[str]:
+    from cskit.metrics.registry import kpi
+
+    out = []
+    for v, k in zip(values, keys):
+        if v != v or v is None:  # NaN
+            out.append("—")
+            continue
+        try:
+            unit = kpi(k).unit
+        except KeyError:
+            unit = "count"
+        out.append(f"{v:.1%}" if unit == "rate" else f"{v:,.0f}" if unit == "yuan" else f"{v:g}")
+    return out
+
+
+def run_score(store, *, month: str | None, scheme_path: Path | None, targets_path: Path | None,
+              shops=None, rule, explain: bool = False, fmt: str = "table", lang: str = "zh",
+              output=None, wide: bool = False, excel: bool = False):
+    from cskit.kpi import Attribution, kpi_report
+    from cskit.metrics import BOT_AGENT, UNASSIGNED
+    from cskit.metrics.score import load_scheme, load_targets, score_agents, with_targets
+
+    period, mon = month_period(month)
+    targets = load_targets(targets_path) if targets_path else None
+    frame, _total, unknown = kpi_report(store, shops=shops, period=period, rule=rule,
+                                        attr=Attribution(), by="agent")
+    frame = frame[~frame["agent_id"].isin([UNASSIGNED, BOT_AGENT])]
+    busy = [c for c in ("consult_buyers", "buyer_messages", "inquiry_buyers", "sales")
+            if c in frame.columns]
+    frame = frame[frame[busy].fillna(0).ne(0).any(axis=1)].reset_index(drop=True)
+    # the --wide columns (ratings, 催付, workload, refunds, items) can be scored too
+    from cskit.agent_extras import agent_extras
+
+    frame = frame.merge(agent_extras(store, shops=shops, period=period),
+                        on=["shop", "agent_id"], how="left")
+    frame = with_targets(frame, targets, mon)
+    from cskit.metrics.registry import KPIS
+
+    # any registered KPI may be scored; one this store cannot give is unknown for everyone
+    scheme = load_scheme(scheme_path, known=set(frame.columns) | {k.key for k in KPIS})
+    summary, breakdown = score_agents(frame, scheme)
+
+    con = stderr_console()
+    for shop in unknown:
+        con.print("note: " + tr("{shop}: conversion unknown this month; KPIs that need orders are "
+                                "left out of its agents' scores", lang, shop=shop), markup=False)
+    if (summary["kpis_left_out"] != "").any() and fmt == "table":
+        con.print("note: " + tr("a KPI left out of an agent's score (unknown value) has its weight "
+                                "shared by the other KPIs in proportion", lang), markup=False)
+    meta = {"month": mon, "scheme": scheme.name, "scheme_file": scheme.source,
+            "weights": {r.key: r.weight for r in scheme.rules}, "rule": rule.name}
+    title_zh = f"绩效考核 · {mon} · {scheme.name} · 各指标得分(满分100)"
+    title_en = f"Monthly score · {mon} · {scheme.name} · points per KPI (of 100)"
+    title = title_zh if lang == "zh" else title_en
+    with output_file(output, fmt) as handle:
+        if explain:
+            if fmt in ("table", "xlsx"):
+                view = breakdown.assign(
+                    kpi_label=[_label(k, lang) for k in breakdown["kpi"]],
+                    value_text=_value_text(breakdown["value"].tolist(), breakdown["kpi"].tolist(),
+                                           lang))
+                emit(view, BREAKDOWN_VIEW, fmt, out=handle, lang=lang,
+                     title=title + (" · 明细" if lang == "zh" else " · breakdown"), wide=wide,
+                     excel=excel)
+            else:
+                emit(breakdown, BREAKDOWN_MACHINE, fmt, out=handle, lang=lang, meta=meta,
+                     excel=excel)
+            return summary, breakdown
+        cols = [Column("shop", "店铺", "shop"), Column("agent_id", "客服", "agent"),
+                Column("score", "总分", "score", "points"),
+                Column("bonus", "提成(元)", "bonus (yuan)", "yuan")]
+        for r in scheme.rules:
+            # the KPI's name without its unit ("(秒)"): the cell is points, not seconds
+            zh = re.sub(r"[(（][^)）]*[)）]", "", _label(r.key, "zh")) + "得分"
+            en = re.sub(r"\s*\([^)]*\)", "", _label(r.key, "en")) + " pts"
+            cols.append(Column(f"points_{r.key}", zh, en, "points", optional=1))
+        if fmt in ("table", "xlsx"):
+            view = summary.copy()
+            view["left_out_text"] = [
+                "、".join(_label(k, lang) for k in s.split(",")) if s else ""
+                for s in summary["kpis_left_out"]]
+            if (summary["kpis_left_out"] != "").any():
+                cols.append(Column("left_out_text", "未计入(数值未知)", "left out (unknown)",
+                                   wrap=True))
+            emit(view, cols, fmt, out=handle, lang=lang, title=title, wide=wide, excel=excel)
+        else:
+            cols += [Column("kpis_scored", "kpis_scored", "kpis_scored"),
+                     Column("kpis_left_out", "kpis_left_out", "kpis_left_out")]
+            emit(summary, cols, fmt, out=handle, lang=lang, title=title, meta=meta, excel=excel)
+    return summary, breakdown
+
+
+@app.command("score")
+@boundary
+def score_cmd(
+    month: Annotated[Optional[str], typer.Option("--month", help="The month to score, e.g. 2026-11 (default: last month).")] = None,
+    scheme: Annotated[Optional[Path], typer.Option("--scheme", help="A scoring scheme (TOML); default: the sample scheme (docs/score.md).")] = None,
+    targets: Annotated[Optional[Path], typer.Option("--targets", help="Sales targets per agent and month (CSV: agent_id/客服, month/月份, sales_target/销售目标[, shop/店铺]).")] = None,
+    explain: Annotated[bool, typer.Option("--explain", help="One row per agent and KPI: value, band or line, points, weight, contribution.")] = False,
+    store: StoreOpt = None,
+    shop: ShopOpt = None,
+    rule: RuleOption = RuleOpt.pdd5,
+    wide: WideOpt = False,
+    fmt: FormatOpt = Fmt.table,
+    lang: LangOpt = None,
+    output: OutputOpt = None,
+    excel: ExcelOpt = False,
+) -> None:
+    """绩效考核: one score per agent for a month from a weighted KPI scheme, with the 提成 and how each point was reached."""
+    from cskit.metrics import get_rule
+
+    check_excel(excel, fmt)
+    run_score(open_store(store), month=month, scheme_path=scheme, targets_path=targets,
+              shops=shop, rule=get_rule(rule.value), explain=explain, fmt=fmt.value,
+              lang=lang.value, output=output, wide=wide, excel=excel)
