@@ -39,7 +39,7 @@ from cskit.kpi import (LEAD_DAYS, MESSAGE_COLUMNS, REPLY_SLACK, Period, data_end
 from cskit.metrics import BOT_AGENT, UNASSIGNED
 from cskit.metrics.coverage import blank_unknown, shop_unknown, unknown_note
 from cskit.render import Column, display_frame, human_value, machine_value, write_csv
-from cskit import report_promises
+from cskit import report_promises, report_score
 
 __all__ = ["ReportData", "Note", "collect", "previous_period", "headline", "write_report",
            "ReportResult", "table_columns", "PARTS", "ALL_PARTS", "FILES"]
@@ -71,11 +71,15 @@ FILES = {
     "lost_buyers.csv": "询单未购买买家",
     "lost_reasons.csv": "询单流失原因",
     report_promises.FILE: "日清: 客服承诺清单",
+    report_score.FILE: "绩效考核: 每个客服的总分、提成和各项得分",
+    report_score.BREAKDOWN: "绩效考核明细: 每项指标的数值、分档、权重和贡献分",
     "voice.csv": "买家意见反馈 (按部门)",
     "reply_rate.png": "图表: 回复率趋势",
     "load.png": "图表: 咨询量与超时分布",
     "agents.png": "图表: 客服对比",
     "lost.png": "图表: 询单流失原因",
+    "answers.csv": "话术优化: 常见问题 × 客服回答与转化",
+    "faq.md": "常见问题最佳回答 (FAQ 草稿)",
     "summary.json": "核心指标 (机器可读)",
     "report.xlsx": "Excel 工作簿: 每个表一个工作表 (--excel)",
 }
@@ -112,6 +116,7 @@ EXTRA_COLUMNS = {
     "counted": ("计入", "Counted", "text"),
     "late": ("超时", "Late", "text"),
     **report_promises.extra_columns(),
+    **report_score.extra_columns(),
 }
 _UNREPLIED = ["shop", "buyer_id", "date", "sent_at", "wait_s", "reply_at", "agent", "content"]
 
@@ -134,6 +139,8 @@ class ReportData:
     slow_threshold_s: int = 100
     by_day: pd.DataFrame | None = None
     by_agent: pd.DataFrame | None = None
+    #: per (shop, agent_id): 催付, workload, ratings, refunds, items (cskit.agent_extras)
+    agent_extras: pd.DataFrame | None = None
     by_hour: pd.DataFrame | None = None
     by_shop: pd.DataFrame | None = None
     #: annotate() rows of the period (buyer messages) with their ``content``
@@ -149,6 +156,10 @@ class ReportData:
     #: reason_summary by shop (lost_reasons.csv) and over all shops (chart, index.html)
     lost_reasons: pd.DataFrame | None = None
     lost_reasons_total: pd.DataFrame | None = None
+    #: 话术优化 (cskit/report_answers.py): answer_table, faq_table and their rules
+    answers: pd.DataFrame | None = None
+    faq: pd.DataFrame | None = None
+    answer_rules: object = None
     #: buyers' voice per shop and department (cskit/report_voice.py)
     voice: pd.DataFrame | None = None
     notes: list[Note] = field(default_factory=list)
@@ -164,10 +175,30 @@ class ReportData:
         return a.merge(conv[["shop", "agent_id"] + keep], on=["shop", "agent_id"], how="left")
 
 
+def period_words(period: Period) -> tuple[str, str]:
+    """How the page names the period and the one before: 本周/上周 for a week, 本月/上月 for
+    a calendar month, else 本期/上期."""
+    if period.since and period.until:
+        nxt = period.until + dt.timedelta(days=1)
+        if period.since.day == 1 and nxt.day == 1:
+            return "本月", "上月"
+        if (period.until - period.since).days == 6:
+            return "本周", "上周"
+    return "本期", "上期"
+
+
 def previous_period(period: Period) -> Period | None:
     """The same-length period just before ``period`` (last week for a week)."""
     if period.since is None or period.until is None:
         return None
+    nxt = period.until + dt.timedelta(days=1)
+    if period.since.day == 1 and nxt.day == 1:  # calendar months: the month before
+        last = period.since - dt.timedelta(days=1)
+        first = last.replace(day=1)
+        months = (nxt.year - period.since.year) * 12 + nxt.month - period.since.month
+        for _ in range(months - 1):
+            first = (first - dt.timedelta(days=1)).replace(day=1)
+        return Period(first, last)
     days = (period.until - period.since).days + 1
     return Period(period.since - dt.timedelta(days=days), period.until - dt.timedelta(days=days))
 
@@ -306,6 +337,10 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
     if text_mod is not None and data.lost_buyers is not None:
         _lost_reasons(text_mod, get("lost_msgs"), get("lost_signals"), data, strict)
     report_promises.collect_promises(store, data, parts, strict)
+    if "agent" in parts:  # the agent CSV carries what `kpi --by agent --wide` does
+        from cskit.agent_extras import agent_extras
+
+        data.agent_extras = agent_extras(store, shops=data.shops, period=period)
     if "voice" in parts:
         from cskit.report_voice import collect_voice
         collect_voice(store, data, strict)
@@ -574,8 +609,14 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
     put_csv("kpi_by_day.csv", data.by_day if data.by_day is None else
             merge_kpi_frames(data.by_day, conv.get("day"), "day", data.shops))
 
-    put_csv("kpi_by_agent.csv", None if data.by_agent is None else report_promises.agent_csv(
-            merge_agent_frames(data.by_agent, conv.get("agent")), data))
+    agents = None if data.by_agent is None else report_promises.agent_csv(
+        merge_agent_frames(data.by_agent, conv.get("agent")), data)
+    if agents is not None and data.agent_extras is not None:
+        from cskit.metrics import column_order
+
+        agents = agents.merge(data.agent_extras, on=["shop", "agent_id"], how="left")
+        agents = agents[column_order(agents.columns)]  # as `cskit kpi` orders them
+    put_csv("kpi_by_agent.csv", agents)
     put_csv("kpi_by_hour.csv", data.by_hour)
     put_csv("kpi_by_shop.csv", data.by_shop if data.by_shop is None else
             merge_kpi_frames(data.by_shop, conv.get("shop"), "shop", data.shops))
@@ -589,6 +630,12 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
     if data.lost_reasons is not None:
         put_csv("lost_reasons.csv", data.lost_reasons)
     put_csv(report_promises.FILE, getattr(data, "promises", None))
+    scored = getattr(data, "score", None)
+    if scored is not None:
+        put_csv(report_score.FILE, scored.summary)
+        put_csv(report_score.BREAKDOWN, scored.breakdown)
+    from cskit.report_answers import write_answer_files  # 话术优化 section
+    written += write_answer_files(data, out, _write, excel, sheets)
     if data.voice is not None:
         from cskit.report_voice import VOICE_REPORT_COLUMNS
         put_csv("voice.csv", data.voice, VOICE_REPORT_COLUMNS)
@@ -789,27 +836,28 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
         y, w, _ = p.since.isocalendar()
         iso = f"{y}-W{w:02d} "
     shops = "、".join(data.shops)
+    this, last = period_words(p)
     title = title or f"客服周报 {shops} {iso}".strip()
     out = ["<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
            f"<h1>{_e(title)}</h1>",
            f'<p class="meta">统计周期 {_e(p.label("zh"))}'
-           + (f" · 对比上周 {_e(pp.label('zh'))}" if pp else "")
+           + (f" · 对比{last} {_e(pp.label('zh'))}" if pp else "")
            + f" · 规则 {_e(rule.label_zh)} (超过 {_e(rule.threshold_s)} 秒未回复算超时, "
              f"时段 {_e(rule.window_label)}) · 生成于 {_e(generated_at.isoformat(sep=' '))}</p>"]
     for n in notes:
         out.append(f'<p class="note">{_e(n.text)}</p>')
 
     # headline
-    out.append("<h2>核心指标 (本周 vs 上周)</h2><div class=\"shops\">")
+    out.append(f"<h2>核心指标 ({this} vs {last})</h2><div class=\"shops\">")
     for shop in data.shops:
         c, q = _row_values(cur, shop), _row_values(prev, shop)
         out.append("<div>")
         if len(data.shops) > 1:
             out.append(f"<h3>{_e(shop)}</h3>")
         if not c:
-            out.append('<p class="nodata">本周无数据</p></div>')
+            out.append(f'<p class="nodata">{this}无数据</p></div>')
             continue
         rows = []
         for key, better in HEADLINE:
@@ -821,7 +869,7 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
             rows.append(f"<tr><th>{_e(_label(key, rule))}</th><td class=\"n\">{_e(_fmt(now, unit))}"
                         f"</td><td class=\"n\">{_e(_fmt(before, unit)) if q else '—'}</td>"
                         f"<td class=\"n {cls}\">{_e(dtxt)}</td></tr>")
-        out.append("<table><tr><th>指标</th><th>本周</th><th>上周</th><th>变化</th></tr>"
+        out.append(f"<table><tr><th>指标</th><th>{this}</th><th>{last}</th><th>变化</th></tr>"
                    + "".join(rows) + "</table></div>")
     out.append("</div>")
     if "reply_rate.png" in chart_files:
@@ -858,7 +906,7 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
     out.append("<h2>未及时回复名单</h2>")
     u = data.unreplied if data.unreplied is not None else pd.DataFrame()
     if u.empty:
-        out.append('<p class="nodata">本周没有超时或未回复的消息</p>')
+        out.append(f'<p class="nodata">{this}没有超时或未回复的消息</p>')
     else:
         never = u["wait_s"].isna().sum()
         top = u.assign(_never=u["wait_s"].isna()).sort_values(
@@ -906,6 +954,9 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
             out.append(_table(top[keys], table_columns(top[keys], rule)))
 
     out.extend(report_promises.promises_html(data, _table, _clip))
+    out.extend(report_score.score_html(data, _table, _clip))
+    from cskit.report_answers import answers_html
+    out += answers_html(data, _table, _e)
     from cskit.report_voice import voice_html
     out.append(voice_html(data, _clip))
 

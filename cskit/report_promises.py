@@ -72,7 +72,10 @@ def promises_html(data, table, clip) -> list[str]:
     promises = getattr(data, "promises", None)
     out = ["<h2>日清 · 客服承诺</h2>"]
     if promises is None or promises.empty:
-        out.append('<p class="nodata">本周没有识别到客服承诺 (稍后回复、明天发出、补发、退款等)</p>')
+        from cskit.report import period_words
+
+        out.append(f'<p class="nodata">{period_words(data.period)[0]}没有识别到客服承诺 '
+                   '(稍后回复、明天发出、补发、退款等)</p>')
         return out
     agent_cols, list_cols = _columns()
     counts = {s: int((promises["status"] == s).sum()) for s in ("kept", "broken", "open", "unknown")}

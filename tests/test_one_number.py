@@ -165,7 +165,8 @@ def test_commands_agree_on_the_sample_week(sample_store, week, tmp_path):
     from cskit.kpi import parse_week
 
     s = sample_store
-    agent = frame(run("kpi", "--store", s, "--week", week, "--by", "agent", "-f", "csv").stdout)
+    agent = frame(run("kpi", "--store", s, "--week", week, "--by", "agent", "--wide", "-f",
+                      "csv").stdout)
     day = frame(run("kpi", "--store", s, "--week", week, "--by", "day", "-f", "csv").stdout)
     shop = frame(run("kpi", "--store", s, "--week", week, "--by", "shop", "-f", "csv").stdout)
     late = frame(run("kpi", "--store", s, "--week", week, "--list", "unreplied",

@@ -2,15 +2,15 @@
 
 ``app`` (with the one error boundary) lives in :mod:`cskit.cli.app`, the shared options
 in :mod:`cskit.cli.options`, and one module per command group registers its commands;
-no command module imports a sibling except ``demo`` (which runs ingest and kpi).
+no command module imports a sibling except ``demo`` (which runs ingest, kpi and answers).
 """
 
 from __future__ import annotations
 
 import signal
 
-from cskit.cli import (demo, ingest, kpi, promises, ratings, report, score, text,  # noqa: F401
-                       voice, workload)  # (register the commands)
+from cskit.cli import (answers, demo, ingest, kpi, promises, ratings, report, score,  # noqa: F401
+                       text, voice, workload)  # (register the commands)
 from cskit.cli.app import app
 
 __all__ = ["app", "main"]

@@ -57,6 +57,10 @@ def demo_cmd(
         run_kpi(store, period=Period(None, None), rule=rule, by="agent", lang=lang.value)
         print()
         run_promises(store, period=Period(None, None), by="agent", lang=lang.value)  # 日清
+        from cskit.cli.answers import run_answers  # 话术优化: the 3 most asked questions per shop
+
+        print()
+        run_answers(store, period=Period(None, None), top=3, lang=lang.value)
         print()
         from cskit.cli.voice import run_voice_overview
         run_voice_overview(store, period=Period(None, None), lang=lang.value)

@@ -120,7 +120,8 @@ def chart_cmd(
 
 
 def run_report(store, out: Path, *, shops=None, period, rule, excel: bool = False,
-               top_n: int = 20, slow_threshold_s: int = 100, charts: bool = True):
+               top_n: int = 20, slow_threshold_s: int = 100, charts: bool = True,
+               month: str | None = None, scheme=None, targets=None):
     """Collect this period and the one before, write the bundle; the ReportResult."""
     from cskit.report import ALL_PARTS, collect, previous_period, write_report
 
@@ -130,6 +131,13 @@ def run_report(store, out: Path, *, shops=None, period, rule, excel: bool = Fals
     strict = state["debug"]
     data = collect(store, shops=shops, period=period, rule=rule, parts=ALL_PARTS,
                    slow_threshold_s=slow_threshold_s, strict=strict)
+    if month is not None:  # the monthly report: the 绩效考核 section
+        from cskit.report_score import collect_score
+
+        collect_score(store, data, month=month, scheme_path=scheme, targets_path=targets,
+                      strict=strict)
+    from cskit.report_answers import add_answers
+    add_answers(store, data, strict)  # 话术优化 (docs/answers.md)
     previous = None
     prev_period = previous_period(period)
     if prev_period is not None:
@@ -139,7 +147,11 @@ def run_report(store, out: Path, *, shops=None, period, rule, excel: bool = Fals
                                strict=strict)
         except NoDataError:
             previous = None  # first week in the store: the comparison column says "—"
-    result = write_report(data, out, previous=previous, excel=excel, top_n=top_n, charts=charts)
+    title = None
+    if month is not None:
+        title = f"客服月报 {month} " + "、".join(data.shops)
+    result = write_report(data, out, previous=previous, excel=excel, top_n=top_n, charts=charts,
+                          title=title)
     for n in result.notes:
         if n.warning:
             _warn(n.text)
@@ -160,6 +172,9 @@ def report_cmd(
     slow_threshold: SlowOpt = "100s",
     top: Annotated[int, typer.Option("--top", min=1, help="Rows of the unreplied / unpaid lists shown in index.html.")] = 20,
     no_charts: Annotated[bool, typer.Option("--no-charts", help="Skip the PNG charts.")] = False,
+    month: Annotated[Optional[str], typer.Option("--month", help="A monthly report, e.g. 2026-11: the calendar month, compared with the month before, with the 绩效考核 section (docs/score.md).")] = None,
+    scheme: Annotated[Optional[Path], typer.Option("--scheme", help="With --month: the scoring scheme (TOML); default the sample scheme.")] = None,
+    targets: Annotated[Optional[Path], typer.Option("--targets", help="With --month: sales targets per agent and month (CSV).")] = None,
 ) -> None:
     """Weekly report for cron: every KPI table as CSV, charts, index.html. 客服周报
 
@@ -170,10 +185,19 @@ def report_cmd(
     from cskit.kpi import resolve_period
     from cskit.metrics import get_rule, parse_threshold
 
-    period = resolve_period(None, None, week, last_week or not week)
+    if month is not None:
+        if week or last_week:
+            raise UsageError("use either --month or --week/--last-week, not both")
+        from cskit.scoring import month_period
+
+        period, month = month_period(month)
+    else:
+        if scheme is not None or targets is not None:
+            raise UsageError("--scheme and --targets go with --month (the monthly report)")
+        period = resolve_period(None, None, week, last_week or not week)
     r = get_rule(rule.value, threshold=threshold)
     reuse_freed_memory()
     result = run_report(open_store(store), out, shops=shop, period=period, rule=r, excel=excel,
                         top_n=top, slow_threshold_s=parse_threshold(slow_threshold),
-                        charts=not no_charts)
+                        charts=not no_charts, month=month, scheme=scheme, targets=targets)
     print(result.index)

@@ -3,7 +3,6 @@ TOML scheme over the per-agent report.  The library is :mod:`cskit.metrics.score
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 from typing import Annotated, Optional
@@ -16,7 +15,7 @@ from cskit.cli.options import (ExcelOpt, Fmt, FormatOpt, LangOpt, OutputOpt, Rul
 from cskit.i18n import tr
 from cskit.render import Column, emit, stderr_console
 
-__all__ = ["run_score", "month_period"]
+__all__ = ["run_score"]
 
 BREAKDOWN_VIEW = [
     Column("shop", "店铺", "shop"),
@@ -33,24 +32,6 @@ BREAKDOWN_MACHINE = [Column(k, k, k, u) for k, u in (
     ("shop", "text"), ("agent_id", "text"), ("kpi", "text"), ("value", "ratio"),
     ("points", "points"), ("weight", "points"), ("weight_used", "ratio"),
     ("contribution", "points"), ("rule", "text"))]
-
-
-def month_period(month: str | None, today: dt.date | None = None):
-    """``2026-11`` → 2026-11-01 … 2026-11-30; None → the last full calendar month."""
-    from cskit.errors import UsageError
-    from cskit.kpi import Period
-
-    if month is None:
-        first = (today or dt.date.today()).replace(day=1)
-        last = first - dt.timedelta(days=1)
-        return Period(last.replace(day=1), last), last.strftime("%Y-%m")
-    try:
-        first = dt.date.fromisoformat(month.strip() + "-01")
-    except ValueError:
-        raise UsageError("--month {text!r} is not a month", hint="write months as 2026-11",
-                         text=month) from None
-    nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return Period(first, nxt - dt.timedelta(days=1)), first.strftime("%Y-%m")
 
 
 def _label(key: str, lang: str) -> str:
@@ -81,29 +62,12 @@ def _value_text(values, keys, lang: str) -> list[str]:
 def run_score(store, *, month: str | None, scheme_path: Path | None, targets_path: Path | None,
               shops=None, rule, explain: bool = False, fmt: str = "table", lang: str = "zh",
               output=None, wide: bool = False, excel: bool = False):
-    from cskit.kpi import Attribution, kpi_report
-    from cskit.metrics import BOT_AGENT, UNASSIGNED
-    from cskit.metrics.score import load_scheme, load_targets, score_agents, with_targets
+    from cskit.scoring import score_month
 
-    period, mon = month_period(month)
-    targets = load_targets(targets_path) if targets_path else None
-    frame, _total, unknown = kpi_report(store, shops=shops, period=period, rule=rule,
-                                        attr=Attribution(), by="agent")
-    frame = frame[~frame["agent_id"].isin([UNASSIGNED, BOT_AGENT])]
-    busy = [c for c in ("consult_buyers", "buyer_messages", "inquiry_buyers", "sales")
-            if c in frame.columns]
-    frame = frame[frame[busy].fillna(0).ne(0).any(axis=1)].reset_index(drop=True)
-    # the --wide columns (ratings, 催付, workload, refunds, items) can be scored too
-    from cskit.agent_extras import agent_extras
-
-    frame = frame.merge(agent_extras(store, shops=shops, period=period),
-                        on=["shop", "agent_id"], how="left")
-    frame = with_targets(frame, targets, mon)
-    from cskit.metrics.registry import KPIS
-
-    # any registered KPI may be scored; one this store cannot give is unknown for everyone
-    scheme = load_scheme(scheme_path, known=set(frame.columns) | {k.key for k in KPIS})
-    summary, breakdown = score_agents(frame, scheme)
+    sc = score_month(store, month=month, rule=rule, shops=shops, scheme_path=scheme_path,
+                     targets_path=targets_path)
+    mon, scheme, summary, breakdown, unknown = sc.month, sc.scheme, sc.summary, sc.breakdown, \
+        sc.unknown
 
     con = stderr_console()
     for shop in unknown:

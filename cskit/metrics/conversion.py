@@ -47,7 +47,7 @@ from cskit.metrics.reply import UNASSIGNED, _exclusion_days, _sender_codes, _sor
 
 __all__ = ["conversion_kpis", "unpaid_list", "lost_buyers", "output_columns", "BY_CHOICES",
            "ANCHORS", "PAID_STATUSES", "UNPAID_LIST_COLUMNS", "LOST_BUYERS_COLUMNS",
-           "ConversionSlices"]
+           "ConversionSlices", "inquiry_outcomes"]
 
 BY_CHOICES = ("day", "week", "shop", "agent")
 ANCHORS = ("order", "pay")
@@ -979,3 +979,26 @@ def unpaid_list(messages: pd.DataFrame, orders: pd.DataFrame | None, since=None,
     return out.sort_values(["created_at", "shop", "buyer_id", "order_id"],
                            ascending=[False, True, True, True], kind="stable",
                            na_position="last").reset_index(drop=True)
+
+
+def inquiry_outcomes(messages: pd.DataFrame, orders: pd.DataFrame | None, since=None,
+                     until=None, window_days: float = 3, lookback_days: float = 15,
+                     anchor: str = "order", as_of=None, excluded=None) -> pd.DataFrame:
+    """Every inquiry buyer-day (dated in ``[since, until]``) and its outcome, by the rules
+    of :func:`lost_buyers`: shop, buyer_id, date, agent_id (first human replier), paid (a
+    paid order in the window), pending (the window is still open at the data end).
+    ``cskit answers`` reads the conversion of the buyers who received an answer from it."""
+    lo, hi = day_number(since, "since"), day_number(until, "until")
+    d = _setup(messages, orders, window_days, lookback_days, anchor, as_of, excluded)
+    m = d.bd_inquiry & _in_range(d.bd_day, lo, hi)
+    out = pd.DataFrame({
+        "shop": d.shop_names[d.bd_shop[m]],
+        "buyer_id": d.buyer_names[d.bd_g[m] % d.nb],
+        "date": _dates(d.bd_day[m]),
+        "agent_id": d.agent_names[d.bd_agent[m]],
+        "paid": d.bd_paid[m].astype(bool),
+        "pending": d.bd_pending[m].astype(bool),
+    })
+    for c in ("shop", "buyer_id", "date", "agent_id"):
+        out[c] = out[c].astype(object)
+    return out.reset_index(drop=True)

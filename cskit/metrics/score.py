@@ -45,7 +45,8 @@ TARGET_KPI = register(KPI(
     "month (a targets file: shop, agent, month, target); empty when the agent has no target or "
     "the sales are unknown", family="score"))
 
-#: the summary columns :func:`score_agents` returns (plus ``points_<key>`` per scheme KPI)
+#: the summary columns :func:`score_agents` returns (``points_<key>`` per scheme KPI, in scheme
+#: order, come after ``bonus``)
 SCORE_COLUMNS = ["shop", "agent_id", "score", "bonus", "kpis_scored", "kpis_left_out"]
 #: the long breakdown: one row per (agent, scheme KPI)
 BREAKDOWN_COLUMNS = ["shop", "agent_id", "kpi", "value", "points", "weight", "weight_used",
@@ -293,6 +294,9 @@ def score_agents(frame: pd.DataFrame, scheme: Scheme) -> tuple[pd.DataFrame, pd.
     summary["kpis_left_out"] = [",".join(keys[~k]) for k in known]
     for j, r in enumerate(scheme.rules):
         summary[f"points_{r.key}"] = np.round(P[:, j], 1) if n else []
+    points = [f"points_{r.key}" for r in scheme.rules]
+    summary = summary[["shop", "agent_id", "score", "bonus", *points, "kpis_scored",
+                       "kpis_left_out"]]
 
     parts = []
     for j, r in enumerate(scheme.rules):

@@ -35,6 +35,10 @@ class SampleData:
     ``truth["orders"]`` — one row per order: kind (chat | after_sale | silent), the
     real buyer (also for Douyin), created_at, paid, status, amount, chat_date and
     hours_after_chat.
+    ``truth["answers"]`` — the planted first answers of `cskit answers` (issue 16,
+    cskit/sample/answers.py): one row per site (the agent's first answer to a pre-sale
+    question): shop, buyer_id, date, conversation_id, agent_id, topic, role (good /
+    plain / poor), answer, question, answer_at, paid, pending, excluded, planted.
     ``truth["voice"]`` — one row per buyer message planted as feedback for a department
     (:mod:`cskit.sample.voice`): shop, buyer_id, sent_at, department_id, content.
     """

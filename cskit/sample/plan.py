@@ -40,6 +40,7 @@ from .orders import (
     _plan_excluded,
     _plan_orders,
 )
+from .answers import plant_answers
 from .phrases import AFTER_TOPICS, GREETINGS, PRE_TOPICS, _phrase_table
 from .promises import plant_promises
 from .shops import _MAIN, _TINY, ShopSpec, _spec
@@ -92,6 +93,7 @@ def generate(seed: int = DEFAULT_SEED, *, shops: int = 2, agents_per_shop: int =
     # ---- messages
     pool, offset, length = _phrase_table(specs)
     cidx = _content_index(rng, sim, offset, length, ordered_conv)
+    pool, cidx, answers = plant_answers(seed, sim, pool, cidx, truth_bd, orders)  # issue 16
     messages, notes, files, mextra = _sample_messages(rng, sim, specs, buyer_id, nick, pool,
                                                       cidx, start, days)
     messages, promises = plant_promises(seed, messages, mextra["conv"].to_numpy(),
@@ -105,7 +107,7 @@ def generate(seed: int = DEFAULT_SEED, *, shops: int = 2, agents_per_shop: int =
     return SampleData(seed=seed, start=start, days=days, shops=specs, messages=messages,
                       orders=orders, excluded=excluded,
                       truth={"buyer_days": truth_bd, "orders": truth_orders,
-                             "promises": promises, "voice": truth_voice},
+                             "promises": promises, "answers": answers, "voice": truth_voice},
                       notes=notes, message_files=files, message_extra=mextra,
                       order_files=order_files,
                       excluded_files=excl_files, order_extra=order_extra)
