@@ -22,6 +22,7 @@ class ExitCode(IntEnum):
     NO_DATA = 5  #: the store holds nothing for the requested range / shop
     STORE = 6  #: the store is missing, corrupt or cannot be written
     PARTIAL = 7  #: ingest: some files or folders were rejected; the others were stored
+    ENGINE = 8  #: --engine dask: the scheduler cannot be reached or the cluster failed
 
 
 class CskitError(Exception):
@@ -68,6 +69,13 @@ class CskitError(Exception):
     def __str__(self) -> str:  # one line, hint appended, English
         return self.localized("en")
 
+    def __reduce__(self):  # raised in a Dask worker, shown by the client: template kept
+        return (_rebuild, (type(self), self.template, self.hint_template, self.params))
+
+
+def _rebuild(cls, template, hint, params):
+    return cls(template, hint=hint, **params)
+
 
 class UsageError(CskitError):
     exit_code = ExitCode.USAGE
@@ -91,6 +99,12 @@ class NoDataError(CskitError):
 
 class StoreError(CskitError):
     exit_code = ExitCode.STORE
+
+
+class EngineError(CskitError):
+    """``--engine dask``: the scheduler cannot be reached, or workers kept dying."""
+
+    exit_code = ExitCode.ENGINE
 
 
 MAPPING_HINT = "name the columns in a mapping file and pass --mapping FILE (see docs/formats-chats.md, docs/formats-orders.md)"

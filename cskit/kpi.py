@@ -484,13 +484,27 @@ def _reply_end(sl: Slice, period: Period) -> pd.Timestamp | None:
 
 
 def _reply_results(store: Store, shops: list[str], period: Period, rule, *, bys,
-                   slow_threshold_s=100, unreplied=False) -> dict[str, pd.DataFrame]:
+                   slow_threshold_s=100, unreplied=False, engine=None) -> dict[str, pd.DataFrame]:
     """The results of ReplySlices for the shops, the store read one shop-month (or one
     group of small shops, :func:`shop_groups`) at a time; one slicer per group, their
-    sums pooled at the end."""
-    from cskit.metrics.reply import ReplySlices, _resolve_rule, pooled_results
+    sums pooled at the end.  ``engine`` (:mod:`cskit.engine`) runs :func:`reply_sums` for
+    the shops (local: one call; Dask: one task per group of shops)."""
+    from cskit.engine import run_groups
+    from cskit.metrics.reply import _resolve_rule, pooled_results
 
     rule = _resolve_rule(rule)
+    slicers = run_groups(engine, reply_sums, store, shops, period, LEAD_DAYS, REPLY_SLACK,
+                         rule=rule, bys=tuple(bys), slow_threshold_s=slow_threshold_s,
+                         unreplied=unreplied)
+    return pooled_results(slicers)
+
+
+def reply_sums(store: Store, shops: list[str], period: Period, *, rule, bys,
+               slow_threshold_s=100, unreplied=False) -> list:
+    """The closed :class:`~cskit.metrics.reply.ReplySlices` of ``shops`` (one per group of
+    :func:`shop_groups`, in order), for :func:`~cskit.metrics.reply.pooled_results`.  The
+    store is read one shop-month (or one group of small shops) at a time."""
+    from cskit.metrics.reply import ReplySlices
 
     def bounds(sl: Slice, _orders) -> tuple:
         # the first slice reads the lead-in (the buyer's last agent); later ones get it
@@ -511,7 +525,9 @@ def _reply_results(store: Store, shops: list[str], period: Period, rule, *, bys,
             slicers[-1].add(item.frame, item.lo, item.hi, start=item.start, end=item.end,
                             last=item.last, log=item.log)
             del item
-    return pooled_results(slicers)
+    if slicers:
+        slicers[-1].close()
+    return slicers
 
 
 def _in_shop_order(frame: pd.DataFrame, shops: list[str]) -> pd.DataFrame:
@@ -523,19 +539,21 @@ def _in_shop_order(frame: pd.DataFrame, shops: list[str]) -> pd.DataFrame:
 
 
 def reply_report(store: Store, *, shops: list[str] | None, period: Period, rule, by: str,
-                 slow_threshold_s: int = 100) -> pd.DataFrame:
+                 slow_threshold_s: int = 100, engine=None) -> pd.DataFrame:
     """The reply-rate KPI frame for the requested shops and period."""
     shops = select_shops(store, shops)
     frame = _reply_results(store, shops, period, rule, bys=(by,),
-                           slow_threshold_s=slow_threshold_s)[by]
+                           slow_threshold_s=slow_threshold_s, engine=engine)[by]
     if frame.empty:
         raise no_messages(store, period)
     return _in_shop_order(frame, shops)
 
 
-def unreplied_report(store: Store, *, shops: list[str] | None, period: Period, rule) -> pd.DataFrame:
+def unreplied_report(store: Store, *, shops: list[str] | None, period: Period, rule,
+                     engine=None) -> pd.DataFrame:
     shops = select_shops(store, shops)
-    frame = _reply_results(store, shops, period, rule, bys=(), unreplied=True)["unreplied"]
+    frame = _reply_results(store, shops, period, rule, bys=(), unreplied=True,
+                           engine=engine)["unreplied"]
     return _in_shop_order(frame, shops) if len(frame) else pd.DataFrame()
 
 
@@ -569,13 +587,13 @@ def read_shop(store: Store, shop: str, period: Period, attr: Attribution, *,
 
 
 def agent_report(store: Store, *, shops: list[str] | None, period: Period, rule, attr: Attribution,
-                 slow_threshold_s: int = 100) -> tuple[pd.DataFrame, dict]:
+                 slow_threshold_s: int = 100, engine=None) -> tuple[pd.DataFrame, dict]:
     """客服绩效: reply columns and conversion/sales columns per (shop, agent_id), plus a
     total row (the shops' own totals, not a sum of agent rows, which may double count).
     Every number as counted (see :func:`kpi_report` for unknown conversion left empty)."""
     frame, shop_rows, _ = _reply_conversion(store, shops=shops, period=period, rule=rule,
                                             attr=attr, by="agent",
-                                            slow_threshold_s=slow_threshold_s)
+                                            slow_threshold_s=slow_threshold_s, engine=engine)
     return frame, total_row(shop_rows)
 
 
@@ -585,7 +603,7 @@ _BY_KEYS = {"agent": ["shop", "agent_id"], "day": ["shop", "date"], "week": ["sh
 
 
 def kpi_report(store: Store, *, shops: list[str] | None, period: Period, rule, attr: Attribution,
-               by: str = "agent", slow_threshold_s: int = 100
+               by: str = "agent", slow_threshold_s: int = 100, engine=None
                ) -> tuple[pd.DataFrame, dict, dict[str, dict]]:
     """`cskit kpi --by agent|day|week|shop`: reply and conversion columns side by side, the
     total row, and the shops whose conversion is unknown
@@ -595,7 +613,8 @@ def kpi_report(store: Store, *, shops: list[str] | None, period: Period, rule, a
 
     frame, shop_rows, unknown = _reply_conversion(store, shops=shops, period=period, rule=rule,
                                                   attr=attr, by=by,
-                                                  slow_threshold_s=slow_threshold_s)
+                                                  slow_threshold_s=slow_threshold_s,
+                                                  engine=engine)
     return blank_unknown(frame, unknown), total_row(blank_unknown(shop_rows, unknown)), unknown
 
 
@@ -633,22 +652,50 @@ def _unknown_of(convs, shops, period: Period) -> dict[str, dict]:
 
 
 def _reply_conversion(store: Store, *, shops: list[str] | None, period: Period, rule,
-                      attr: Attribution, by: str, slow_threshold_s: int = 100
+                      attr: Attribution, by: str, slow_threshold_s: int = 100, engine=None
                       ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict]]:
     """Reply and conversion rows per ``by`` (agent, day, week, shop), merged; the shops' own
     rows (for the total); and the shops whose conversion is unknown.  One pass over the
-    store feeds both slicers (conversion buckets a buyer-day by the day of its first
-    buyer message, as the reply metrics do)."""
-    from cskit.metrics.conversion import ConversionSlices
+    store feeds both slicers (:func:`reply_conversion_sums`; ``engine``, :mod:`cskit.engine`,
+    runs it for all the shops at once or one Dask task per group of shops); their sums
+    are pooled and the tables finished once, here."""
+    from cskit.engine import run_groups
     from cskit.metrics.conversion import pooled_results as pooled_conversions
-    from cskit.metrics.reply import ReplySlices
     from cskit.metrics.reply import _resolve_rule as _resolve
     from cskit.metrics.reply import pooled_results as pooled_replies
 
     wide = math.ceil(max(attr.window_days, REPLY_SLACK.days, LEAD_DAYS))
-    kw = dict(since=period.since, until=period.until)
-    bys = tuple(dict.fromkeys((by, "shop")))
     shops = select_shops(store, shops)
+    pairs = run_groups(engine, reply_conversion_sums, store, shops, period, wide,
+                       dt.timedelta(days=wide), rule=_resolve(rule), attr=attr,
+                       bys=tuple(dict.fromkeys((by, "shop"))), slow_threshold_s=slow_threshold_s)
+    replies = [r for r, _ in pairs]
+    convs = [c for _, c in pairs]
+    if not replies:
+        raise no_messages(store, period)
+    r, c = pooled_replies(replies), pooled_conversions(convs)
+    reply_a, reply_s, conv_a, conv_s = r[by], r["shop"], c[by], c["shop"]
+    if reply_a.empty and conv_a.empty:
+        raise no_messages(store, period)
+    # the total: the shops' own rows, of the shops with rows
+    shop_rows = reply_s.merge(conv_s, on=["shop"], how="outer")
+    seen_shops = pd.concat([reply_a["shop"], conv_a["shop"]]).unique()
+    shop_rows = shop_rows[shop_rows["shop"].isin(seen_shops)].reset_index(drop=True)
+    unknown = explain_unknown(store, _unknown_of(convs, list(seen_shops), period))
+    return merge_kpi_frames(reply_a, conv_a, by, shops), shop_rows, unknown
+
+
+def reply_conversion_sums(store: Store, shops: list[str], period: Period, *, rule,
+                          attr: Attribution, bys, slow_threshold_s: int = 100) -> list[tuple]:
+    """Per group of :func:`shop_groups` with messages, in order, its closed
+    (:class:`~cskit.metrics.reply.ReplySlices`, :class:`~cskit.metrics.conversion.ConversionSlices`)
+    pair: one pass over the store feeds both slicers (conversion buckets a buyer-day by the
+    day of its first buyer message, as the reply metrics do)."""
+    from cskit.metrics.conversion import ConversionSlices
+    from cskit.metrics.reply import ReplySlices
+
+    wide = math.ceil(max(attr.window_days, REPLY_SLACK.days, LEAD_DAYS))
+    kw = dict(since=period.since, until=period.until)
 
     def read_orders(group: list[str]) -> pd.DataFrame:
         return store.read(schema.ORDERS, shops=group,
@@ -668,14 +715,12 @@ def _reply_conversion(store: Store, *, shops: list[str] | None, period: Period, 
         end = _ts(period.until, 1 + wide) if sl.last else _ts(sl.hi, 1) + pd.Timedelta(REPLY_SLACK)
         return start, end
 
-    rule = _resolve(rule)
     # a month's slice reaches back ``wide`` days only for orders: the last reply before one
     items = _shops_slices(store, shops, period, message_columns(rule),
                           orders=read_orders, before=wide, after=dt.timedelta(days=wide),
                           tail=lambda o: wide if o is not None and len(o) else 0,
                           head=REPLY_SLACK)
-    replies: list[ReplySlices] = []  # one slicer of each kind per group of shops with messages
-    convs: list[ConversionSlices] = []
+    pairs: list[tuple] = []  # one slicer of each kind per group of shops with messages
     rs = cs = None
     for kind, group, item in prefetched(_logged(items, bounds)):
         if kind == "shops":
@@ -689,9 +734,8 @@ def _reply_conversion(store: Store, *, shops: list[str] | None, period: Period, 
                                   data_end=data_ends(store, list(group)), excluded=excluded,
                                   **kw)
             continue
-        if not replies or replies[-1] is not rs:
-            replies.append(rs)
-            convs.append(cs)
+        if not pairs or pairs[-1][0] is not rs:
+            pairs.append((rs, cs))
         sl = item
         log = rs.add(sl.frame, sl.lo, sl.hi, start=sl.start, end=sl.end, last=sl.last,
                      log=sl.log)
@@ -702,18 +746,7 @@ def _reply_conversion(store: Store, *, shops: list[str] | None, period: Period, 
     if rs is not None:
         rs.close()
         cs.close()
-    if not replies:
-        raise no_messages(store, period)
-    r, c = pooled_replies(replies), pooled_conversions(convs)
-    reply_a, reply_s, conv_a, conv_s = r[by], r["shop"], c[by], c["shop"]
-    if reply_a.empty and conv_a.empty:
-        raise no_messages(store, period)
-    # the total: the shops' own rows, of the shops with rows
-    shop_rows = reply_s.merge(conv_s, on=["shop"], how="outer")
-    seen_shops = pd.concat([reply_a["shop"], conv_a["shop"]]).unique()
-    shop_rows = shop_rows[shop_rows["shop"].isin(seen_shops)].reset_index(drop=True)
-    unknown = explain_unknown(store, _unknown_of(convs, list(seen_shops), period))
-    return merge_kpi_frames(reply_a, conv_a, by, shops), shop_rows, unknown
+    return pairs
 
 
 def merge_kpi_frames(reply: pd.DataFrame, conv: pd.DataFrame | None, by: str,

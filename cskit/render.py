@@ -17,13 +17,14 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Iterable, TextIO
+from typing import TYPE_CHECKING, Iterable, TextIO
 
-import numpy as np
-import pandas as pd
-from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
+# numpy, pandas and rich are imported where they are used, not here: every CLI module
+# imports this one for :class:`Column`, and `cskit --help` must not pay for them
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+    from rich.table import Table
 
 FORMATS = ("table", "csv", "json", "xlsx")
 UNITS = ("count", "rate", "seconds", "ratio", "yuan", "text", "date", "time", "int", "points")
@@ -60,6 +61,8 @@ def stderr_console() -> Console:
 
 
 def _console(file: TextIO) -> Console:
+    from rich.console import Console
+
     tty = file.isatty()
     # non-TTY: no colour, wide enough for CJK tables; never markup: data is never interpreted
     # (a shop named "[/red]店" is printed as written)
@@ -84,6 +87,8 @@ def safe_text(s: str) -> str:
 
 
 def _is_missing(v: object) -> bool:
+    import pandas as pd
+
     if v is None or v is pd.NaT or v is pd.NA:
         return True
     return isinstance(v, float) and math.isnan(v)
@@ -91,6 +96,9 @@ def _is_missing(v: object) -> bool:
 
 def machine_value(v: object, unit: str):
     """A value as it appears in CSV/JSON."""
+    import numpy as np
+    import pandas as pd
+
     if _is_missing(v):
         return None
     if isinstance(v, (pd.Timestamp,)):
@@ -111,6 +119,8 @@ def machine_value(v: object, unit: str):
 
 def human_value(v: object, unit: str) -> str:
     """A value as shown in a table."""
+    import pandas as pd
+
     if _is_missing(v):
         return "—"
     if unit == "rate":
@@ -134,6 +144,8 @@ def human_value(v: object, unit: str) -> str:
 def machine_column(s: pd.Series, unit: str) -> list:
     """``[machine_value(v, unit) for v in s.tolist()]``, a column at a time: plain numpy
     columns (float, integer, bool, datetime) skip the per-value type dispatch."""
+    import numpy as np
+
     kind = s.dtype.kind if isinstance(s.dtype, np.dtype) else None
     if kind == "f":
         arr = s.to_numpy()
@@ -250,6 +262,7 @@ def _cell_texts(frame: pd.DataFrame, c: Column) -> list[str]:
 
 
 def _width(texts: Iterable[str]) -> int:
+    from rich.cells import cell_len
 
     return max((cell_len(t) for t in texts), default=0)
 
@@ -264,6 +277,8 @@ def _unit_split(label: str) -> tuple[str, str] | None:
 
 
 def _fold(label: str, width: int) -> list[str]:
+    from rich.cells import cell_len
+    from rich.console import Console
     from rich.text import Text
 
     probe = Console(width=cell_len(label) + 8)
@@ -274,6 +289,8 @@ def header_width(label: str) -> int:
     """The narrowest width at which ``label`` fits on at most two lines: cut before a
     bracketed unit when that costs at most two cells more than folding, English words
     never cut inside."""
+    from rich.cells import cell_len
+
     full = cell_len(label)
     if full <= _SHORT_HEADER:
         return full
@@ -293,6 +310,8 @@ def header_width(label: str) -> int:
 
 def header_text(label: str, width: int) -> str:
     """The header drawn in a column ``width`` wide: whole, cut before its unit, or folded."""
+    from rich.cells import cell_len
+
     if cell_len(label) <= width:
         return label
     parts = _unit_split(label)
@@ -324,6 +343,8 @@ def layout(frame: pd.DataFrame, cols: list[Column], width: int, *, lang: str = "
     ``frame`` is already :func:`display_frame`'d.  ``wide``: show every column, however
     wide the table gets.
     """
+    from rich.cells import cell_len
+
     group = None
     if (GROUP_COLUMN in frame.columns and any(c.key == GROUP_COLUMN for c in cols)
             and len(cols) > 1 and frame[GROUP_COLUMN].duplicated().any()):
@@ -383,6 +404,7 @@ def dropped_note(dropped: list[Column], lang: str = "zh", *, wide_option: bool =
 
 
 def _new_table(lay: Layout, lang: str, *, header: bool = True, title: str | None = None) -> Table:
+    from rich.table import Table
     from rich.text import Text
 
     t = Table(title=Text(safe_text(title)) if title else None, show_lines=False,
@@ -399,15 +421,33 @@ def _total_cells(lay: Layout, total_row: dict) -> list[str]:
             for c in lay.shown]
 
 
+def _groups(frame: pd.DataFrame, lay: Layout) -> list[tuple[str, list[int]]]:
+    """Per group heading (in order of first appearance), the row positions under it."""
+    import numpy as np
+    import pandas as pd
+
+    heads = frame[lay.group].map(lambda v: human_value(v, "text")).to_numpy(dtype=object)
+    codes, names = pd.factorize(heads)
+    order = np.argsort(codes, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
+    return [(names[codes[order[a]]], order[a:b].tolist())
+            for a, b in zip(starts, np.r_[starts[1:], len(order)])]
+
+
 def rich_tables(frame: pd.DataFrame, cols: list[Column], *, width: int, lang: str = "zh",
                 title: str | None = None, total_row: dict | None = None,
                 wide: bool = False) -> tuple[list, Layout]:
     """The renderables of one table at ``width`` columns (a heading and a table per shop
     when rows share shops) and its :class:`Layout`."""
-    from rich.text import Text
-
     frame = display_frame(frame, cols, lang)
     lay = layout(frame, cols, width, lang=lang, total_row=total_row, wide=wide)
+    return _rich_parts(frame, lay, lang, title, total_row), lay
+
+
+def _rich_parts(frame: pd.DataFrame, lay: Layout, lang: str, title: str | None,
+                total_row: dict | None) -> list:
+    from rich.text import Text
+
     # cells as Text: never parsed as markup, whatever console prints them
     rows = list(zip(*[[Text(x) for x in lay.cells[c.key]] for c in lay.shown])) if lay.shown else []
     out: list = []
@@ -418,34 +458,30 @@ def rich_tables(frame: pd.DataFrame, cols: list[Column], *, width: int, lang: st
         if total_row:
             t.add_section()
             t.add_row(*_total_cells(lay, total_row), style="bold")
-        return [t], lay
+        return [t]
     if title:
         out.append(Text(safe_text(title), style="italic"))
-    heads = frame[lay.group].map(lambda v: human_value(v, "text")).to_numpy(dtype=object)
-    codes, names = pd.factorize(heads)
-    order = np.argsort(codes, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])
-    bounds = list(zip(starts, np.r_[starts[1:], len(order)]))
     shop_label = "店铺" if lang != "en" else "Shop"
-    for g, (a, b) in enumerate(bounds):
-        out.append(Text(f"{shop_label}: {names[codes[order[a]]]}", style="bold"))
+    for name, positions in _groups(frame, lay):
+        out.append(Text(f"{shop_label}: {name}", style="bold"))
         t = _new_table(lay, lang)
-        for i in order[a:b]:
+        for i in positions:
             t.add_row(*rows[i])
         out.append(t)
     if total_row:
         t = _new_table(lay, lang, header=False)
         t.add_row(*_total_cells(lay, total_row), style="bold")
         out.append(t)
-    return out, lay
+    return out
 
 
 def rich_table(frame: pd.DataFrame, cols: list[Column], *, lang: str = "zh", title: str | None = None,
                total_row: dict | None = None) -> Table:
     """One ungrouped table with every column (for callers that lay out themselves)."""
-    frame = display_frame(frame, cols, lang)
+    from rich.table import Table
     from rich.text import Text
 
+    frame = display_frame(frame, cols, lang)
     t = Table(title=Text(safe_text(title)) if title else None, show_lines=False,
               header_style="bold", title_justify="left")
     for c in cols:
@@ -463,16 +499,32 @@ def rich_table(frame: pd.DataFrame, cols: list[Column], *, lang: str = "zh", tit
 def print_table(console: Console, frame: pd.DataFrame, cols: list[Column], *, lang: str = "zh",
                 title: str | None = None, total_row: dict | None = None, wide: bool = False,
                 wide_option: bool = True) -> Layout:
-    """Print ``frame`` as a table that fits ``console`` (see the comment above); the layout."""
-    parts, lay = rich_tables(frame, cols, width=console.width, lang=lang, title=title,
-                             total_row=total_row, wide=wide)
+    """Print ``frame`` as a table that fits ``console`` (see the comment above); the layout.
+
+    Where the console prints no styles (a pipe or a file) and every cell fits its column on
+    one line, the table is written as text directly (:mod:`cskit.plain_table`): the same
+    characters rich draws, several times faster for a long table."""
+    from cskit.plain_table import plain_text
+
+    frame = display_frame(frame, cols, lang)
+    lay = layout(frame, cols, width=console.width, lang=lang, total_row=total_row, wide=wide)
     needed = table_width(lay.widths.values())
     old = console.width
     if needed > old:  # key columns never shrink: print wider, the terminal wraps the lines
         console.width = needed
     try:
-        for p in parts:
-            console.print(p)
+        text = None
+        if console.color_system is None and not console.record:
+            text = plain_text(lay, lang, title, console.width,
+                              _groups(frame, lay) if lay.group else None,
+                              [safe_text(header_text(c.label(lang), lay.widths[c.key]))
+                               for c in lay.shown],
+                              _total_cells(lay, total_row) if total_row else None)
+        if text is not None:
+            console.file.write(text)
+        else:
+            for p in _rich_parts(frame, lay, lang, title, total_row):
+                console.print(p)
         if lay.dropped:
             console.print(dropped_note(lay.dropped, lang, wide_option=wide_option), markup=False,
                           style="dim")
@@ -488,6 +540,8 @@ def emit(frame: pd.DataFrame, cols: list[Column], fmt: str, *, out: TextIO | Non
     """Write ``frame`` in ``fmt`` to ``out`` (stdout by default).  Tables fit the
     console (the terminal's width, 240 columns for a pipe or file) unless ``wide``;
     ``wide_option``: the command has ``--wide`` (named in the dropped-columns note)."""
+    from rich.console import Console
+
     out = out or sys.stdout
     if fmt == "xlsx":  # ``out``: a binary file (``cskit.cli.app.output_file(..., fmt="xlsx")``)
         from cskit.xlsx import Sheet, xlsx_bytes

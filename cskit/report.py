@@ -236,7 +236,7 @@ def _text_module():
 
 
 def collect(store, *, shops: list[str] | None, period: Period, rule, slow_threshold_s: int = 100,
-            parts=ALL_PARTS, strict: bool = False) -> ReportData:
+            parts=ALL_PARTS, strict: bool = False, engine=None) -> ReportData:
     """Every frame a report or chart needs, shop by shop (bounded memory).
 
     ``parts`` selects what is computed (:data:`PARTS`).  Reply metrics see the
@@ -248,7 +248,9 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
     rather than a misleading 0%.  Lost-sale reasons are classified for the lost
     buyer-days whose attribution window has closed (``pending`` ones may still
     pay), from that day's buyer messages and the reply signals (slow,
-    unanswered, unpaid order).
+    unanswered, unpaid order).  The shops are computed by :func:`collect_shops`: here
+    (``engine`` None) or one Dask task per shop (:mod:`cskit.engine`), the frames
+    joined in shop order.
 
     Raises :class:`NoDataError` when no shop has a buyer message in the period.
     Optional families (conversion, lost reasons) that fail are reported as
@@ -267,45 +269,17 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
         data.notes.append(Note("conversion", tr("conversion not computed: this build has no cskit.metrics.conversion")))
     if "lost" in parts and conv_mod is not None and text_mod is None:
         data.notes.append(Note("lost", tr("lost-sale reasons not analysed: this build has no cskit.text")))
-    order_shops = set(store.shops(schema.ORDERS)) if conv_mod is not None else set()
-
-    since, until = period.since, period.until
-    cols = MESSAGE_COLUMNS  # content: closing remarks, and the annotate/lost parts
+    kw = dict(period=period, rule=rule, slow_threshold_s=int(slow_threshold_s), parts=parts,
+              strict=strict)
+    results = [collect_shops(store, data.shops, **kw)] if engine is None else \
+        engine.map(collect_shops, store, [[s] for s in data.shops], **kw)
     acc: dict[str, list[pd.DataFrame]] = {}
     any_buyer = False
-    for shop in data.shops:
-        msgs = store.read(schema.MESSAGES, shops=[shop],
-                          since=_day(since, -max(WINDOW_DAYS, LEAD_DAYS)),
-                          until=until, columns=cols,
-                          time_slack=max(REPLY_SLACK, dt.timedelta(days=WINDOW_DAYS)))
-        if msgs.empty:
-            continue
-        t = msgs["sent_at"]
-        keep = np.ones(len(msgs), dtype=bool)
-        if since is not None:  # the lead-in: the buyer's last agent (as `cskit kpi` reads)
-            keep &= (t >= pd.Timestamp(since) - pd.Timedelta(days=LEAD_DAYS)).to_numpy()
-        if until is not None:
-            keep &= (t < pd.Timestamp(until) + pd.Timedelta(days=1) + REPLY_SLACK).to_numpy()
-        rmsgs = msgs[keep]  # exactly what `cskit kpi` reads
-        excluded = store.read(schema.EXCLUDED, shops=[shop])
-        ann = _reply_for_shop(data, rmsgs, excluded, parts, acc)
-        any_buyer |= bool(len(acc["day"][-1]))
-        if conv_mod is None:
-            continue
-        no_orders = shop not in order_shops
-        if no_orders:  # its conversion cells stay empty (unknown, not 0), as in `cskit kpi`
-            data.notes.append(Note("conversion", tr("shop {shop}: the store has no orders, conversion not computed "
-                                                    "(cskit ingest its order export first)", shop=shop)))
-            if not order_shops:  # no orders at all: the report has no conversion part
-                continue
-        try:
-            _conversion_for_shop(store, shop, data, msgs, ann, conv_mod, text_mod, parts, acc,
-                                 excluded, noted=no_orders)
-        except (CskitError, KeyError, ValueError, TypeError) as exc:
-            if strict:
-                raise
-            data.notes.append(Note("conversion", tr("shop {shop}: computing conversion failed ({error})", shop=shop,
-                                                    error=type(exc).__name__), warning=True))
+    for part_acc, notes, buyers in results:
+        for k, frames in part_acc.items():
+            acc.setdefault(k, []).extend(frames)
+        data.notes.extend(notes)
+        any_buyer |= buyers
     if not any_buyer:
         raise NoDataError("no buyer messages for {period} in {store}",
                           hint="check --week/--since/--until and --shop; `cskit ingest` first",
@@ -345,6 +319,57 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
         from cskit.report_voice import collect_voice
         collect_voice(store, data, strict)
     return data
+
+
+def collect_shops(store, shops: list[str], *, period: Period, rule, slow_threshold_s: int,
+                  parts, strict: bool) -> tuple[dict[str, list[pd.DataFrame]], list[Note], bool]:
+    """The frames of :func:`collect` for ``shops``, one shop at a time: per part the frames
+    (in shop order), the notes, and whether any shop had a buyer message."""
+    data = ReportData(period=period, rule=rule, shops=list(shops),
+                      slow_threshold_s=int(slow_threshold_s))
+    want_conv = bool(parts & {"conversion", "conversion_shop", "lost"})
+    conv_mod = _conversion_module() if want_conv else None
+    text_mod = _text_module() if "lost" in parts else None
+    order_shops = set(store.shops(schema.ORDERS)) if conv_mod is not None else set()
+
+    since, until = period.since, period.until
+    cols = MESSAGE_COLUMNS  # content: closing remarks, and the annotate/lost parts
+    acc: dict[str, list[pd.DataFrame]] = {}
+    any_buyer = False
+    for shop in shops:
+        msgs = store.read(schema.MESSAGES, shops=[shop],
+                          since=_day(since, -max(WINDOW_DAYS, LEAD_DAYS)),
+                          until=until, columns=cols,
+                          time_slack=max(REPLY_SLACK, dt.timedelta(days=WINDOW_DAYS)))
+        if msgs.empty:
+            continue
+        t = msgs["sent_at"]
+        keep = np.ones(len(msgs), dtype=bool)
+        if since is not None:  # the lead-in: the buyer's last agent (as `cskit kpi` reads)
+            keep &= (t >= pd.Timestamp(since) - pd.Timedelta(days=LEAD_DAYS)).to_numpy()
+        if until is not None:
+            keep &= (t < pd.Timestamp(until) + pd.Timedelta(days=1) + REPLY_SLACK).to_numpy()
+        rmsgs = msgs[keep]  # exactly what `cskit kpi` reads
+        excluded = store.read(schema.EXCLUDED, shops=[shop])
+        ann = _reply_for_shop(data, rmsgs, excluded, parts, acc)
+        any_buyer |= bool(len(acc["day"][-1]))
+        if conv_mod is None:
+            continue
+        no_orders = shop not in order_shops
+        if no_orders:  # its conversion cells stay empty (unknown, not 0), as in `cskit kpi`
+            data.notes.append(Note("conversion", tr("shop {shop}: the store has no orders, conversion not computed "
+                                                    "(cskit ingest its order export first)", shop=shop)))
+            if not order_shops:  # no orders at all: the report has no conversion part
+                continue
+        try:
+            _conversion_for_shop(store, shop, data, msgs, ann, conv_mod, text_mod, parts, acc,
+                                 excluded, noted=no_orders)
+        except (CskitError, KeyError, ValueError, TypeError) as exc:
+            if strict:
+                raise
+            data.notes.append(Note("conversion", tr("shop {shop}: computing conversion failed ({error})", shop=shop,
+                                                    error=type(exc).__name__), warning=True))
+    return acc, data.notes, any_buyer
 
 
 def _reply_for_shop(data: ReportData, rmsgs, excluded, parts, acc) -> pd.DataFrame | None:

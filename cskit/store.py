@@ -441,9 +441,9 @@ class Store:
             text = [c for c in columns if c in sch.names and pa.types.is_string(sch.field(c).type)]
             fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=text))
         try:
-            dataset = ds.dataset([str(self.root / f.path) for f in entries], format=fmt)
+            dataset = self._dataset([f.path for f in entries], fmt)
         except (OSError, pa.ArrowException):
-            raise _damaged(self.root, _bad_part(self.root, [f.path for f in entries])) from None
+            raise self._damaged_part([f.path for f in entries]) from None
         flt = None
         # a part file holds one shop's rows: no filter when every file is of a wanted shop
         if shops and not {f.shop for f in entries} <= set(shops):
@@ -457,7 +457,16 @@ class Store:
         try:
             return dataset.to_table(columns=columns, filter=flt)
         except (OSError, pa.ArrowException):
-            raise _damaged(self.root, _bad_part(self.root, [f.path for f in entries])) from None
+            raise self._damaged_part([f.path for f in entries]) from None
+
+    def _dataset(self, paths: list[str], fmt) -> ds.Dataset:
+        """The part files ``paths`` (relative to the store) as one dataset: the one place
+        reads open part files (a store elsewhere, :mod:`cskit.remote`, opens them through
+        its file system)."""
+        return ds.dataset([str(self.root / p) for p in paths], format=fmt)
+
+    def _damaged_part(self, paths: list[str]) -> StoreError:
+        return _damaged(self.root, _bad_part(self.root, paths))
 
     # ---------------------------------------------------------------- writing
     @contextlib.contextmanager

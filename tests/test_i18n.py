@@ -21,7 +21,7 @@ from cskit.kpi import Period
 ROOT = Path(__file__).resolve().parents[1] / "cskit"
 #: constructors whose first argument (and ``hint=``) is a message template
 ERRORS = {"CskitError", "UsageError", "InputFileError", "BadRowsError", "NoDataError",
-          "StoreError", "FontMissingError"}
+          "StoreError", "FontMissingError", "EngineError"}
 TRANSLATED = ERRORS | {"tr", "Msg", "fail"}
 
 

@@ -443,3 +443,24 @@ def test_reuse_freed_memory_sets_the_system_pool_and_glibc_trim(tmp_path):
             "pa.default_memory_pool().backend_name)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True", "system"]
+
+
+def test_byte_prechecks_find_marks_and_line_breaks_in_any_layout():
+    """The ingest fast path searches a column's cells for the not-UTF-8 / mixed-encoding
+    marks and for line breaks only when its bytes hold them: the byte check must never
+    miss one (chunked, sliced, at the very end of the buffer, next to look-alike bytes)."""
+    import pyarrow as pa
+
+    from cskit.readers.csvcheck import (INVALID_MARK, MIXED_MARK, _marks_in,
+                                        _may_hold_newline)
+
+    clean = pa.array(["在吗，亲", "￥12", None, "ok"], type=pa.large_string())  # EF BC 8C, EF BF A5
+    assert _marks_in(clean) == set() and not _may_hold_newline(clean)
+    end = pa.array(["a", "b" + INVALID_MARK])
+    assert _marks_in(end) == {INVALID_MARK}
+    mixed = pa.chunked_array([pa.array(["x"]), pa.array(["y", MIXED_MARK + "z\nw"])])
+    assert _marks_in(mixed) == {MIXED_MARK} and _may_hold_newline(mixed)
+    sliced = pa.array(["a\n" + INVALID_MARK, "b", "c"]).slice(1)
+    assert _may_hold_newline(sliced)  # bytes outside the slice: a closer look, never a miss
+    assert _marks_in(pa.array([None, None], type=pa.string())) == set()
+    assert _marks_in(pa.array([1, 2])) == {INVALID_MARK, MIXED_MARK}  # not text: search it

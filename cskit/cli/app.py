@@ -133,9 +133,15 @@ def output_file(output: Path | None, fmt: str | None = None):
         yield fh
 
 
-def open_store(path: Path | None):
-    from cskit.store import Store
+def open_store(path: Path | None, *, write: bool = False):
+    """The store at ``--store`` (or ``$CSKIT_STORE``): a local directory, or an fsspec URL
+    such as ``s3://bucket/store`` (read-only, :mod:`cskit.remote`: ``write`` refuses it)."""
+    from cskit.remote import RemoteStore
+    from cskit.remote import open_store as _open
 
-    return Store(path)
+    store = _open(path)
+    if write and isinstance(store, RemoteStore):
+        store.writing()  # raises: ingest writes a local store only
+    return store
 
 

@@ -122,7 +122,7 @@ def ingest_cmd(
     from cskit.readers.mapping import check_encoding
 
     check_encoding(encoding)  # an unknown name is a usage error (exit 2), before any reading
-    report = run_ingest(paths, open_store(store), kind=k, platform=platform.value, shop=shop,
+    report = run_ingest(paths, open_store(store, write=True), kind=k, platform=platform.value, shop=shop,
                         mapping=mapping, encoding=encoding, max_bad=max_bad_rows, fmt=fmt.value,
                         lang=lang.value, output=output, strict=strict, excel=excel,
                         timezone=timezone)

@@ -8,11 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from cskit.cli.app import app, boundary, open_store, output_file
+from cskit.cli.app import app, boundary, open_store, output_file, state
 from cskit.cli.options import (AnchorOpt, AnchorOption, Fmt, FormatOpt, LangOpt, LastWeekOpt,
                                LookbackOpt, OutputOpt, RuleOpt, RuleOption, ShopOpt, SinceOpt, SlowOpt,
                                StoreOpt, ThresholdOpt, UntilOpt, WeekOpt, WideOpt, WindowDaysOpt)
-from cskit.cli.options import ExcelOpt, check_excel
+from cskit.cli.options import EngineOpt, EngineOption, ExcelOpt, SchedulerOpt, WorkersOpt, check_excel
 from cskit.memory import reuse_freed_memory
 from cskit.i18n import tr
 from cskit.render import Column, emit, machine_value, stderr_console
@@ -132,7 +132,7 @@ def kpi_columns(keys: list[str], rule) -> list[Column]:
 
 def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh", output=None,
             slow_threshold_s=100, list_kind=None, out=None, attr=None, sort=None, wide=False,
-            excel=False):
+            excel=False, engine=None):
     from cskit.kpi import Attribution, kpi_report, reply_report, sort_frame, unreplied_report
     from cskit.metrics import column_order, output_columns
 
@@ -142,7 +142,7 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
                 "since": period.since.isoformat() if period.since else None,
                 "until": period.until.isoformat() if period.until else None}
         if list_kind == "unreplied":
-            frame = unreplied_report(store, shops=shops, period=period, rule=rule)
+            frame = unreplied_report(store, shops=shops, period=period, rule=rule, engine=engine)
             title = f"未及时回复 ({rule.label_zh}, {period.label(lang)})" if lang == "zh" else \
                 f"Late or unanswered ({rule.label_en}, {period.label(lang)})"
             emit(frame, UNREPLIED_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide,
@@ -151,7 +151,8 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
         total, unknown = None, {}
         if by in CONVERSION_BYS:  # reply and conversion columns side by side
             frame, total, unknown = kpi_report(store, shops=shops, period=period, rule=rule,
-                                               attr=attr, by=by, slow_threshold_s=slow_threshold_s)
+                                               attr=attr, by=by, slow_threshold_s=slow_threshold_s,
+                                               engine=engine)
             keys = column_order(frame.columns)
             meta |= {"window_days": attr.window_days, "lookback_days": attr.lookback_days,
                      "anchor": attr.anchor, "conversion_unknown": unknown_meta(unknown, lang)}
@@ -176,7 +177,7 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
                 name_zh, name_en = rule.label_zh, rule.label_en
         else:
             frame = reply_report(store, shops=shops, period=period, rule=rule, by=by,
-                                 slow_threshold_s=slow_threshold_s)
+                                 slow_threshold_s=slow_threshold_s, engine=engine)
             keys = output_columns(rule, by)
             name_zh, name_en = rule.label_zh, rule.label_en
         frame = sort_frame(frame, sort, keys)
@@ -222,6 +223,9 @@ def kpi_cmd(
     lang: LangOpt = None,
     output: OutputOpt = None,
     excel: ExcelOpt = False,
+    engine: EngineOption = EngineOpt.local,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Reply rate (5分钟回复率), response times, 答问比; with --by agent, day, week or shop also 询单转化 and sales. 客服指标"""
     from cskit.kpi import Attribution, resolve_period
@@ -230,12 +234,15 @@ def kpi_cmd(
     check_excel(excel, fmt)
     period = resolve_period(since, until, week, last_week)
     r = get_rule(rule.value, threshold=threshold, window=window, count_bot_replies=count_bot_replies)
+    from cskit.engine import open_engine
+
     reuse_freed_memory()
-    run_kpi(open_store(store), shops=shop, period=period, rule=r, by=by.value, fmt=fmt.value,
-            lang=lang.value, output=output, slow_threshold_s=parse_threshold(slow_threshold),
-            list_kind=list_.value if list_ else None,
-            attr=Attribution(window_days, lookback_days, anchor.value), sort=sort, wide=wide,
-            excel=excel)
+    with open_engine(engine, scheduler, workers, quiet=not state["debug"]) as eng:
+        run_kpi(open_store(store), shops=shop, period=period, rule=r, by=by.value, fmt=fmt.value,
+                lang=lang.value, output=output, slow_threshold_s=parse_threshold(slow_threshold),
+                list_kind=list_.value if list_ else None,
+                attr=Attribution(window_days, lookback_days, anchor.value), sort=sort, wide=wide,
+                excel=excel, engine=eng)
 
 
 UNPAID_COLUMNS = [

@@ -35,8 +35,24 @@ class AnchorOpt(str, Enum):
     pay = "pay"
 
 
+class EngineOpt(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+EngineOption = Annotated[EngineOpt, typer.Option(
+    "--engine", help="Where the per-shop sums are computed: local (this process) or dask (a Dask "
+                     "cluster: --scheduler or --workers; pip install 'cskit[dask]'). 计算引擎")]
+SchedulerOpt = Annotated[Optional[str], typer.Option(
+    "--scheduler", help="With --engine dask: address of a running Dask scheduler, e.g. "
+                        "tcp://host:8786 (workers must reach the --store path or URL).",
+    show_default=False)]
+WorkersOpt = Annotated[Optional[int], typer.Option(
+    "--workers", min=1, help="With --engine dask: start a local cluster of N worker processes.",
+    show_default=False)]
 StoreOpt = Annotated[Optional[Path], typer.Option(
-    "--store", help="Store directory (default: $CSKIT_STORE or ./cskit-store). 数据仓库目录", show_default=False)]
+    "--store", help="Store directory (default: $CSKIT_STORE or ./cskit-store), or for reading an "
+                    "fsspec URL such as s3://bucket/store. 数据仓库目录", show_default=False)]
 FormatOpt = Annotated[Fmt, typer.Option("--format", "-f", help="Output format: table (people), csv / json (cron), xlsx (Excel workbook, needs -o FILE).")]
 OutputOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to FILE instead of stdout.")]
 LangOpt = Annotated[Optional[Lang], typer.Option(

@@ -15,7 +15,8 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, state
-from cskit.cli.options import (Lang, LastWeekOpt, RuleOpt, RuleOption, ShopOpt, SlowOpt, StoreOpt,
+from cskit.cli.options import (EngineOpt, EngineOption, Lang, LastWeekOpt, RuleOpt, RuleOption,
+                               SchedulerOpt, ShopOpt, SlowOpt, StoreOpt, WorkersOpt,
                                ThresholdOpt, WeekOpt)
 from cskit.errors import NoDataError, UsageError
 from cskit.memory import reuse_freed_memory
@@ -121,7 +122,7 @@ def chart_cmd(
 
 def run_report(store, out: Path, *, shops=None, period, rule, excel: bool = False,
                top_n: int = 20, slow_threshold_s: int = 100, charts: bool = True,
-               month: str | None = None, scheme=None, targets=None):
+               month: str | None = None, scheme=None, targets=None, engine=None):
     """Collect this period and the one before, write the bundle; the ReportResult."""
     from cskit.report import ALL_PARTS, collect, previous_period, write_report
 
@@ -130,7 +131,7 @@ def run_report(store, out: Path, *, shops=None, period, rule, excel: bool = Fals
         raise UsageError("--out {out}: exists and is not a directory", out=out)
     strict = state["debug"]
     data = collect(store, shops=shops, period=period, rule=rule, parts=ALL_PARTS,
-                   slow_threshold_s=slow_threshold_s, strict=strict)
+                   slow_threshold_s=slow_threshold_s, strict=strict, engine=engine)
     if month is not None:  # the monthly report: the 绩效考核 section
         from cskit.report_score import collect_score
 
@@ -144,7 +145,7 @@ def run_report(store, out: Path, *, shops=None, period, rule, excel: bool = Fals
         try:
             previous = collect(store, shops=data.shops, period=prev_period, rule=rule,
                                parts={"shop", "conversion_shop"}, slow_threshold_s=slow_threshold_s,
-                               strict=strict)
+                               strict=strict, engine=engine)
         except NoDataError:
             previous = None  # first week in the store: the comparison column says "—"
     title = None
@@ -175,6 +176,9 @@ def report_cmd(
     month: Annotated[Optional[str], typer.Option("--month", help="A monthly report, e.g. 2026-11: the calendar month, compared with the month before, with the 绩效考核 section (docs/score.md).")] = None,
     scheme: Annotated[Optional[Path], typer.Option("--scheme", help="With --month: the scoring scheme (TOML); default the sample scheme.")] = None,
     targets: Annotated[Optional[Path], typer.Option("--targets", help="With --month: sales targets per agent and month (CSV).")] = None,
+    engine: EngineOption = EngineOpt.local,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Weekly report for cron: every KPI table as CSV, charts, index.html. 客服周报
 
@@ -196,8 +200,12 @@ def report_cmd(
             raise UsageError("--scheme and --targets go with --month (the monthly report)")
         period = resolve_period(None, None, week, last_week or not week)
     r = get_rule(rule.value, threshold=threshold)
+    from cskit.engine import open_engine
+
     reuse_freed_memory()
-    result = run_report(open_store(store), out, shops=shop, period=period, rule=r, excel=excel,
-                        top_n=top, slow_threshold_s=parse_threshold(slow_threshold),
-                        charts=not no_charts, month=month, scheme=scheme, targets=targets)
+    with open_engine(engine, scheduler, workers, quiet=not state["debug"]) as eng:
+        result = run_report(open_store(store), out, shops=shop, period=period, rule=r,
+                            excel=excel, top_n=top, slow_threshold_s=parse_threshold(slow_threshold),
+                            charts=not no_charts, month=month, scheme=scheme, targets=targets,
+                            engine=eng)
     print(result.index)

@@ -14,7 +14,6 @@ from cskit.cli.options import (Fmt, FormatOpt, LangOpt, LastWeekOpt, OutputOpt, 
                                StoreOpt, UntilOpt, WeekOpt, WideOpt, period_of)
 from cskit.cli.options import ExcelOpt, check_excel
 from cskit.render import Column, emit
-from cskit.text.frames import lost_frames, qc_frames
 
 __all__ = ["run_lost", "run_qc", "LOST_COLUMNS", "EXAMPLE_COLUMNS", "LOST_LIST_COLUMNS",
            "QC_LIST_COLUMNS"]
@@ -92,6 +91,7 @@ QC_LIST_COLUMNS = [
 
 def run_lost(store, *, shops=None, period, by="shop", n_examples=0, list_rows=False, lexicon=None,
              fmt="table", lang="zh", output=None, wide=False, excel=False):
+    from cskit.text.frames import lost_frames
     from cskit.text.lexicon import load_lost_lexicon
     from cskit.text.lost import examples, lost_list, reason_summary
 
@@ -176,6 +176,7 @@ def lost_cmd(
 
 def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="table", lang="zh",
            output=None, wide=False, excel=False):
+    from cskit.text.frames import qc_frames
     from cskit.text.lexicon import load_qc_rules
     from cskit.text.qc import qc_summary
 

@@ -11,6 +11,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from cskit.readers.timeparse import DATE_ONLY
@@ -70,6 +71,46 @@ def _shape(s: pd.Series) -> pd.Series:
     return s.str.replace(r"\d", "9", regex=True)
 
 
+def _value_bytes(arr) -> list[np.ndarray] | None:
+    """The UTF-8 bytes behind a string column, per chunk, as numpy views (no copy); None
+    for any other layout (then the caller searches the cells).  A sliced chunk's buffer
+    may hold bytes outside the slice: a search in them can find more than the column
+    holds, never less, so it only decides whether to look closer."""
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None
+    out = []
+    for ch in getattr(arr, "chunks", [arr]):
+        data = ch.buffers()[2] if len(ch) else None
+        if data is not None and data.size:
+            out.append(np.frombuffer(data, dtype=np.uint8))
+    return out
+
+
+def _marks_in(arr) -> set[str]:
+    """The :data:`MARKS` that may be in the column: U+FFFE and U+FFFF are EF BF BE and
+    EF BF BF in UTF-8.  One pass over the bytes instead of a substring search per mark."""
+    chunks = _value_bytes(arr)
+    if chunks is None:
+        return set(MARKS)
+    found = set()
+    for a in chunks:
+        p = np.flatnonzero(a[:-2] == 0xEF)
+        if not len(p):
+            continue
+        p = p[a[p + 1] == 0xBF]
+        last = a[p + 2]
+        if (last == 0xBF).any():
+            found.add(INVALID_MARK)
+        if (last == 0xBE).any():
+            found.add(MIXED_MARK)
+    return found
+
+
+def _may_hold_newline(arr) -> bool:
+    chunks = _value_bytes(arr)
+    return chunks is None or any((a == 0x0A).any() for a in chunks)
+
+
 def broken_rows(frame: pd.DataFrame, delim: str) -> dict[int, str]:
     """Positions of rows holding bytes that were not UTF-8 (:data:`INVALID_MARK`) or merged
     by an unbalanced quote (:func:`swallowed`), with the reason."""
@@ -77,10 +118,13 @@ def broken_rows(frame: pd.DataFrame, delim: str) -> dict[int, str]:
     if frame.shape[1]:
         from cskit.readers.common import arrow_str, to_bool
 
+        cols = [arrow_str(frame.iloc[:, i]) for i in range(frame.shape[1])]
+        maybe = [_marks_in(a) for a in cols]  # a column without the bytes is not searched
         for mark, why in MARKS.items():
             marked = np.zeros(len(frame), dtype=bool)
-            for i in range(frame.shape[1]):
-                marked |= to_bool(pc.match_substring(arrow_str(frame.iloc[:, i]), mark))
+            for arr, there in zip(cols, maybe):
+                if mark in there:
+                    marked |= to_bool(pc.match_substring(arr, mark))
             bad.update((int(i), why) for i in np.flatnonzero(marked))
     return bad
 
@@ -101,7 +145,10 @@ def swallowed(frame: pd.DataFrame, delim: str) -> np.ndarray:
     width = frame.shape[1]
     multi = []
     for i in range(width):  # found in arrow: no copy of a column without line breaks
-        has = pc.match_substring(arrow_str(frame.iloc[:, i]), "\n")
+        arr = arrow_str(frame.iloc[:, i])
+        if not _may_hold_newline(arr):  # no 0x0A byte at all: no cell has a line break
+            continue
+        has = pc.match_substring(arr, "\n")
         if pc.any(has).as_py():
             multi.append((i, to_bool(has)))
     if not multi:

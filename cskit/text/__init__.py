@@ -10,9 +10,26 @@
 See docs/text.md.
 """
 
-from cskit.text.lexicon import LostLexicon, QCRules, load_lost_lexicon, load_qc_rules
-from cskit.text.lost import classify, examples, reason_summary
-from cskit.text.qc import inspect, qc_summary
+import importlib
+
+#: public name -> the submodule that defines it.  Imported on first use (PEP 562), so that
+#: ``cskit.text._regex`` (used by ``cskit kpi`` for closing remarks) does not load the
+#: lexicons and classifiers
+_LAZY = {"LostLexicon": "lexicon", "QCRules": "lexicon", "load_lost_lexicon": "lexicon",
+         "load_qc_rules": "lexicon", "classify": "lost", "examples": "lost",
+         "reason_summary": "lost", "inspect": "qc", "qc_summary": "qc"}
 
 __all__ = ["classify", "reason_summary", "examples", "inspect", "qc_summary", "LostLexicon",
            "QCRules", "load_lost_lexicon", "load_qc_rules"]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"cskit.text.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cskit.text' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

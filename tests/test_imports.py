@@ -1,0 +1,54 @@
+"""Start-up cost: what importing the CLI, and running `cskit kpi`, loads.
+
+Each check runs in a fresh interpreter (this test process has long since imported
+everything) and looks at ``sys.modules``; timing never decides a test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.chatlog import chat_store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _loaded(code: str, *args: str) -> set[str]:
+    """The modules loaded after running ``code`` in a fresh interpreter (dotted names and
+    their top-level packages)."""
+    probe = code + "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, check=True)
+    names = set(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return names | {m.split(".")[0] for m in names}
+
+
+def test_import_cli_is_light():
+    """`import cskit.cli` (what `cskit --help` pays) loads neither the charting nor the
+    tokenizer library, nor the data stack: each command imports what it needs."""
+    loaded = _loaded("import cskit.cli")
+    assert "cskit" in loaded
+    for heavy in ("matplotlib", "jieba", "pandas", "numpy", "pyarrow", "rich"):
+        assert heavy not in loaded, heavy
+
+
+def test_kpi_does_not_load_charts_or_tokenizer(tmp_path):
+    """`cskit kpi` needs pandas and pyarrow, but not matplotlib or jieba (nor the lost/qc
+    lexicons behind ``cskit.text``)."""
+    store = chat_store(tmp_path, [
+        "店A,pdd,c1,b1,,buyer,2026-11-02 10:00:00,在吗,text,m1",
+        "店A,pdd,c1,b1,a1,agent,2026-11-02 10:01:00,在的亲,text,m2",
+    ])
+    code = ("import sys\nfrom cskit.cli import app\n"
+            "try:\n    app(['kpi', '--store', sys.argv[1], '--format', 'csv'])\n"
+            "except SystemExit as e:\n    assert not e.code, e.code")
+    loaded = _loaded(code, str(store))
+    assert "pandas" in loaded and "pyarrow" in loaded  # it did compute
+    for heavy in ("matplotlib", "jieba", "cskit.charts", "cskit.text.lost", "cskit.text.qc",
+                  "cskit.text.lexicon"):
+        assert heavy not in loaded, heavy
