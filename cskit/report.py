@@ -46,7 +46,7 @@ __all__ = ["ReportData", "Note", "collect", "previous_period", "headline", "writ
 
 #: what :func:`collect` can compute
 PARTS = ("day", "agent", "hour", "shop", "annotate", "agent_daily", "conversion",
-         "conversion_shop", "lost", report_promises.PART, "products")
+         "conversion_shop", "lost", report_promises.PART, "products", "voice")
 #: everything a weekly report shows (agent_daily: the per-agent reply-rate heatmap)
 ALL_PARTS = frozenset(PARTS) - {"conversion_shop"}
 #: conversion defaults (cskit.metrics.conversion): attribution window and after-sale lookback
@@ -74,6 +74,7 @@ FILES = {
     report_score.FILE: "绩效考核: 每个客服的总分、提成和各项得分",
     report_score.BREAKDOWN: "绩效考核明细: 每项指标的数值、分档、权重和贡献分",
     "products.csv": "商品询单分析",
+    "voice.csv": "买家意见反馈 (按部门)",
     "reply_rate.png": "图表: 回复率趋势",
     "load.png": "图表: 咨询量与超时分布",
     "agents.png": "图表: 客服对比",
@@ -161,6 +162,8 @@ class ReportData:
     faq: pd.DataFrame | None = None
     answer_rules: object = None
     products: pd.DataFrame | None = None  #: `cskit products` of the period (cskit.products.report)
+    #: buyers' voice per shop and department (cskit/report_voice.py)
+    voice: pd.DataFrame | None = None
     notes: list[Note] = field(default_factory=list)
 
     def agents_frame(self) -> pd.DataFrame:
@@ -317,6 +320,9 @@ def collect(store, *, shops: list[str] | None, period: Period, rule, slow_thresh
     if "products" in parts:
         from cskit.products.report import collect_products
         collect_products(store, data, strict)
+    if "voice" in parts:
+        from cskit.report_voice import collect_voice
+        collect_voice(store, data, strict)
     return data
 
 
@@ -617,10 +623,10 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
     written: list[str] = []
     sheets = []  # with ``excel``: the same tables, one workbook (report.xlsx)
 
-    def put_csv(name: str, frame: pd.DataFrame | None) -> None:
+    def put_csv(name: str, frame: pd.DataFrame | None, cols: list[Column] | None = None) -> None:
         if frame is None:
             return
-        cols = table_columns(frame, data.rule)
+        cols = cols or table_columns(frame, data.rule)
         _write(out / name, lambda fh: write_csv(frame, cols, fh, excel=excel, lang="zh"))
         written.append(name)
         if excel:
@@ -662,6 +668,9 @@ def _write_bundle(data: ReportData, out: Path, *, previous, excel, title, top_n,
     from cskit.report_answers import write_answer_files  # 话术优化 section
     written += write_answer_files(data, out, _write, excel, sheets)
     put_csv("products.csv", data.products)
+    if data.voice is not None:
+        from cskit.report_voice import VOICE_REPORT_COLUMNS
+        put_csv("voice.csv", data.voice, VOICE_REPORT_COLUMNS)
     if excel and sheets:
         from cskit.xlsx import xlsx_bytes
 
@@ -982,6 +991,9 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
     out += answers_html(data, _table, _e)
     from cskit.products.report import products_html
     out.append(products_html(data, top_n, _table))
+    from cskit.report_voice import voice_html
+    out.append(voice_html(data, _clip))
+
     # files
     out.append("<h2>文件</h2><ul>")
     for name in [n for n in FILES if n in written] + [n for n in written if n not in FILES]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 
 from cskit.cli import (answers, demo, ingest, kpi, products, promises, ratings, report,  # noqa: F401
-                       score, text, workload)  # (register the commands)
+                       score, text, voice, workload)  # (register the commands)
 from cskit.cli.app import app
 
 __all__ = ["app", "main"]

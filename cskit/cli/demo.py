@@ -64,5 +64,7 @@ def demo_cmd(
         run_answers(store, period=Period(None, None), top=3, lang=lang.value)
         print()
         run_products(store, period=Period(None, None), top=5, lang=lang.value)
+        from cskit.cli.voice import run_voice_overview
+        run_voice_overview(store, period=Period(None, None), lang=lang.value)
 
 

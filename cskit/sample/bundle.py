@@ -159,6 +159,7 @@ def _manifest(data: SampleData, entries: list[dict]) -> dict:
             "buyer_days": int((bd["shop"] == spec.name).sum()),
             "orders": int((data.orders["shop"] == spec.name).sum()),
             "excluded": int((data.excluded["shop"] == spec.name).sum()),
+            **_voice_counts(data, spec.name),
         })
     totals = {k: int(sum(e["rows"] for e in entries if e["kind"] == k))
               for k in ("messages", "orders", "excluded")}
@@ -168,6 +169,15 @@ def _manifest(data: SampleData, entries: list[dict]) -> dict:
         "timezone": "Asia/Shanghai (times are shop-local; PDD JSON ts = UTC epoch)",
         "totals": totals, "shops": shops, "files": entries,
     }
+
+
+def _voice_counts(data: SampleData, shop: str) -> dict:
+    """The planted buyers' voice of ``shop``: messages per department (cskit/sample/voice.py)."""
+    v = data.truth.get("voice")
+    if v is None:
+        return {}
+    n = v.loc[v["shop"] == shop, "department_id"].value_counts()
+    return {"voice_planted": {str(k): int(c) for k, c in sorted(n.items())}}
 
 
 def _readme(data: SampleData, manifest: dict) -> str:

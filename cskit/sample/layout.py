@@ -39,6 +39,8 @@ class SampleData:
     cskit/sample/answers.py): one row per site (the agent's first answer to a pre-sale
     question): shop, buyer_id, date, conversation_id, agent_id, topic, role (good /
     plain / poor), answer, question, answer_at, paid, pending, excluded, planted.
+    ``truth["voice"]`` — one row per buyer message planted as feedback for a department
+    (:mod:`cskit.sample.voice`): shop, buyer_id, sent_at, department_id, content.
     """
 
     seed: int

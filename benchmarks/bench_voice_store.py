@@ -1,0 +1,63 @@
+"""Time `cskit voice` on a benchmark store: wall and CPU seconds and peak memory (issue 15).
+
+    python benchmarks/run.py --messages 3000000 --no-duckdb --keep   # builds the store once
+    python benchmarks/bench_voice_store.py --store /tmp/cskit-bench/n3000000-s8/store [--repeat 3]
+
+Runs ``python -m cskit voice --store STORE --format csv`` (the whole store: no period
+given), ``voice --list`` and ``voice --out DIR`` in fresh processes — Python start-up and
+imports included, as a user runs it — and prints the median wall time, the median CPU time
+(user + system of the child) and the largest peak RSS (``ru_maxrss``) as one JSON line,
+with the 1-minute load average: on a shared VM the wall time follows the load, the CPU
+time much less.  Target: ≤ 10 s and ≤ 1 GB on 3 M messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def child(args: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak MiB) of one fresh ``python -m cskit …`` process."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    t = time.perf_counter()
+    p = subprocess.Popen([sys.executable, "-m", "cskit", *args], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"cskit {' '.join(args)} failed: {p.stderr.read().decode()[-400:]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # Linux: KiB
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--store", required=True, type=Path)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args(argv)
+    out: dict = {"store": str(a.store)}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, extra in (("voice", []), ("voice_list", ["--list"]),
+                            ("voice_out", ["--out", str(Path(tmp) / "mail")])):
+            runs = [child(["voice", "--store", str(a.store), "--format", "csv", *extra])
+                    for _ in range(a.repeat)]
+            out[f"{name}_s"] = round(statistics.median(r[0] for r in runs), 2)
+            out[f"{name}_cpu_s"] = round(statistics.median(r[1] for r in runs), 2)
+            out[f"{name}_peak_mib"] = round(max(r[2] for r in runs))
+    out["cores"] = os.cpu_count()
+    out["load_avg_1m"] = round(os.getloadavg()[0], 1)
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
