@@ -26,6 +26,8 @@ def _kinds(texts: list[str]) -> list[str | None]:
 NOT_PROMISES = [
     # a third party (warehouse, system …) is the subject of 会/将
     "仓库会尽快给您发出",
+    "售后会尽快给您回复",
+    "会有同事尽快给您发出",
     # policy / usual practice
     "一般会在明天给您回复",
     # automatic processes and reviews
