@@ -5,7 +5,8 @@ human agent messages (``sender == "agent"``) are read; a robot's or a buyer's wo
 make a promise.
 
 Detection is vectorised over the DISTINCT agent texts (one dictionary encoding; each
-distinct text is normalised, its exceptions blanked and the families tried once, in
+distinct text is normalised, cut into clauses (:func:`clauses`), its exceptions blanked and
+the families tried once, in
 RE2 through pyarrow).  The deadline rule is read once per distinct promise text (the
 few texts that matched); deadlines per message are then numpy datetime arithmetic.
 
