@@ -5,7 +5,8 @@ human agent messages (``sender == "agent"``) are read; a robot's or a buyer's wo
 make a promise.
 
 Detection is vectorised over the DISTINCT agent texts (one dictionary encoding; each
-distinct text is normalised, its exceptions blanked and the families tried once, in
+distinct text is normalised, cut into clauses (:func:`clauses`), its exceptions blanked and
+the families tried once, in
 RE2 through pyarrow).  The deadline rule is read once per distinct promise text (the
 few texts that matched); deadlines per message are then numpy datetime arithmetic.
 
@@ -51,6 +52,7 @@ ORDER_LOOKBACK_DAYS = 30
 OWED_STATUSES = ("paid", "shipped", "completed", "refunded")
 _TRIM = " \t\r\n,.!?;:~。…、\"'"
 _BLANK = "。"  # a blanked exception also ends the clause: no pattern reaches across it
+_SPACE_BREAK = r"([^\x00-\x7f])\s+([^\x00-\x7f])"
 _EMOJI = r"\[[^\[\]]{1,6}\]"
 _PARTICLES = r"^(?:亲亲|亲爱的|亲|哦|呢|哈|啊|呀|~|,)+|(?:亲亲|亲|哦|呢|哈|啊|呀|哟|~|,)+$"
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
@@ -84,6 +86,7 @@ class PromiseRules:
     max_days: int
     min_gap_s: float
     trivial: tuple[str, ...]
+    clause_breaks: tuple[str, ...] = ()
 
     def exception_pattern(self) -> str | None:
         return "|".join(f"(?:{p})" for p in self.exceptions) or None
@@ -97,7 +100,8 @@ def _parse(doc: dict, label: str) -> PromiseRules:
     from cskit.text.lexicon import _Src
 
     src = _Src(label)
-    src.unknown(doc, ("version", "exceptions", "deadline", "follow_up", "kinds", "families"), "")
+    src.unknown(doc, ("version", "clause_breaks", "exceptions", "deadline", "follow_up", "kinds",
+                      "families"), "")
 
     def strings(body, key, path):
         v = body.get(key, [])
@@ -142,7 +146,8 @@ def _parse(doc: dict, label: str) -> PromiseRules:
                         day_after=tuple(dl.get("day_after", ())),
                         max_days=int(dl.get("max_days", 14)),
                         min_gap_s=float(fu.get("min_gap_s", 10)),
-                        trivial=tuple(fu.get("trivial", ())))
+                        trivial=tuple(fu.get("trivial", ())),
+                        clause_breaks=strings(doc, "clause_breaks", ""))
 
 
 @functools.lru_cache(maxsize=1)
@@ -167,6 +172,18 @@ def _distinct(values) -> tuple[np.ndarray, pa.Array]:
     enc = pc.dictionary_encode(as_arrow(values))
     codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
     return codes, pc.utf8_trim(normalise(enc.dictionary), _TRIM)
+
+
+def clauses(text: pa.Array, rules: PromiseRules) -> pa.Array:
+    """``text`` (normalised) with every clause break made a "。": a run of spaces between two
+    non-ASCII characters (a chat export joins an agent's separate sentences with spaces; a
+    space next to ASCII, as in ``72 小时``, stays) and each ``clause_breaks`` pattern."""
+    if len(text) == 0:
+        return text
+    for _ in range(2):  # a one-character sentence between two spaces needs a second pass
+        text = pc.replace_substring_regex(text, _SPACE_BREAK, "\\1" + _BLANK + "\\2")
+    pat = "|".join(f"(?:{p})" for p in rules.clause_breaks)
+    return replace(text, pat, _BLANK) if pat else text
 
 
 def _deadline_spec(text: str, rules: PromiseRules, kind: str) -> tuple[int, int, int]:
@@ -249,8 +266,9 @@ def detect(messages: pd.DataFrame, rules: PromiseRules | str | None = None) -> p
         return pd.DataFrame({c: pd.Series([], dtype="datetime64[s]" if c in ("promised_at", "deadline")
                                           else np.int64 if c == "row" else object) for c in cols})
     codes, text = _distinct(messages["content"].iloc[rows])
+    t = clauses(text, r)
     exc = r.exception_pattern()
-    t = replace(text, exc, _BLANK) if exc else text
+    t = replace(t, exc, _BLANK) if exc else t
     fam = np.full(len(text), -1, dtype=np.int64)
     for i, (_, _, pat) in enumerate(r.families):
         todo = fam < 0
