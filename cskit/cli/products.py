@@ -51,8 +51,15 @@ def run_products(store, *, shops=None, period, top=None, sort="inquiring_buyers"
             "sort": sort, "top": top, "notes": lines}
     title = f"商品询单分析 · {period.label(lang)}" if lang == "zh" else \
         f"Products: inquiries and purchases · {period.label(lang)}"
+    view = frame
+    if fmt in ("table", "xlsx") and "title" in frame.columns and "product_id" in frame.columns:
+        # a product known only by its id (no title in the exports) is shown by its id, so
+        # every row of a table says which product it is (CSV/JSON keep the empty title)
+        view = frame.assign(title=frame["title"].where(frame["title"].notna()
+                                                       & (frame["title"].astype(str) != ""),
+                                                       frame["product_id"]))
     with output_file(output, fmt) as handle:
-        emit(frame, PRODUCT_TABLE_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta,
+        emit(view, PRODUCT_TABLE_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta,
              wide=wide, excel=excel)
     return frame
 

@@ -21,7 +21,7 @@ COLUMNS = [
     Column("pending_buyers", "窗口未结束", "window open", "count", optional=True),
     Column("lost_buyers", "流失人数", "lost buyers", "count"),
     Column("lost_reasons", "流失原因", "lost reasons", wrap=True),
-    Column("paid_orders", "付款订单数", "paid orders", "count"),
+    Column("paid_orders", "付款订单(全部)", "paid orders (all)", "count"),
     Column("units", "件数", "units", "count", optional=True),
     Column("sales", "销售额", "sales", "yuan"),
     Column("inquiring_buyers_prev", "上期询单人数", "inquiring (prev.)", "count", optional=True),
