@@ -209,6 +209,8 @@ def _readme(data: SampleData, manifest: dict) -> str:
         "",
         "Service ratings (服务评价) come as each platform's rating export (Taobao 服务评价 words,",
         "JD 满意度 1-5, PDD 满意/不满意); the Douyin shop has none, so its 满意率 is unknown.",
+        "Some PDD and Taobao orders are created inside the chat and the agent's closing reply",
+        "is a payment reminder (催付): `cskit unpaid --by agent` shows them.",
         "`_score/targets.csv` holds monthly sales targets per agent for",
         "`cskit score --month 2026-11 --targets sample_data/_score/targets.csv` (`cskit ingest`",
         "skips folders starting with `_`).",

@@ -104,6 +104,9 @@ def generate(seed: int = DEFAULT_SEED, *, shops: int = 2, agents_per_shop: int =
     truth_bd = truth_bd.drop(columns=["_conv"])
     from .voice import plant_voice  # the buyers' voice (issue 15): replaced buyer lines
     truth_voice = plant_voice(messages, truth_bd, seed)
+    from .dunning import plant_dunning  # 催付 (issue 18): orders created inside the chat
+    messages, orders, order_extra, truth_orders, dunning = plant_dunning(
+        seed, messages, mextra["conv"].to_numpy(), orders, order_extra, truth_orders, truth_bd)
     order_files = _order_files(orders, specs)
     slug_of = {s.name: s.slug for s in specs}
     excl_files = (excluded["shop"].map(slug_of) + "/黑名单.csv").astype(object)
@@ -111,7 +114,8 @@ def generate(seed: int = DEFAULT_SEED, *, shops: int = 2, agents_per_shop: int =
                       orders=orders, excluded=excluded,
                       truth={"buyer_days": truth_bd, "orders": truth_orders,
                              "promises": promises, "answers": answers,
-                             "product_refs": product_refs, "voice": truth_voice},
+                             "product_refs": product_refs, "voice": truth_voice,
+                             "dunning": dunning},
                       notes=notes, message_files=files, message_extra=mextra,
                       order_files=order_files,
                       excluded_files=excl_files, order_extra=order_extra)
