@@ -18,27 +18,17 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _child import cskit_child  # noqa: E402
 
 
 def child(args: list[str]) -> tuple[float, float, float]:
-    """(wall seconds, peak MiB, cpu seconds) of one fresh ``python -m cskit …`` process."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    t = time.perf_counter()
-    p = subprocess.Popen([sys.executable, "-m", "cskit", *args], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        raise SystemExit(f"cskit {' '.join(args)} failed: {p.stderr.read().decode()[-400:]}")
-    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # Linux: KiB
-
+    """(wall seconds, peak MiB, CPU seconds) of one fresh ``python -m cskit …`` process."""
+    return cskit_child(args)
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
