@@ -944,7 +944,9 @@ def _html(data, previous, cur, prev, written, chart_files, notes, *, title, top_
         top = u.assign(_never=u["wait_s"].isna()).sort_values(
             ["_never", "wait_s"], ascending=[False, False], kind="stable").head(top_n)
         if "content" in top.columns:
-            top = top.assign(content=top["content"].map(_clip))
+            from cskit.text.mask import mask_digits  # phone / order numbers: *** on the page
+
+            top = top.assign(content=mask_digits(top["content"]).map(_clip))
         keys = [k for k in ("shop", "buyer_id", "sent_at", "wait_s", "agent", "content")
                 if k in top.columns]
         out.append(f"<p>共 {len(u)} 条超时或未回复的买家消息 (其中 {never} 条始终未回复), "
