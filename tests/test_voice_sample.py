@@ -91,6 +91,10 @@ def test_planting_changes_only_the_planted_contents(data):
     before, after = calls[0], data.messages
     assert before.drop(columns="content").equals(after.drop(columns="content"))
     changed = before["content"].to_numpy() != after["content"].to_numpy()
+    # the 催付 planting (cskit/sample/dunning.py) runs after this one: its agent lines aside
+    from cskit.sample.dunning import _TEXTS as REMINDERS
+
+    changed &= ~(after["content"].isin(REMINDERS).to_numpy() & (after["sender"] == "agent").to_numpy())
     plan = data.truth["voice"]
     keys = set(zip(plan["shop"], plan["buyer_id"], plan["sent_at"]))
     planted = [tuple(k) in keys and who == "buyer" for *k, who in
