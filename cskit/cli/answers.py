@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
-from cskit.cli.options import (ExcelOpt, Fmt, FormatOpt, LangOpt, LastWeekOpt, OutputOpt, ShopOpt,
-                               SinceOpt, StoreOpt, UntilOpt, WeekOpt, WideOpt, check_excel,
+from cskit.cli.options import shared_options
+from cskit.cli.options import (Fmt, check_excel,
                                period_of)
 from cskit.render import Column, emit
 
@@ -116,22 +116,14 @@ def _write_faq(faq, rules, path: Path, period, lang: str) -> None:
 
 @app.command("answers")
 @boundary
+@shared_options
 def answers_cmd(
-    store: StoreOpt = None,
-    shop: ShopOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    week: WeekOpt = None,
-    last_week: LastWeekOpt = False,
     top: Annotated[int, typer.Option("--top", min=1, metavar="N", help="The N most asked questions per shop.")] = 10,
     min_buyers: Annotated[Optional[int], typer.Option("--min-buyers", min=1, metavar="N", help="Buyer-days of known outcome an answer needs before it can be called best (default 20, from the rules).")] = None,
     rules: Annotated[Optional[Path], typer.Option("--rules", help="Grouping rules TOML replacing the packaged ones (docs/text.md).")] = None,
     faq: Annotated[Optional[Path], typer.Option("--faq", help="Also write the FAQ draft (best answer per question) to FILE: Markdown, or CSV when FILE ends in .csv.")] = None,
-    wide: WideOpt = False,
-    fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = None,
-    output: OutputOpt = None,
-    excel: ExcelOpt = False,
+    store=None, shop=None, since=None, until=None, week=None, last_week=False,
+    wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
     """Frequent buyer questions and which agent's answer sells (话术优化): conversion, follow-up questions, reply time. 话术"""
     check_excel(excel, fmt)

@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
-from cskit.cli.options import ExcelOpt, Fmt, FormatOpt, LangOpt, OutputOpt, StoreOpt, check_excel
+from cskit.cli.options import shared_options
+from cskit.cli.options import Fmt, check_excel
 from cskit.errors import ExitCode
 from cskit.i18n import RejectedRows, tr
 from cskit.render import Column, emit, stderr_console
@@ -96,6 +97,7 @@ def _print_rejected(report) -> None:
 
 @app.command("ingest")
 @boundary
+@shared_options
 def ingest_cmd(
     paths: Annotated[list[Path], typer.Argument(help="Export files or directories (recursed). 导出文件或目录")],
     kind: Annotated[KindOpt, typer.Option("--kind", help="What the files hold (auto-detected by default).")] = KindOpt.auto,
@@ -105,12 +107,8 @@ def ingest_cmd(
     encoding: Annotated[Optional[str], typer.Option("--encoding", help="Force an encoding (default: utf-8, then gb18030).")] = None,
     max_bad_rows: Annotated[float, typer.Option("--max-bad-rows", min=0.0, max=1.0, help="Reject a whole file when more than this share of its rows cannot be parsed.")] = 0.05,
     timezone: Annotated[Optional[str], typer.Option("--timezone", help="The shops' local time zone (IANA name; default Asia/Shanghai): zoned and epoch times are converted to it. 店铺所在时区")] = None,
-    store: StoreOpt = None,
-    fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = None,
-    output: OutputOpt = None,
     strict: Annotated[bool, typer.Option("--strict", help="All or nothing: one bad file stores nothing at all (default: each file on its own, bad ones listed, exit code 7).")] = False,
-    excel: ExcelOpt = False,
+    store=None, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
     """Read chat logs, order exports, excluded-buyer lists and service ratings into the store (idempotent). 导入数据
 

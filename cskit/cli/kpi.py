@@ -9,10 +9,10 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file, state
-from cskit.cli.options import (AnchorOpt, AnchorOption, Fmt, FormatOpt, LangOpt, LastWeekOpt,
-                               LookbackOpt, OutputOpt, RuleOpt, RuleOption, ShopOpt, SinceOpt, SlowOpt,
-                               StoreOpt, ThresholdOpt, UntilOpt, WeekOpt, WideOpt, WindowDaysOpt)
-from cskit.cli.options import EngineOpt, EngineOption, ExcelOpt, SchedulerOpt, WorkersOpt, check_excel
+from cskit.cli.options import shared_options
+from cskit.cli.options import (AnchorOpt, AnchorOption, Fmt, LookbackOpt, RuleOpt, RuleOption, SlowOpt,
+                               ThresholdOpt, WindowDaysOpt)
+from cskit.cli.options import EngineOpt, EngineOption, SchedulerOpt, WorkersOpt, check_excel
 from cskit.memory import reuse_freed_memory
 from cskit.i18n import tr
 from cskit.render import Column, emit, machine_value, stderr_console
@@ -200,13 +200,8 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
 
 @app.command("kpi")
 @boundary
+@shared_options
 def kpi_cmd(
-    store: StoreOpt = None,
-    shop: ShopOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    week: WeekOpt = None,
-    last_week: LastWeekOpt = False,
     by: Annotated[ByOpt, typer.Option("--by", help="Rows per day, week, shop, agent (客服) or hour.")] = ByOpt.day,
     rule: RuleOption = RuleOpt.pdd5,
     threshold: ThresholdOpt = None,
@@ -218,14 +213,11 @@ def kpi_cmd(
     lookback_days: LookbackOpt = 15,
     anchor: AnchorOption = AnchorOpt.order,
     sort: Annotated[Optional[str], typer.Option("--sort", help="Sort rows by a column key, e.g. reply_rate or sales:desc.")] = None,
-    wide: WideOpt = False,
-    fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = None,
-    output: OutputOpt = None,
-    excel: ExcelOpt = False,
     engine: EngineOption = EngineOpt.local,
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
+    store=None, shop=None, since=None, until=None, week=None, last_week=False,
+    wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
     """Reply rate (5分钟回复率), response times, 答问比; with --by agent, day, week or shop also 询单转化 and sales. 客服指标"""
     from cskit.kpi import Attribution, resolve_period
@@ -274,21 +266,13 @@ class UnpaidBy(str, Enum):
 
 @app.command("unpaid")
 @boundary
+@shared_options
 def unpaid_cmd(
-    store: StoreOpt = None,
-    shop: ShopOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    week: WeekOpt = None,
-    last_week: LastWeekOpt = False,
     window_days: WindowDaysOpt = 3,
     lookback_days: LookbackOpt = 15,
-    wide: WideOpt = False,
-    fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = None,
-    output: OutputOpt = None,
-    excel: ExcelOpt = False,
     by: Annotated[Optional[UnpaidBy], typer.Option("--by", help="agent: 催付成功率 per agent (reminded orders, paid after the reminder, amount recovered) instead of the list.")] = None,
+    store=None, shop=None, since=None, until=None, week=None, last_week=False,
+    wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
     """催付 list: inquiring buyers with an unpaid order, newest first; --by agent: 催付成功率 per agent."""
     from cskit.agent_extras import dunning_frames

@@ -94,3 +94,40 @@ def period_of(since, until, week, last_week):
     from cskit.kpi import resolve_period
 
     return resolve_period(since, until, week, last_week)
+
+
+#: the options most commands share: name → (annotated type, default).  A command declares
+#: them by name only (``store=None, shop=None, …``); :func:`shared_options` gives them their
+#: type, help and default, defined once here.
+SHARED_OPTIONS = {
+    "store": (StoreOpt, None), "shop": (ShopOpt, None), "since": (SinceOpt, None),
+    "until": (UntilOpt, None), "week": (WeekOpt, None), "last_week": (LastWeekOpt, False),
+    "wide": (WideOpt, False), "fmt": (FormatOpt, Fmt.table), "lang": (LangOpt, None),
+    "output": (OutputOpt, None), "excel": (ExcelOpt, False),
+}
+
+
+def shared_options(fn):
+    """Give the unannotated parameters of ``fn`` named in :data:`SHARED_OPTIONS` their shared
+    option (type, help, default), so each command lists only its own options in full (a
+    parameter with its own annotation, such as ingest's one-shop ``--shop``, keeps it).  Typer reads
+    the signature this sets; the function is called with the same keyword arguments."""
+    import functools
+    import inspect
+
+    sig = inspect.signature(fn, eval_str=True)
+    params = []
+    for p in sig.parameters.values():
+        if p.name in SHARED_OPTIONS and p.annotation is inspect.Parameter.empty:
+            annotation, default = SHARED_OPTIONS[p.name]
+            p = p.replace(annotation=annotation, default=default)
+        params.append(p)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+
+    wrapper.__signature__ = sig.replace(parameters=params)
+    wrapper.__annotations__ = {p.name: p.annotation for p in params
+                               if p.annotation is not inspect.Parameter.empty}
+    return wrapper

@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
-from cskit.cli.options import (ExcelOpt, Fmt, FormatOpt, LangOpt, LastWeekOpt, OutputOpt, ShopOpt,
-                               SinceOpt, StoreOpt, UntilOpt, WeekOpt, WideOpt, check_excel,
+from cskit.cli.options import shared_options
+from cskit.cli.options import (Fmt, check_excel,
                                period_of)
 from cskit.products.report import COLUMNS, product_notes
 from cskit.render import emit
@@ -66,21 +66,13 @@ def run_products(store, *, shops=None, period, top=None, sort="inquiring_buyers"
 
 @app.command("products")
 @boundary
+@shared_options
 def products_cmd(
-    store: StoreOpt = None,
-    shop: ShopOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    week: WeekOpt = None,
-    last_week: LastWeekOpt = False,
     top: Annotated[Optional[int], typer.Option("--top", min=1, metavar="N", help="Only the first N products after sorting.")] = None,
     sort: Annotated[SortKey, typer.Option("--sort", help="Sort products by this column, largest first (unknown last).")] = SortKey.inquiring_buyers,
     lexicon: Annotated[Optional[Path], typer.Option("--lexicon", help="Lost-reason lexicon TOML replacing the packaged one (docs/text.md).")] = None,
-    wide: WideOpt = False,
-    fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = None,
-    output: OutputOpt = None,
-    excel: ExcelOpt = False,
+    store=None, shop=None, since=None, until=None, week=None, last_week=False,
+    wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
     """Per product: inquiring buyers, purchases, conversion, lost reasons, change on the period before. 商品询单分析"""
     check_excel(excel, fmt)

@@ -11,8 +11,8 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
-from cskit.cli.options import (ExcelOpt, Fmt, FormatOpt, LangOpt, LastWeekOpt, OutputOpt, ShopOpt,
-                               SinceOpt, StoreOpt, UntilOpt, WeekOpt, WideOpt, check_excel,
+from cskit.cli.options import shared_options
+from cskit.cli.options import (Fmt, check_excel,
                                period_of)
 from cskit.render import emit
 from cskit.text.promises_view import (PROMISE_AGENT_COLUMNS, STATUS_LABELS,
@@ -73,22 +73,14 @@ def run_promises(store, *, shops=None, period, status=None, by=None, rules=None,
 
 @app.command("promises")
 @boundary
+@shared_options
 def promises_cmd(
-    store: StoreOpt = None,
-    shop: ShopOpt = None,
     day: Annotated[Optional[str], typer.Option("--day", help="One day, YYYY-MM-DD (the evening check).")] = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    week: WeekOpt = None,
-    last_week: LastWeekOpt = False,
     status: Annotated[Optional[StatusOpt], typer.Option("--status", help="Only promises that are open (deadline not reached), broken (deadline passed, no follow-up), kept, or unknown (only order data could show it, and it cannot).")] = None,
     by: Annotated[Optional[PromisesBy], typer.Option("--by", help="agent: per-agent counts (承诺数, 已兑现, 超期未兑现, 未到期, 无法判断) instead of the list.")] = None,
     rules: Annotated[Optional[Path], typer.Option("--rules", help="Promise rules TOML replacing the packaged ones (docs/promises.md).")] = None,
-    wide: WideOpt = False,
-    fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = None,
-    output: OutputOpt = None,
-    excel: ExcelOpt = False,
+    store=None, shop=None, since=None, until=None, week=None, last_week=False,
+    wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
     """Promises agents made to buyers and whether they were kept (日清: 稍后回复, 明天发出, 补发, 退款 …). 日清"""
     check_excel(excel, fmt)

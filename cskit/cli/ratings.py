@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
-from cskit.cli.options import (ExcelOpt, Fmt, FormatOpt, LangOpt, LastWeekOpt, OutputOpt, ShopOpt,
-                               SinceOpt, StoreOpt, UntilOpt, WeekOpt, WideOpt, check_excel,
+from cskit.cli.options import shared_options
+from cskit.cli.options import (Fmt, check_excel,
                                period_of)
 from cskit.i18n import tr
 from cskit.render import Column, emit, stderr_console
@@ -63,19 +63,11 @@ def run_ratings(store, *, shops=None, period, list_kind=None, fmt="table", lang=
 
 @app.command("ratings")
 @boundary
+@shared_options
 def ratings_cmd(
-    store: StoreOpt = None,
-    shop: ShopOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    week: WeekOpt = None,
-    last_week: LastWeekOpt = False,
     list_: Annotated[Optional[RatingsList], typer.Option("--list", help="dissatisfied: the 不满意 ratings with the buyer's comment (digits masked).")] = None,
-    wide: WideOpt = False,
-    fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = None,
-    output: OutputOpt = None,
-    excel: ExcelOpt = False,
+    store=None, shop=None, since=None, until=None, week=None, last_week=False,
+    wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
     """服务评价: ratings, 参评率 and 满意率 per agent; --list dissatisfied for the 不满意 ratings."""
     check_excel(excel, fmt)

@@ -15,9 +15,10 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, state
-from cskit.cli.options import (EngineOpt, EngineOption, Lang, LastWeekOpt, RuleOpt, RuleOption,
-                               SchedulerOpt, ShopOpt, SlowOpt, StoreOpt, WorkersOpt,
-                               ThresholdOpt, WeekOpt)
+from cskit.cli.options import shared_options
+from cskit.cli.options import (EngineOpt, EngineOption, Lang, RuleOpt, RuleOption,
+                               SchedulerOpt, SlowOpt, WorkersOpt,
+                               ThresholdOpt)
 from cskit.errors import NoDataError, UsageError
 from cskit.memory import reuse_freed_memory
 
@@ -92,21 +93,19 @@ def run_chart(store, kind: str, *, shops=None, period, rule, by: str = "day", la
 
 @app.command("chart")
 @boundary
+@shared_options
 def chart_cmd(
     kind: Annotated[ChartKind, typer.Argument(help="reply-rate (回复率趋势), load (咨询量/超时 热力图), "
                                                    "agents (客服对比), lost (询单流失原因).")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Image file (.png or .svg); default KIND.png.")] = None,
-    store: StoreOpt = None,
-    shop: ShopOpt = None,
     since: Annotated[Optional[str], typer.Option("--since", help="First day, YYYY-MM-DD (inclusive).")] = None,
     until: Annotated[Optional[str], typer.Option("--until", help="Last day, YYYY-MM-DD (inclusive).")] = None,
-    week: WeekOpt = None,
-    last_week: LastWeekOpt = False,
     by: Annotated[ChartBy, typer.Option("--by", help="reply-rate: add a panel per agent (客服) with --by agent.")] = ChartBy.day,
     rule: RuleOption = RuleOpt.pdd5,
     threshold: ThresholdOpt = None,
     slow_threshold: SlowOpt = "100s",
     lang: ChartLangOpt = None,
+    store=None, shop=None, week=None, last_week=False,
 ) -> None:
     """Draw a chart (PNG) from the store. 图表 — needs a CJK font: pip install 'cskit[fonts]'."""
     from cskit.kpi import resolve_period
@@ -161,12 +160,9 @@ def run_report(store, out: Path, *, shops=None, period, rule, excel: bool = Fals
 
 @app.command("report")
 @boundary
+@shared_options
 def report_cmd(
     out: Annotated[Path, typer.Option("--out", help="Directory to write (created). 输出目录")],
-    week: WeekOpt = None,
-    last_week: LastWeekOpt = False,
-    store: StoreOpt = None,
-    shop: ShopOpt = None,
     excel: Annotated[bool, typer.Option("--excel", help="For Excel: report.xlsx (a sheet per table) and CSVs with UTF-8 BOM, Chinese headers, formulas escaped.")] = False,
     rule: RuleOption = RuleOpt.pdd5,
     threshold: ThresholdOpt = None,
@@ -179,6 +175,7 @@ def report_cmd(
     engine: EngineOption = EngineOpt.local,
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
+    week=None, last_week=False, store=None, shop=None,
 ) -> None:
     """Weekly report for cron: every KPI table as CSV, charts, index.html. 客服周报
 

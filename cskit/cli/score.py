@@ -10,8 +10,9 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
-from cskit.cli.options import (ExcelOpt, Fmt, FormatOpt, LangOpt, OutputOpt, RuleOpt, RuleOption,
-                               ShopOpt, StoreOpt, WideOpt, check_excel)
+from cskit.cli.options import shared_options
+from cskit.cli.options import (Fmt, RuleOpt, RuleOption,
+                               check_excel)
 from cskit.i18n import tr
 from cskit.render import Column, emit, stderr_console
 
@@ -121,19 +122,14 @@ def run_score(store, *, month: str | None, scheme_path: Path | None, targets_pat
 
 @app.command("score")
 @boundary
+@shared_options
 def score_cmd(
     month: Annotated[Optional[str], typer.Option("--month", help="The month to score, e.g. 2026-11 (default: last month).")] = None,
     scheme: Annotated[Optional[Path], typer.Option("--scheme", help="A scoring scheme (TOML); default: the sample scheme (docs/score.md).")] = None,
     targets: Annotated[Optional[Path], typer.Option("--targets", help="Sales targets per agent and month (CSV: agent_id/客服, month/月份, sales_target/销售目标[, shop/店铺]).")] = None,
     explain: Annotated[bool, typer.Option("--explain", help="One row per agent and KPI: value, band or line, points, weight, contribution.")] = False,
-    store: StoreOpt = None,
-    shop: ShopOpt = None,
     rule: RuleOption = RuleOpt.pdd5,
-    wide: WideOpt = False,
-    fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = None,
-    output: OutputOpt = None,
-    excel: ExcelOpt = False,
+    store=None, shop=None, wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
     """绩效考核: one score per agent for a month from a weighted KPI scheme, with the 提成 and how each point was reached."""
     from cskit.metrics import get_rule

@@ -10,9 +10,9 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
-from cskit.cli.options import (Fmt, FormatOpt, LangOpt, LastWeekOpt, OutputOpt, ShopOpt, SinceOpt,
-                               StoreOpt, UntilOpt, WeekOpt, WideOpt, period_of)
-from cskit.cli.options import ExcelOpt, check_excel
+from cskit.cli.options import shared_options
+from cskit.cli.options import (Fmt, period_of)
+from cskit.cli.options import check_excel
 from cskit.memory import reuse_freed_memory
 from cskit.render import Column, emit
 
@@ -148,22 +148,14 @@ def _note_left_out(left_out: dict, lang: str) -> None:
 
 @app.command("lost")
 @boundary
+@shared_options
 def lost_cmd(
-    store: StoreOpt = None,
-    shop: ShopOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    week: WeekOpt = None,
-    last_week: LastWeekOpt = False,
     by: Annotated[LostBy, typer.Option("--by", help="Rows per shop, agent (客服), day or week.")] = LostBy.shop,
     examples_n: Annotated[int, typer.Option("--examples", min=0, metavar="N", help="Instead of counts, show N real buyer quotes per reason.")] = 0,
     list_: Annotated[bool, typer.Option("--list", help="One row per lost buyer-day (follow-up list): shop, date, buyer, first agent, outcome, primary and all reasons, one buyer quote.")] = False,
     lexicon: Annotated[Optional[Path], typer.Option("--lexicon", help="Lost-reason lexicon TOML replacing the packaged one (docs/text.md).")] = None,
-    wide: WideOpt = False,
-    fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = None,
-    output: OutputOpt = None,
-    excel: ExcelOpt = False,
+    store=None, shop=None, since=None, until=None, week=None, last_week=False,
+    wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
     """Why inquiring buyers did not buy (询单流失原因), from their chat text and the log. 流失原因"""
     check_excel(excel, fmt)
@@ -208,20 +200,12 @@ def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="tabl
 
 @app.command("qc")
 @boundary
+@shared_options
 def qc_cmd(
-    store: StoreOpt = None,
-    shop: ShopOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    week: WeekOpt = None,
-    last_week: LastWeekOpt = False,
     rules: Annotated[Optional[Path], typer.Option("--rules", help="Quality-inspection rules TOML replacing the packaged ones (docs/text.md).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List every flagged message (time, buyer, agent, rule, severity, text) instead of per-agent counts.")] = False,
-    wide: WideOpt = False,
-    fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = None,
-    output: OutputOpt = None,
-    excel: ExcelOpt = False,
+    store=None, shop=None, since=None, until=None, week=None, last_week=False,
+    wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
     """Quality inspection of agent messages (客服质检): abuse, off-platform deals, over-promising … 质检"""
     check_excel(excel, fmt)

@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
-from cskit.cli.options import (ExcelOpt, Fmt, FormatOpt, LangOpt, LastWeekOpt, OutputOpt, ShopOpt,
-                               SinceOpt, StoreOpt, UntilOpt, WeekOpt, WideOpt, check_excel,
+from cskit.cli.options import shared_options
+from cskit.cli.options import (Fmt, check_excel,
                                period_of)
 from cskit.render import Column, emit
 
@@ -176,23 +176,15 @@ def _write_dir(rows, vr, out_dir: Path, dept, fmt, lang, output, wide, meta, lab
 
 @app.command("voice")
 @boundary
+@shared_options
 def voice_cmd(
-    store: StoreOpt = None,
-    shop: ShopOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    week: WeekOpt = None,
-    last_week: LastWeekOpt = False,
     department: Annotated[Optional[str], typer.Option("--department", "-d", help="Only this department: its id (finance) or name (财务/发票, 财务).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="The rows to forward: shop, date, buyer, agent, department, buyer quote (digits masked).")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write one CSV per department into DIR (UTF-8 with BOM for Excel) for mailing.")] = None,
     top: Annotated[int, typer.Option("--top", min=0, max=20, help="Buyer quotes per department and week in the summary.")] = 3,
     rules: Annotated[Optional[Path], typer.Option("--rules", help="A shop's voice rules TOML (extends = \"default\" adds departments and words; docs/text.md).")] = None,
-    wide: WideOpt = False,
-    fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = None,
-    output: OutputOpt = None,
-    excel: ExcelOpt = False,
+    store=None, shop=None, since=None, until=None, week=None, last_week=False,
+    wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
     """The buyers' voice (意见反馈): buyer messages routed to the departments that must act. 意见反馈"""
     check_excel(excel, fmt)

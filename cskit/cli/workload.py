@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
-from cskit.cli.options import (ExcelOpt, Fmt, FormatOpt, LangOpt, LastWeekOpt, OutputOpt, ShopOpt,
-                               SinceOpt, StoreOpt, UntilOpt, WeekOpt, WideOpt, check_excel,
+from cskit.cli.options import shared_options
+from cskit.cli.options import (Fmt, check_excel,
                                period_of)
 from cskit.i18n import tr
 from cskit.render import Column, emit, stderr_console
@@ -85,20 +85,12 @@ def run_workload(store, *, shops=None, period, by: str = "day", idle_limit_s: in
 
 @app.command("workload")
 @boundary
+@shared_options
 def workload_cmd(
-    store: StoreOpt = None,
-    shop: ShopOpt = None,
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    week: WeekOpt = None,
-    last_week: LastWeekOpt = False,
     by: Annotated[WorkloadBy, typer.Option("--by", help="Rows per agent and day (day) or per agent over the period (agent).")] = WorkloadBy.day,
     idle: Annotated[str, typer.Option("--idle", help="A gap between an agent's messages longer than this counts as away, e.g. 10m.")] = "10m",
-    wide: WideOpt = False,
-    fmt: FormatOpt = Fmt.table,
-    lang: LangOpt = None,
-    output: OutputOpt = None,
-    excel: ExcelOpt = False,
+    store=None, shop=None, since=None, until=None, week=None, last_week=False,
+    wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
     """工作量: buyers served, messages sent, first/last message, active time and peak concurrent chats per agent and day (presence estimated from messages)."""
     from cskit.metrics import parse_threshold
