@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 from cskit.text._regex import alternation, as_arrow, contains, distinct, escape, normalise, replace
 from cskit.text.jieba_setup import tokenizer
 from cskit.text.lexicon import LostLexicon, load_lost_lexicon
+from cskit.text.mask import DIGITS as _QUOTE_MASK  # phone / order numbers in quotes
 
 __all__ = ["classify", "reason_summary", "examples", "lost_list", "service_signals", "score_texts",
            "split_clauses", "KEY_COLUMNS", "SIGNAL_COLUMNS", "LIST_COLUMNS"]
@@ -48,7 +49,6 @@ KEY_COLUMNS = ("shop", "buyer_id", "date")
 SIGNAL_COLUMNS = {"unanswered": "unanswered", "slow": "slow", "unpaid_order": "unpaid"}
 _SIGNAL_ALIASES = {"had_unpaid_order": "unpaid_order", "unpaid": "unpaid_order"}
 _TEXT_COLUMNS = ("text", "texts", "content")
-_QUOTE_MASK = re.compile(r"\d{7,}")  # phone / order numbers in quotes
 #: links, image / emoji placeholders: never chosen as a quote
 _NOT_A_QUOTE = re.compile(r"^(https?://\S+|\[[^\]]{1,8}\]|<[^>]{1,12}>)$")
 

@@ -1,5 +1,6 @@
 """Digits in quotes shown to people: runs of 7 or more (phone, order and id numbers) become
-``***``, as in every quote cskit prints (lost, qc, ratings)."""
+``***``, as in every quote cskit prints (lost, promises, voice, answers, ratings, the report
+page).  The one pattern: :mod:`cskit.text.lost` and the others take it from here."""
 
 from __future__ import annotations
 
