@@ -60,12 +60,15 @@ def dunning_frames(store, *, shops, period, window_s: int | None = None
     return orders, dunning_by_agent(orders)
 
 
-def ratings_frames(store, *, shops, period) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def ratings_frames(store, *, shops, period, served: pd.DataFrame | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """(per-agent rating figures, the 不满意 list, shops without any ratings in the store).
-    A shop whose rating export was never ingested has unknown figures, not zero ratings."""
+    A shop whose rating export was never ingested has unknown figures, not zero ratings.
+    ``served``: the period's workload summary (:func:`cskit.metrics.workload.summarise`)
+    when the caller has it already; else it is read here."""
     from cskit.kpi import select_shops
     from cskit.metrics.ratings import dissatisfied_list, ratings_by_agent
-    from cskit.metrics.workload import summarise
+    from cskit.metrics.workload import IDLE_LIMIT_S, summarise
 
     shops = select_shops(store, shops)
     rated = [s for s in shops if s in set(store.shops(schema.RATINGS))]
@@ -75,7 +78,10 @@ def ratings_frames(store, *, shops, period) -> tuple[pd.DataFrame, pd.DataFrame,
         return empty, dissatisfied_list(pd.DataFrame(
             columns=["shop", "agent_id", "buyer_id", "rated_at", "score", "comment"])), unrated
     r = store.read(schema.RATINGS, shops=rated, since=period.since, until=period.until)
-    served = summarise(workload_frame(store, shops=rated, period=period, idle_limit_s=600))
+    if served is None:
+        served = summarise(workload_frame(store, shops=rated, period=period,
+                                          idle_limit_s=IDLE_LIMIT_S))
+    served = served[served["shop"].isin(rated)]  # an unrated shop's agents: unknown, not 0
     return (ratings_by_agent(r, served, since=period.since, until=period.until),
             dissatisfied_list(r, since=period.since, until=period.until), unrated)
 
@@ -118,18 +124,19 @@ EXTRA_KEYS = ["dunned_orders", "dunned_paid", "dun_success_rate", "dun_recovered
 def agent_extras(store, *, shops, period) -> pd.DataFrame:
     """Per (shop, agent_id): 催付 and workload figures for the period, for the agent report.
     An agent with no reminded order has empty 催付 figures (not 0 %)."""
-    from cskit.metrics.workload import summarise
+    from cskit.errors import NoDataError
+    from cskit.metrics.workload import IDLE_LIMIT_S, summarise
 
     _, dun = dunning_frames(store, shops=shops, period=period)
-    from cskit.errors import NoDataError
-
     try:
-        work = summarise(workload_frame(store, shops=shops, period=period, idle_limit_s=600))
+        work = summarise(workload_frame(store, shops=shops, period=period,
+                                        idle_limit_s=IDLE_LIMIT_S))
     except NoDataError:  # no messages: the agent report says so itself
-        work = pd.DataFrame(columns=["shop", "agent_id"])
+        work = pd.DataFrame(columns=["shop", "agent_id", "buyers_served"])
+    # the workload read once serves both its own columns and 参评率 (ratings / served)
+    rat, _, _ = ratings_frames(store, shops=shops, period=period, served=work)
     work = work.drop(columns=[c for c in ("days_active",) if c in work.columns])
     out = work.merge(dun, on=["shop", "agent_id"], how="outer")
-    rat, _, _ = ratings_frames(store, shops=shops, period=period)
     if len(rat):  # shops without a rating export keep empty (unknown) rating columns
         out = out.merge(rat, on=["shop", "agent_id"], how="left")
     att = attribution_frame(store, shops=shops, period=period)
