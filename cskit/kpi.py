@@ -602,6 +602,14 @@ _BY_KEYS = {"agent": ["shop", "agent_id"], "day": ["shop", "date"], "week": ["sh
             "shop": ["shop"]}
 
 
+def active_agent_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The agent rows with something to show (consulting buyers, buyer messages, inquiries
+    or sales): robot accounts and idle sub-accounts drop out."""
+    activity = [c for c in ("consult_buyers", "buyer_messages", "inquiry_buyers", "sales")
+                if c in frame.columns]
+    return frame.loc[frame[activity].fillna(0).ne(0).any(axis=1)]
+
+
 def kpi_report(store: Store, *, shops: list[str] | None, period: Period, rule, attr: Attribution,
                by: str = "agent", slow_threshold_s: int = 100, engine=None
                ) -> tuple[pd.DataFrame, dict, dict[str, dict]]:

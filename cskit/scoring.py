@@ -44,7 +44,7 @@ def score_month(store, *, month: str | None, rule, shops=None, scheme_path: Path
                 targets_path: Path | None = None) -> Scored:
     """Score every active agent of the month (not 未分配, robots or idle accounts)."""
     from cskit.agent_extras import agent_extras
-    from cskit.kpi import Attribution, kpi_report
+    from cskit.kpi import Attribution, active_agent_rows, kpi_report
     from cskit.metrics import BOT_AGENT, UNASSIGNED
     from cskit.metrics.registry import KPIS
     from cskit.metrics.score import load_scheme, load_targets, score_agents, with_targets
@@ -53,10 +53,8 @@ def score_month(store, *, month: str | None, rule, shops=None, scheme_path: Path
     targets = load_targets(targets_path) if targets_path else None
     frame, _total, unknown = kpi_report(store, shops=shops, period=period, rule=rule,
                                         attr=Attribution(), by="agent")
-    frame = frame[~frame["agent_id"].isin([UNASSIGNED, BOT_AGENT])]
-    busy = [c for c in ("consult_buyers", "buyer_messages", "inquiry_buyers", "sales")
-            if c in frame.columns]
-    frame = frame[frame[busy].fillna(0).ne(0).any(axis=1)].reset_index(drop=True)
+    frame = active_agent_rows(frame[~frame["agent_id"].isin([UNASSIGNED, BOT_AGENT])])
+    frame = frame.reset_index(drop=True)
     # the --wide columns (ratings, 催付, workload, refunds, items) can be scored too
     frame = frame.merge(agent_extras(store, shops=shops, period=period),
                         on=["shop", "agent_id"], how="left")

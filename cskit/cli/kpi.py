@@ -66,15 +66,6 @@ def table_keys(keys: list[str], rule=None) -> list[str]:
     return [k for k in keys if k in GROUP_KEYS or k in shown]
 
 
-def _tidy_agent_rows(frame):
-    """For people: drop rows with nothing to show (robot accounts).  Agents are named
-    within their shop by the renderer (:func:`cskit.naming.agent_names`), as in every table."""
-    activity = [c for c in ("consult_buyers", "buyer_messages", "inquiry_buyers", "sales")
-                if c in frame.columns]
-    busy = frame[activity].fillna(0).ne(0).any(axis=1)
-    return frame.loc[busy]
-
-
 #: the --by groupings that carry the conversion columns (hour: reply only)
 CONVERSION_BYS = ("agent", "day", "week", "shop")
 
@@ -184,7 +175,11 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
         if fmt == "table" and not wide:
             keys = table_keys(keys, rule)
             if by == "agent":
-                frame = _tidy_agent_rows(frame)
+                # for people: rows with nothing to show (robot accounts) drop out; agents
+                # are named within their shop by the renderer (cskit.naming.agent_names)
+                from cskit.kpi import active_agent_rows
+
+                frame = active_agent_rows(frame)
         cols = kpi_columns(keys, rule)
         _note_unknown(unknown, lang, total_shops=by == "agent" and frame["shop"].nunique() > 1)
         if by in CONVERSION_BYS and (meta.get("total") or meta).get("pending"):
