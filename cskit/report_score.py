@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["FILE", "BREAKDOWN", "collect_score", "score_html", "extra_columns"]
+__all__ = ["FILE", "BREAKDOWN", "collect_score", "score_html", "extra_columns", "kpi_name",
+           "points_labels"]
 
 FILE = "score.csv"
 BREAKDOWN = "score_breakdown.csv"
@@ -24,27 +25,23 @@ def extra_columns() -> dict:
             "rule": ("计分规则", "Rule", "text")}
 
 
-def _name(key: str) -> str:
+def kpi_name(key: str, lang: str = "zh") -> str:
+    """A KPI's label in ``lang`` (the key itself when the registry has none)."""
     from cskit.metrics import label
 
     try:
-        return label(key, "zh")
+        return label(key, lang)
     except KeyError:
         return key
 
 
-def _points_labels(scheme) -> dict:
-    from cskit.metrics import label
-
-    out = {}
-    for r in scheme.rules:
-        try:
-            zh, en = label(r.key, "zh"), label(r.key, "en")
-        except KeyError:
-            zh = en = r.key
-        out[f"points_{r.key}"] = (re.sub(r"[(（][^)）]*[)）]", "", zh) + "得分",
-                                  re.sub(r"\s*\([^)]*\)", "", en) + " points", "points")
-    return out
+def points_labels(scheme) -> dict:
+    """``points_<key>`` → (zh, en, unit) for the scheme's KPIs: the KPI's name without its
+    unit ("(秒)") — the cell is points, not seconds — and 得分 / points."""
+    return {f"points_{r.key}": (re.sub(r"[(（][^)）]*[)）]", "", kpi_name(r.key, "zh")) + "得分",
+                                re.sub(r"\s*\([^)]*\)", "", kpi_name(r.key, "en")) + " points",
+                                "points")
+            for r in scheme.rules}
 
 
 def collect_score(store, data, *, month: str, scheme_path=None, targets_path=None,
@@ -68,7 +65,7 @@ def collect_score(store, data, *, month: str, scheme_path=None, targets_path=Non
         data.notes.append(Note("score", tr("scoring failed ({error})", error=type(exc).__name__),
                                warning=True))
         return
-    EXTRA_COLUMNS.update(_points_labels(data.score.scheme))  # the CSV headers of points_<key>
+    EXTRA_COLUMNS.update(points_labels(data.score.scheme))  # the CSV headers of points_<key>
 
 
 def score_html(data, table, clip) -> list[str]:
@@ -82,11 +79,11 @@ def score_html(data, table, clip) -> list[str]:
     if sc.summary.empty:
         out.append('<p class="nodata">本月没有可计分的客服</p>')
         return out
-    names = {r.key: _name(r.key) for r in sc.scheme.rules}
+    names = {r.key: kpi_name(r.key) for r in sc.scheme.rules}
     weights = "、".join(f"{clip(names[r.key])} {r.weight:g}" for r in sc.scheme.rules)
     out.append(f"<p>方案权重: {weights}. 每项得分满分 100; 数值未知的指标不计入, 其权重按比例分给其余指标. "
                f'每一分的来历见 <a href="{BREAKDOWN}">{BREAKDOWN}</a> (数值、分档、权重、贡献分).</p>')
-    labels = _points_labels(sc.scheme)
+    labels = points_labels(sc.scheme)
     cols = [Column("shop", "店铺", "shop"), Column("agent_id", "客服", "agent"),
             Column("score", "总分", "score", "points"), Column("bonus", "提成(元)", "bonus", "yuan")]
     cols += [Column(k, zh, en, unit) for k, (zh, en, unit) in labels.items()]

@@ -3,16 +3,13 @@ TOML scheme over the per-agent report.  The library is :mod:`cskit.metrics.score
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from cskit.cli.app import app, boundary, open_store, output_file
-from cskit.cli.options import shared_options
-from cskit.cli.options import (Fmt, RuleOpt, RuleOption,
-                               check_excel)
+from cskit.cli.options import Fmt, RuleOpt, RuleOption, check_excel, shared_options
 from cskit.i18n import tr
 from cskit.render import Column, emit, stderr_console
 
@@ -35,34 +32,24 @@ BREAKDOWN_MACHINE = [Column(k, k, k, u) for k, u in (
     ("contribution", "points"), ("rule", "text"))]
 
 
-def _label(key: str, lang: str) -> str:
-    from cskit.metrics import label
-
-    try:
-        return label(key, lang)
-    except KeyError:
-        return key
-
-
 def _value_text(values, keys, lang: str) -> list[str]:
+    """Each KPI value as the tables show it (its registry unit; — when unknown)."""
     from cskit.metrics.registry import kpi
+    from cskit.render import human_value
 
-    out = []
-    for v, k in zip(values, keys):
-        if v != v or v is None:  # NaN
-            out.append("—")
-            continue
+    def unit(k):
         try:
-            unit = kpi(k).unit
+            return kpi(k).unit
         except KeyError:
-            unit = "count"
-        out.append(f"{v:.1%}" if unit == "rate" else f"{v:,.0f}" if unit == "yuan" else f"{v:g}")
-    return out
+            return "count"
+
+    return [human_value(v, unit(k)) for v, k in zip(values, keys)]
 
 
 def run_score(store, *, month: str | None, scheme_path: Path | None, targets_path: Path | None,
               shops=None, rule, explain: bool = False, fmt: str = "table", lang: str = "zh",
               output=None, wide: bool = False, excel: bool = False):
+    from cskit.report_score import kpi_name, points_labels
     from cskit.scoring import score_month
 
     sc = score_month(store, month=month, rule=rule, shops=shops, scheme_path=scheme_path,
@@ -86,7 +73,7 @@ def run_score(store, *, month: str | None, scheme_path: Path | None, targets_pat
         if explain:
             if fmt in ("table", "xlsx"):
                 view = breakdown.assign(
-                    kpi_label=[_label(k, lang) for k in breakdown["kpi"]],
+                    kpi_label=[kpi_name(k, lang) for k in breakdown["kpi"]],
                     value_text=_value_text(breakdown["value"].tolist(), breakdown["kpi"].tolist(),
                                            lang))
                 emit(view, BREAKDOWN_VIEW, fmt, out=handle, lang=lang,
@@ -99,15 +86,12 @@ def run_score(store, *, month: str | None, scheme_path: Path | None, targets_pat
         cols = [Column("shop", "店铺", "shop"), Column("agent_id", "客服", "agent"),
                 Column("score", "总分", "score", "points"),
                 Column("bonus", "提成(元)", "bonus (yuan)", "yuan")]
-        for r in scheme.rules:
-            # the KPI's name without its unit ("(秒)"): the cell is points, not seconds
-            zh = re.sub(r"[(（][^)）]*[)）]", "", _label(r.key, "zh")) + "得分"
-            en = re.sub(r"\s*\([^)]*\)", "", _label(r.key, "en")) + " pts"
-            cols.append(Column(f"points_{r.key}", zh, en, "points", optional=1))
+        cols += [Column(key, zh, en, unit, optional=1)
+                 for key, (zh, en, unit) in points_labels(scheme).items()]
         if fmt in ("table", "xlsx"):
             view = summary.copy()
             view["left_out_text"] = [
-                "、".join(_label(k, lang) for k in s.split(",")) if s else ""
+                "、".join(kpi_name(k, lang) for k in s.split(",")) if s else ""
                 for s in summary["kpis_left_out"]]
             if (summary["kpis_left_out"] != "").any():
                 cols.append(Column("left_out_text", "未计入(数值未知)", "left out (unknown)",
