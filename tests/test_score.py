@@ -192,3 +192,15 @@ def test_cli_table_at_80_columns_keeps_score_and_bonus(store):
 def test_cli_bad_month_is_one_clear_line(store):
     r = run("score", "--store", store, "--month", "2026-13")
     assert r.exit_code == 2 and "--month" in r.output and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("raw, needle", [
+    (bytes(range(128, 256)) * 3, "not UTF-8 or GB18030 text"),
+    ('客服,月份,销售目标\n"a,2026-11,100\n'.encode(), "not a readable CSV"),
+])
+def test_malformed_targets_files_are_refused_in_one_line(tmp_path, raw, needle):
+    p = tmp_path / "t.csv"
+    p.write_bytes(raw)
+    with pytest.raises(UsageError) as e:
+        load_targets(p)
+    assert needle in str(e.value) and str(p) in str(e.value)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cskit.errors import UsageError
+from cskit.errors import InputFileError, UsageError
 from cskit.metrics.registry import KPI, register
 
 __all__ = ["Band", "Rule", "Bonus", "Scheme", "load_scheme", "rule_points", "score_agents",
@@ -340,21 +340,22 @@ def load_targets(path: str | Path) -> pd.DataFrame:
     """A targets file (CSV, UTF-8 or GB18030): ``agent_id``/客服, ``month``/月份 (YYYY-MM),
     ``sales_target``/销售目标 (元) and optionally ``shop``/店铺.  A bad row stops the load
     with its row number (a pay decision is never made on a guessed target)."""
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise UsageError("{path}: cannot read the targets file ({strerror})", path=str(p),
-                         strerror=e.strerror or e) from None
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
     import io
 
-    t = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    from cskit.readers.common import decode_bytes, read_bytes
+
+    p = Path(path)
+    raw = read_bytes(p)  # a missing or unreadable file: InputFileError with the reason
+    try:
+        text, _ = decode_bytes(raw, p)  # UTF-8 or GB18030, as every export cskit reads
+    except InputFileError:
+        raise UsageError("{path}: the targets file is not UTF-8 or GB18030 text",
+                         path=str(p)) from None
+    try:
+        t = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise UsageError("{path}: the targets file is not a readable CSV ({why})", path=str(p),
+                         why=str(e).splitlines()[0] if str(e) else type(e).__name__) from None
     t.columns = [TARGET_HEADERS.get(str(c).strip(), str(c).strip()) for c in t.columns]
     missing = [c for c in ("agent_id", "month", "sales_target") if c not in t.columns]
     if missing:
