@@ -17,18 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _child import cskit_child  # noqa: E402
+from _child import measure, store_messages  # noqa: E402
 
-
-def child(args: list[str]) -> tuple[float, float, float]:
-    """(wall seconds, peak MiB, CPU seconds) of one fresh ``python -m cskit …`` process."""
-    return cskit_child(args)
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -36,22 +31,13 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args(argv)
     out: dict = {"store": str(a.store)}
-    manifest = a.store / "_cskit_manifest.json"
-    if manifest.exists():
-        try:
-            m = json.loads(manifest.read_text(encoding="utf-8"))
-            out["messages"] = sum(f.get("rows", 0) for f in m.get("files", [])
-                                  if f.get("kind") == "messages")
-        except (ValueError, AttributeError, TypeError):
-            pass
+    n = store_messages(a.store)
+    if n is not None:
+        out["messages"] = n
     out["load_avg_before"] = [round(x, 1) for x in os.getloadavg()]
     for name, extra in (("promises", []), ("promises_by_agent", ["--by", "agent"])):
-        runs = [child(["promises", "--store", str(a.store), "--format", "csv", *extra])
-                for _ in range(a.repeat)]
-        out[f"{name}_s"] = round(statistics.median(r[0] for r in runs), 2)
-        out[f"{name}_runs_s"] = [round(r[0], 2) for r in runs]
-        out[f"{name}_cpu_s"] = round(statistics.median(r[2] for r in runs), 2)
-        out[f"{name}_peak_mib"] = round(max(r[1] for r in runs))
+        out.update(measure(name, ["promises", "--store", str(a.store), "--format", "csv", *extra],
+                           a.repeat))
     out["cores"] = os.cpu_count()
     out["load_avg_1m"] = round(os.getloadavg()[0], 1)
     print(json.dumps(out, ensure_ascii=False))

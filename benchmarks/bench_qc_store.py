@@ -15,18 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _child import cskit_child  # noqa: E402
+from _child import measure, store_messages  # noqa: E402
 
-
-def child(args: list[str]) -> tuple[float, float, float]:
-    """(wall seconds, peak MiB, CPU seconds) of one fresh ``python -m cskit …`` process."""
-    return cskit_child(args)
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -34,22 +29,12 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args(argv)
     out: dict = {"store": str(a.store)}
-    manifest = a.store / "_cskit_manifest.json"
-    if manifest.exists():
-        try:
-            m = json.loads(manifest.read_text(encoding="utf-8"))
-            out["messages"] = sum(f.get("rows", 0) for f in m.get("files", [])
-                                  if f.get("kind") == "messages")
-        except (ValueError, AttributeError, TypeError):
-            pass
+    n = store_messages(a.store)
+    if n is not None:
+        out["messages"] = n
     for name, extra in (("qc", []), ("qc_list", ["--list"])):
-        runs = [child(["qc", "--store", str(a.store), "--format", "csv", *extra])
-                for _ in range(a.repeat)]
-        out[f"{name}_s"] = round(statistics.median(r[0] for r in runs), 2)
-        out[f"{name}_runs_s"] = [round(r[0], 2) for r in runs]
-        out[f"{name}_peak_mib"] = round(max(r[1] for r in runs))
-        # CPU time (user+sys) says what wall time cannot on a shared, loaded machine
-        out[f"{name}_cpu_s"] = round(statistics.median(r[2] for r in runs), 2)
+        out.update(measure(name, ["qc", "--store", str(a.store), "--format", "csv", *extra],
+                           a.repeat))
     out["cores"] = os.cpu_count()
     out["load_avg_1m"] = round(os.getloadavg()[0], 1)
     print(json.dumps(out, ensure_ascii=False))

@@ -16,20 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _child import cskit_child  # noqa: E402
+from _child import measure  # noqa: E402
 
-
-def child(args: list[str]) -> tuple[float, float, float]:
-    """(wall seconds, CPU seconds, peak MiB) of one fresh ``python -m cskit …`` process."""
-    wall, peak, cpu = cskit_child(args)
-    return wall, cpu, peak
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -40,11 +34,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name, extra in (("voice", []), ("voice_list", ["--list"]),
                             ("voice_out", ["--out", str(Path(tmp) / "mail")])):
-            runs = [child(["voice", "--store", str(a.store), "--format", "csv", *extra])
-                    for _ in range(a.repeat)]
-            out[f"{name}_s"] = round(statistics.median(r[0] for r in runs), 2)
-            out[f"{name}_cpu_s"] = round(statistics.median(r[1] for r in runs), 2)
-            out[f"{name}_peak_mib"] = round(max(r[2] for r in runs))
+            out.update(measure(name, ["voice", "--store", str(a.store), "--format", "csv", *extra],
+                               a.repeat))
     out["cores"] = os.cpu_count()
     out["load_avg_1m"] = round(os.getloadavg()[0], 1)
     print(json.dumps(out, ensure_ascii=False))
