@@ -114,7 +114,14 @@ def _main(
 @contextlib.contextmanager
 def output_file(output: Path | None, fmt: str | None = None):
     """``-o FILE`` opened for writing (closed afterwards), or None for stdout.  ``-f xlsx``
-    needs a file (a workbook is not text for a terminal) and opens it in binary mode."""
+    needs a file (a workbook is not text for a terminal) and opens it in binary mode.
+
+    A regular file is written to a temporary file beside it and renamed over it only when
+    the command succeeds: a command that fails half-way leaves no empty or half-written
+    file, and an older file of that name stays as it was.  A FIFO or device (``-o
+    /dev/stdout``) is written directly."""
+    import tempfile
+
     from cskit.errors import UsageError
 
     fmt = getattr(fmt, "value", fmt)
@@ -123,14 +130,41 @@ def output_file(output: Path | None, fmt: str | None = None):
     if output is None:
         yield None
         return
+    output = Path(output)
+    mode = "wb" if fmt == "xlsx" else "w"
+    text = {} if fmt == "xlsx" else {"encoding": "utf-8", "newline": ""}
+    special = output.exists() and not output.is_file()
     try:
-        fh = (open(output, "wb") if fmt == "xlsx"  # noqa: SIM115 - closed below
-              else open(output, "w", encoding="utf-8", newline=""))
+        if special:
+            fh = open(output, mode, **text)  # noqa: SIM115 - closed below
+            tmp = None
+        else:
+            fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".part",
+                                       dir=output.parent)
+            fh = os.fdopen(fd, mode, **text)
     except OSError as exc:
         raise UsageError("{output}: cannot write output file ({strerror})",
                          output=output, strerror=exc.strerror) from None
-    with fh:
-        yield fh
+    try:
+        with fh:
+            yield fh
+    except BaseException:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    if tmp is not None:
+        try:
+            if output.exists():
+                os.chmod(tmp, output.stat().st_mode & 0o777)
+            else:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, output)
+        except OSError as exc:
+            Path(tmp).unlink(missing_ok=True)
+            raise UsageError("{output}: cannot write output file ({strerror})",
+                             output=output, strerror=exc.strerror) from None
 
 
 def open_store(path: Path | None, *, write: bool = False):
