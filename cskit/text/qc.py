@@ -42,6 +42,13 @@ _TRIM = " \t\r\n,.!?;:~。…、\"'"
 _EMOJI = r"\[[^\[\]]{1,6}\]"
 _PARTICLES = r"^(?:亲亲|亲爱的|亲|哦|呢|哈|啊|呀|嗯嗯|嗯|~|,)+|(?:亲亲|亲|哦|呢|哈|啊|呀|哟|~|,)+$"
 _BLANK = "\x00"
+#: what a greeting may be padded with but never consists of alone (嗯嗯 = yes, 哦 = I see)
+_FILLER = r"[呢哈啊呀哟啦噢哦的哒滴嗯\s,.!?~。、]"
+
+
+def _empty(arr: pa.Array) -> np.ndarray:
+    return np.asarray(pc.equal(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False),
+                      dtype=bool)
 
 
 def _rules(rules) -> QCRules:
@@ -71,9 +78,8 @@ def _hits(rule: QCRule, text: pa.Array, whole: list) -> np.ndarray:
     greet = rule.greeting_pattern()
     if rule.match == "whole" and greet is not None:
         rest = pc.utf8_trim(replace(t, greet, ""), _TRIM + "\u3000~!")
-        only = np.asarray(pc.equal(pc.utf8_length(rest), 0).to_numpy(zero_copy_only=False),
-                          dtype=bool)
-        hit = hit | (only & (np.asarray(pc.utf8_length(t).to_numpy(zero_copy_only=False)) > 0))
+        core = replace(t, _FILLER, "")  # 嗯嗯 / 哦 / 的 alone is an answer, not a greeting
+        hit = hit | (_empty(rest) & ~_empty(core))
     return hit
 
 
@@ -258,8 +264,11 @@ class _Context:
     def asked(self, rule: QCRule, hit: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Per agent row in ``rows``: did the buyer ask (``buyer_before``, after
         ``buyer_ignore``) in any message since the agent's previous reply that day?  With
-        ``greeting`` parts, an agent message that is only a greeting (``hit`` of a whole
-        rule) is no reply: the buyer's question before it still counts."""
+        ``greeting`` parts, a greeting-only agent message (``hit`` of a whole rule) that the
+        agent went straight on from is no reply: the buyer's question before it still
+        counts for the message that follows (a greeting sent as several messages is judged
+        once, on its last part).  A greeting the buyer had to answer ends the turn: it is
+        judged itself, and the buyer's question before it is not counted twice."""
         sp = self.spos[rows]
         res = np.zeros(len(rows), dtype=bool)
         ok = sp >= 0
@@ -268,9 +277,12 @@ class _Context:
         sp = sp[ok]
         reply = self.ag.copy()
         if rule.greeting and rule.match == "whole":
+            # a greeting the agent went straight on from (the next message is the agent's,
+            # or came within answered_within_s) is part of the reply that follows it
+            on = self.followed | (self.next_gap_s <= rule.answered_within_s)
             greet = np.zeros(self.n, dtype=bool)
             kept = self.spos >= 0
-            greet[self.spos[kept]] = hit[kept]
+            greet[self.spos[kept]] = (hit & on)[kept]
             reply &= ~greet
         start = self.before(reply)[sp]  # the window is (start, sp), exclusive
         start = np.where(start >= 0, start, self.gstart[sp] - 1)
