@@ -441,10 +441,13 @@ class QCRule:
     #: within this many seconds (the answer was on its way while the buyer wrote again);
     #: 0 = off; unknown times never clear
     answered_within_s: float = 0.0
+    #: context: not flagged when the buyer's last message before it matches one of these
+    #: (the buyer closed the matter: …好吧 / 谢谢 / 没有了 at its end)
+    buyer_settled: tuple[str, ...] = ()
 
     def needs_context(self) -> bool:
         return bool(self.buyer_before or self.cleared_by or self.cleared_before
-                    or self.unless_followed or self.answered_within_s
+                    or self.unless_followed or self.answered_within_s or self.buyer_settled
                     or self.only_if_last)
 
     def greeting_pattern(self) -> str | None:
@@ -488,7 +491,7 @@ class QCRules:
 _QC_KEYS = ("id", "name", "severity", "penalty", "keywords", "patterns", "exceptions", "match",
             "source", "only_if_last", "allow", "buyer_before", "buyer_ignore", "cleared_by",
             "cleared_before",
-            "unless_followed", "greeting", "answered_within_s")
+            "unless_followed", "greeting", "answered_within_s", "buyer_settled")
 
 
 def _parse_qc(doc: dict, label: str) -> QCRules:
@@ -530,7 +533,8 @@ def _parse_qc(doc: dict, label: str) -> QCRules:
             src.regex(p, f"{path}.exceptions[{j}]")
         allow = tuple(normalize_term(a) for a in src.strings(body, "allow", path))
         context = {}
-        for key in ("buyer_before", "buyer_ignore", "cleared_by", "cleared_before", "greeting"):
+        for key in ("buyer_before", "buyer_ignore", "cleared_by", "cleared_before", "greeting",
+                    "buyer_settled"):
             context[key] = tuple(src.strings(body, key, path))
             for j, p in enumerate(context[key]):
                 src.regex(p, f"{path}.{key}[{j}]")

@@ -313,6 +313,11 @@ class _Context:
         if rule.answered_within_s:
             ok &= ~(self.next_gap_s <= rule.answered_within_s)
         rows = np.flatnonzero(ok)
+        if rule.buyer_settled and len(rows):
+            t, known = self._text(self.prev_buyer[rows])
+            pat = "|".join(f"(?:{p})" for p in rule.buyer_settled)
+            ok[rows[known & contains(t, pat)]] = False
+            rows = np.flatnonzero(ok)
         if rule.buyer_before and len(rows):
             ok[rows[~self.asked(rule, hit, rows)]] = False
             rows = np.flatnonzero(ok)
