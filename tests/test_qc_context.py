@@ -40,6 +40,9 @@ QUESTION = ("buyer", "运输途中能改收货地址吗")
     "您好，请问有什么需要心心帮助您的呢",
     "请问我这边有什么可以帮助您的吗?",
     "[微笑]您好~在的哦",
+    "您好，小美客服很高兴为您服务",
+    "尊敬的商家您好，我是您的物流助理 007，有什么能帮到您的吗?",
+    "您好，我在的哦。",
 ])
 def test_a_reply_made_only_of_greeting_parts_is_greeting_only(reply):
     # whatever the order and wording of the parts: self-introduction, welcome, offer of help
@@ -52,6 +55,8 @@ def test_a_reply_made_only_of_greeting_parts_is_greeting_only(reply):
     "您好，可以改的",
     "您好，请问您是咨询之前的问题还是有其他的问题需要处理呢?",  # asks which matter
     "在的，您把新地址发我",
+    "您好，请联系售后客服",       # where to go is an answer (客服 is a greeting part only
+    "您好，客服这边帮您改",       # as the agent's own name or number)
 ])
 def test_fillers_alone_and_greetings_with_an_answer_are_not_greeting_only(reply):
     assert flagged(QUESTION, ("agent", reply)) == []
