@@ -142,3 +142,16 @@ def test_greeting_parts_in_a_custom_rule(tmp_path):
     f = inspect(conv(("buyer", "price?"), ("agent", "Hey there"), ("buyer", "price??"),
                      ("agent", "hello")), p)
     assert f["content"].tolist() == ["Hey there", "hello"]
+
+
+def test_a_refusal_is_judged_once_not_again_when_repeated_or_confirmed():
+    ask = ("buyer", "能帮我改一下送货时间吗")
+    assert flagged(ask, ("agent", "不能改的"), rule="refuse") == ["不能改的"]
+    # the buyer pushes back; the agent repeats the refusal it gave (judged on the first)
+    assert flagged(ask, ("agent", "不能改的"), ("buyer", "改一下时间也不行吗"),
+                   ("agent", "是不可以改的"), rule="refuse") == ["不能改的"]
+    # 确实不支持: confirms what the agent said before
+    assert flagged(ask, ("agent", "送货时间按下单时选的来"), ("buyer", "帮我改一下嘛"),
+                   ("agent", "这边确实不支持的呢"), rule="refuse") == []
+    assert flagged(ask, ("agent", "送货时间按下单时选的来"), ("buyer", "帮我改一下嘛"),
+                   ("agent", "这边不支持的呢"), rule="refuse") == ["这边不支持的呢"]
