@@ -11,14 +11,21 @@ exceptions and allow-list phrases are blanked out with one regex replace (so 保
 longer contains a 保证 that counts, 财源滚滚 no 滚), then one alternation of keywords and
 patterns is tried.  The loop is over rules, never over messages.
 
-A rule may state its context (docs/text.md): ``buyer_before`` — the buyer's last
-message before it (same shop, buyer, day) must be, say, a real question (只回复"在":
-在的 after a bare 在吗 is fine); ``cleared_by`` — a reason or an alternative in the
-message itself or in the agent's next message clears it (否定需求), and
-``cleared_before`` — a reason in the agent's previous message (a refusal that repeats the
-reason just given is not bare); ``unless_followed``
-— not flagged when the agent's next message follows straight away.  The neighbours come
-from one sort and vectorised group shifts, computed only when some message matched.
+A rule may state its context (docs/text.md): ``buyer_before`` — one of the buyer's
+messages since the agent's previous reply (same shop, buyer, day) must be, say, a real
+question or request (只回复"在": 在的 after a bare 在吗 is fine; the question asked before
+在吗 still counts); ``greeting`` — with ``match = "whole"``, a message made only of
+greeting parts matches, and a greeting the agent went straight on from is no reply (a
+greeting sent as several messages is judged once, on its last part); ``buyer_settled`` —
+the buyer's last message closed the matter (…好吧); ``cleared_by`` — a reason or an
+alternative in the message itself or in the agent's next message clears it (否定需求), and
+``cleared_before`` — in the agent's previous message (a refusal that repeats the reason,
+or the refusal, just given is not bare); ``unless_followed`` — not flagged when the
+agent's next message follows straight away; ``answered_within_s`` — nor when it comes
+within so many seconds.  The neighbours come from one sort and vectorised group shifts
+(the buyer's messages in a window by a running count), computed only when some message
+matched.
+
 The ``late`` rule turns the late/unanswered buyer messages of the reply rule into flags
 on the attributed agent (长时间未回复 is a log signal, not text).
 """
@@ -89,8 +96,8 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
 
     ``messages``: sender and content, plus shop, buyer_id, agent_id, sent_at when
     available (missing ones come out empty).  Pass the buyers' messages too: rules with
-    a context (``buyer_before``, ``cleared_by``, ``unless_followed``, ``only_if_last``)
-    look at the buyer's message before and the agent's message after, within the same
+    a context (``buyer_before``, ``cleared_by``, ``unless_followed``, ``only_if_last`` …)
+    look at the buyer's messages before and the agent's messages around, within the same
     shop, buyer and day; without them such a rule flags nothing that needs the buyer's
     question (unknown is not a violation).  ``rules``: a
     :class:`~cskit.text.lexicon.QCRules`, a TOML path, or None (packaged).
