@@ -155,3 +155,11 @@ def test_a_refusal_is_judged_once_not_again_when_repeated_or_confirmed():
                    ("agent", "这边确实不支持的呢"), rule="refuse") == []
     assert flagged(ask, ("agent", "送货时间按下单时选的来"), ("buyer", "帮我改一下嘛"),
                    ("agent", "这边不支持的呢"), rule="refuse") == ["这边不支持的呢"]
+
+
+def test_an_auto_reply_under_the_agent_is_neither_inspected_nor_a_reply():
+    auto = "[自动回复]您好，欢迎光临，请问有什么可以帮您？"
+    assert flagged(QUESTION, ("agent", auto), ("buyer", "？")) == []
+    # the question still stands after the auto-reply: the agent's bare 在的 is the violation
+    assert flagged(QUESTION, ("agent", "【自动回复】亲，在的哦"), ("agent", "在的"),
+                   ("buyer", "？")) == ["在的"]

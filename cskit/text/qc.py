@@ -37,6 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cskit.readers.qianniu_text import AUTO_REPLY_RE
 from cskit.text._regex import as_arrow, contains, distinct, normalise, replace
 from cskit.text.lexicon import QCRule, QCRules, load_qc_rules
 
@@ -121,6 +122,12 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
     agent_rows = np.flatnonzero(is_agent)
     if len(agent_rows):
         codes, text = _texts(messages["content"].iloc[agent_rows])
+        auto = contains(text, AUTO_REPLY_RE)  # an auto-reply left under the agent: a robot's
+        if auto.any():                        # message, neither inspected nor a reply
+            mine = ~auto[codes]
+            is_agent = is_agent.copy()
+            is_agent[agent_rows[~mine]] = False
+            agent_rows, codes = agent_rows[mine], codes[mine]
         whole: list = []
         matched = [(r, _hits(r, text, whole)[codes]) for r in qc.text_rules()
                    if r.pattern() is not None]
