@@ -102,6 +102,8 @@ def test_an_answer_within_seconds_clears_the_greeting():
     ("我要转人工", False),
     ("在吗", False),
     ("物流慢了", False),        # a statement, no question or request (in doubt: not flagged)
+    ("退货好麻烦", False),      # 麻烦 as "troublesome", not 麻烦您…
+    ("麻烦您看一下这个订单", True),
 ])
 def test_a_real_question_includes_requests(buyer, real):
     reply = "您好，请问有什么可以帮您？"
