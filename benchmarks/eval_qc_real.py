@@ -102,6 +102,9 @@ def main(argv=None) -> int:
     ap.add_argument("--errors", action="store_true",
                     help="list (session, turn, gold, flagged) of every miss in the TUNE part "
                     "(the report part is never listed: it is not tuned on); no text")
+    ap.add_argument("--tune-only", action="store_true",
+                    help="print the tune part only (while working on the rules: the report "
+                    "part's numbers are read once, at the end)")
     a = ap.parse_args(argv)
     qc = load_qc_rules(a.rules)
     ids = [r.id for r in qc.text_rules()]
@@ -128,7 +131,7 @@ def main(argv=None) -> int:
                 print(part(r["session_id"]), r["session_id"], r["turn"],
                       "gold=" + (";".join(sorted(gold)) or "none"),
                       "flagged=" + (";".join(sorted(got)) or "none"))
-        for name in ("tune", "report"):
+        for name in ("tune",) if a.tune_only else ("tune", "report"):
             print(f"\n== real dev set, {name} part: {len(by_part[name])} labelled agent messages")
             print(score(by_part[name], ids).to_string(index=False, formatters=fmt))
     rows = committed()

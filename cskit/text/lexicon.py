@@ -432,11 +432,27 @@ class QCRule:
     #: context: not flagged when the very next message of the buyer-day is the agent's
     #: (the greeting was followed straight away by the answer)
     unless_followed: bool = False
+    #: the parts a greeting is made of (您好, 在的, 我是客服…, 很高兴为您服务, 请问有什么可以
+    #:帮您): with ``match = "whole"`` a message made only of them (emoji codes, punctuation
+    #: and 亲/哦/呢 aside) matches too; in context an agent message that is only a greeting
+    #: does not end the buyer's turn (the buyer's question before it still counts)
+    greeting: tuple[str, ...] = ()
+    #: context: not flagged when the agent's next message to that buyer the same day comes
+    #: within this many seconds (the answer was on its way while the buyer wrote again);
+    #: 0 = off; unknown times never clear
+    answered_within_s: float = 0.0
+    #: context: not flagged when the buyer's last message before it matches one of these
+    #: (the buyer closed the matter: …好吧 / 谢谢 / 没有了 at its end)
+    buyer_settled: tuple[str, ...] = ()
 
     def needs_context(self) -> bool:
         return bool(self.buyer_before or self.cleared_by or self.cleared_before
-                    or self.unless_followed
+                    or self.unless_followed or self.answered_within_s or self.buyer_settled
                     or self.only_if_last)
+
+    def greeting_pattern(self) -> str | None:
+        """One alternation of the greeting parts (None without any)."""
+        return "|".join(f"(?:{p})" for p in self.greeting) if self.greeting else None
 
     def pattern(self) -> str | None:
         """One alternation of keywords (escaped) and patterns; None for ``late`` rules."""
@@ -475,7 +491,7 @@ class QCRules:
 _QC_KEYS = ("id", "name", "severity", "penalty", "keywords", "patterns", "exceptions", "match",
             "source", "only_if_last", "allow", "buyer_before", "buyer_ignore", "cleared_by",
             "cleared_before",
-            "unless_followed")
+            "unless_followed", "greeting", "answered_within_s", "buyer_settled")
 
 
 def _parse_qc(doc: dict, label: str) -> QCRules:
@@ -517,7 +533,8 @@ def _parse_qc(doc: dict, label: str) -> QCRules:
             src.regex(p, f"{path}.exceptions[{j}]")
         allow = tuple(normalize_term(a) for a in src.strings(body, "allow", path))
         context = {}
-        for key in ("buyer_before", "buyer_ignore", "cleared_by", "cleared_before"):
+        for key in ("buyer_before", "buyer_ignore", "cleared_by", "cleared_before", "greeting",
+                    "buyer_settled"):
             context[key] = tuple(src.strings(body, key, path))
             for j, p in enumerate(context[key]):
                 src.regex(p, f"{path}.{key}[{j}]")
@@ -531,6 +548,10 @@ def _parse_qc(doc: dict, label: str) -> QCRules:
             flags[key] = body.get(key, False)
             if not isinstance(flags[key], bool):
                 raise src.fail(f"{path}.{key}", "must be true or false")
+        within = body.get("answered_within_s", 0)
+        if isinstance(within, bool) or not isinstance(within, (int, float)) or within < 0:
+            raise src.fail(f"{path}.answered_within_s", "must be a number of seconds >= 0")
+        flags["answered_within_s"] = float(within)
         rules.append(QCRule(id=rid, name=src.string(body, "name", path), severity=sev,
                             penalty=src.string(body, "penalty", path, required=False),
                             keywords=keywords, patterns=patterns, exceptions=exceptions,

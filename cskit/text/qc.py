@@ -11,14 +11,21 @@ exceptions and allow-list phrases are blanked out with one regex replace (so 保
 longer contains a 保证 that counts, 财源滚滚 no 滚), then one alternation of keywords and
 patterns is tried.  The loop is over rules, never over messages.
 
-A rule may state its context (docs/text.md): ``buyer_before`` — the buyer's last
-message before it (same shop, buyer, day) must be, say, a real question (只回复"在":
-在的 after a bare 在吗 is fine); ``cleared_by`` — a reason or an alternative in the
-message itself or in the agent's next message clears it (否定需求), and
-``cleared_before`` — a reason in the agent's previous message (a refusal that repeats the
-reason just given is not bare); ``unless_followed``
-— not flagged when the agent's next message follows straight away.  The neighbours come
-from one sort and vectorised group shifts, computed only when some message matched.
+A rule may state its context (docs/text.md): ``buyer_before`` — one of the buyer's
+messages since the agent's previous reply (same shop, buyer, day) must be, say, a real
+question or request (只回复"在": 在的 after a bare 在吗 is fine; the question asked before
+在吗 still counts); ``greeting`` — with ``match = "whole"``, a message made only of
+greeting parts matches, and a greeting the agent went straight on from is no reply (a
+greeting sent as several messages is judged once, on its last part); ``buyer_settled`` —
+the buyer's last message closed the matter (…好吧); ``cleared_by`` — a reason or an
+alternative in the message itself or in the agent's next message clears it (否定需求), and
+``cleared_before`` — in the agent's previous message (a refusal that repeats the reason,
+or the refusal, just given is not bare); ``unless_followed`` — not flagged when the
+agent's next message follows straight away; ``answered_within_s`` — nor when it comes
+within so many seconds.  The neighbours come from one sort and vectorised group shifts
+(the buyer's messages in a window by a running count), computed only when some message
+matched.
+
 The ``late`` rule turns the late/unanswered buyer messages of the reply rule into flags
 on the attributed agent (长时间未回复 is a log signal, not text).
 """
@@ -30,6 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cskit.readers.qianniu_text import AUTO_REPLY_RE
 from cskit.text._regex import as_arrow, contains, distinct, normalise, replace
 from cskit.text.lexicon import QCRule, QCRules, load_qc_rules
 
@@ -42,6 +50,13 @@ _TRIM = " \t\r\n,.!?;:~。…、\"'"
 _EMOJI = r"\[[^\[\]]{1,6}\]"
 _PARTICLES = r"^(?:亲亲|亲爱的|亲|哦|呢|哈|啊|呀|嗯嗯|嗯|~|,)+|(?:亲亲|亲|哦|呢|哈|啊|呀|哟|~|,)+$"
 _BLANK = "\x00"
+#: what a greeting may be padded with but never consists of alone (嗯嗯 = yes, 哦 = I see)
+_FILLER = r"[呢哈啊呀哟啦噢哦的哒滴嗯\s,.!?~。、]"
+
+
+def _empty(arr: pa.Array) -> np.ndarray:
+    return np.asarray(pc.equal(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False),
+                      dtype=bool)
 
 
 def _rules(rules) -> QCRules:
@@ -56,7 +71,8 @@ def _texts(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
 
 
 def _hits(rule: QCRule, text: pa.Array, whole: list) -> np.ndarray:
-    """Per distinct text: does the rule's text part match (exceptions blanked)?"""
+    """Per distinct text: does the rule's text part match (exceptions blanked)?  A
+    ``whole`` rule with ``greeting`` parts also matches a text made only of them."""
     if rule.match == "whole":
         if not whole:
             whole.append(pc.utf8_trim(replace(replace(text, _EMOJI, ""), _PARTICLES, ""), _TRIM))
@@ -66,7 +82,13 @@ def _hits(rule: QCRule, text: pa.Array, whole: list) -> np.ndarray:
     exc = rule.exception_pattern()
     if exc is not None:
         t = replace(t, exc, _BLANK)
-    return contains(t, rule.pattern())
+    hit = contains(t, rule.pattern())
+    greet = rule.greeting_pattern()
+    if rule.match == "whole" and greet is not None:
+        rest = pc.utf8_trim(replace(t, greet, ""), _TRIM + "\u3000~!")
+        core = replace(t, _FILLER, "")  # 嗯嗯 / 哦 / 的 alone is an answer, not a greeting
+        hit = hit | (_empty(rest) & ~_empty(core))
+    return hit
 
 
 def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
@@ -75,8 +97,8 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
 
     ``messages``: sender and content, plus shop, buyer_id, agent_id, sent_at when
     available (missing ones come out empty).  Pass the buyers' messages too: rules with
-    a context (``buyer_before``, ``cleared_by``, ``unless_followed``, ``only_if_last``)
-    look at the buyer's message before and the agent's message after, within the same
+    a context (``buyer_before``, ``cleared_by``, ``unless_followed``, ``only_if_last`` …)
+    look at the buyer's messages before and the agent's messages around, within the same
     shop, buyer and day; without them such a rule flags nothing that needs the buyer's
     question (unknown is not a violation).  ``rules``: a
     :class:`~cskit.text.lexicon.QCRules`, a TOML path, or None (packaged).
@@ -100,6 +122,12 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
     agent_rows = np.flatnonzero(is_agent)
     if len(agent_rows):
         codes, text = _texts(messages["content"].iloc[agent_rows])
+        auto = contains(text, AUTO_REPLY_RE)  # an auto-reply left under the agent: a robot's
+        if auto.any():                        # message, neither inspected nor a reply
+            mine = ~auto[codes]
+            is_agent = is_agent.copy()
+            is_agent[agent_rows[~mine]] = False
+            agent_rows, codes = agent_rows[mine], codes[mine]
         whole: list = []
         matched = [(r, _hits(r, text, whole)[codes]) for r in qc.text_rules()
                    if r.pattern() is not None]
@@ -149,9 +177,11 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
 class _Context:
     """Per agent message (in the order of the agent rows): its neighbours in the same
     shop, buyer and day — the buyer's last message before it, the agent's previous and
-    next messages, whether the next message is the agent's, whether it is the agent's last.
-    Built once per call from integer codes with one lexsort and running max/min (no loop
-    over messages, no strings moved); texts are looked up only for the rows a rule needs."""
+    next messages, whether the next message is the agent's, whether it is the agent's last,
+    the seconds to the agent's next message — and, per rule, the buyer's messages since the
+    agent's previous reply.  Built once per call from integer codes with one lexsort and
+    running max/min (no loop over messages, no strings moved); texts are looked up only for
+    the rows a rule needs."""
 
     def __init__(self, messages: pd.DataFrame, is_agent: np.ndarray, need: np.ndarray):
         """``need``: per agent row, whether a rule needs its context; only the buyers of
@@ -166,13 +196,15 @@ class _Context:
             talk &= np.asarray(pc.is_in(b, value_set=wanted).to_numpy(zero_copy_only=False),
                                dtype=bool)
         keep = np.flatnonzero(talk)
-        n = len(keep)
+        n = self.n = len(keep)
         na = len(self.agent_rows)
         self.prev_buyer = np.full(na, -1, dtype=np.int64)
         self.prev_agent = np.full(na, -1, dtype=np.int64)
         self.next_agent = np.full(na, -1, dtype=np.int64)
         self.followed = np.zeros(na, dtype=bool)
         self.last = np.ones(na, dtype=bool)
+        self.next_gap_s = np.full(na, np.nan)
+        self.spos = np.full(na, -1, dtype=np.int64)  # sorted position of each agent row
         if n == 0:
             return
 
@@ -181,8 +213,10 @@ class _Context:
                 return np.zeros(n, dtype=np.int64)
             return pd.factorize(messages[name].iloc[keep])[0]
 
+        known_t = np.zeros(n, dtype=bool)
         if "sent_at" in messages.columns:
             t = pd.to_datetime(messages["sent_at"].iloc[keep], errors="coerce")
+            known_t = t.notna().to_numpy()
             tv = t.to_numpy(dtype="datetime64[ns]").astype(np.int64)
             day = tv // 86_400_000_000_000
         else:
@@ -190,18 +224,13 @@ class _Context:
         shop, buyer = codes("shop"), codes("buyer_id")
         order = np.lexsort((np.arange(n), tv, day, buyer, shop))
         shop, buyer, day = shop[order], buyer[order], day[order]
+        tv, known_t = tv[order], known_t[order]
         new = np.ones(n, dtype=bool)
         new[1:] = (shop[1:] != shop[:-1]) | (buyer[1:] != buyer[:-1]) | (day[1:] != day[:-1])
-        g = np.cumsum(new)
-        ag = is_agent[keep][order]
+        g = self.g = np.cumsum(new)
+        self.gstart = np.flatnonzero(new)[g - 1]  # sorted position where each group starts
+        ag = self.ag = is_agent[keep][order]
         pos = np.arange(n)
-
-        def before(mask: np.ndarray) -> np.ndarray:
-            """Sorted position of the last ``mask`` row before each row in its group, or -1."""
-            last = np.maximum.accumulate(np.where(mask, pos, -1))
-            prev = np.empty(n, dtype=np.int64)
-            prev[0], prev[1:] = -1, last[:-1]
-            return np.where((prev >= 0) & (g[np.maximum(prev, 0)] == g), prev, -1)
 
         first = np.minimum.accumulate(np.where(ag, pos, n)[::-1])[::-1]
         nxt = np.empty(n, dtype=np.int64)
@@ -209,7 +238,7 @@ class _Context:
         nxt = np.where((nxt < n) & (g[np.minimum(nxt, n - 1)] == g), nxt, -1)
         followed = np.zeros(n, dtype=bool)
         followed[:-1] = ag[1:] & (g[1:] == g[:-1])
-        rows = keep[order]  # sorted position -> row of ``messages``
+        rows = self.rows = keep[order]  # sorted position -> row of ``messages``
 
         def as_rows(p: np.ndarray) -> np.ndarray:
             return np.where(p >= 0, rows[np.maximum(p, 0)], -1)
@@ -219,11 +248,24 @@ class _Context:
         kept_agent = is_agent[keep]
         mine = inv[kept_agent]  # sorted positions of the kept agent rows, in their order
         at = np.searchsorted(self.agent_rows, keep[kept_agent])  # their agent-row index
-        self.prev_buyer[at] = as_rows(before(~ag)[mine])
-        self.prev_agent[at] = as_rows(before(ag)[mine])
+        self.spos[at] = mine
+        self.prev_buyer[at] = as_rows(self.before(~ag)[mine])
+        self.prev_agent[at] = as_rows(self.before(ag)[mine])
         self.next_agent[at] = as_rows(nxt[mine])
         self.followed[at] = followed[mine]
         self.last[at] = nxt[mine] < 0
+        nm = nxt[mine]
+        has = (nm >= 0) & known_t[mine] & known_t[np.maximum(nm, 0)]
+        gap = (tv[np.maximum(nm, 0)] - tv[mine]) / 1e9
+        self.next_gap_s[at] = np.where(has, gap, np.nan)
+
+    def before(self, mask: np.ndarray) -> np.ndarray:
+        """Sorted position of the last ``mask`` row before each row in its group, or -1."""
+        n, g = self.n, self.g
+        last = np.maximum.accumulate(np.where(mask, np.arange(n), -1))
+        prev = np.empty(n, dtype=np.int64)
+        prev[0], prev[1:] = -1, last[:-1]
+        return np.where((prev >= 0) & (g[np.maximum(prev, 0)] == g), prev, -1)
 
     def _text(self, rows: np.ndarray) -> tuple[pa.Array, np.ndarray]:
         """(normalised texts, known) of the given ``messages`` rows (-1 = none)."""
@@ -233,6 +275,48 @@ class _Context:
             vals[known] = self.content.iloc[rows[known]].astype(object).to_numpy()
         return _norm(vals), known & pd.notna(vals)
 
+    def asked(self, rule: QCRule, hit: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Per agent row in ``rows``: did the buyer ask (``buyer_before``, after
+        ``buyer_ignore``) in any message since the agent's previous reply that day?  With
+        ``greeting`` parts, a greeting-only agent message (``hit`` of a whole rule) that the
+        agent went straight on from is no reply: the buyer's question before it still
+        counts for the message that follows (a greeting sent as several messages is judged
+        once, on its last part).  A greeting the buyer had to answer ends the turn: it is
+        judged itself, and the buyer's question before it is not counted twice."""
+        sp = self.spos[rows]
+        res = np.zeros(len(rows), dtype=bool)
+        ok = sp >= 0
+        if not ok.any():
+            return res
+        sp = sp[ok]
+        reply = self.ag.copy()
+        if rule.greeting and rule.match == "whole":
+            # a greeting the agent went straight on from (the next message is the agent's,
+            # or came within answered_within_s) is part of the reply that follows it
+            on = self.followed | (self.next_gap_s <= rule.answered_within_s)
+            greet = np.zeros(self.n, dtype=bool)
+            kept = self.spos >= 0
+            greet[self.spos[kept]] = (hit & on)[kept]
+            reply &= ~greet
+        start = self.before(reply)[sp]  # the window is (start, sp), exclusive
+        start = np.where(start >= 0, start, self.gstart[sp] - 1)
+        mark = np.zeros(self.n + 1, dtype=np.int64)  # buyer rows inside some window
+        np.add.at(mark, start + 1, 1)
+        np.add.at(mark, sp, -1)
+        inside = (np.cumsum(mark[:-1]) > 0) & ~self.ag
+        where = np.flatnonzero(inside)
+        q = np.zeros(self.n, dtype=bool)
+        if len(where):
+            codes, texts = distinct(self.content.iloc[self.rows[where]])
+            t = normalise(texts)
+            if rule.buyer_ignore:
+                t = replace(t, "|".join(f"(?:{p})" for p in rule.buyer_ignore), _BLANK)
+            q[where] = contains(t, "|".join(f"(?:{p})" for p in rule.buyer_before))[codes]
+        c = np.zeros(self.n + 1, dtype=np.int64)
+        c[1:] = np.cumsum(q)
+        res[np.flatnonzero(ok)] = (c[sp] - c[start + 1]) > 0
+        return res
+
     def keep(self, rule: QCRule, hit: np.ndarray) -> np.ndarray:
         """Which of the ``hit`` rows the rule's context still flags."""
         ok = hit.copy()
@@ -240,13 +324,16 @@ class _Context:
             ok &= self.last
         if rule.unless_followed:
             ok &= ~self.followed
+        if rule.answered_within_s:
+            ok &= ~(self.next_gap_s <= rule.answered_within_s)
         rows = np.flatnonzero(ok)
-        if rule.buyer_before and len(rows):
+        if rule.buyer_settled and len(rows):
             t, known = self._text(self.prev_buyer[rows])
-            if rule.buyer_ignore:
-                t = replace(t, "|".join(f"(?:{p})" for p in rule.buyer_ignore), _BLANK)
-            asked = contains(t, "|".join(f"(?:{p})" for p in rule.buyer_before))
-            ok[rows[~(known & asked)]] = False
+            pat = "|".join(f"(?:{p})" for p in rule.buyer_settled)
+            ok[rows[known & contains(t, pat)]] = False
+            rows = np.flatnonzero(ok)
+        if rule.buyer_before and len(rows):
+            ok[rows[~self.asked(rule, hit, rows)]] = False
             rows = np.flatnonzero(ok)
         if rule.cleared_by and len(rows):
             pat = "|".join(f"(?:{p})" for p in rule.cleared_by)
@@ -261,6 +348,7 @@ class _Context:
             t, known = self._text(self.prev_agent[rows])
             ok[rows[known & contains(t, pat)]] = False
         return ok
+
 
 def _norm(values: np.ndarray) -> pa.Array:
     return normalise(as_arrow(pd.Series(values, dtype=object)))
