@@ -119,6 +119,8 @@ def test_routing(text, depts):
     ("我地址发错了", set()),
     ("怎么少了一块钱", set()),
     ("少了一个配件", {"warehouse"}),
+    ("还没收到货 可以改地址吗", set()),
+    ("这个我家电压不能用吗", set()),
 ])
 def test_routing_second_round(text, depts):
     codes, hits = route_texts([text])
