@@ -120,6 +120,9 @@ NOT_PROMISES_3 = [
     "退货商品到仓后会尽快为您退款",
     "您拒收后会给您退款的",
     "订单取消后会为您退款",
+    "小妹这边已经告知安装了呢",
+    "妹子联系仓库了",
+    "我们会联系财务进行修改",
 ]
 STILL_PROMISES_3 = [
     ("我马上帮您催促，应该今天能发出", "reply"),       # the hedge is in the next clause
@@ -130,6 +133,10 @@ STILL_PROMISES_3 = [
     ("到货后会尽快给您安排发货", "ship"),
     ("这边帮您申请售后", "reply"),                      # 帮您 申请 is the agent's step
     ("已经为您备注", "remark"),                         # a note binds the order
+    # the agent will check with a third party (not 已…, …了, nor 我们 = the company's procedure)
+    ("小妹联系配送站点那边", "reply"),
+    ("好的我这边留言站点", "reply"),
+    ("我帮您联系研发部门", "reply"),
 ]
 
 
