@@ -14,10 +14,13 @@ docs/promises.md, "Labelling guidelines".
 ``sampled_as`` says how a message came into the set: ``fired`` (the rules of the first
 draft fired on it), ``keyword`` (a broad promise-word regex matched, the rules did not) and
 ``random`` (neither); ``fired_v2``/``keyword_v2`` and ``fired_v3`` are later rounds (every
-message later rules fire on gets labelled; docs/promises.md).  The labelled messages are split ONCE by a hash of the session id
+message later rules fire on gets labelled; docs/promises.md); ``h6_tune_all`` is every
+remaining agent message of the tune part, labelled without the detector's output (its own row,
+``tune_all``: recall on every agent message, not on a pooled sample).  The labelled messages are split ONCE by a hash of the session id
 (sha1 mod 10 < 6: tune, else report), as in eval_qc_real.py.  Rules were tuned on the tune
 part only; the report part is the honest number.  ``--errors tune`` prints the tune part's
-errors (ids and text, to the terminal only).  Never in CI.
+errors (ids and text, to the terminal only); ``--only-tune`` leaves the report part's numbers
+out (for tuning rounds).  Never in CI.
 """
 
 from __future__ import annotations
