@@ -88,6 +88,9 @@ NOT_PROMISES_3 = [
     "帮您催促一下吗?",
     "要给您备注一下吗",
     "是给您补发还是退款呢?",
+    "给您补发一个是吧",
+    # shipping in order of payment: a policy
+    "您的订单我们会按顺序尽快发出",
     # hedges and disclaimers
     "尽量今天给您发出",
     "这边尽量帮您催一下",
@@ -123,6 +126,10 @@ NOT_PROMISES_3 = [
     "小妹这边已经告知安装了呢",
     "妹子联系仓库了",
     "我们会联系财务进行修改",
+    # done, also without 已
+    "这边给您退款了哈",
+    "给您补发了一个新的",
+    "这边给您安排好了",
 ]
 STILL_PROMISES_3 = [
     ("我马上帮您催促，应该今天能发出", "reply"),       # the hedge is in the next clause
@@ -137,6 +144,7 @@ STILL_PROMISES_3 = [
     ("小妹联系配送站点那边", "reply"),
     ("好的我这边留言站点", "reply"),
     ("我帮您联系研发部门", "reply"),
+    ("这边帮您升级了专员，24小时内给您回电", "reply"),  # 升级了: the call back is still owed
 ]
 
 
