@@ -14,10 +14,13 @@ docs/promises.md, "Labelling guidelines".
 ``sampled_as`` says how a message came into the set: ``fired`` (the rules of the first
 draft fired on it), ``keyword`` (a broad promise-word regex matched, the rules did not) and
 ``random`` (neither); ``fired_v2``/``keyword_v2`` and ``fired_v3`` are later rounds (every
-message later rules fire on gets labelled; docs/promises.md).  The labelled messages are split ONCE by a hash of the session id
+message later rules fire on gets labelled; docs/promises.md); ``h6_tune_all`` is every
+remaining agent message of the tune part, labelled without the detector's output (its own row,
+``tune_all``: recall on every agent message, not on a pooled sample).  The labelled messages are split ONCE by a hash of the session id
 (sha1 mod 10 < 6: tune, else report), as in eval_qc_real.py.  Rules were tuned on the tune
 part only; the report part is the honest number.  ``--errors tune`` prints the tune part's
-errors (ids and text, to the terminal only).  Never in CI.
+errors (ids and text, to the terminal only); ``--only-tune`` leaves the report part's numbers
+out (for tuning rounds).  Never in CI.
 """
 
 from __future__ import annotations
@@ -68,11 +71,14 @@ def main(argv=None) -> int:
     ap.add_argument("--ecd", action="append", default=[])
     ap.add_argument("--rules", default=None)
     ap.add_argument("--errors", choices=["tune"], default=None)
+    ap.add_argument("--only-tune", action="store_true",
+                    help="print the tune part only (no report-part numbers: for tuning rounds)")
     a = ap.parse_args(argv)
     convs = load_all(a.jddc, a.ecd)
     pred, texts = predictions(convs, a.rules)
     labels = list(csv.DictReader(open(LABELS, encoding="utf-8")))
     parts: dict[str, list] = {"tune": [], "report": [], "all": []}
+    every: list = []  # the tune part's exhaustive sample (sampled_as h6_tune_all)
     errors = []
     for r in labels:
         key = (r["session_id"], int(r["turn"]))
@@ -83,12 +89,16 @@ def main(argv=None) -> int:
         pt = part(r["session_id"])
         parts[pt].append((g, p))
         parts["all"].append((g, p))
+        if pt == "tune" and r["sampled_as"].endswith("_all"):
+            every.append((g, p))
         if pt == a.errors and g != p:
             errors.append(("FN" if g else "FP", key, texts[key]))
     print(f"promise detection on real conversations ({len(labels)} labelled agent messages)")
     print(f"{'part':8}{'n':>5}{'gold':>6}{'flag':>6}{'tp':>5}{'fp':>5}{'fn':>5}"
           f"{'precision':>11}{'recall':>8}")
-    for name, items in parts.items():
+    rows = {"tune": parts["tune"], "tune_all": every} if a.only_tune else \
+        {**parts, "tune_all": every}
+    for name, items in rows.items():
         s = score(items)
         print(f"{name:8}{s['n']:>5}{s['gold']:>6}{s['flagged']:>6}{s['tp']:>5}{s['fp']:>5}"
               f"{s['fn']:>5}{s['precision']:>11.3f}{s['recall']:>8.3f}")

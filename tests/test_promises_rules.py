@@ -78,6 +78,76 @@ STILL_PROMISES = [
 ]
 
 
+# Third round (issue 15 item 4): what a promise is not, in general — a question, a hedge or
+# disclaimer, a procedure after the buyer's own step, an offer the buyer must act on, advice,
+# a refusal, a suggestion passed on, a pleasantry, a finished action, someone else's step.
+# Every text below was a promise under the second-round rules; the paired texts keep the new
+# exceptions from reaching too far (and the agent's own 会催促/会继续跟进 is now one).
+NOT_PROMISES_3 = [
+    # questions: an action offered with a question particle, or a choice
+    "帮您催促一下吗?",
+    "要给您备注一下吗",
+    "是给您补发还是退款呢?",
+    "给您补发一个是吧",
+    # shipping in order of payment: a policy
+    "您的订单我们会按顺序尽快发出",
+    # hedges and disclaimers
+    "尽量今天给您发出",
+    "这边尽量帮您催一下",
+    "给您备注也不能保证哦",
+    "这个给您备注不了",
+    # a procedure after the buyer's own step, and an offer the buyer must act on
+    "您申请售后后我们会尽快为您处理",
+    "您提交退货申请后我们会尽快给您退款",
+    "您可以申请退款，小妹帮您跟进",
+    "您也可以联系我们帮您修改",
+    "您重新下单后联系我们给您备注",
+    # advice, refusals
+    "建议您尽快申请退款",
+    "这边无权为您修改",
+    "这边没有办法为您修改",
+    # passing a suggestion on; a pleasantry reaching into the next clause
+    "您的建议小妹会帮您反馈给相关部门的",
+    "有问题随时联系我，我会第一时间回复您的",
+    # done already, or named as a noun
+    "已经为您办理退款了",
+    "已经给您补发了",
+    "这边为您申请的是换货",
+    "为您修改的地址是北京",
+    "我们补发的商品已经在路上了",
+    # someone else's step: the courier before delivery, the station, the warehouse
+    "我们会在送货前电话联系您",
+    "到站后会尽快给您配送",
+    "仓库明天给您发货",
+    # the order's own process after a return, a refusal or a cancellation
+    "退货商品到仓后会尽快为您退款",
+    "您拒收后会给您退款的",
+    "订单取消后会为您退款",
+    "小妹这边已经告知安装了呢",
+    "妹子联系仓库了",
+    "我们会联系财务进行修改",
+    # done, also without 已
+    "这边给您退款了哈",
+    "给您补发了一个新的",
+    "这边给您安排好了",
+]
+STILL_PROMISES_3 = [
+    ("我马上帮您催促，应该今天能发出", "reply"),       # the hedge is in the next clause
+    ("好的 这边给您备注一下 不过不能保证哦", "remark"),  # … and the disclaimer too
+    ("您提供一下订单号，我帮您申请", "reply"),          # giving details is no process step
+    ("妹子这边会催促下财务的", "reply"),                # the agent will urge: a promise
+    ("我会继续跟进您的订单", "reply"),
+    ("到货后会尽快给您安排发货", "ship"),
+    ("这边帮您申请售后", "reply"),                      # 帮您 申请 is the agent's step
+    ("已经为您备注", "remark"),                         # a note binds the order
+    # the agent will check with a third party (not 已…, …了, nor 我们 = the company's procedure)
+    ("小妹联系配送站点那边", "reply"),
+    ("好的我这边留言站点", "reply"),
+    ("我帮您联系研发部门", "reply"),
+    ("这边帮您升级了专员，24小时内给您回电", "reply"),  # 升级了: the call back is still owed
+]
+
+
 @pytest.mark.parametrize("text", NOT_PROMISES)
 def test_not_a_promise(text):
     assert _kinds([text]) == [None]
@@ -112,3 +182,13 @@ def test_clause_breaks_in_a_rules_file_are_checked(tmp_path):
                       "sent_at": pd.Timestamp("2026-11-16 10:00"),
                       "content": ["稍后给您回复", "稍后、给您回复"]})
     assert detect(m, r)["buyer_id"].tolist() == ["b1"]
+
+
+@pytest.mark.parametrize("text", NOT_PROMISES_3)
+def test_not_a_promise_third_round(text):
+    assert _kinds([text]) == [None]
+
+
+@pytest.mark.parametrize("text,kind", STILL_PROMISES_3)
+def test_still_a_promise_third_round(text, kind):
+    assert _kinds([text]) == [kind]

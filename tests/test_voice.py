@@ -89,6 +89,45 @@ def test_routing(text, depts):
     assert set(ids[hits[codes[0]]]) == depts
 
 
+# Issue 15 item 4, second round (logistics and product were the weak departments): a
+# request where to leave the parcel, a question whether it is delivered, a contact number,
+# a call the after-sales desk did not make are no delivery complaint; damage in transit, a
+# coupon or an account that does not work, a price difference "too big", an allergy-prone
+# buyer's question, a feeling, a broken-off line are not the product; an invoice not given,
+# an expired coupon, an address sent wrong, a sum short are not the warehouse's.  Each text
+# was routed to the wrong department before.  Texts are made up.
+@pytest.mark.parametrize("text,depts", [
+    ("派送员电话多少", set()),
+    ("可以放驿站吗", set()),
+    ("放快递柜就行", set()),
+    ("周末不送货吗", set()),
+    ("说好的售后给我打电话 也没打电话", set()),
+    ("一直没收到发票", {"finance"}),
+    ("快递员没打电话就放门口了", {"logistics"}),     # the courier pattern keeps the complaint
+    ("我这快递经常放快递柜里", {"logistics"}),
+    ("外包装压坏了", {"warehouse"}),
+    ("优惠券用不了", {"marketing"}),
+    ("京豆不能用吗", set()),
+    ("差价太大了吧", set()),
+    ("过敏体质能用吗", set()),
+    ("态度让人很不舒服", set()),
+    ("物流信息断了", set()),
+    ("用了几天就坏了", {"product"}),
+    ("鞋子偏小 要换大一码", {"product"}),
+    ("没给我发票", {"finance"}),
+    ("优惠券过期了", set()),
+    ("我地址发错了", set()),
+    ("怎么少了一块钱", set()),
+    ("少了一个配件", {"warehouse"}),
+    ("还没收到货 可以改地址吗", set()),
+    ("这个我家电压不能用吗", set()),
+])
+def test_routing_second_round(text, depts):
+    codes, hits = route_texts([text])
+    ids = np.array(load_voice_rules().ids())
+    assert set(ids[hits[codes[0]]]) == depts
+
+
 def test_each_distinct_text_is_matched_once():
     codes, hits = route_texts(["发票随货吗", "你好", "发票随货吗", None])
     assert hits.shape[0] == 3 and codes[0] == codes[2]
