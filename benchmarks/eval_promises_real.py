@@ -79,6 +79,8 @@ def main(argv=None) -> int:
     labels = list(csv.DictReader(open(LABELS, encoding="utf-8")))
     parts: dict[str, list] = {"tune": [], "report": [], "all": []}
     every: list = []  # the tune part's exhaustive sample (sampled_as h6_tune_all)
+    fresh: list = []  # the report part's blind labels nobody tuned on (sampled_as fresh_report)
+    labelled = set()
     errors = []
     for r in labels:
         key = (r["session_id"], int(r["turn"]))
@@ -86,6 +88,9 @@ def main(argv=None) -> int:
             print(f"missing {key}: the corpus copy differs", file=sys.stderr)
             continue
         g, p = r["promise"] == "1", key in pred
+        labelled.add(key)
+        if r["sampled_as"] == "fresh_report":
+            fresh.append((g, p))
         pt = part(r["session_id"])
         parts[pt].append((g, p))
         parts["all"].append((g, p))
@@ -97,11 +102,14 @@ def main(argv=None) -> int:
     print(f"{'part':8}{'n':>5}{'gold':>6}{'flag':>6}{'tp':>5}{'fp':>5}{'fn':>5}"
           f"{'precision':>11}{'recall':>8}")
     rows = {"tune": parts["tune"], "tune_all": every} if a.only_tune else \
-        {**parts, "tune_all": every}
+        {**parts, "tune_all": every, "fresh": fresh}
     for name, items in rows.items():
         s = score(items)
         print(f"{name:8}{s['n']:>5}{s['gold']:>6}{s['flagged']:>6}{s['tp']:>5}{s['fp']:>5}"
               f"{s['fn']:>5}{s['precision']:>11.3f}{s['recall']:>8.3f}")
+    for name in ("tune",) if a.only_tune else ("tune", "report"):
+        n = sum(1 for key in pred if part(key[0]) == name and key not in labelled)
+        print(f"flagged but not labelled in the {name} part: {n}")
     for kind, key, text in errors:
         print(kind, key[0], key[1], text[:120])
     return 0
