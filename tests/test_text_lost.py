@@ -387,7 +387,13 @@ def test_agent_turns_are_context_weighted_by_agent_factor(tmp_path):
              ("buyer", "好的")]
     row = convo(*turns)
     assert 0 < load_lost_lexicon().grammar.agent_factor < 1
-    # the buyer raised nothing: the agent's words alone are no reason
+    # the buyer raised nothing: the agent's words alone are no reason — except clear order
+    # talk for aftersale (agent_alone: a service contact, see test_agent_alone_…)
+    assert row["primary_id"] == "aftersale"
+    never = tmp_path / "never.toml"
+    never.write_text('extends = "default"\n[reasons.aftersale]\nagent_alone = 0\n',
+                     encoding="utf-8")
+    row = convo(*turns, lexicon=never)
     assert row["primary_id"] == "other" and row["score_aftersale"] == 0
     # once the buyer asks something, the agent's turns add × agent_factor
     asked = turns + [("buyer", "什么时候到")]
@@ -469,8 +475,23 @@ def test_the_agents_order_words_count_in_full_for_aftersale(tmp_path):
     low.write_text('extends = "default"\n[reasons.aftersale]\nagent_factor = 0.3\n',
                    encoding="utf-8")
     assert convo(*turns, lexicon=low)["primary_id"] == "logistics"
-    # the agent alone still makes no reason
-    assert convo(("buyer", "好的"), ("agent", "您的订单预计明天送达"))["primary_id"] == "other"
+    # the agent alone: only clear order talk (≥ agent_alone = 3), and not on a pre-sale day
+    assert convo(("buyer", "好的"), ("agent", "您的订单预计明天送达"))["primary_id"] == "aftersale"
+    assert convo(("buyer", "好的"), ("agent", "为您查询"))["primary_id"] == "other"
+
+
+def test_agent_alone_tells_a_service_contact_but_not_on_a_presale_day():
+    agent = ("agent", "亲，您的订单已出库，今天配送")
+    assert convo(("buyer", "在吗"), agent)["primary_id"] == "aftersale"
+    # the buyer shows they have not bought: a product page's link, 还没下单, 打算买
+    for pre in ("https://item.jd.com/100012.html", "[链接x]", "我还没下单", "打算买一台"):
+        row = convo(("buyer", "在吗"), ("buyer", pre), agent)
+        assert row["primary_id"] == "other", pre
+    # …where the agent's order words also weigh only grammar.agent_factor, not 1.0
+    ask = ("buyer", "什么时候到")
+    assert convo(ask, ("agent", "您的订单预计明天送达"))["primary_id"] == "aftersale"
+    assert convo(("buyer", "[链接x]"), ask, ("agent", "您的订单预计明天送达")
+                 )["primary_id"] == "logistics"
 
 
 @pytest.mark.parametrize("texts,rid", [

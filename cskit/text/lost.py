@@ -403,6 +403,45 @@ def _take_over(scores: np.ndarray, lex: LostLexicon) -> np.ndarray:
     return scores
 
 
+def presale_days(texts, unit: np.ndarray, n_units: int, lex: LostLexicon) -> np.ndarray:
+    """Units (buyer-days) where some buyer message matches ``grammar.presale_patterns``
+    (a product page's link, 还没下单 …): the buyer has not bought yet.  Each distinct
+    message is tested once, on its normalised but unblanked text."""
+    pats = lex.grammar.presale_patterns
+    out = np.zeros(n_units, dtype=bool)
+    if not pats or len(texts) == 0 or n_units == 0:
+        return out
+    mcodes, dictionary = distinct(texts)
+    hit = contains(normalise(dictionary), "|".join(f"(?:{p})" for p in pats))
+    unit = np.asarray(unit, dtype=np.int64)
+    ok = unit >= 0
+    out[unit[ok & hit[mcodes]]] = True
+    return out
+
+
+def _agent_context(ctx: np.ndarray, own: np.ndarray, buyer_texts, ucode: np.ndarray,
+                   lex: LostLexicon) -> np.ndarray:
+    """What the agents' turns (scores ``ctx``) add to the buyer's own scores ``own``.
+
+    Context weighs in where the buyer raised something themselves (an agent's words alone
+    are no reason), × ``grammar.agent_factor`` or the reason's own ``agent_factor``; a
+    reason with ``agent_alone`` also where the buyer raised nothing.  On a pre-sale day
+    (``grammar.presale_patterns``) the reasons' own factors and ``agent_alone`` do not
+    apply; ``agent_alone`` needs the agent's weighted score to reach its value: the agent's 订单 / 申请售后 words then answer a question before buying."""
+    n_units = own.shape[0]
+    g = lex.grammar
+    spoke = own.max(axis=1, initial=0.0) > 0
+    base = np.full(len(lex.reasons), g.agent_factor)
+    af = np.array([g.agent_factor if r.agent_factor is None else r.agent_factor
+                   for r in lex.reasons])
+    pre = presale_days(buyer_texts.reset_index(drop=True), ucode, n_units, lex)
+    add = ctx * np.where(pre[:, None], base[None, :], af[None, :])
+    at = np.array([r.agent_alone for r in lex.reasons])
+    alone = (at > 0) & (g.agent_factor > 0)
+    gate = spoke[:, None] | (alone[None, :] & ~pre[:, None] & (add >= at[None, :]))
+    return add * gate
+
+
 def _text_column(frame: pd.DataFrame) -> str | None:
     return next((c for c in _TEXT_COLUMNS if c in frame.columns), None)
 
@@ -521,12 +560,7 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
         known = acode >= 0
         if known.any():
             ctx = score_texts(at[tcol].reset_index(drop=True)[known], acode[known], n_units, lex)
-            # context: it weighs in where the buyer raised something themselves (an
-            # agent's words alone are no reason), and can tell the topic of the day
-            spoke = text_scores.max(axis=1, initial=0.0) > 0
-            af = np.array([lex.grammar.agent_factor if r.agent_factor is None else r.agent_factor
-                           for r in lex.reasons])
-            text_scores = text_scores + ctx * af[None, :] * spoke[:, None]
+            text_scores = text_scores + _agent_context(ctx, text_scores, bt[tcol], ucode, lex)
     text_scores = _take_over(text_scores, lex)
     # a reason the buyer never raised is listed only when it is the day's topic (the
     # primary): the agent's boilerplate (七天无理由, 运费险) adds no secondary reasons
