@@ -502,3 +502,31 @@ def test_agent_alone_tells_a_service_contact_but_not_on_a_presale_day():
 ])
 def test_dev_set_phrases(texts, rid):
     assert one(*texts)["primary_id"] == rid, texts
+
+
+@pytest.mark.parametrize("texts,rid", [
+    # the perfect aspect asks after an order that exists; 到货了吗 may be a restock question
+    (("发了吗",), "aftersale"), (("寄出了没",), "aftersale"), (("xl码到货了吗",), "stock"),
+    (("我收到了",), "aftersale"),
+    # a fault of what the buyer has; 坏了保修吗 / 坏了怎么办 before buying stay hypothetical
+    (("开不了机了",), "aftersale"), (("为什么没反应",), "aftersale"),
+    (("坏了保修吗",), "returns"), (("好几个差评说漏水",), "quality"),
+])
+def test_order_aspect_and_faults_are_service_talk(texts, rid):
+    row = one(*texts)
+    assert row["primary_id"] == rid, (texts, row["reasons"])
+
+
+def test_order_state_and_service_process_words_of_the_agent():
+    for agent in ("亲，已出库了", "已经给您建了工单"):
+        assert convo(("buyer", "在吗"), ("agent", agent))["primary_id"] == "aftersale", agent
+    # 跟进 alone (2.5) is below agent_alone (3): the agent's one vague word is no order
+    assert convo(("buyer", "在吗"), ("agent", "这边帮您跟进"))["primary_id"] == "other"
+
+
+def test_the_agents_merchant_words_tell_platform_business():
+    # a merchant asking about a promotion of its own shop: the agent's 商家朋友 tells it
+    turns = (("buyer", "店铺优惠券的key是什么"), ("agent", "尊敬的商家朋友，您好"))
+    assert convo(turns[0])["primary_id"] == "price"
+    row = convo(*turns)
+    assert row["primary_id"] == "other" and row["reason_ids"] == "other", row["reasons"]
