@@ -530,3 +530,23 @@ def test_the_agents_merchant_words_tell_platform_business():
     assert convo(turns[0])["primary_id"] == "price"
     row = convo(*turns)
     assert row["primary_id"] == "other" and row["reason_ids"] == "other", row["reasons"]
+
+
+@pytest.mark.parametrize("text,rid", [
+    # what the item does or fits, which of the shop's own items: 尺码/规格
+    ("支持壁挂吗", "size"), ("用电信的卡可以吗", "size"), ("这两款哪个更耐用", "size"),
+    ("有充电器吗", "size"),
+    # dates, freshness and safety for who will use it: 质量/正品
+    ("生产日期是什么时候", "quality"), ("孕妇能用吗", "quality"), ("有效期多久", "quality"),
+])
+def test_spec_and_quality_meanings(text, rid):
+    row = one(text)
+    assert row["primary_id"] == rid, (text, row["reasons"])
+
+
+@pytest.mark.parametrize("text,rid", [("支持分期吗", "payment"), ("支持七天无理由吗", "returns"),
+                                      ("两个一起拍能优惠多少", "price")])
+def test_what_is_supported_is_the_payment_or_policy(text, rid):
+    # 支持… of a payment or a policy is no feature question: payment/returns absorb size
+    row = one(text)
+    assert row["reason_ids"] == rid, (text, row["reasons"])
