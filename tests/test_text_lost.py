@@ -550,3 +550,10 @@ def test_what_is_supported_is_the_payment_or_policy(text, rid):
     # 支持… of a payment or a policy is no feature question: payment/returns absorb size
     row = one(text)
     assert row["reason_ids"] == rid, (text, row["reasons"])
+
+
+@pytest.mark.parametrize("text", ["保证金怎么退", "手机回收的钱多久到账", "违规扣分怎么申诉"])
+def test_merchant_and_account_business_is_other(text):
+    # a merchant's deposit, penalties, a trade-in of what the buyer owns: no purchase concern
+    row = one(text)
+    assert row["primary_id"] == "other" and row["reason_ids"] == "other", (text, row["reasons"])
