@@ -535,7 +535,8 @@ def test_the_agents_merchant_words_tell_platform_business():
 @pytest.mark.parametrize("text,rid", [
     # what the item does or fits, which of the shop's own items: 尺码/规格
     ("支持壁挂吗", "size"), ("用电信的卡可以吗", "size"), ("这两款哪个更耐用", "size"),
-    ("有充电器吗", "size"),
+    ("有充电器吗", "size"), ("有什么颜色", "size"), ("大小合适吗", "size"),
+    ("效果怎么样", "quality"),
     # dates, freshness and safety for who will use it: 质量/正品
     ("生产日期是什么时候", "quality"), ("孕妇能用吗", "quality"), ("有效期多久", "quality"),
 ])
@@ -557,3 +558,8 @@ def test_merchant_and_account_business_is_other(text):
     # a merchant's deposit, penalties, a trade-in of what the buyer owns: no purchase concern
     row = one(text)
     assert row["primary_id"] == "other" and row["reason_ids"] == "other", (text, row["reasons"])
+
+
+def test_in_an_order_clause_the_size_words_say_which_item():
+    # aftersale absorbs size in its clause: 尺码 names the item of the order, no 2nd reason
+    assert one("我买的鞋尺码不对")["reason_ids"] == "aftersale"
