@@ -484,7 +484,8 @@ def test_agent_alone_tells_a_service_contact_but_not_on_a_presale_day():
     agent = ("agent", "亲，您的订单已出库，今天配送")
     assert convo(("buyer", "在吗"), agent)["primary_id"] == "aftersale"
     # the buyer shows they have not bought: a product page's link, 还没下单, 打算买
-    for pre in ("https://item.jd.com/100012.html", "[链接x]", "我还没下单", "打算买一台"):
+    for pre in ("https://item.jd.com/100012.html", "[链接x]", "我还没下单", "打算买一台",
+                "想再买一个"):
         row = convo(("buyer", "在吗"), ("buyer", pre), agent)
         assert row["primary_id"] == "other", pre
     # …where the agent's order words also weigh only grammar.agent_factor, not 1.0
@@ -563,3 +564,14 @@ def test_merchant_and_account_business_is_other(text):
 def test_in_an_order_clause_the_size_words_say_which_item():
     # aftersale absorbs size in its clause: 尺码 names the item of the order, no 2nd reason
     assert one("我买的鞋尺码不对")["reason_ids"] == "aftersale"
+
+
+@pytest.mark.parametrize("text,rid", [
+    # delivery coverage and origin before buying: 物流时效
+    ("可以送到村里吗", "logistics"), ("货从哪里出", "logistics"),
+    # the buyer returning what they bought is service talk, not a policy question
+    ("我退个东西运费谁出", "aftersale"), ("我要退一下这个", "aftersale"),
+])
+def test_delivery_coverage_and_a_return_under_way(text, rid):
+    row = one(text)
+    assert row["primary_id"] == rid, (text, row["reasons"])
