@@ -39,6 +39,8 @@ import pyarrow.compute as pc
 from cskit.text._regex import alternation, as_arrow, contains, distinct, escape, normalise, replace
 from cskit.text.jieba_setup import tokenizer
 from cskit.text.lexicon import LostLexicon, load_lost_lexicon
+from cskit.text.lost_quotes import NOT_A_QUOTE as _NOT_A_QUOTE  # noqa: F401 (voice uses it)
+from cskit.text.lost_quotes import best_quotes
 from cskit.text.mask import DIGITS as _QUOTE_MASK  # phone / order numbers in quotes
 
 __all__ = ["classify", "reason_summary", "examples", "lost_list", "service_signals", "score_texts",
@@ -49,8 +51,6 @@ KEY_COLUMNS = ("shop", "buyer_id", "date")
 SIGNAL_COLUMNS = {"unanswered": "unanswered", "slow": "slow", "unpaid_order": "unpaid"}
 _SIGNAL_ALIASES = {"had_unpaid_order": "unpaid_order", "unpaid": "unpaid_order"}
 _TEXT_COLUMNS = ("text", "texts", "content")
-#: links, image / emoji placeholders: never chosen as a quote
-_NOT_A_QUOTE = re.compile(r"^(https?://\S+|\[[^\]]{1,8}\]|<[^>]{1,12}>)$")
 
 #: clause separators (after NFKC: ，→, ！→! ；→; ：→:); "?" stays with its clause
 _SEP = r"[,!;~、\s:。.…\"'“”()（）\[\]【】<>《》|/\x1f]+"
@@ -750,60 +750,6 @@ def reason_summary(classified: pd.DataFrame, by=("shop",),
     return out[cols]
 
 
-def _not_a_quote(txt: pd.Series) -> np.ndarray:
-    """``txt.str.match(_NOT_A_QUOTE)``, fast: RE2 over the column finds the candidates (its
-    ``\\S`` admits a little more than Python's), Python ``re`` confirms only those."""
-    arr = as_arrow(txt.reset_index(drop=True))
-    cand = np.flatnonzero(contains(arr, _NOT_A_QUOTE.pattern))
-    out = np.zeros(len(txt), dtype=bool)
-    if len(cand):
-        vals = arr.take(pa.array(cand)).to_pylist()
-        out[cand] = [_NOT_A_QUOTE.match(v) is not None for v in vals]
-    return out
-
-
-def _best_quotes(classified: pd.DataFrame, messages: pd.DataFrame, lex: LostLexicon,
-                 evidence_only: bool) -> tuple[pd.DataFrame, list[str], str] | None:
-    """Per buyer(-day) key its best quote row (``score``, ``sent_at``, the text column).
-
-    For a text primary reason: the buyer's message scoring highest for it (latest on
-    ties); with ``evidence_only`` buyers with no scoring message are dropped, otherwise
-    their last message is taken.  For a signal reason / 其他: the last message.
-    """
-    keys = [k for k in KEY_COLUMNS if k in classified.columns]
-    m = messages
-    if "sender" in m.columns:
-        m = m[m["sender"] == "buyer"]
-    tcol = _text_column(m)
-    if tcol is None:
-        raise ValueError("messages need a content or text column")
-    m = m.copy()
-    if "date" in keys and "date" not in m.columns:
-        m["date"] = pd.to_datetime(m["sent_at"]).dt.date
-    if "sent_at" not in m.columns:
-        m["sent_at"] = pd.NaT
-    m = m[keys + ["sent_at", tcol]].merge(classified[keys + ["primary_id"]], on=keys, how="inner")
-    txt = m[tcol].astype(str).str.strip()
-    m = m[m[tcol].notna() & (txt != "") & ~_not_a_quote(txt)].reset_index(drop=True)
-    if m.empty:
-        return None
-    sc = score_texts(m[tcol].reset_index(drop=True), np.arange(len(m)), len(m), lex)
-    text_ids = [r.id for r in lex.reasons]
-    col_of = {rid: j for j, rid in enumerate(text_ids)}
-    pj = m["primary_id"].map(col_of)
-    is_text = pj.notna().to_numpy()
-    s = np.zeros(len(m))
-    s[is_text] = sc[np.flatnonzero(is_text), pj[is_text].astype(int).to_numpy()]
-    m["score"] = np.round(s, 3)
-    m["_t"] = pd.to_datetime(m["sent_at"], errors="coerce")
-    # text reasons: best-scoring message (latest on ties); others: the last message
-    if evidence_only:
-        m = m[~is_text | (m["score"] > 0)]
-    m = m.sort_values(keys + ["score", "_t"], kind="stable", na_position="first")
-    best = m.drop_duplicates(keys, keep="last")
-    return best, keys, tcol
-
-
 def examples(classified: pd.DataFrame, messages: pd.DataFrame, n: int = 3,
              lexicon: LostLexicon | str | None = None) -> pd.DataFrame:
     """Up to ``n`` real buyer quotes per primary reason.
@@ -823,10 +769,11 @@ def examples(classified: pd.DataFrame, messages: pd.DataFrame, n: int = 3,
     empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
     if classified.empty or messages.empty or n <= 0:
         return empty
-    found = _best_quotes(classified, messages, lex, evidence_only=True)
+    keys = [k for k in KEY_COLUMNS if k in classified.columns]
+    found = best_quotes(classified, messages, lex, keys, evidence_only=True)
     if found is None:
         return empty
-    best, keys, tcol = found
+    best, tcol = found
     best = best.sort_values(["primary_id", "score"] + keys, ascending=[True, False] +
                             [True] * len(keys), kind="stable")
     best = best.drop_duplicates(["primary_id", tcol])  # distinct quotes per reason
@@ -873,16 +820,19 @@ def lost_list(classified: pd.DataFrame, messages: pd.DataFrame,
     out["quote"] = None
     out["sent_at"] = pd.NaT
     if len(out) and not messages.empty:
-        found = _best_quotes(classified, messages, lex, evidence_only=False)
+        found = best_quotes(classified, messages, lex, keys, evidence_only=False)
         if found is not None:
-            best, bkeys, tcol = found
-            q = best[bkeys + ["sent_at", tcol]].rename(columns={tcol: "_q", "sent_at": "_at"})
-            out = out.merge(q, on=bkeys, how="left")
-            has = out["_q"].notna()
-            out["quote"] = out["_q"].astype(object).where(has, None)
-            out.loc[has, "quote"] = out.loc[has, "_q"].astype(str).str.replace(
-                _QUOTE_MASK, "***", regex=True)
-            out["sent_at"] = out["_at"]
+            best, tcol = found
+            out = out.reset_index(drop=True)
+            rows = best["_row"].to_numpy()
+            quote = np.full(len(out), None, dtype=object)
+            quote[rows] = best[tcol].astype(str).str.replace(_QUOTE_MASK, "***",
+                                                             regex=True).to_numpy(dtype=object)
+            out["quote"] = quote
+            at = pd.Series(pd.NaT, index=out.index, dtype=best["sent_at"].dtype) \
+                if len(best) else out["sent_at"]
+            at.iloc[rows] = best["sent_at"].to_numpy()
+            out["sent_at"] = at
     out = out.sort_values([k for k in ("shop", "date", "buyer_id") if k in keys],
                           kind="stable", na_position="last")
     return out[list(LIST_COLUMNS)].reset_index(drop=True)
