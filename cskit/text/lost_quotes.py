@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from cskit.text._regex import contains, distinct
 
-__all__ = ["best_quotes", "NOT_A_QUOTE"]
+__all__ = ["NOT_A_QUOTE", "best_quotes"]
 
 #: links, image / emoji placeholders: never chosen as a quote
 NOT_A_QUOTE = re.compile(r"^(https?://\S+|\[[^\]]{1,8}\]|<[^>]{1,12}>)$")
