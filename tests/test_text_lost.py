@@ -252,6 +252,10 @@ extends = "default"
      "signals.late"),
     ('[reasons.stock]\nname = "s"\nabsorbs = ["size"]\n[reasons.stock.terms]\n"x" = 1\n',
      "reasons.stock.absorbs"),
+    ('[reasons.a]\nname = "a"\nagent_alone = -1\n[reasons.a.terms]\n"x" = 1\n',
+     "reasons.a.agent_alone"),
+    ('[grammar]\npresale_patterns = ["(x"]\n[reasons.a]\nname = "a"\n[reasons.a.terms]\n"x" = 1\n',
+     "grammar.presale_patterns[0]"),
     ("[reasons\n", ""),
 ])
 def test_bad_lexicon_is_one_line_naming_file_and_key(tmp_path, body, key):
