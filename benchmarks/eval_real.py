@@ -20,6 +20,7 @@ It prints numbers, never a pass/fail.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import csv
 import sys
 from collections import Counter
@@ -37,6 +38,11 @@ import eval_lost  # noqa: E402
 from real_corpus import as_messages, load_all  # noqa: E402
 
 LABELS = ROOT / "benchmarks" / "labels" / "lost_real.csv"
+
+
+def fold(session_id: str) -> int:
+    """Half of the tune part a session falls in (a hash independent of the tune/report split)."""
+    return int(hashlib.md5(("fold:" + session_id).encode()).hexdigest(), 16) % 2
 
 
 def read_labels(path: Path = LABELS) -> pd.DataFrame:
@@ -85,6 +91,12 @@ def main(argv=None) -> int:
     ap.add_argument("--lexicon", type=Path, default=None)
     ap.add_argument("--errors", action="store_true",
                     help="list the session ids (not their text) the classifier got wrong")
+    ap.add_argument("--parts", nargs="+", choices=("tune", "report"), default=["tune", "report"],
+                    help="which parts to score (default both); `--parts tune` while tuning "
+                         "keeps the report part unseen")
+    ap.add_argument("--folds", action="store_true",
+                    help="also score the tune part's two halves (split by another hash of the "
+                         "session id): a rule that helps one half only is fitted, not general")
     args = ap.parse_args(argv)
     lex = load_lost_lexicon(args.lexicon)
     labels = read_labels(args.labels)
@@ -98,7 +110,7 @@ def main(argv=None) -> int:
     labels = labels.assign(pred=pred.loc[labels["session_id"], "primary_id"].to_numpy())
     ids = list(dict.fromkeys([r.id for r in lex.reasons] + ["other"]
                              + sorted(set(labels["label"]) | set(labels["pred"]))))
-    for part in ("tune", "report"):
+    for part in args.parts:
         sub = labels[labels["part"] == part]
         gold, got = sub["label"].tolist(), sub["pred"].tolist()
         table, acc = scores(gold, got, ids)
@@ -110,6 +122,12 @@ def main(argv=None) -> int:
             for s, g, p in zip(sub["session_id"], gold, got):
                 if g != p:
                     print(f"  {s}: gold {g}  got {p}")
+            print()
+        if args.folds and part == "tune":
+            for f in (0, 1):
+                half = sub[sub["session_id"].map(fold) == f]
+                _, acc_f = scores(half["label"].tolist(), half["pred"].tolist(), ids)
+                print(f"   tune fold {f}: {len(half)} conversations · primary accuracy {acc_f:.3f}")
             print()
     res = eval_lost.evaluate(eval_lost.load(eval_lost.DEFAULT_DATA), lex)
     print(f"== committed set tests/data/lost_labelled.jsonl: {res['n']} lines · "

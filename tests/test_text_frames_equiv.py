@@ -259,9 +259,11 @@ def test_machine_column_of_text_equals_the_per_value_conversion(values):
 
 
 def test_not_a_quote_equals_the_python_regex():
-    from cskit.text.lost import _NOT_A_QUOTE, _not_a_quote
+    from cskit.text._regex import as_arrow
+    from cskit.text.lost_quotes import NOT_A_QUOTE as _NOT_A_QUOTE
+    from cskit.text.lost_quotes import _not_a_quote
 
     t = pd.Series(["http://a.b/x", "[图片]", "<img>", "https://a\u3000b", "https://a\xa0b",
                    "hi [图片]", "[一二三四五六七八九]", "", "x", "<一二三四五六七八九十一二三>"],
                   dtype="str")
-    assert _not_a_quote(t).tolist() == t.str.match(_NOT_A_QUOTE).tolist()
+    assert _not_a_quote(as_arrow(t)).tolist() == t.str.match(_NOT_A_QUOTE).tolist()

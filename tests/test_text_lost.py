@@ -252,6 +252,10 @@ extends = "default"
      "signals.late"),
     ('[reasons.stock]\nname = "s"\nabsorbs = ["size"]\n[reasons.stock.terms]\n"x" = 1\n',
      "reasons.stock.absorbs"),
+    ('[reasons.a]\nname = "a"\nagent_alone = -1\n[reasons.a.terms]\n"x" = 1\n',
+     "reasons.a.agent_alone"),
+    ('[grammar]\npresale_patterns = ["(x"]\n[reasons.a]\nname = "a"\n[reasons.a.terms]\n"x" = 1\n',
+     "grammar.presale_patterns[0]"),
     ("[reasons\n", ""),
 ])
 def test_bad_lexicon_is_one_line_naming_file_and_key(tmp_path, body, key):
@@ -387,7 +391,13 @@ def test_agent_turns_are_context_weighted_by_agent_factor(tmp_path):
              ("buyer", "好的")]
     row = convo(*turns)
     assert 0 < load_lost_lexicon().grammar.agent_factor < 1
-    # the buyer raised nothing: the agent's words alone are no reason
+    # the buyer raised nothing: the agent's words alone are no reason — except clear order
+    # talk for aftersale (agent_alone: a service contact, see test_agent_alone_…)
+    assert row["primary_id"] == "aftersale"
+    never = tmp_path / "never.toml"
+    never.write_text('extends = "default"\n[reasons.aftersale]\nagent_alone = 0\n',
+                     encoding="utf-8")
+    row = convo(*turns, lexicon=never)
     assert row["primary_id"] == "other" and row["score_aftersale"] == 0
     # once the buyer asks something, the agent's turns add × agent_factor
     asked = turns + [("buyer", "什么时候到")]
@@ -469,8 +479,24 @@ def test_the_agents_order_words_count_in_full_for_aftersale(tmp_path):
     low.write_text('extends = "default"\n[reasons.aftersale]\nagent_factor = 0.3\n',
                    encoding="utf-8")
     assert convo(*turns, lexicon=low)["primary_id"] == "logistics"
-    # the agent alone still makes no reason
-    assert convo(("buyer", "好的"), ("agent", "您的订单预计明天送达"))["primary_id"] == "other"
+    # the agent alone: only clear order talk (≥ agent_alone = 3), and not on a pre-sale day
+    assert convo(("buyer", "好的"), ("agent", "您的订单预计明天送达"))["primary_id"] == "aftersale"
+    assert convo(("buyer", "好的"), ("agent", "为您查询"))["primary_id"] == "other"
+
+
+def test_agent_alone_tells_a_service_contact_but_not_on_a_presale_day():
+    agent = ("agent", "亲，您的订单已出库，今天配送")
+    assert convo(("buyer", "在吗"), agent)["primary_id"] == "aftersale"
+    # the buyer shows they have not bought: a product page's link, 还没下单, 打算买
+    for pre in ("https://item.jd.com/100012.html", "[链接x]", "我还没下单", "打算买一台",
+                "想再买一个"):
+        row = convo(("buyer", "在吗"), ("buyer", pre), agent)
+        assert row["primary_id"] == "other", pre
+    # …where the agent's order words also weigh only grammar.agent_factor, not 1.0
+    ask = ("buyer", "什么时候到")
+    assert convo(ask, ("agent", "您的订单预计明天送达"))["primary_id"] == "aftersale"
+    assert convo(("buyer", "[链接x]"), ask, ("agent", "您的订单预计明天送达")
+                 )["primary_id"] == "logistics"
 
 
 @pytest.mark.parametrize("texts,rid", [
@@ -481,3 +507,75 @@ def test_the_agents_order_words_count_in_full_for_aftersale(tmp_path):
 ])
 def test_dev_set_phrases(texts, rid):
     assert one(*texts)["primary_id"] == rid, texts
+
+
+@pytest.mark.parametrize("texts,rid", [
+    # the perfect aspect asks after an order that exists; 到货了吗 may be a restock question
+    (("发了吗",), "aftersale"), (("寄出了没",), "aftersale"), (("xl码到货了吗",), "stock"),
+    (("我收到了",), "aftersale"),
+    # a fault of what the buyer has; 坏了保修吗 / 坏了怎么办 before buying stay hypothetical
+    (("开不了机了",), "aftersale"), (("为什么没反应",), "aftersale"),
+    (("坏了保修吗",), "returns"), (("好几个差评说漏水",), "quality"),
+])
+def test_order_aspect_and_faults_are_service_talk(texts, rid):
+    row = one(*texts)
+    assert row["primary_id"] == rid, (texts, row["reasons"])
+
+
+def test_order_state_and_service_process_words_of_the_agent():
+    for agent in ("亲，已出库了", "已经给您建了工单"):
+        assert convo(("buyer", "在吗"), ("agent", agent))["primary_id"] == "aftersale", agent
+    # 跟进 alone (2.5) is below agent_alone (3): the agent's one vague word is no order
+    assert convo(("buyer", "在吗"), ("agent", "这边帮您跟进"))["primary_id"] == "other"
+
+
+def test_the_agents_merchant_words_tell_platform_business():
+    # a merchant asking about a promotion of its own shop: the agent's 商家朋友 tells it
+    turns = (("buyer", "店铺优惠券的key是什么"), ("agent", "尊敬的商家朋友，您好"))
+    assert convo(turns[0])["primary_id"] == "price"
+    row = convo(*turns)
+    assert row["primary_id"] == "other" and row["reason_ids"] == "other", row["reasons"]
+
+
+@pytest.mark.parametrize("text,rid", [
+    # what the item does or fits, which of the shop's own items: 尺码/规格
+    ("支持壁挂吗", "size"), ("用电信的卡可以吗", "size"), ("这两款哪个更耐用", "size"),
+    ("有充电器吗", "size"), ("有什么颜色", "size"), ("大小合适吗", "size"),
+    ("效果怎么样", "quality"),
+    # dates, freshness and safety for who will use it: 质量/正品
+    ("生产日期是什么时候", "quality"), ("孕妇能用吗", "quality"), ("有效期多久", "quality"),
+])
+def test_spec_and_quality_meanings(text, rid):
+    row = one(text)
+    assert row["primary_id"] == rid, (text, row["reasons"])
+
+
+@pytest.mark.parametrize("text,rid", [("支持分期吗", "payment"), ("支持七天无理由吗", "returns"),
+                                      ("两个一起拍能优惠多少", "price")])
+def test_what_is_supported_is_the_payment_or_policy(text, rid):
+    # 支持… of a payment or a policy is no feature question: payment/returns absorb size
+    row = one(text)
+    assert row["reason_ids"] == rid, (text, row["reasons"])
+
+
+@pytest.mark.parametrize("text", ["保证金怎么退", "手机回收的钱多久到账", "违规扣分怎么申诉"])
+def test_merchant_and_account_business_is_other(text):
+    # a merchant's deposit, penalties, a trade-in of what the buyer owns: no purchase concern
+    row = one(text)
+    assert row["primary_id"] == "other" and row["reason_ids"] == "other", (text, row["reasons"])
+
+
+def test_in_an_order_clause_the_size_words_say_which_item():
+    # aftersale absorbs size in its clause: 尺码 names the item of the order, no 2nd reason
+    assert one("我买的鞋尺码不对")["reason_ids"] == "aftersale"
+
+
+@pytest.mark.parametrize("text,rid", [
+    # delivery coverage and origin before buying: 物流时效
+    ("可以送到村里吗", "logistics"), ("货从哪里出", "logistics"),
+    # the buyer returning what they bought is service talk, not a policy question
+    ("我退个东西运费谁出", "aftersale"), ("我要退一下这个", "aftersale"),
+])
+def test_delivery_coverage_and_a_return_under_way(text, rid):
+    row = one(text)
+    assert row["primary_id"] == rid, (text, row["reasons"])

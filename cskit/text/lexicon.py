@@ -176,6 +176,11 @@ class Reason:
     #: grammar agent_factor of 0 still reads buyer turns only): the agent's 您的订单 /
     #: 订单号发我 says the talk is about an existing order
     agent_factor: float | None = None
+    #: > 0: the agent's turns alone may raise this reason, on a buyer-day where the buyer's
+    #: own words raised nothing and showed no pre-sale marker (``grammar.presale_patterns``),
+    #: once their weighted score reaches this value: a 在吗 answered with 您的订单已出库 is a
+    #: service contact, not a lost sale.  0: never (the agent alone is no reason)
+    agent_alone: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,11 @@ class Grammar:
     #: regular expressions whose matches are blanked before scoring: quoted product text,
     #: order cards, links (a product title's 包邮 is not the buyer's concern)
     quote_patterns: tuple[str, ...] = ()
+    #: regular expressions over the buyer's (normalised, unblanked) messages that show the
+    #: buyer has not bought yet: a product page's link, 还没下单, 打算买.  On such a day a
+    #: reason's own ``agent_factor`` and ``agent_alone`` do not apply (the agent's 订单 /
+    #: 申请售后 boilerplate then answers a pre-sale question)
+    presale_patterns: tuple[str, ...] = ()
 
     @property
     def words(self) -> frozenset[str]:
@@ -260,7 +270,7 @@ _LOST_TOP = ("version", "extends", "grammar", "signals", "reasons")
 _GRAMMAR_KEYS = ("negators", "negation_window", "question_factor", "min_score",
                  "question_endings", "question_tail", "question_words", "worry_endings",
                  "clause_breaks", "waivers", "reassurances", "other", "priority",
-                 "agent_factor", "quote_patterns")
+                 "agent_factor", "quote_patterns", "presale_patterns")
 
 
 def _weights(src: _Src, doc: dict, key: str, path: str, regex: bool = False) -> dict[str, float]:
@@ -303,9 +313,11 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
         reassurances=tuple(normalize_term(x) for x in src.strings(g, "reassurances", "grammar", [])),
         agent_factor=src.number(g, "agent_factor", "grammar", 0.0, lo=0, hi=1),
         quote_patterns=tuple(src.strings(g, "quote_patterns", "grammar", [])),
+        presale_patterns=tuple(src.strings(g, "presale_patterns", "grammar", [])),
     )
-    for i, qp in enumerate(grammar.quote_patterns):
-        src.regex(qp, f"grammar.quote_patterns[{i}]")
+    for key in ("quote_patterns", "presale_patterns"):
+        for i, qp in enumerate(getattr(grammar, key)):
+            src.regex(qp, f"grammar.{key}[{i}]")
     other = src.string(g, "other", "grammar", default="其他")
 
     reasons = []
@@ -321,7 +333,7 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
         if not isinstance(body, dict):
             raise src.fail(path, "must be a table")
         src.unknown(body, ("name", "absorbs", "takes_over", "takes_over_at", "counts_as_other",
-                           "agent_factor") + _TERM_TABLES, path)
+                           "agent_factor", "agent_alone") + _TERM_TABLES, path)
         as_other = body.get("counts_as_other", False)
         if not isinstance(as_other, bool):
             raise src.fail(f"{path}.counts_as_other", "must be true or false")
@@ -335,7 +347,8 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
                    takes_over_at=src.number(body, "takes_over_at", path, 0.0),
                    counts_as_other=as_other,
                    agent_factor=(src.number(body, "agent_factor", path, 0.0, lo=0, hi=1)
-                                 if "agent_factor" in body else None))
+                                 if "agent_factor" in body else None),
+                   agent_alone=src.number(body, "agent_alone", path, 0.0))
         if not (r.terms or r.negatable or r.patterns or r.fallback):
             raise src.fail(path, "has no terms, negatable, patterns or fallback words")
         reasons.append(r)

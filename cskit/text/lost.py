@@ -39,6 +39,8 @@ import pyarrow.compute as pc
 from cskit.text._regex import alternation, as_arrow, contains, distinct, escape, normalise, replace
 from cskit.text.jieba_setup import tokenizer
 from cskit.text.lexicon import LostLexicon, load_lost_lexicon
+from cskit.text.lost_quotes import NOT_A_QUOTE as _NOT_A_QUOTE  # noqa: F401 (voice uses it)
+from cskit.text.lost_quotes import best_quotes
 from cskit.text.mask import DIGITS as _QUOTE_MASK  # phone / order numbers in quotes
 
 __all__ = ["classify", "reason_summary", "examples", "lost_list", "service_signals", "score_texts",
@@ -49,8 +51,6 @@ KEY_COLUMNS = ("shop", "buyer_id", "date")
 SIGNAL_COLUMNS = {"unanswered": "unanswered", "slow": "slow", "unpaid_order": "unpaid"}
 _SIGNAL_ALIASES = {"had_unpaid_order": "unpaid_order", "unpaid": "unpaid_order"}
 _TEXT_COLUMNS = ("text", "texts", "content")
-#: links, image / emoji placeholders: never chosen as a quote
-_NOT_A_QUOTE = re.compile(r"^(https?://\S+|\[[^\]]{1,8}\]|<[^>]{1,12}>)$")
 
 #: clause separators (after NFKC: ，→, ！→! ；→; ：→:); "?" stays with its clause
 _SEP = r"[,!;~、\s:。.…\"'“”()（）\[\]【】<>《》|/\x1f]+"
@@ -403,6 +403,45 @@ def _take_over(scores: np.ndarray, lex: LostLexicon) -> np.ndarray:
     return scores
 
 
+def presale_days(texts, unit: np.ndarray, n_units: int, lex: LostLexicon) -> np.ndarray:
+    """Units (buyer-days) where some buyer message matches ``grammar.presale_patterns``
+    (a product page's link, 还没下单 …): the buyer has not bought yet.  Each distinct
+    message is tested once, on its normalised but unblanked text."""
+    pats = lex.grammar.presale_patterns
+    out = np.zeros(n_units, dtype=bool)
+    if not pats or len(texts) == 0 or n_units == 0:
+        return out
+    mcodes, dictionary = distinct(texts)
+    hit = contains(normalise(dictionary), "|".join(f"(?:{p})" for p in pats))
+    unit = np.asarray(unit, dtype=np.int64)
+    ok = unit >= 0
+    out[unit[ok & hit[mcodes]]] = True
+    return out
+
+
+def _agent_context(ctx: np.ndarray, own: np.ndarray, buyer_texts, ucode: np.ndarray,
+                   lex: LostLexicon) -> np.ndarray:
+    """What the agents' turns (scores ``ctx``) add to the buyer's own scores ``own``.
+
+    Context weighs in where the buyer raised something themselves (an agent's words alone
+    are no reason), × ``grammar.agent_factor`` or the reason's own ``agent_factor``; a
+    reason with ``agent_alone`` also where the buyer raised nothing.  On a pre-sale day
+    (``grammar.presale_patterns``) the reasons' own factors and ``agent_alone`` do not
+    apply; ``agent_alone`` needs the agent's weighted score to reach its value: the agent's 订单 / 申请售后 words then answer a question before buying."""
+    n_units = own.shape[0]
+    g = lex.grammar
+    spoke = own.max(axis=1, initial=0.0) > 0
+    base = np.full(len(lex.reasons), g.agent_factor)
+    af = np.array([g.agent_factor if r.agent_factor is None else r.agent_factor
+                   for r in lex.reasons])
+    pre = presale_days(buyer_texts.reset_index(drop=True), ucode, n_units, lex)
+    add = ctx * np.where(pre[:, None], base[None, :], af[None, :])
+    at = np.array([r.agent_alone for r in lex.reasons])
+    alone = (at > 0) & (g.agent_factor > 0)
+    gate = spoke[:, None] | (alone[None, :] & ~pre[:, None] & (add >= at[None, :]))
+    return add * gate
+
+
 def _text_column(frame: pd.DataFrame) -> str | None:
     return next((c for c in _TEXT_COLUMNS if c in frame.columns), None)
 
@@ -521,12 +560,7 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
         known = acode >= 0
         if known.any():
             ctx = score_texts(at[tcol].reset_index(drop=True)[known], acode[known], n_units, lex)
-            # context: it weighs in where the buyer raised something themselves (an
-            # agent's words alone are no reason), and can tell the topic of the day
-            spoke = text_scores.max(axis=1, initial=0.0) > 0
-            af = np.array([lex.grammar.agent_factor if r.agent_factor is None else r.agent_factor
-                           for r in lex.reasons])
-            text_scores = text_scores + ctx * af[None, :] * spoke[:, None]
+            text_scores = text_scores + _agent_context(ctx, text_scores, bt[tcol], ucode, lex)
     text_scores = _take_over(text_scores, lex)
     # a reason the buyer never raised is listed only when it is the day's topic (the
     # primary): the agent's boilerplate (七天无理由, 运费险) adds no secondary reasons
@@ -716,60 +750,6 @@ def reason_summary(classified: pd.DataFrame, by=("shop",),
     return out[cols]
 
 
-def _not_a_quote(txt: pd.Series) -> np.ndarray:
-    """``txt.str.match(_NOT_A_QUOTE)``, fast: RE2 over the column finds the candidates (its
-    ``\\S`` admits a little more than Python's), Python ``re`` confirms only those."""
-    arr = as_arrow(txt.reset_index(drop=True))
-    cand = np.flatnonzero(contains(arr, _NOT_A_QUOTE.pattern))
-    out = np.zeros(len(txt), dtype=bool)
-    if len(cand):
-        vals = arr.take(pa.array(cand)).to_pylist()
-        out[cand] = [_NOT_A_QUOTE.match(v) is not None for v in vals]
-    return out
-
-
-def _best_quotes(classified: pd.DataFrame, messages: pd.DataFrame, lex: LostLexicon,
-                 evidence_only: bool) -> tuple[pd.DataFrame, list[str], str] | None:
-    """Per buyer(-day) key its best quote row (``score``, ``sent_at``, the text column).
-
-    For a text primary reason: the buyer's message scoring highest for it (latest on
-    ties); with ``evidence_only`` buyers with no scoring message are dropped, otherwise
-    their last message is taken.  For a signal reason / 其他: the last message.
-    """
-    keys = [k for k in KEY_COLUMNS if k in classified.columns]
-    m = messages
-    if "sender" in m.columns:
-        m = m[m["sender"] == "buyer"]
-    tcol = _text_column(m)
-    if tcol is None:
-        raise ValueError("messages need a content or text column")
-    m = m.copy()
-    if "date" in keys and "date" not in m.columns:
-        m["date"] = pd.to_datetime(m["sent_at"]).dt.date
-    if "sent_at" not in m.columns:
-        m["sent_at"] = pd.NaT
-    m = m[keys + ["sent_at", tcol]].merge(classified[keys + ["primary_id"]], on=keys, how="inner")
-    txt = m[tcol].astype(str).str.strip()
-    m = m[m[tcol].notna() & (txt != "") & ~_not_a_quote(txt)].reset_index(drop=True)
-    if m.empty:
-        return None
-    sc = score_texts(m[tcol].reset_index(drop=True), np.arange(len(m)), len(m), lex)
-    text_ids = [r.id for r in lex.reasons]
-    col_of = {rid: j for j, rid in enumerate(text_ids)}
-    pj = m["primary_id"].map(col_of)
-    is_text = pj.notna().to_numpy()
-    s = np.zeros(len(m))
-    s[is_text] = sc[np.flatnonzero(is_text), pj[is_text].astype(int).to_numpy()]
-    m["score"] = np.round(s, 3)
-    m["_t"] = pd.to_datetime(m["sent_at"], errors="coerce")
-    # text reasons: best-scoring message (latest on ties); others: the last message
-    if evidence_only:
-        m = m[~is_text | (m["score"] > 0)]
-    m = m.sort_values(keys + ["score", "_t"], kind="stable", na_position="first")
-    best = m.drop_duplicates(keys, keep="last")
-    return best, keys, tcol
-
-
 def examples(classified: pd.DataFrame, messages: pd.DataFrame, n: int = 3,
              lexicon: LostLexicon | str | None = None) -> pd.DataFrame:
     """Up to ``n`` real buyer quotes per primary reason.
@@ -789,10 +769,11 @@ def examples(classified: pd.DataFrame, messages: pd.DataFrame, n: int = 3,
     empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
     if classified.empty or messages.empty or n <= 0:
         return empty
-    found = _best_quotes(classified, messages, lex, evidence_only=True)
+    keys = [k for k in KEY_COLUMNS if k in classified.columns]
+    found = best_quotes(classified, messages, lex, keys, evidence_only=True)
     if found is None:
         return empty
-    best, keys, tcol = found
+    best, tcol = found
     best = best.sort_values(["primary_id", "score"] + keys, ascending=[True, False] +
                             [True] * len(keys), kind="stable")
     best = best.drop_duplicates(["primary_id", tcol])  # distinct quotes per reason
@@ -839,16 +820,19 @@ def lost_list(classified: pd.DataFrame, messages: pd.DataFrame,
     out["quote"] = None
     out["sent_at"] = pd.NaT
     if len(out) and not messages.empty:
-        found = _best_quotes(classified, messages, lex, evidence_only=False)
+        found = best_quotes(classified, messages, lex, keys, evidence_only=False)
         if found is not None:
-            best, bkeys, tcol = found
-            q = best[bkeys + ["sent_at", tcol]].rename(columns={tcol: "_q", "sent_at": "_at"})
-            out = out.merge(q, on=bkeys, how="left")
-            has = out["_q"].notna()
-            out["quote"] = out["_q"].astype(object).where(has, None)
-            out.loc[has, "quote"] = out.loc[has, "_q"].astype(str).str.replace(
-                _QUOTE_MASK, "***", regex=True)
-            out["sent_at"] = out["_at"]
+            best, tcol = found
+            out = out.reset_index(drop=True)
+            rows = best["_row"].to_numpy()
+            quote = np.full(len(out), None, dtype=object)
+            quote[rows] = best[tcol].astype(str).str.replace(_QUOTE_MASK, "***",
+                                                             regex=True).to_numpy(dtype=object)
+            out["quote"] = quote
+            at = pd.Series(pd.NaT, index=out.index, dtype=best["sent_at"].dtype) \
+                if len(best) else out["sent_at"]
+            at.iloc[rows] = best["sent_at"].to_numpy()
+            out["sent_at"] = at
     out = out.sort_values([k for k in ("shop", "date", "buyer_id") if k in keys],
                           kind="stable", na_position="last")
     return out[list(LIST_COLUMNS)].reset_index(drop=True)
