@@ -94,8 +94,17 @@ def main(argv=None) -> int:
     texts = [convs[s].turns[i][1] for s, i in zip(labels["session_id"], labels["message_index"])]
     pred = predict(texts, rules)
     gold = [set() if g == "none" else set(g.split(";")) for g in labels["label"]]
-    for part in ("tune", "report"):
-        sel = (labels["part"] == part).to_numpy()
+    fresh = set()
+    for f in sorted(args.labels.parent.glob("voice_fresh_*.csv")):
+        ids = pd.read_csv(f, dtype={"session_id": str, "message_index": int})
+        fresh |= set(zip(ids["session_id"], ids["message_index"]))
+    is_fresh = np.array([(s, int(i)) in fresh for s, i in
+                         zip(labels["session_id"], labels["message_index"])], dtype=bool)
+    # report, fresh: the report part's blind labels nobody tuned on (every report-part buyer
+    # message not labelled before, benchmarks/labels/voice_fresh_*.csv)
+    for part in ("tune", "report", "report, fresh blind labels only"):
+        sel = (labels["part"] == part).to_numpy() if part != "report, fresh blind labels only" \
+            else is_fresh
         g = [x for x, s in zip(gold, sel) if s]
         p = [x for x, s in zip(pred, sel) if s]
         print(f"== {part} part: {sum(sel)} buyer messages")
