@@ -797,7 +797,7 @@ class Transaction:
                 # sort by time so row-group statistics prune time filters (stable, as
                 # Table.sort_by), then take the rows once (numpy sorts without the GIL)
                 pos = pos[np.argsort(times[pos], kind="stable")]
-            part = table.take(pa.array(pos))
+            part = _rows(table, pos)
             part = pa.Table.from_arrays(
                 part.columns + [pa.array(np.full(len(pos), self.batch, "int64"))], schema=target)
             if tcol and times is None:
@@ -861,6 +861,15 @@ def _isin(part: pd.DataFrame, existing: pd.DataFrame, cols: list[str]) -> np.nda
     if existing.empty:
         return np.zeros(len(part), dtype=bool)
     return pd.MultiIndex.from_frame(part[cols]).isin(pd.MultiIndex.from_frame(existing[cols]))
+
+
+def _rows(table: pa.Table, pos: np.ndarray) -> pa.Table:
+    """``table.take(pos)``; a run of consecutive rows (an export of one shop in time order
+    gives one per month) is a slice of ``table``, without a copy."""
+    if len(pos) and int(pos[-1]) - int(pos[0]) == len(pos) - 1 and \
+            (len(pos) == 1 or bool((np.diff(pos) == 1).all())):
+        return table.slice(int(pos[0]), len(pos))
+    return table.take(pa.array(pos))
 
 
 def _dictionary_columns(kind: str) -> list[str]:

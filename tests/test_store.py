@@ -206,3 +206,22 @@ def test_part_files_keep_statistics_for_the_filtered_columns_only(tmp_path):
     # the shop and time filters still prune by them
     got = st.read("messages", shops=["店A"], since=dt.date(2026, 11, 10), until=dt.date(2026, 11, 10))
     assert len(got) == 4
+
+
+def test_a_run_of_consecutive_rows_is_written_from_a_slice_without_a_copy():
+    """A part file's rows are taken from the batch; consecutive rows (one shop's export in
+    time order) are a zero-copy slice, and the rows are those ``take`` gives either way."""
+    import numpy as np
+    import pyarrow as pa
+
+    from cskit.store import _rows
+
+    t = pa.table({"a": pa.array([f"v{i}" for i in range(10)], pa.large_string()),
+                  "n": pa.array(range(10), pa.int64())})
+    run = _rows(t, np.arange(3, 8))
+    assert run.equals(t.take(pa.array(np.arange(3, 8))))
+    base = t.column("n").chunk(0).buffers()[1].address
+    assert run.column("n").chunk(0).buffers()[1].address == base  # the same memory
+    for pos in ([2, 4, 5], [5, 4, 3], [7], [0, 1, 1], list(range(10))):
+        pos = np.array(pos)
+        assert _rows(t, pos).equals(t.take(pa.array(pos))), pos
