@@ -475,7 +475,7 @@ def test_byte_prechecks_scan_in_pieces_without_missing_a_mark_on_an_edge(monkeyp
     import cskit.readers.csvcheck as cc
 
     monkeypatch.setattr(cc, "_PIECE", piece)
-    for lead in range(0, 9):
+    for lead in range(9):
         for mark in (cc.INVALID_MARK, cc.MIXED_MARK):
             arr = pa.array(["x" * lead + mark + "yz", "ok"], type=pa.large_string())
             assert cc._marks_in(arr) == {mark}, (lead, mark)
@@ -491,7 +491,7 @@ def test_one_chunk_on_threads_gives_the_same_table(monkeypatch, threshold):
     table (values, types, missing cells) as one column at a time."""
     import pyarrow as pa
 
-    import cskit.readers.common as common
+    from cskit.readers import common
 
     monkeypatch.setattr(common, "PARALLEL_COMBINE", threshold)
     a = pa.chunked_array([pa.array(["x", None], pa.large_string()), pa.array(["在吗"], pa.large_string())])
