@@ -114,6 +114,8 @@ def _text_values(s: pd.Series) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray |
 
 #: rows hashed at a time (bounds the temporaries, Python ``bytes`` included)
 _HASH_BLOCK = 1 << 18
+#: from this many rows the columns of a row hash are set up on a thread pool
+_PARALLEL_HASH = 50_000
 
 
 def _hash_text(s: pd.Series, key: str) -> np.ndarray:
@@ -155,7 +157,14 @@ def _hash_folds(frame: pd.DataFrame, cols: list[str], keys: list[str]) -> list[n
     """``hash_rows(frame, cols, key)`` for several keys at once: each column is converted
     once, and rows are folded a block at a time (small temporaries)."""
     n = len(frame)
-    hashers = [_column_hasher(frame[c], keys) for c in cols]
+    series = [frame[c] for c in cols]
+    if n >= _PARALLEL_HASH and len(cols) > 1 and _WRITERS > 1:
+        # the columns' set-up (arrow dictionary encoding of low-cardinality text, which
+        # releases the GIL) runs on several threads; the results are the same
+        with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+            hashers = list(pool.map(lambda s: _column_hasher(s, keys), series))
+    else:
+        hashers = [_column_hasher(s, keys) for s in series]
     out = [np.empty(n, dtype="uint64") for _ in keys]
     mult = np.uint64(1000003)
     for lo in range(0, n, _HASH_BLOCK):
@@ -784,22 +793,23 @@ class Transaction:
                 times = None  # arrow sorts missing times last: let it sort
 
         def write(entry: FileEntry, pos: np.ndarray) -> None:
-            part = table.take(pa.array(pos))
+            if times is not None:
+                # sort by time so row-group statistics prune time filters (stable, as
+                # Table.sort_by), then take the rows once (numpy sorts without the GIL)
+                pos = pos[np.argsort(times[pos], kind="stable")]
+            part = _rows(table, pos)
             part = pa.Table.from_arrays(
                 part.columns + [pa.array(np.full(len(pos), self.batch, "int64"))], schema=target)
             if tcol and times is None:
                 part = part.sort_by([(tcol, "ascending")])
             pq.write_table(part, root / entry.path, compression="zstd", row_group_size=256_000,
-                           use_dictionary=_dictionary_columns(kind))
+                           use_dictionary=_dictionary_columns(kind),
+                           write_statistics=_statistics_columns(kind))
             _fsync_path(root / entry.path)
 
-        for i, (entry, pos) in enumerate(jobs):
+        for entry, pos in jobs:
             entry.rows = len(pos)
             self.new.append(entry)
-            if times is not None:
-                # sort by time so row-group statistics prune time filters (stable, as
-                # Table.sort_by), then take the rows once
-                jobs[i] = (entry, pos[np.argsort(times[pos], kind="stable")])
         if len(jobs) == 1:
             write(*jobs[0])
             return
@@ -826,9 +836,14 @@ class Transaction:
         if not self.new:
             return
         root = self.store.root
-        for d in sorted({(root / f.path).parent for f in self.new}
-                        | {p.parent for p in self.created_dirs}):
-            _fsync_path(d, directory=True)
+        dirs = sorted({(root / f.path).parent for f in self.new}
+                      | {p.parent for p in self.created_dirs})
+        if len(dirs) > 1 and _WRITERS > 1:  # waiting on the disk: several at a time
+            with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
+                list(pool.map(lambda d: _fsync_path(d, directory=True), dirs))
+        else:
+            for d in dirs:
+                _fsync_path(d, directory=True)
         m = Manifest(batch=self.batch, files=self.manifest.files + self.new)
         tmp = root / (MANIFEST + ".tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -848,6 +863,15 @@ def _isin(part: pd.DataFrame, existing: pd.DataFrame, cols: list[str]) -> np.nda
     return pd.MultiIndex.from_frame(part[cols]).isin(pd.MultiIndex.from_frame(existing[cols]))
 
 
+def _rows(table: pa.Table, pos: np.ndarray) -> pa.Table:
+    """``table.take(pos)``; a run of consecutive rows (an export of one shop in time order
+    gives one per month) is a slice of ``table``, without a copy."""
+    if len(pos) and int(pos[-1]) - int(pos[0]) == len(pos) - 1 and \
+            (len(pos) == 1 or bool((np.diff(pos) == 1).all())):
+        return table.slice(int(pos[0]), len(pos))
+    return table.take(pa.array(pos))
+
+
 def _dictionary_columns(kind: str) -> list[str]:
     """Columns written dictionary-encoded: text and the constant ``_batch`` (and ``_h`` where
     it is constant), not unique ids, timestamps or row hashes — dictionary pages for those
@@ -858,6 +882,17 @@ def _dictionary_columns(kind: str) -> list[str]:
 
 
 _UNIQUE_TEXT = {"msg_id", "order_id"}
+
+#: free text and ids nearly unique per row: their min/max statistics prune nothing (the
+#: rows are in time order) and cost a string comparison per value to write
+_NO_STATISTICS = {"content", "msg_id", "conversation_id", "buyer_id"}
+
+
+def _statistics_columns(kind: str) -> list[str]:
+    """Columns written with row-group statistics: all but :data:`_NO_STATISTICS` (the
+    store's own filters use ``shop``, the time column and ``_k1``)."""
+    return [f.name for f in schema.SCHEMAS[kind] if f.name not in _NO_STATISTICS] + \
+        ["_k1", "_k2", "_h", "_batch"]
 
 
 def _distinct(values: np.ndarray) -> bool:

@@ -464,3 +464,43 @@ def test_byte_prechecks_find_marks_and_line_breaks_in_any_layout():
     assert _may_hold_newline(sliced)  # bytes outside the slice: a closer look, never a miss
     assert _marks_in(pa.array([None, None], type=pa.string())) == set()
     assert _marks_in(pa.array([1, 2])) == {INVALID_MARK, MIXED_MARK}  # not text: search it
+
+
+@pytest.mark.parametrize("piece", [1, 2, 3, 4, 5, 7])
+def test_byte_prechecks_scan_in_pieces_without_missing_a_mark_on_an_edge(monkeypatch, piece):
+    """The byte checks scan a column a piece at a time (the temporaries stay in the CPU
+    cache): a 3-byte mark or a line break across every possible piece edge is still found."""
+    import pyarrow as pa
+
+    import cskit.readers.csvcheck as cc
+
+    monkeypatch.setattr(cc, "_PIECE", piece)
+    for lead in range(9):
+        for mark in (cc.INVALID_MARK, cc.MIXED_MARK):
+            arr = pa.array(["x" * lead + mark + "yz", "ok"], type=pa.large_string())
+            assert cc._marks_in(arr) == {mark}, (lead, mark)
+        nl = pa.array(["x" * lead + "\n", "ok"], type=pa.large_string())
+        assert cc._may_hold_newline(nl)
+        assert cc._marks_in(pa.array(["x" * lead + "￥在吗，", "ok"])) == set()
+        assert not cc._may_hold_newline(pa.array(["x" * lead, "ok"]))
+
+
+@pytest.mark.parametrize("threshold", [1, 10**9])
+def test_one_chunk_on_threads_gives_the_same_table(monkeypatch, threshold):
+    """The parsed CSV's columns are combined on several threads for a large table: the same
+    table (values, types, missing cells) as one column at a time."""
+    import pyarrow as pa
+
+    from cskit.readers import common
+
+    monkeypatch.setattr(common, "PARALLEL_COMBINE", threshold)
+    a = pa.chunked_array([pa.array(["x", None], pa.large_string()), pa.array(["在吗"], pa.large_string())])
+    b = pa.chunked_array([pa.array([1, 2]), pa.array([None], pa.int64())])
+    c = pa.chunked_array([pa.array(["k", "l", "m"])])  # one chunk already
+    table = pa.table({"a": a, "b": b, "c": c})
+    want = table.combine_chunks()
+    held = [table]
+    del table
+    got = common.one_chunk(held)
+    assert held == [] and got.equals(want)
+    assert all(col.num_chunks == 1 for col in got.columns)

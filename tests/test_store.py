@@ -170,3 +170,58 @@ def test_row_keys_are_pinned_across_versions():
 
 
 PINNED_K1 = [8589817019118959398, 9791308631797030841]
+
+
+def test_row_keys_are_the_same_when_columns_are_hashed_on_threads(monkeypatch):
+    """Large frames set their hash columns up on a thread pool: the keys are those of the
+    one-thread path (and the pinned ones)."""
+    import cskit.store as store_mod
+    from cskit.store import add_keys, conform
+
+    many = conform("messages", pd.concat([BASE] * 40, ignore_index=True).assign(
+        source_row=range(200), buyer_id=[f"b{i % 7}" for i in range(200)]))
+    monkeypatch.setattr(store_mod, "_PARALLEL_HASH", 10**9)
+    serial = add_keys("messages", many)
+    monkeypatch.setattr(store_mod, "_PARALLEL_HASH", 1)
+    monkeypatch.setattr(store_mod, "_SAMPLE", 8)  # the low-cardinality path too
+    threaded = add_keys("messages", many)
+    assert threaded[["_k1", "_k2"]].equals(serial[["_k1", "_k2"]])
+    pinned = add_keys("messages", conform("messages", BASE.iloc[:2]))
+    assert pinned["_k1"].tolist() == PINNED_K1
+
+
+def test_part_files_keep_statistics_for_the_filtered_columns_only(tmp_path):
+    """Row-group statistics are written for shop, the time column and the keys (the store's
+    filters prune with them), not for free text and nearly unique ids (costly, useless)."""
+    import pyarrow.parquet as pq
+
+    st = Store(tmp_path / "s")
+    append(st, "messages", BASE)
+    data = json.loads((st.root / MANIFEST).read_text(encoding="utf-8"))
+    meta = pq.ParquetFile(st.root / data["files"][0]["path"]).metadata
+    rg = meta.row_group(0)
+    has = {rg.column(i).path_in_schema: rg.column(i).is_stats_set for i in range(rg.num_columns)}
+    assert has["shop"] and has["sent_at"] and has["_k1"] and has["sender"]
+    assert not has["content"] and not has["msg_id"] and not has["buyer_id"]
+    # the shop and time filters still prune by them
+    got = st.read("messages", shops=["店A"], since=dt.date(2026, 11, 10), until=dt.date(2026, 11, 10))
+    assert len(got) == 4
+
+
+def test_a_run_of_consecutive_rows_is_written_from_a_slice_without_a_copy():
+    """A part file's rows are taken from the batch; consecutive rows (one shop's export in
+    time order) are a zero-copy slice, and the rows are those ``take`` gives either way."""
+    import numpy as np
+    import pyarrow as pa
+
+    from cskit.store import _rows
+
+    t = pa.table({"a": pa.array([f"v{i}" for i in range(10)], pa.large_string()),
+                  "n": pa.array(range(10), pa.int64())})
+    run = _rows(t, np.arange(3, 8))
+    assert run.equals(t.take(pa.array(np.arange(3, 8))))
+    base = t.column("n").chunk(0).buffers()[1].address
+    assert run.column("n").chunk(0).buffers()[1].address == base  # the same memory
+    for pos in ([2, 4, 5], [5, 4, 3], [7], [0, 1, 1], list(range(10))):
+        pos = np.array(pos)
+        assert _rows(t, pos).equals(t.take(pa.array(pos))), pos

@@ -93,7 +93,7 @@ def _marks_in(arr) -> set[str]:
     if chunks is None:
         return set(MARKS)
     found = set()
-    for a in chunks:
+    for a in _pieces(chunks, overlap=2):
         p = np.flatnonzero(a[:-2] == 0xEF)
         if not len(p):
             continue
@@ -106,9 +106,22 @@ def _marks_in(arr) -> set[str]:
     return found
 
 
+#: bytes scanned at a time: the comparison's temporary stays in the CPU cache
+_PIECE = 1 << 20
+
+
+def _pieces(chunks: list[np.ndarray], overlap: int = 0):
+    """Views of ``chunks`` of at most ``_PIECE + overlap`` bytes, each starting where the
+    last one's first ``_PIECE`` bytes end: a pattern of up to ``overlap + 1`` bytes lies
+    whole within one of them."""
+    for a in chunks:
+        for lo in range(0, max(len(a) - overlap, 1), _PIECE):
+            yield a[lo:lo + _PIECE + overlap]
+
+
 def _may_hold_newline(arr) -> bool:
     chunks = _value_bytes(arr)
-    return chunks is None or any((a == 0x0A).any() for a in chunks)
+    return chunks is None or any((a == 0x0A).any() for a in _pieces(chunks))
 
 
 def broken_rows(frame: pd.DataFrame, delim: str) -> dict[int, str]:

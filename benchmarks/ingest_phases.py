@@ -1,0 +1,104 @@
+"""Where `cskit ingest` spends its CPU, per phase, and how much of it is on the main thread.
+Timing never decides a test.
+
+    python benchmarks/ingest_phases.py CANONICAL.csv before=/tmp/before after=/tmp/after [--repeat 3]
+
+Each run is a fresh process with the tree first on the path (as benchmarks/compare_trees.py),
+ingesting the CSV into a new store; the trees run alternately.  Printed per tree, medians:
+
+* the CPU seconds (all threads) of each phase, measured around the library functions;
+* ``main``: CPU seconds of the main thread during the ingest, and ``others`` those of every
+  other thread (arrow's CSV threads, the cleaning and writing pools);
+* ``idle_model``: imports + main + others / 2, a lower bound of the wall time on an idle
+  2-core machine (the main thread waits while the pools work; the pools' work spread on
+  both cores).  On a shared machine the wall time follows the load, the CPU times much
+  less: this model compares trees where a wall time cannot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+CHILD = r"""
+import functools, json, shutil, sys, time
+from pathlib import Path
+c0 = time.process_time()
+import pyarrow.csv as pacsv
+import cskit.ingest as ing, cskit.readers.common as rc, cskit.readers.chats_tabular as ct
+import cskit.store as st
+imports = time.process_time() - c0
+cpu = {}
+def wrap(owner, name, label):
+    f = getattr(owner, name)
+    @functools.wraps(f)
+    def g(*a, **k):
+        c = time.process_time()
+        try:
+            return f(*a, **k)
+        finally:
+            cpu[label] = cpu.get(label, 0.0) + time.process_time() - c
+    setattr(owner, name, g)
+for owner, name, label in [(pacsv, "read_csv", "csv_parse"), (rc, "one_chunk", "combine"),
+                           (rc, "broken_rows", "byte_checks"), (ct, "run_jobs", "cleaning"),
+                           (ing, "read_one", "read_total"), (st, "_hash_folds", "row_hash"),
+                           (st, "_partitions", "partitions"), (st.Transaction, "_write_all", "write"),
+                           (st.Transaction, "commit", "commit"), (st.Transaction, "append", "append_total")]:
+    wrap(owner, name, label)
+out = sys.argv[2]
+shutil.rmtree(out, ignore_errors=True)
+c, m = time.process_time(), time.thread_time()
+ing.ingest([Path(sys.argv[1])], st.Store(out))
+total, main = time.process_time() - c, time.thread_time() - m
+cpu.update(imports=imports, ingest=total, main=main, others=total - main,
+           idle_model=imports + main + (total - main) / 2)
+print(json.dumps(cpu))
+"""
+
+
+def median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("csv")
+    ap.add_argument("trees", nargs="+", help="NAME=PATH of a source tree (holding cskit/)")
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args()
+    trees = dict(t.split("=", 1) for t in a.trees)
+    for path in trees.values():
+        compileall.compile_dir(os.path.join(path, "cskit"), quiet=1)
+    work = tempfile.mkdtemp(prefix="cskit-phases-")
+    runs: dict[str, list[dict]] = {t: [] for t in trees}
+    loads = [os.getloadavg()[0]]
+    try:
+        for _ in range(a.repeat):
+            for name, path in trees.items():
+                proc = subprocess.run([sys.executable, "-c", CHILD, os.path.abspath(a.csv),
+                                       os.path.join(work, "store")], cwd=path, text=True,
+                                      env={**os.environ, "PYTHONPATH": path}, capture_output=True,
+                                      check=False)
+                if proc.returncode:
+                    raise SystemExit(f"{name}: failed\n{proc.stderr[-2000:]}")
+                runs[name].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            loads.append(os.getloadavg()[0])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    keys = list(dict.fromkeys(k for rs in runs.values() for r in rs for k in r))
+    print(f"CPU seconds, medians of {a.repeat} runs; load average {min(loads):.1f}-{max(loads):.1f}, "
+          f"{os.cpu_count()} cores")
+    print(f"{'':14s}" + "".join(f"{t:>12s}" for t in trees))
+    for k in keys:
+        print(f"{k:14s}" + "".join(f"{median([r.get(k, 0.0) for r in runs[t]]):12.3f}" for t in trees))
+
+
+if __name__ == "__main__":
+    main()
