@@ -15,6 +15,13 @@ session id; tune only on the tune part): per-reason precision / recall / F1 of t
 primary reason, primary accuracy and the confusion matrix (rows gold, columns
 predicted); then the score on the committed labelled set ``tests/data/lost_labelled.jsonl``.
 It prints numbers, never a pass/fail.
+
+``--test2 PATH`` (the earlier JDDC 2019 sample, see ``real_corpus.jddc_test2``) also scores
+the untouched *test2* set labelled in ``benchmarks/labels/lost_real_test2.csv`` (nobody tuned
+on it); ``--parts`` with no value skips the development parts::
+
+    python benchmarks/eval_real.py --jddc /work/corpora/jddc_chat_0.1per.txt \\
+        --test2 /work/corpora/jddc_chat_0.1per_3b38b33.txt --parts
 """
 
 from __future__ import annotations
@@ -35,9 +42,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from cskit.text.lexicon import load_lost_lexicon  # noqa: E402
 from cskit.text.lost import classify  # noqa: E402
 import eval_lost  # noqa: E402
-from real_corpus import as_messages, load_all  # noqa: E402
+from real_corpus import as_messages, jddc_test2, load_all  # noqa: E402
 
 LABELS = ROOT / "benchmarks" / "labels" / "lost_real.csv"
+LABELS_TEST2 = ROOT / "benchmarks" / "labels" / "lost_real_test2.csv"
 
 
 def fold(session_id: str) -> int:
@@ -47,7 +55,8 @@ def fold(session_id: str) -> int:
 
 def read_labels(path: Path = LABELS) -> pd.DataFrame:
     with open(path, encoding="utf-8", newline="") as fh:
-        return pd.DataFrame(list(csv.DictReader(fh)))
+        reader = csv.DictReader(fh)
+        return pd.DataFrame(list(reader), columns=reader.fieldnames)
 
 
 def predict(convs, lexicon=None) -> pd.DataFrame:
@@ -91,9 +100,13 @@ def main(argv=None) -> int:
     ap.add_argument("--lexicon", type=Path, default=None)
     ap.add_argument("--errors", action="store_true",
                     help="list the session ids (not their text) the classifier got wrong")
-    ap.add_argument("--parts", nargs="+", choices=("tune", "report"), default=["tune", "report"],
+    ap.add_argument("--parts", nargs="*", choices=("tune", "report"), default=["tune", "report"],
                     help="which parts to score (default both); `--parts tune` while tuning "
-                         "keeps the report part unseen")
+                         "keeps the report part unseen; `--parts` alone scores none")
+    ap.add_argument("--test2", type=Path, default=None,
+                    help="local copy of the earlier JDDC 2019 sample (data/chat_0.1per.txt at "
+                         "commit 3b38b33): also score the untouched test2 set")
+    ap.add_argument("--test2-labels", type=Path, default=LABELS_TEST2)
     ap.add_argument("--folds", action="store_true",
                     help="also score the tune part's two halves (split by another hash of the "
                          "session id): a rule that helps one half only is fitted, not general")
@@ -106,10 +119,26 @@ def main(argv=None) -> int:
         print(f"{len(missing)} labelled sessions not found in the files given "
               f"(first: {missing[0]})", file=sys.stderr)
     labels = labels[labels["session_id"].isin(convs)]
-    pred = predict([convs[s] for s in labels["session_id"]], lex)
-    labels = labels.assign(pred=pred.loc[labels["session_id"], "primary_id"].to_numpy())
-    ids = list(dict.fromkeys([r.id for r in lex.reasons] + ["other"]
-                             + sorted(set(labels["label"]) | set(labels["pred"]))))
+    if len(labels):
+        pred = predict([convs[s] for s in labels["session_id"]], lex)
+        labels = labels.assign(pred=pred.loc[labels["session_id"], "primary_id"].to_numpy())
+    else:
+        labels = labels.assign(pred=pd.Series(dtype=object))
+    test2 = None
+    if args.test2:
+        test2 = read_labels(args.test2_labels)
+        convs2 = {c.session_id: c for c in jddc_test2(args.test2, args.jddc)}
+        gone = [s for s in test2["session_id"] if s not in convs2]
+        if gone:
+            print(f"{len(gone)} test2 sessions not found in {args.test2} (first: {gone[0]})",
+                  file=sys.stderr)
+        test2 = test2[test2["session_id"].isin(convs2)]
+        pred2 = predict([convs2[s] for s in test2["session_id"]], lex)
+        test2 = test2.assign(pred=pred2.loc[test2["session_id"], "primary_id"].to_numpy())
+    seen = set(labels["label"]) | set(labels["pred"])
+    if test2 is not None:
+        seen |= set(test2["label"]) | set(test2["pred"])
+    ids = list(dict.fromkeys([r.id for r in lex.reasons] + ["other"] + sorted(seen)))
     for part in args.parts:
         sub = labels[labels["part"] == part]
         gold, got = sub["label"].tolist(), sub["pred"].tolist()
@@ -129,6 +158,14 @@ def main(argv=None) -> int:
                 _, acc_f = scores(half["label"].tolist(), half["pred"].tolist(), ids)
                 print(f"   tune fold {f}: {len(half)} conversations · primary accuracy {acc_f:.3f}")
             print()
+    if test2 is not None:
+        gold, got = test2["label"].tolist(), test2["pred"].tolist()
+        table, acc = scores(gold, got, ids)
+        print(f"== test2 (untouched second JDDC sample): {len(test2)} conversations · "
+              f"primary accuracy {acc:.3f}")
+        print(table)
+        print(confusion(gold, got, ids))
+        print()
     res = eval_lost.evaluate(eval_lost.load(eval_lost.DEFAULT_DATA), lex)
     print(f"== committed set tests/data/lost_labelled.jsonl: {res['n']} lines · "
           f"macro-F1 {res['macro_f1']:.3f} · primary accuracy {res['primary_accuracy']:.3f}")

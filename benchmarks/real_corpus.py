@@ -17,12 +17,21 @@ Sources (fetched with the search tool's ``fetch``, then ``git show HEAD:<path>``
   is the agent's response; text is word-segmented with spaces).  ``ECD_sample/test`` is
   held out.  (In the stored snapshot ``train`` and ``valid`` are the same file.)
 
-Session ids: ``jddc:<session hash>``, ``ecd:<file>:<line number>`` (1-based, label-1 lines).
+* A second JDDC 2019 sample (the *test2* set, issue 14): the same repository's **earlier**
+  ``data/chat_0.1per.txt`` (commit ``3b38b33``, 966 sessions, same 7 columns), a different
+  0.1 % draw.  :func:`jddc_test2` reads it and drops every session that overlaps the file
+  above (dev or held-out part), compared mechanically by hashes only (see
+  :func:`overlap_keys`); :func:`test2_sample` picks the labelled conversations.
+
+Session ids: ``jddc:<session hash>``, ``ecd:<file>:<line number>`` (1-based, label-1 lines),
+``jddc2:<session hash>`` (the test2 sample).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
+import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,3 +124,90 @@ def load_all(jddc_path: str | Path | None, ecd_paths: list[str | Path] = ()) -> 
                 seen.add(key)
                 convs.append(c)
     return convs
+
+
+# -- the test2 set: an untouched second JDDC 2019 sample ---------------------------------
+
+#: placeholders and emoji codes of the JDDC export, removed before comparing or counting
+_JDDC_NOISE = re.compile(r"\[[^\]]{1,12}x\]|\[ORDERID_\d+\]|#E-[a-z]\[[^\]]*\]|USERID_\d+|https?://\S+")
+_NON_WORD = re.compile(r"[\W_]+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+#: buyer turns that are the platform's, not the buyer's words
+_SYSTEM_BUYER = ("用户发起转人工",)
+#: the seed of the test2 draw (documented in docs/text.md)
+TEST2_SEED = 20261207
+#: a buyer utterance at least this long (normalised characters) shared with the other
+#: JDDC file marks the session as overlapping
+OVERLAP_MIN_CHARS = 10
+
+
+def _norm(text: str) -> str:
+    return _NON_WORD.sub("", _JDDC_NOISE.sub("", text))
+
+
+def overlap_keys(convs: list[Conversation]) -> tuple[set[str], set[str]]:
+    """Hashes to compare two samples without reading either: the sha1 of each conversation's
+    normalised concatenated turns, and the sha1 of each buyer utterance of at least
+    :data:`OVERLAP_MIN_CHARS` normalised characters."""
+    whole, utts = set(), set()
+    for c in convs:
+        whole.add(hashlib.sha1("|".join(_norm(t) for _, t in c.turns).encode()).hexdigest())
+        for sender, t in c.turns:
+            n = _norm(t)
+            if sender == "buyer" and len(n) >= OVERLAP_MIN_CHARS:
+                utts.add(hashlib.sha1(n.encode()).hexdigest())
+    return whole, utts
+
+
+def _read_jddc(path: str | Path) -> list[Conversation]:
+    order: list[str] = []
+    turns: dict[str, list[tuple[str, str]]] = {}
+    sku: dict[str, str | None] = {}
+    with open(path, encoding="utf-8", newline="") as fh:
+        for row in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
+            if len(row) < 7:
+                continue
+            sid, _user, waiter, _transfer, _repeat, s, content = row[:7]
+            if sid not in turns:
+                order.append(sid)
+                turns[sid] = []
+                sku[sid] = None if s in ("", "nan") else s
+            turns[sid].append(("agent" if waiter.strip() == "1" else "buyer", content.strip()))
+    return [Conversation("jddc2", f"jddc2:{sid}", turns[sid], sku[sid]) for sid in order]
+
+
+def jddc_test2(path: str | Path, other_jddc: str | Path) -> list[Conversation]:
+    """The sessions of the earlier JDDC 2019 sample (``path``) in file order, minus every
+    session that overlaps ``other_jddc`` (the whole current sample, dev and held-out parts,
+    compared by hashes only): same session id, same normalised conversation, or any shared
+    buyer utterance of :data:`OVERLAP_MIN_CHARS`+ characters."""
+    mine = _read_jddc(path)
+    other = _read_jddc(other_jddc)          # hashed only, never shown
+    other_ids = {c.session_id for c in other}
+    whole, utts = overlap_keys(other)
+    out = []
+    for c in mine:
+        w, u = overlap_keys([c])
+        if c.session_id in other_ids or w & whole or u & utts:
+            continue
+        out.append(c)
+    return out
+
+
+def raises_something(c: Conversation) -> bool:
+    """The mechanical selection rule of test2: at least one agent turn and at least one
+    buyer turn with 4+ CJK characters once placeholders are removed (not the platform's
+    用户发起转人工)."""
+    if not any(s == "agent" for s, _ in c.turns):
+        return False
+    return any(s == "buyer" and t not in _SYSTEM_BUYER and len(_CJK.findall(_JDDC_NOISE.sub("", t))) >= 4
+               for s, t in c.turns)
+
+
+def test2_sample(path: str | Path, other_jddc: str | Path, n: int = 300) -> list[Conversation]:
+    """The test2 conversations in labelling order: the eligible sessions of
+    :func:`jddc_test2` (:func:`raises_something`), in file order, shuffled with
+    ``random.Random(TEST2_SEED)``, the first ``n``."""
+    convs = [c for c in jddc_test2(path, other_jddc) if raises_something(c)]
+    random.Random(TEST2_SEED).shuffle(convs)
+    return convs[:n]
