@@ -1,0 +1,75 @@
+"""Score `cskit qc` and `cskit promises` on test2, the untouched set (issues 14 and 15).  Never
+run by CI.
+
+    python benchmarks/eval_test2.py --jddc /path/chat_0.1per.txt --test2 /path/chat_0.1per_3b38b33.txt
+
+test2 is an earlier draw of the JDDC 2019 sample, minus every session that overlaps the current
+sample (see :func:`benchmarks.real_corpus.jddc_test2` and docs/text.md "An untouched test set
+(test2)").  Every agent message of the first ``--n`` conversations of the seeded draw was
+labelled blind (``benchmarks/labels/qc_real_test2.csv``, ``promises_real_test2.csv``) while the
+rules were tuned on the old development set only.  Prints the same tables as
+``eval_qc_real.py`` and ``eval_promises_real.py``, and how many flagged messages have no label
+(0 when the labels are exhaustive).  Labels only: the corpus text is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import eval_promises_real, eval_qc_real  # noqa: E402
+from benchmarks.real_corpus import test2_sample  # noqa: E402
+from cskit.text.lexicon import load_qc_rules  # noqa: E402
+
+LABELS = ROOT / "benchmarks" / "labels"
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--jddc", required=True, help="the current JDDC sample (overlap check only)")
+    ap.add_argument("--test2", required=True, help="the earlier JDDC sample (test2)")
+    ap.add_argument("--n", type=int, default=200, help="conversations of the draw labelled")
+    a = ap.parse_args(argv)
+    convs = test2_sample(a.test2, a.jddc, n=a.n)
+    sessions = {c.session_id for c in convs}
+
+    qc = load_qc_rules(None)
+    ids = [r.id for r in qc.text_rules()]
+    pred = eval_qc_real.predictions(convs, qc)
+    labels = [r for r in _rows(LABELS / "qc_real_test2.csv") if r["session_id"] in sessions]
+    done = {r["session_id"] for r in labels}
+    keys = {(r["session_id"], int(r["turn"])) for r in labels}
+    items = [(set() if r["rules"] == "none" else set(r["rules"].split(";")),
+              pred.get((r["session_id"], int(r["turn"])), set())) for r in labels]
+    unlabelled = sum(1 for k in pred if k[0] in done and k not in keys)
+    print(f"== QC on test2: {len(done)} conversations, {len(items)} labelled agent messages")
+    fmt = {"precision": "{:.2f}".format, "recall": "{:.2f}".format}
+    print(eval_qc_real.score(items, ids).to_string(index=False, formatters=fmt))
+    print(f"   flagged but not labelled: {unlabelled}")
+
+    hits, _ = eval_promises_real.predictions(convs)
+    labels = [r for r in _rows(LABELS / "promises_real_test2.csv") if r["session_id"] in sessions]
+    done = {r["session_id"] for r in labels}
+    keys = {(r["session_id"], int(r["turn"])) for r in labels}
+    s = eval_promises_real.score([(r["promise"] == "1", (r["session_id"], int(r["turn"])) in hits)
+                                  for r in labels])
+    unlabelled = sum(1 for k in hits if k[0] in done and k not in keys)
+    print(f"\n== promises on test2: {len(done)} conversations, {s['n']} labelled agent messages")
+    print(f"gold {s['gold']} · flagged {s['flagged']} · tp {s['tp']} · fp {s['fp']} · fn {s['fn']}"
+          f" · precision {s['precision']:.3f} · recall {s['recall']:.3f}")
+    print(f"   flagged but not labelled: {unlabelled}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
