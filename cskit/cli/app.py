@@ -19,7 +19,10 @@ import typer
 
 from cskit import __version__
 from cskit.errors import CskitError, ExitCode
+from cskit.cli import coercion
 from cskit.i18n import tr
+
+coercion.install()  # option values without pydantic where typer's result is plain
 
 app = typer.Typer(
     name="cskit",
