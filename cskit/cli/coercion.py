@@ -26,6 +26,8 @@ from pathlib import Path
 _INT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
 _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,15})?")
 _installed = False
+#: typer's own ``build_runtime_param`` (once :func:`install` found it)
+TYPER_BUILD = None
 
 
 class _Unsupported(Exception):
@@ -92,6 +94,8 @@ def install() -> None:
     typer_build = getattr(core, "build_runtime_param", None)
     if typer_build is None:
         return
+    global TYPER_BUILD
+    TYPER_BUILD = typer_build
 
     class CskitRuntimeParam(RuntimeParam):
         """The plain cases here; the rest by the runtime param typer builds (once, when
