@@ -60,6 +60,25 @@ def stderr_console() -> Console:
     return _console(sys.stderr)
 
 
+def print_line(text: str, file: TextIO | None = None) -> None:
+    """``text`` and a line break on ``file`` (stderr by default) as
+    ``_console(file).print(text, markup=False)`` prints it.  A line that rich would print
+    as it is (not a terminal, no colour forced, printable, no leading or trailing space, no
+    ``:name:`` rich could read as an emoji code, surely narrower than the console) is
+    written directly: a note needs no rich (about 30 ms of imports on a cold start)."""
+    file = file or sys.stderr
+    if (len(text) * 2 <= _PIPE_WIDTH and text.isprintable() and text.strip() == text
+            and text.count(":") <= 1 and not file.isatty()
+            and not any(os.environ.get(v) for v in ("FORCE_COLOR", "TTY_COMPATIBLE"))):
+        file.write(text + "\n")
+        return
+    _console(file).print(text, markup=False)
+
+
+#: the width of a table printed to a pipe or a file (wide enough for CJK tables)
+_PIPE_WIDTH = 240
+
+
 def _console(file: TextIO) -> Console:
     from rich.console import Console
 
@@ -67,7 +86,7 @@ def _console(file: TextIO) -> Console:
     # non-TTY: no colour, wide enough for CJK tables; never markup: data is never interpreted
     # (a shop named "[/red]店" is printed as written)
     return Console(file=file, force_terminal=None, no_color=not tty or bool(os.environ.get("NO_COLOR")),
-                   width=None if tty else 240, highlight=False, soft_wrap=False, markup=False)
+                   width=None if tty else _PIPE_WIDTH, highlight=False, soft_wrap=False, markup=False)
 
 
 #: control characters (C0 but the newline, DEL, C1): ESC in a name or a message would
@@ -549,8 +568,6 @@ def emit(frame: pd.DataFrame, cols: list[Column], fmt: str, *, out: TextIO | Non
     """Write ``frame`` in ``fmt`` to ``out`` (stdout by default).  Tables fit the
     console (the terminal's width, 240 columns for a pipe or file) unless ``wide``;
     ``wide_option``: the command has ``--wide`` (named in the dropped-columns note)."""
-    from rich.console import Console
-
     out = out or sys.stdout
     if fmt == "xlsx":  # ``out``: a binary file (``cskit.cli.app.output_file(..., fmt="xlsx")``)
         from cskit.xlsx import Sheet, xlsx_bytes
@@ -563,6 +580,8 @@ def emit(frame: pd.DataFrame, cols: list[Column], fmt: str, *, out: TextIO | Non
     elif fmt == "json":
         write_json(frame, cols, out, meta=meta)
     else:
+        from rich.console import Console
+
         console = _console(out) if out in (sys.stdout, sys.stderr) else Console(
             file=out, no_color=True, width=240, highlight=False, soft_wrap=False, markup=False)
         print_table(console, frame, cols, lang=lang, title=title, total_row=total_row, wide=wide,
