@@ -166,3 +166,26 @@ def test_qc_flags_closing_only_as_low_severity(store):
     assert got == [("b1", "好的，谢谢！", "closing_unanswered", "low"),
                    ("b2", "什么时候发货", "slow_reply", "medium"),
                    ("b2", "好的", "slow_reply", "medium")]
+
+
+def test_phrases_are_normalised_as_one_by_one():
+    """The lexicon's phrases and particles, normalised in one pass (one regex compile), are
+    those normalising each text alone gives: non-empty, first occurrence kept, in order."""
+    import tomllib
+
+    import pyarrow as pa
+
+    from cskit.metrics.closing import _normalise, _path
+
+    doc = tomllib.loads(_path("closing_remarks.toml").read_text(encoding="utf-8"))
+
+    def one_by_one(texts):
+        normed = [_normalise(pa.array([str(t)], type=pa.large_string()))[0].as_py()
+                  for t in texts]
+        return tuple(dict.fromkeys(n for n in normed if n))
+
+    texts = doc["phrases"] + ["  好的！ ", "", "👍🏻", "好的"]
+    lex = ClosingRemarks(texts, doc["particles"])
+    assert lex.phrases == one_by_one(texts)
+    assert lex.particles == one_by_one(doc["particles"])
+    assert ClosingRemarks(["好", "  "], []).particles == ()
