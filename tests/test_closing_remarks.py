@@ -189,3 +189,22 @@ def test_phrases_are_normalised_as_one_by_one():
     assert lex.phrases == one_by_one(texts)
     assert lex.particles == one_by_one(doc["particles"])
     assert ClosingRemarks(["好", "  "], []).particles == ()
+
+
+def test_chunks_with_their_own_dictionaries_judged_once_per_text(monkeypatch):
+    """A store read has one dictionary per part file: the flags are those of each text alone,
+    and the regex runs once for all chunks (their dictionaries unified), not once per chunk."""
+    from cskit.metrics import closing
+
+    texts = ["好的", "在吗", None, "谢谢亲", "好的", "发什么快递", "嗯嗯", None, "谢谢亲", "好的👌"]
+    chunks = [pa.array(texts[:4]).dictionary_encode(), pa.array(texts[4:7]).dictionary_encode(),
+              pa.array(texts[7:]).dictionary_encode(), pa.array([], pa.string()).dictionary_encode()]
+    calls = []
+    real = closing._distinct_mask
+    monkeypatch.setattr(closing, "_distinct_mask", lambda v, lex: calls.append(len(v)) or real(v, lex))
+    got = closing_mask(pa.chunked_array(chunks))
+    assert calls == [len(set(t for t in texts if t))]  # one pass over the distinct texts
+    monkeypatch.setattr(closing, "_distinct_mask", real)
+    want = [bool(closing_mask(pa.array([t]))[0]) if t else False for t in texts]
+    assert got.tolist() == want
+    assert want[:2] == [True, False] and want[3] is True

@@ -104,11 +104,18 @@ def closing_mask(values, lexicon: ClosingRemarks | None = None) -> np.ndarray:
     """Closing flag per element of an arrow array / chunked array (dictionary-encoded or
     not): the regex runs once per distinct text of a dictionary."""
     lex = lexicon or load_closing_remarks()
+    if isinstance(values, pa.ChunkedArray) and values.num_chunks > 1 and \
+            pa.types.is_dictionary(values.type):
+        # one dictionary for all chunks (a store read has one per part file, mostly the
+        # same texts): the regex runs once per distinct text of the read, not of each file
+        values = values.unify_dictionaries()
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     parts = []
+    seen = flags = None
     for c in chunks:
         if pa.types.is_dictionary(c.type):
-            flags = _distinct_mask(c.dictionary, lex)
+            if seen is None or not (c.dictionary is seen or c.dictionary.equals(seen)):
+                seen, flags = c.dictionary, _distinct_mask(c.dictionary, lex)
             idx = c.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
             parts.append(np.where(idx >= 0, flags[np.maximum(idx, 0)] if len(flags) else False,
                                   False))
