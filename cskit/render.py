@@ -63,8 +63,11 @@ def stderr_console() -> Console:
 def _plain_file(file: TextIO) -> bool:
     """Whether rich would print to ``file`` without styles, as it is: not a terminal, no
     colour or terminal forced by the environment, not inside a notebook."""
-    return (not file.isatty()
-            and not any(os.environ.get(v) for v in ("FORCE_COLOR", "TTY_COMPATIBLE"))
+    try:
+        tty = bool(file.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed file: rich says no terminal
+        tty = False
+    return (not tty and not any(os.environ.get(v) for v in ("FORCE_COLOR", "TTY_COMPATIBLE"))
             and "IPython" not in sys.modules)
 
 
