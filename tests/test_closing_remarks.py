@@ -203,7 +203,7 @@ def test_chunks_with_their_own_dictionaries_judged_once_per_text(monkeypatch):
     real = closing._distinct_mask
     monkeypatch.setattr(closing, "_distinct_mask", lambda v, lex: calls.append(len(v)) or real(v, lex))
     got = closing_mask(pa.chunked_array(chunks))
-    assert calls == [len(set(t for t in texts if t))]  # one pass over the distinct texts
+    assert calls == [len({t for t in texts if t})]  # one pass over the distinct texts
     monkeypatch.setattr(closing, "_distinct_mask", real)
     want = [bool(closing_mask(pa.array([t]))[0]) if t else False for t in texts]
     assert got.tolist() == want

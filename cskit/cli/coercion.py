@@ -50,32 +50,24 @@ def _fast(annotation, info, value, param, ctx):
                                      case_sensitive=info.case_sensitive, ctx=ctx)
         except ValueError:
             raise _Unsupported from None  # typer says which choices there are
-    if annotation is str:
-        if t is str:
-            return value
-    elif annotation is bool:
-        if t is bool:
-            return value
-    elif annotation is int:
+    if (annotation is str and t is str) or (annotation is bool and t is bool):
+        return value
+    if annotation is int:
         if t is str and _INT.fullmatch(value):
             value, t = int(value), int
         if t is int and _in_range(value, info):
             return value
     elif annotation is float:
-        if t is str and _FLOAT.fullmatch(value):
-            value, t = float(value), float
-        elif t is int:
+        if (t is str and _FLOAT.fullmatch(value)) or t is int:
             value, t = float(value), float
         if t is float and _in_range(value, info):
             return value
-    elif annotation is Path and info.path_type is None:
-        if t is str and value:
-            from typer._param_types import coerce_cli_path
+    elif annotation is Path and info.path_type is None and t is str and value:
+        from typer._param_types import coerce_cli_path
 
-            return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
-    elif annotation == list[str]:
-        if t in (list, tuple) and all(type(v) is str for v in value):
-            return list(value)
+        return coerce_cli_path(Path(value), info, path_type=Path, param=param, ctx=ctx)
+    elif annotation == list[str] and t in (list, tuple) and all(type(v) is str for v in value):
+        return list(value)
     raise _Unsupported
 
 
