@@ -84,6 +84,10 @@ except SystemExit as e:
     if e.code: raise
 """ + PEAK
 
+# what no `cskit kpi` can do without, in a fresh process: Python and the imports of pandas
+# and pyarrow's Parquet and dataset modules (the floor of a cold start, ``imports_floor``)
+IMPORTS = "import pandas, pyarrow.parquet, pyarrow.dataset\n" + PEAK
+
 # the floor: the columns `cskit kpi` reads (argv[3], comma-separated), read with pyarrow into
 # memory, nothing else imported; argv[2] = "all" reads the whole store, "largest" only its
 # largest shop-month partition
@@ -195,7 +199,8 @@ def main() -> None:
         steps = {"kpi_day": (KPI, str(store), "day", "csv"),
                  "kpi_agent": (KPI, str(store), "agent", "csv"),
                  "kpi_table": (KPI, str(store), "day", "table"),  # what a person runs
-                 "floor": (FLOOR, str(store), "all", cols)}
+                 "floor": (FLOOR, str(store), "all", cols),
+                 "imports_floor": (IMPORTS,)}
         if have_duck:
             steps["duckdb"] = (DUCK, str(store))
         times: dict[str, list[float]] = {k: [] for k in steps}
@@ -212,7 +217,7 @@ def main() -> None:
                 outs[name] = out
             loads.append(os.getloadavg()[0])
         row["load_avg_1min"] = f"{min(loads):.1f}-{max(loads):.1f}"
-        for name in ("kpi_day", "kpi_agent", "kpi_table", "floor", "duckdb"):
+        for name in ("kpi_day", "kpi_agent", "kpi_table", "floor", "imports_floor", "duckdb"):
             if name in times:
                 row[f"{name}_s"] = round(median(times[name]), 2)
                 row[f"{name}_cpu_s"] = round(median(cpus[name]), 2)

@@ -60,6 +60,66 @@ def stderr_console() -> Console:
     return _console(sys.stderr)
 
 
+def _plain_file(file: TextIO) -> bool:
+    """Whether rich would print to ``file`` without styles, as it is: not a terminal, no
+    colour or terminal forced by the environment, not inside a notebook."""
+    try:
+        tty = bool(file.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed file: rich says no terminal
+        tty = False
+    return (not tty and not any(os.environ.get(v) for v in ("FORCE_COLOR", "TTY_COMPATIBLE"))
+            and "IPython" not in sys.modules)
+
+
+class _PipeConsole:
+    """What :func:`print_table` asks of a console printing to a pipe or a file (240 columns,
+    no styles), without rich's Console: the table is written as text by
+    :mod:`cskit.plain_table`; whatever that cannot draw goes to a real rich Console made
+    then (same width, same settings as :func:`_console`)."""
+
+    color_system = None
+    record = False
+
+    def __init__(self, file: TextIO):
+        self.file = file
+        self.width = _PIPE_WIDTH
+        self._rich = None
+
+    def print(self, *objects, **kw) -> None:
+        if (len(objects) == 1 and isinstance(objects[0], str) and kw.get("markup") is False
+                and set(kw) <= {"markup", "style"}):
+            text = objects[0]
+            if len(text) * 2 <= self.width and text.isprintable() and text.strip() == text \
+                    and text.count(":") <= 1:
+                self.file.write(text + "\n")  # a style prints nothing on a pipe
+                return
+        if self._rich is None:
+            from rich.console import Console
+
+            self._rich = Console(file=self.file, force_terminal=None, no_color=True,
+                                 width=self.width, highlight=False, soft_wrap=False,
+                                 markup=False)
+        self._rich.width = self.width
+        self._rich.print(*objects, **kw)
+
+
+def print_line(text: str, file: TextIO | None = None) -> None:
+    """``text`` and a line break on ``file`` (stderr by default) as
+    ``_console(file).print(text, markup=False)`` prints it.  A line that rich would print
+    as it is (not a terminal, no colour forced, printable, no leading or trailing space, no
+    ``:name:`` rich could read as an emoji code, surely narrower than the console) is
+    written directly: a note needs no rich (about 30 ms of imports on a cold start)."""
+    file = file or sys.stderr
+    if _plain_file(file):
+        _PipeConsole(file).print(text, markup=False)
+        return
+    _console(file).print(text, markup=False)
+
+
+#: the width of a table printed to a pipe or a file (wide enough for CJK tables)
+_PIPE_WIDTH = 240
+
+
 def _console(file: TextIO) -> Console:
     from rich.console import Console
 
@@ -67,7 +127,7 @@ def _console(file: TextIO) -> Console:
     # non-TTY: no colour, wide enough for CJK tables; never markup: data is never interpreted
     # (a shop named "[/red]店" is printed as written)
     return Console(file=file, force_terminal=None, no_color=not tty or bool(os.environ.get("NO_COLOR")),
-                   width=None if tty else 240, highlight=False, soft_wrap=False, markup=False)
+                   width=None if tty else _PIPE_WIDTH, highlight=False, soft_wrap=False, markup=False)
 
 
 #: control characters (C0 but the newline, DEL, C1): ESC in a name or a message would
@@ -286,12 +346,12 @@ def _unit_split(label: str) -> tuple[str, str] | None:
 
 
 def _fold(label: str, width: int) -> list[str]:
-    from rich.cells import cell_len
-    from rich.console import Console
     from rich.text import Text
 
-    probe = Console(width=cell_len(label) + 8)
-    return [str(line).strip() for line in Text(label).wrap(probe, width, overflow="fold")]
+    # rich's wrap uses its console only to justify, and the default justification does
+    # nothing: no Console is needed (importing rich.console costs ~30 ms of a cold start);
+    # tests/test_render_fit.py compares this with a wrap on a Console
+    return [str(line).strip() for line in Text(label).wrap(None, width, overflow="fold")]
 
 
 def header_width(label: str) -> int:
@@ -549,8 +609,6 @@ def emit(frame: pd.DataFrame, cols: list[Column], fmt: str, *, out: TextIO | Non
     """Write ``frame`` in ``fmt`` to ``out`` (stdout by default).  Tables fit the
     console (the terminal's width, 240 columns for a pipe or file) unless ``wide``;
     ``wide_option``: the command has ``--wide`` (named in the dropped-columns note)."""
-    from rich.console import Console
-
     out = out or sys.stdout
     if fmt == "xlsx":  # ``out``: a binary file (``cskit.cli.app.output_file(..., fmt="xlsx")``)
         from cskit.xlsx import Sheet, xlsx_bytes
@@ -562,7 +620,12 @@ def emit(frame: pd.DataFrame, cols: list[Column], fmt: str, *, out: TextIO | Non
         write_csv(frame, cols, out, excel=excel, lang=lang)
     elif fmt == "json":
         write_json(frame, cols, out, meta=meta)
+    elif _plain_file(out):  # a pipe or a file: no rich Console unless the table needs it
+        print_table(_PipeConsole(out), frame, cols, lang=lang, title=title, total_row=total_row,
+                    wide=wide, wide_option=wide_option)
     else:
+        from rich.console import Console
+
         console = _console(out) if out in (sys.stdout, sys.stderr) else Console(
             file=out, no_color=True, width=240, highlight=False, soft_wrap=False, markup=False)
         print_table(console, frame, cols, lang=lang, title=title, total_row=total_row, wide=wide,

@@ -53,8 +53,9 @@ import pyarrow.parquet as pq
 
 from cskit import schema
 from cskit.errors import StoreError
-from cskit.readers.common import arrow_str, one_chunk
-from cskit.versions import merge_versions
+
+# (writing only: cskit.readers.common (the ingest readers) and cskit.versions are imported
+# where they are used, so that reading the store, as `cskit kpi` does, does not load them)
 
 MANIFEST = "_cskit_manifest.json"
 LOCK = "_cskit.lock"
@@ -94,6 +95,8 @@ _SAMPLE, _FEW = 8192, 4096
 def _text_values(s: pd.Series) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray | None]:
     """The values ``_hash_text`` hashes (missing → "\x00") as arrow binary, plus, for
     low-cardinality columns, the index of each row's value in that (distinct-values) array."""
+    from cskit.readers.common import arrow_str
+
     arr = arrow_str(s)
     if arr.null_count:
         arr = pc.fill_null(arr, pa.scalar("\x00", arr.type))
@@ -201,6 +204,8 @@ def _occurrences(src: pd.Series, base: np.ndarray) -> tuple[np.ndarray, bool]:
     """Occurrence number of each row among rows with the same source file and identity
     hash (``groupby([src, base], sort=False).cumcount()``), and whether the hashes are
     all distinct (then so are the keys made from them)."""
+    from cskit.readers.common import arrow_str
+
     arr = arrow_str(src)
     if len(arr) and arr.null_count == 0:
         if _distinct(base):
@@ -726,6 +731,8 @@ class Transaction:
         show now.  Counts it in ``stats``: a new order is added, a changed one updated,
         and a version that changes nothing (the same, older, or less precise) a
         duplicate."""
+        from cskit.versions import merge_versions
+
         ids = ["_k1", "_k2"]
         cols = schema.columns(schema.ORDERS)
         stored = self._stored_versions(schema.ORDERS, keyed)
@@ -752,6 +759,8 @@ class Transaction:
         """The rows to write as arrow, in the part files' types but without ``_batch``
         (added per file), and the part files' schema — what ``Table.from_pandas(rows,
         schema=...)`` gives, pandas metadata included (it does not depend on the rows)."""
+        from cskit.readers.common import one_chunk
+
         sch = schema.SCHEMAS[kind]
         full = pa.schema(list(sch) + [pa.field("_k1", pa.uint64()), pa.field("_k2", pa.uint64()),
                                       pa.field("_h", pa.uint64()), pa.field("_batch", pa.int64())])
@@ -913,6 +922,8 @@ def _partitions(kind: str, keyed: pd.DataFrame) -> list[tuple[str, str | None, n
     ``keyed.groupby(["shop", month], sort=True, dropna=False)`` (month = ``YYYY-MM`` of the
     kind's time column).  Without missing shops or times this is a sort of integer codes;
     otherwise the groupby itself."""
+    from cskit.readers.common import arrow_str
+
     tcol = schema.TIME_COLUMN[kind]
     shop = keyed["shop"]
     times = keyed[tcol].to_numpy(dtype="datetime64[s]") if tcol else None

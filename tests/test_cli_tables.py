@@ -58,6 +58,7 @@ def test_commands_fit_a_terminal_of_this_width(store, args, width, monkeypatch):
 
     monkeypatch.setattr(render, "_console", lambda file: Console(
         file=file, width=width, no_color=True, highlight=False, soft_wrap=False))
+    monkeypatch.setattr(render, "_plain_file", lambda file: False)  # a terminal, not a pipe
     r = run(*args, "--store", store, *DAY)
     assert r.exit_code == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -79,6 +80,7 @@ def test_narrow_agent_table_keeps_rate_median_conversion_and_sales(store, width,
 
     monkeypatch.setattr(render, "_console", lambda file: Console(
         file=file, width=width, no_color=True, highlight=False, soft_wrap=False))
+    monkeypatch.setattr(render, "_plain_file", lambda file: False)  # a terminal, not a pipe
     r = run("kpi", "--by", "agent", "--store", store, *DAY)
     assert r.exit_code == 0, r.stderr
     flat = r.stdout.replace("\n", "")

@@ -166,3 +166,45 @@ def test_qc_flags_closing_only_as_low_severity(store):
     assert got == [("b1", "好的，谢谢！", "closing_unanswered", "low"),
                    ("b2", "什么时候发货", "slow_reply", "medium"),
                    ("b2", "好的", "slow_reply", "medium")]
+
+
+def test_phrases_are_normalised_as_one_by_one():
+    """The lexicon's phrases and particles, normalised in one pass (one regex compile), are
+    those normalising each text alone gives: non-empty, first occurrence kept, in order."""
+    import tomllib
+
+    import pyarrow as pa
+
+    from cskit.metrics.closing import _normalise, _path
+
+    doc = tomllib.loads(_path("closing_remarks.toml").read_text(encoding="utf-8"))
+
+    def one_by_one(texts):
+        normed = [_normalise(pa.array([str(t)], type=pa.large_string()))[0].as_py()
+                  for t in texts]
+        return tuple(dict.fromkeys(n for n in normed if n))
+
+    texts = doc["phrases"] + ["  好的！ ", "", "👍🏻", "好的"]
+    lex = ClosingRemarks(texts, doc["particles"])
+    assert lex.phrases == one_by_one(texts)
+    assert lex.particles == one_by_one(doc["particles"])
+    assert ClosingRemarks(["好", "  "], []).particles == ()
+
+
+def test_chunks_with_their_own_dictionaries_judged_once_per_text(monkeypatch):
+    """A store read has one dictionary per part file: the flags are those of each text alone,
+    and the regex runs once for all chunks (their dictionaries unified), not once per chunk."""
+    from cskit.metrics import closing
+
+    texts = ["好的", "在吗", None, "谢谢亲", "好的", "发什么快递", "嗯嗯", None, "谢谢亲", "好的👌"]
+    chunks = [pa.array(texts[:4]).dictionary_encode(), pa.array(texts[4:7]).dictionary_encode(),
+              pa.array(texts[7:]).dictionary_encode(), pa.array([], pa.string()).dictionary_encode()]
+    calls = []
+    real = closing._distinct_mask
+    monkeypatch.setattr(closing, "_distinct_mask", lambda v, lex: calls.append(len(v)) or real(v, lex))
+    got = closing_mask(pa.chunked_array(chunks))
+    assert calls == [len({t for t in texts if t})]  # one pass over the distinct texts
+    monkeypatch.setattr(closing, "_distinct_mask", real)
+    want = [bool(closing_mask(pa.array([t]))[0]) if t else False for t in texts]
+    assert got.tolist() == want
+    assert want[:2] == [True, False] and want[3] is True

@@ -39,7 +39,9 @@ def test_import_cli_is_light():
 
 def test_kpi_does_not_load_charts_or_tokenizer(tmp_path):
     """`cskit kpi` needs pandas and pyarrow, but not matplotlib or jieba (nor the lost/qc
-    lexicons behind ``cskit.text``)."""
+    lexicons behind ``cskit.text``), nor pydantic (typer's option conversion: plain option
+    values are converted by cskit.cli.coercion).  As CSV it loads no rich either (notes are
+    written by cskit.render.print_line), nor the ingest readers behind the store's writes."""
     store = chat_store(tmp_path, [
         "店A,pdd,c1,b1,,buyer,2026-11-02 10:00:00,在吗,text,m1",
         "店A,pdd,c1,b1,a1,agent,2026-11-02 10:01:00,在的亲,text,m2",
@@ -50,5 +52,20 @@ def test_kpi_does_not_load_charts_or_tokenizer(tmp_path):
     loaded = _loaded(code, str(store))
     assert "pandas" in loaded and "pyarrow" in loaded  # it did compute
     for heavy in ("matplotlib", "jieba", "cskit.charts", "cskit.text.lost", "cskit.text.qc",
-                  "cskit.text.lexicon"):
+                  "cskit.text.lexicon", "pydantic", "rich", "cskit.readers", "cskit.versions"):
         assert heavy not in loaded, heavy
+
+
+def test_kpi_table_to_a_pipe_loads_no_rich_console(tmp_path):
+    """`cskit kpi` as a table on a pipe: the table is written as text (cskit.plain_table via
+    cskit.render._PipeConsole); rich's Console (about 30 ms of imports) is not loaded."""
+    store = chat_store(tmp_path, [
+        "店A,pdd,c1,b1,,buyer,2026-11-02 10:00:00,在吗,text,m1",
+        "店A,pdd,c1,b1,a1,agent,2026-11-02 10:01:00,在的亲,text,m2",
+    ])
+    code = ("import sys\nfrom cskit.cli import app\n"
+            "try:\n    app(['kpi', '--store', sys.argv[1]])\n"
+            "except SystemExit as e:\n    assert not e.code, e.code")
+    loaded = _loaded(code, str(store))
+    assert "cskit.plain_table" in loaded  # it did draw a table
+    assert "rich.console" not in loaded and "pydantic" not in loaded

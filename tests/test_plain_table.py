@@ -70,3 +70,32 @@ def test_plain_table_draws_the_common_case_and_declines_a_fold():
     assert "│ 店A  │        1 │       50.0% │" in text.splitlines()
     lay.cells["n"][0] = "1" * 40  # wider than its column: rich folds it
     assert plain_text(lay, "zh", "标题", 120, None, heads, None) is None
+
+
+PIPE_CASES = [(seed, lang, title, total, wide) for seed in range(8) for lang in ("zh", "en")
+              for title, total, wide in ((None, False, False), ("5分钟回复率 · 全部日期", True, False),
+                                         ("a title far wider than any table could be " * 6, True,
+                                          True), ("标题", False, False))]
+
+
+@pytest.mark.parametrize("seed,lang,title,total,wide", PIPE_CASES)
+def test_emit_to_a_pipe_equals_rich(seed, lang, title, total, wide, monkeypatch):
+    """A table emitted to a pipe or a file goes through cskit.render._PipeConsole (no rich
+    Console unless a part needs rich): the same characters as a rich Console of 240 columns
+    without styles, narrow-column notes included."""
+    from cskit.render import emit
+
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    rng = random.Random(100 + seed)
+    many = COLS + [Column(f"c{i}", f"很长的一个指标名称第{i}项(秒)", f"a long metric name number {i} (s)",
+                          "seconds", optional=i % 2) for i in range(12)]
+    frame = _frame(rng, rows=rng.choice([0, 1, 7, 40]), shops=rng.choice([1, 3]))
+    for i in range(12):
+        frame[f"c{i}"] = [rng.choice([1.5, None, 123456.0]) for _ in range(len(frame))]
+    cols = rng.sample(many, k=rng.randrange(2, len(many) + 1))
+    total_row = {"n": 999, "r": 0.5, "y": 10.0} if total else None
+    kw = {"lang": lang, "title": title, "total_row": total_row, "wide": wide}
+    ours = io.StringIO()
+    emit(frame, cols, "table", out=ours, **kw)
+    assert ours.getvalue() == _print(frame, cols, 240, record=False, **kw)

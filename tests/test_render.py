@@ -7,6 +7,7 @@ import io
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -70,3 +71,25 @@ def test_csv_and_json_of_a_mixed_frame():
     buf = io.StringIO()
     write_json(frame, cols, buf)
     assert '"consult_buyers": 12,' in buf.getvalue() and '"reply_rate": null' in buf.getvalue()
+
+
+@pytest.mark.parametrize("text", [
+    "note: 仓库里没有 店A 覆盖统计期的订单（请先 cskit ingest 订单导出），询单转化与销售额留空",
+    "note: shop A has no orders covering the period",
+    "note: 茶:tea: 店",  # an emoji code rich replaces
+    " note: leading space", "note: trailing space ", "note:\ta tab", "note: \x1b[31mred",
+    "note: " + "很长" * 70,  # wider than the console: rich wraps it
+    "note: [bold]not markup[/bold]", "", "note: 全角\u3000空格",
+])
+def test_print_line_prints_what_rich_prints(text, monkeypatch):
+    """A note written without rich (cskit.render.print_line) is byte for byte rich's."""
+    import io
+
+    from cskit.render import _console, print_line
+
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    ours, theirs = io.StringIO(), io.StringIO()
+    print_line(text, ours)
+    _console(theirs).print(text, markup=False)
+    assert ours.getvalue() == theirs.getvalue()

@@ -127,3 +127,22 @@ def test_agent_names_within_their_shop():
     got = agent_names(pd.Series(["店A", "店A", "店B", "店B"], dtype="category"),
                       pd.Series(["店A:小美", None, "店B:小美", "阿强"]))
     assert got.tolist() == ["小美", None, "小美", "阿强"]
+
+
+def test_fold_without_a_console_is_richs_wrap():
+    """cskit.render._fold wraps a header as rich's Text.wrap on a Console does (the console
+    only justifies, and the default justification does nothing), for every registry label."""
+    from rich.cells import cell_len
+    from rich.console import Console
+    from rich.text import Text
+
+    from cskit.metrics.registry import KPIS
+    from cskit.render import _fold
+
+    labels = [lab for k in KPIS for lab in (k.label_zh, k.label_en)]
+    labels += ["首次响应中位数(秒)", "Unreplied buyers", "a  b", " 前后 空格 ", "表情😀很长很长"]
+    for label in labels:
+        probe = Console(width=cell_len(label) + 8)
+        for w in range(1, cell_len(label) + 2):
+            want = [str(line).strip() for line in Text(label).wrap(probe, w, overflow="fold")]
+            assert _fold(label, w) == want, (label, w)

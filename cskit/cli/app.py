@@ -18,8 +18,11 @@ from typing import Annotated, Optional
 import typer
 
 from cskit import __version__
+from cskit.cli import coercion
 from cskit.errors import CskitError, ExitCode
 from cskit.i18n import tr
+
+coercion.install()  # option values without pydantic where typer's result is plain
 
 app = typer.Typer(
     name="cskit",

@@ -15,7 +15,7 @@ from cskit.cli.options import (AnchorOpt, AnchorOption, Fmt, LookbackOpt, RuleOp
 from cskit.cli.options import EngineOpt, EngineOption, SchedulerOpt, WorkersOpt, check_excel
 from cskit.memory import reuse_freed_memory
 from cskit.i18n import tr
-from cskit.render import Column, emit, machine_value, stderr_console
+from cskit.render import Column, emit, machine_value, print_line, stderr_console
 
 
 class ByOpt(str, Enum):
@@ -84,13 +84,12 @@ def _note_unknown(unknown: dict, lang: str, *, total_shops: bool) -> None:
 
     if not unknown:
         return
-    con = stderr_console()
     for shop, info in unknown.items():
-        con.print("note: " + unknown_note(shop, info, lang), markup=False)
+        print_line("note: " + unknown_note(shop, info, lang))
     if total_shops:
         names = "、".join(unknown) if lang == "zh" else ", ".join(unknown)
-        con.print("note: " + tr("the total's conversion and sales cover only shops whose orders "
-                                "can be matched (not {names})", lang, names=names), markup=False)
+        print_line("note: " + tr("the total's conversion and sales cover only shops whose orders "
+                                 "can be matched (not {names})", lang, names=names))
 
 
 #: what a narrow table leaves out first (rank 2, right to left), then next (rank 1), so that
@@ -183,9 +182,9 @@ def run_kpi(store, *, shops=None, period, rule, by="day", fmt="table", lang="zh"
         cols = kpi_columns(keys, rule)
         _note_unknown(unknown, lang, total_shops=by == "agent" and frame["shop"].nunique() > 1)
         if by in CONVERSION_BYS and (meta.get("total") or meta).get("pending"):
-            stderr_console().print(
+            print_line(
                 "note: " + tr("some inquiries are less than {days:g} days old; their conversion can "
-                              "still rise (pending)", days=attr.window_days), markup=False)
+                              "still rise (pending)", days=attr.window_days))
         title = f"{name_zh} · {period.label(lang)} · 回复窗口 {rule.window_label}" if lang == "zh" else \
             f"{name_en} · {period.label(lang)} · reply window {rule.window_label}"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta,
