@@ -90,13 +90,18 @@ def main(argv=None) -> int:
     ap.add_argument("--labels", type=Path, default=LABELS)
     ap.add_argument("--lexicon", type=Path, default=None)
     ap.add_argument("--errors", action="store_true",
-                    help="list the session ids (not their text) the classifier got wrong")
+                    help="list the session ids (not their text) the classifier got wrong, with "
+                         "gold and predicted reason, for every part scored")
     ap.add_argument("--parts", nargs="+", choices=("tune", "report"), default=["tune", "report"],
                     help="which parts to score (default both); `--parts tune` while tuning "
                          "keeps the report part unseen")
     ap.add_argument("--folds", action="store_true",
-                    help="also score the tune part's two halves (split by another hash of the "
+                    help="also score each part's two halves (split by another hash of the "
                          "session id): a rule that helps one half only is fitted, not general")
+    ap.add_argument("--all", action="store_true",
+                    help="also score all labelled conversations together (both parts, and with "
+                         "--folds its two halves): since round 4 the old report part is tuning "
+                         "data too, so tune and check on all of them, fold by fold")
     args = ap.parse_args(argv)
     lex = load_lost_lexicon(args.lexicon)
     labels = read_labels(args.labels)
@@ -110,24 +115,26 @@ def main(argv=None) -> int:
     labels = labels.assign(pred=pred.loc[labels["session_id"], "primary_id"].to_numpy())
     ids = list(dict.fromkeys([r.id for r in lex.reasons] + ["other"]
                              + sorted(set(labels["label"]) | set(labels["pred"]))))
-    for part in args.parts:
-        sub = labels[labels["part"] == part]
+    parts = list(args.parts) + (["all"] if args.all else [])
+    for part in parts:
+        sub = labels if part == "all" else labels[labels["part"] == part]
         gold, got = sub["label"].tolist(), sub["pred"].tolist()
         table, acc = scores(gold, got, ids)
         print(f"== {part} part: {len(sub)} conversations · primary accuracy {acc:.3f}")
         print(table)
         print(confusion(gold, got, ids))
         print()
-        if args.errors and part == "tune":
+        if args.errors and part != "all":
             for s, g, p in zip(sub["session_id"], gold, got):
                 if g != p:
                     print(f"  {s}: gold {g}  got {p}")
             print()
-        if args.folds and part == "tune":
+        if args.folds:
             for f in (0, 1):
                 half = sub[sub["session_id"].map(fold) == f]
                 _, acc_f = scores(half["label"].tolist(), half["pred"].tolist(), ids)
-                print(f"   tune fold {f}: {len(half)} conversations · primary accuracy {acc_f:.3f}")
+                print(f"   {part} fold {f}: {len(half)} conversations · "
+                      f"primary accuracy {acc_f:.3f}")
             print()
     res = eval_lost.evaluate(eval_lost.load(eval_lost.DEFAULT_DATA), lex)
     print(f"== committed set tests/data/lost_labelled.jsonl: {res['n']} lines · "

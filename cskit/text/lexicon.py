@@ -181,6 +181,10 @@ class Reason:
     #: once their weighted score reaches this value: a 在吗 answered with 您的订单已出库 is a
     #: service contact, not a lost sale.  0: never (the agent alone is no reason)
     agent_alone: float = 0.0
+    #: weight of this reason's whole score on a pre-sale day (``grammar.presale_patterns``:
+    #: the buyer says they have not bought yet): 1 = unchanged; the packaged ``aftersale``
+    #: 0.5 — service talk about an order is less likely from a buyer who has none
+    presale_factor: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -333,7 +337,8 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
         if not isinstance(body, dict):
             raise src.fail(path, "must be a table")
         src.unknown(body, ("name", "absorbs", "takes_over", "takes_over_at", "counts_as_other",
-                           "agent_factor", "agent_alone") + _TERM_TABLES, path)
+                           "agent_factor", "agent_alone", "presale_factor") + _TERM_TABLES,
+                    path)
         as_other = body.get("counts_as_other", False)
         if not isinstance(as_other, bool):
             raise src.fail(f"{path}.counts_as_other", "must be true or false")
@@ -348,7 +353,8 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
                    counts_as_other=as_other,
                    agent_factor=(src.number(body, "agent_factor", path, 0.0, lo=0, hi=1)
                                  if "agent_factor" in body else None),
-                   agent_alone=src.number(body, "agent_alone", path, 0.0))
+                   agent_alone=src.number(body, "agent_alone", path, 0.0),
+                   presale_factor=src.number(body, "presale_factor", path, 1.0, lo=0, hi=1))
         if not (r.terms or r.negatable or r.patterns or r.fallback):
             raise src.fail(path, "has no terms, negatable, patterns or fallback words")
         reasons.append(r)

@@ -562,6 +562,10 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
             ctx = score_texts(at[tcol].reset_index(drop=True)[known], acode[known], n_units, lex)
             text_scores = text_scores + _agent_context(ctx, text_scores, bt[tcol], ucode, lex)
     text_scores = _take_over(text_scores, lex)
+    pf = np.array([r.presale_factor for r in lex.reasons])
+    if n_units and (pf != 1).any():  # the buyer has not bought yet: reasons' presale_factor
+        pre = presale_days(bt[tcol].reset_index(drop=True), ucode, n_units, lex)
+        text_scores[pre] *= pf[None, :]
     # a reason the buyer never raised is listed only when it is the day's topic (the
     # primary): the agent's boilerplate (七天无理由, 运费险) adds no secondary reasons
     top = np.zeros_like(own)
