@@ -419,7 +419,7 @@ def presale_days(texts, unit: np.ndarray, n_units: int, lex: LostLexicon) -> np.
     return out
 
 
-def _agent_context(ctx: np.ndarray, own: np.ndarray, buyer_texts, ucode: np.ndarray,
+def _agent_context(ctx: np.ndarray, own: np.ndarray, pre: np.ndarray,
                    lex: LostLexicon) -> np.ndarray:
     """What the agents' turns (scores ``ctx``) add to the buyer's own scores ``own``.
 
@@ -434,7 +434,6 @@ def _agent_context(ctx: np.ndarray, own: np.ndarray, buyer_texts, ucode: np.ndar
     base = np.full(len(lex.reasons), g.agent_factor)
     af = np.array([g.agent_factor if r.agent_factor is None else r.agent_factor
                    for r in lex.reasons])
-    pre = presale_days(buyer_texts.reset_index(drop=True), ucode, n_units, lex)
     add = ctx * np.where(pre[:, None], base[None, :], af[None, :])
     at = np.array([r.agent_alone for r in lex.reasons])
     alone = (at > 0) & (g.agent_factor > 0)
@@ -555,16 +554,16 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     ucode = codes[0]
     text_scores = score_texts(bt[tcol].reset_index(drop=True), ucode, n_units, lex)
     own = _take_over(text_scores, lex) > 0  # reasons the buyer raised themselves
+    pre = presale_days(bt[tcol].reset_index(drop=True), ucode, n_units, lex)
     if at is not None and len(at):
         acode = codes[2]
         known = acode >= 0
         if known.any():
             ctx = score_texts(at[tcol].reset_index(drop=True)[known], acode[known], n_units, lex)
-            text_scores = text_scores + _agent_context(ctx, text_scores, bt[tcol], ucode, lex)
+            text_scores = text_scores + _agent_context(ctx, text_scores, pre, lex)
     text_scores = _take_over(text_scores, lex)
     pf = np.array([r.presale_factor for r in lex.reasons])
     if n_units and (pf != 1).any():  # the buyer has not bought yet: reasons' presale_factor
-        pre = presale_days(bt[tcol].reset_index(drop=True), ucode, n_units, lex)
         text_scores[pre] *= pf[None, :]
     # a reason the buyer never raised is listed only when it is the day's topic (the
     # primary): the agent's boilerplate (七天无理由, 运费险) adds no secondary reasons
