@@ -619,3 +619,17 @@ def test_presale_factor_is_a_number_between_0_and_1(tmp_path):
 def test_round4_meanings(texts, rid):
     row = one(*texts)
     assert row["primary_id"] == rid, (texts, row["reasons"])
+
+
+@pytest.mark.parametrize("texts,rid", [
+    # an order's state the buyer states, and an order they name as theirs
+    (("已经确认收货了 帮个忙",), "aftersale"), (("我刚拍的地址选错了",), "aftersale"),
+    (("怎么那么久还不发货",), "aftersale"),
+    # 我的快递 asked about still shows an order the buyer has (takes the delivery question)
+    (("我的快递什么时候能到", "明天能到吗"), "aftersale"),
+    # …while the same delivery question without it stays pre-sale
+    (("明天能到吗",), "logistics"),
+])
+def test_round4_order_possession(texts, rid):
+    row = one(*texts)
+    assert row["primary_id"] == rid, (texts, row["reasons"])
