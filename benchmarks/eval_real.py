@@ -92,16 +92,14 @@ def main(argv=None) -> int:
     ap.add_argument("--errors", action="store_true",
                     help="list the session ids (not their text) the classifier got wrong, with "
                          "gold and predicted reason, for every part scored")
-    ap.add_argument("--parts", nargs="+", choices=("tune", "report"), default=["tune", "report"],
-                    help="which parts to score (default both); `--parts tune` while tuning "
-                         "keeps the report part unseen")
+    ap.add_argument("--parts", nargs="+", choices=("tune", "report", "all"),
+                    default=["tune", "report", "all"],
+                    help="which parts to score (default all three). Since round 4 (2026-12-07, "
+                         "third session) the old report part is tuning data too: `--parts all "
+                         "--folds` is the check")
     ap.add_argument("--folds", action="store_true",
                     help="also score each part's two halves (split by another hash of the "
                          "session id): a rule that helps one half only is fitted, not general")
-    ap.add_argument("--all", action="store_true",
-                    help="also score all labelled conversations together (both parts, and with "
-                         "--folds its two halves): since round 4 the old report part is tuning "
-                         "data too, so tune and check on all of them, fold by fold")
     args = ap.parse_args(argv)
     lex = load_lost_lexicon(args.lexicon)
     labels = read_labels(args.labels)
@@ -115,8 +113,7 @@ def main(argv=None) -> int:
     labels = labels.assign(pred=pred.loc[labels["session_id"], "primary_id"].to_numpy())
     ids = list(dict.fromkeys([r.id for r in lex.reasons] + ["other"]
                              + sorted(set(labels["label"]) | set(labels["pred"]))))
-    parts = list(args.parts) + (["all"] if args.all else [])
-    for part in parts:
+    for part in args.parts:
         sub = labels if part == "all" else labels[labels["part"] == part]
         gold, got = sub["label"].tolist(), sub["pred"].tolist()
         table, acc = scores(gold, got, ids)
