@@ -633,3 +633,17 @@ def test_round4_meanings(texts, rid):
 def test_round4_order_possession(texts, rid):
     row = one(*texts)
     assert row["primary_id"] == rid, (texts, row["reasons"])
+
+
+def test_the_agent_inviting_the_buyer_to_buy_marks_a_presale_day(tmp_path):
+    ask = ("buyer", "什么时候到")
+    assert convo(ask, ("agent", "订单预计明天送达"))["primary_id"] == "aftersale"
+    # 放心购买 / 欢迎下单: the buyer has not bought, the agent's order words weigh 0.3
+    for invite in ("亲，放心购买", "欢迎下单哦", "建议您优先下单"):
+        row = convo(ask, ("agent", "订单预计明天送达"), ("agent", invite))
+        assert row["primary_id"] == "logistics", invite
+    bad = tmp_path / "bad.toml"
+    bad.write_text('extends = "default"\n[grammar]\nagent_presale_patterns = ["(x"]\n',
+                   encoding="utf-8")
+    with pytest.raises(UsageError, match=r"grammar.agent_presale_patterns\[0\]"):
+        load_lost_lexicon(bad)

@@ -220,6 +220,9 @@ class Grammar:
     #: reason's own ``agent_factor`` and ``agent_alone`` do not apply (the agent's 订单 /
     #: 申请售后 boilerplate then answers a pre-sale question)
     presale_patterns: tuple[str, ...] = ()
+    #: the same over the agents' turns: the agent invites the buyer to buy (放心购买,
+    #: 欢迎下单, 建议您下单), so the buyer has not bought yet
+    agent_presale_patterns: tuple[str, ...] = ()
 
     @property
     def words(self) -> frozenset[str]:
@@ -274,7 +277,8 @@ _LOST_TOP = ("version", "extends", "grammar", "signals", "reasons")
 _GRAMMAR_KEYS = ("negators", "negation_window", "question_factor", "min_score",
                  "question_endings", "question_tail", "question_words", "worry_endings",
                  "clause_breaks", "waivers", "reassurances", "other", "priority",
-                 "agent_factor", "quote_patterns", "presale_patterns")
+                 "agent_factor", "quote_patterns", "presale_patterns",
+                 "agent_presale_patterns")
 
 
 def _weights(src: _Src, doc: dict, key: str, path: str, regex: bool = False) -> dict[str, float]:
@@ -318,8 +322,9 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
         agent_factor=src.number(g, "agent_factor", "grammar", 0.0, lo=0, hi=1),
         quote_patterns=tuple(src.strings(g, "quote_patterns", "grammar", [])),
         presale_patterns=tuple(src.strings(g, "presale_patterns", "grammar", [])),
+        agent_presale_patterns=tuple(src.strings(g, "agent_presale_patterns", "grammar", [])),
     )
-    for key in ("quote_patterns", "presale_patterns"):
+    for key in ("quote_patterns", "presale_patterns", "agent_presale_patterns"):
         for i, qp in enumerate(getattr(grammar, key)):
             src.regex(qp, f"grammar.{key}[{i}]")
     other = src.string(g, "other", "grammar", default="其他")

@@ -403,11 +403,13 @@ def _take_over(scores: np.ndarray, lex: LostLexicon) -> np.ndarray:
     return scores
 
 
-def presale_days(texts, unit: np.ndarray, n_units: int, lex: LostLexicon) -> np.ndarray:
+def presale_days(texts, unit: np.ndarray, n_units: int, lex: LostLexicon,
+                 pats: tuple[str, ...] | None = None) -> np.ndarray:
     """Units (buyer-days) where some buyer message matches ``grammar.presale_patterns``
     (a product page's link, 还没下单 …): the buyer has not bought yet.  Each distinct
-    message is tested once, on its normalised but unblanked text."""
-    pats = lex.grammar.presale_patterns
+    message is tested once, on its normalised but unblanked text.  ``pats``: other
+    patterns (the agents' ``grammar.agent_presale_patterns`` over their turns)."""
+    pats = lex.grammar.presale_patterns if pats is None else pats
     out = np.zeros(n_units, dtype=bool)
     if not pats or len(texts) == 0 or n_units == 0:
         return out
@@ -558,6 +560,9 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     if at is not None and len(at):
         acode = codes[2]
         known = acode >= 0
+        # …or the agent invites the buyer to buy (放心购买, 欢迎下单)
+        pre |= presale_days(at[tcol].reset_index(drop=True), acode, n_units, lex,
+                            lex.grammar.agent_presale_patterns)
         if known.any():
             ctx = score_texts(at[tcol].reset_index(drop=True)[known], acode[known], n_units, lex)
             text_scores = text_scores + _agent_context(ctx, text_scores, pre, lex)
