@@ -2,6 +2,7 @@
 
     python benchmarks/eval_real.py --jddc /work/corpora/jddc_chat_0.1per.txt \\
         --ecd /work/corpora/ecd_train.txt /work/corpora/ecd_valid.txt [--lexicon FILE] [--errors]
+        [--parts tune report all] [--folds]
 
 Reads the local copies of the public corpora (research use only: their text is never
 committed), builds the development conversations with ``benchmarks/real_corpus.py`` (JDDC
@@ -10,11 +11,14 @@ hand-labelled in ``benchmarks/labels/lost_real.csv`` and runs
 :func:`cskit.text.lost.classify` on each whole conversation (buyer and agent turns, the
 ``sender`` column telling them apart) as one buyer-day.
 
-Prints, for the *tune* and *report* parts separately (split once by a hash of the
-session id; tune only on the tune part): per-reason precision / recall / F1 of the
-primary reason, primary accuracy and the confusion matrix (rows gold, columns
-predicted); then the score on the committed labelled set ``tests/data/lost_labelled.jsonl``.
-It prints numbers, never a pass/fail.
+Prints, for the old *tune* and *report* parts (split once by a hash of the session id)
+and for *all* of them: per-reason precision / recall / F1 of the primary reason, primary
+accuracy and the confusion matrix (rows gold, columns predicted); with ``--folds`` each
+part's two halves (another hash); with ``--errors`` the ids (never the text), gold and
+predicted reason of every miss; then the score on the committed labelled set
+``tests/data/lost_labelled.jsonl``.  Since round 4 (2026-12-07, third session) the old
+report part is tuning data too: all 571 are in-sample, the honest number comes from a new
+set nobody tunes on.  It prints numbers, never a pass/fail.
 """
 
 from __future__ import annotations
