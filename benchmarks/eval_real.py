@@ -125,7 +125,8 @@ def main(argv=None) -> int:
         print(table)
         print(confusion(gold, got, ids))
         print()
-        if args.errors and part != "all":
+        # misses of every part scored (those of "all" only when the two parts were not)
+        if args.errors and (part != "all" or not {"tune", "report"} & set(args.parts)):
             for s, g, p in zip(sub["session_id"], gold, got):
                 if g != p:
                     print(f"  {s}: gold {g}  got {p}")
