@@ -579,3 +579,71 @@ def test_in_an_order_clause_the_size_words_say_which_item():
 def test_delivery_coverage_and_a_return_under_way(text, rid):
     row = one(text)
     assert row["primary_id"] == rid, (text, row["reasons"])
+
+
+# ------------------------------------------------------------------ round 4 (all 571 as tuning data)
+
+
+def test_presale_factor_halves_order_talk_of_a_buyer_who_has_not_bought(tmp_path):
+    # a buyer who says they have not bought asks about a spec: their order words weigh
+    # half that day (订单号 2.5 → 1.25 < 配件 2)
+    turns = (("buyer", "我还没下单"), ("buyer", "订单号我看到了"), ("buyer", "配件有哪些"))
+    assert convo(*turns)["primary_id"] == "size"
+    full = tmp_path / "full.toml"
+    full.write_text('extends = "default"\n[reasons.aftersale]\npresale_factor = 1\n',
+                    encoding="utf-8")
+    assert convo(*turns, lexicon=full)["primary_id"] == "aftersale"
+    # without the pre-sale marker the same order words keep their weight
+    assert convo(*turns[1:])["primary_id"] == "aftersale"
+
+
+def test_presale_factor_is_a_number_between_0_and_1(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('extends = "default"\n[reasons.aftersale]\npresale_factor = 2\n',
+                   encoding="utf-8")
+    with pytest.raises(UsageError, match="reasons.aftersale.presale_factor"):
+        load_lost_lexicon(bad)
+
+
+@pytest.mark.parametrize("texts,rid", [
+    # which size of the shop's own item
+    (("男生用大号还是小号",), "size"), (("有中号的吗 要中号",), "size"),
+    # freshness and defects are quality before buying
+    (("日期是几月份的",), "quality"), (("会生锈吗",), "quality"),
+    (("一般有什么瑕疵",), "quality"), (("是新货还是陈货",), "quality"),
+    # a plain price question
+    (("这个多少钱呢",), "price"),
+    # gifts and spend thresholds are promotions
+    (("收藏有送湿巾吗",), "price"), (("买两组送几片",), "price"), (("满300的话呢",), "price"),
+])
+def test_round4_meanings(texts, rid):
+    row = one(*texts)
+    assert row["primary_id"] == rid, (texts, row["reasons"])
+
+
+@pytest.mark.parametrize("texts,rid", [
+    # an order's state the buyer states, and an order they name as theirs
+    (("已经确认收货了 帮个忙",), "aftersale"), (("我刚拍的地址选错了",), "aftersale"),
+    (("怎么那么久还不发货",), "aftersale"),
+    # 我的快递 asked about still shows an order the buyer has (takes the delivery question)
+    (("我的快递什么时候能到", "明天能到吗"), "aftersale"),
+    # …while the same delivery question without it stays pre-sale
+    (("明天能到吗",), "logistics"),
+])
+def test_round4_order_possession(texts, rid):
+    row = one(*texts)
+    assert row["primary_id"] == rid, (texts, row["reasons"])
+
+
+def test_the_agent_inviting_the_buyer_to_buy_marks_a_presale_day(tmp_path):
+    ask = ("buyer", "什么时候到")
+    assert convo(ask, ("agent", "订单预计明天送达"))["primary_id"] == "aftersale"
+    # 放心购买 / 欢迎下单: the buyer has not bought, the agent's order words weigh 0.3
+    for invite in ("亲，放心购买", "欢迎下单哦", "建议您优先下单"):
+        row = convo(ask, ("agent", "订单预计明天送达"), ("agent", invite))
+        assert row["primary_id"] == "logistics", invite
+    bad = tmp_path / "bad.toml"
+    bad.write_text('extends = "default"\n[grammar]\nagent_presale_patterns = ["(x"]\n',
+                   encoding="utf-8")
+    with pytest.raises(UsageError, match=r"grammar.agent_presale_patterns\[0\]"):
+        load_lost_lexicon(bad)

@@ -181,6 +181,10 @@ class Reason:
     #: once their weighted score reaches this value: a 在吗 answered with 您的订单已出库 is a
     #: service contact, not a lost sale.  0: never (the agent alone is no reason)
     agent_alone: float = 0.0
+    #: weight of this reason's whole score on a pre-sale day (``grammar.presale_patterns``:
+    #: the buyer says they have not bought yet): 1 = unchanged; the packaged ``aftersale``
+    #: 0.5 — service talk about an order is less likely from a buyer who has none
+    presale_factor: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,9 @@ class Grammar:
     #: reason's own ``agent_factor`` and ``agent_alone`` do not apply (the agent's 订单 /
     #: 申请售后 boilerplate then answers a pre-sale question)
     presale_patterns: tuple[str, ...] = ()
+    #: the same over the agents' turns: the agent invites the buyer to buy (放心购买,
+    #: 欢迎下单, 建议您下单), so the buyer has not bought yet
+    agent_presale_patterns: tuple[str, ...] = ()
 
     @property
     def words(self) -> frozenset[str]:
@@ -270,7 +277,8 @@ _LOST_TOP = ("version", "extends", "grammar", "signals", "reasons")
 _GRAMMAR_KEYS = ("negators", "negation_window", "question_factor", "min_score",
                  "question_endings", "question_tail", "question_words", "worry_endings",
                  "clause_breaks", "waivers", "reassurances", "other", "priority",
-                 "agent_factor", "quote_patterns", "presale_patterns")
+                 "agent_factor", "quote_patterns", "presale_patterns",
+                 "agent_presale_patterns")
 
 
 def _weights(src: _Src, doc: dict, key: str, path: str, regex: bool = False) -> dict[str, float]:
@@ -314,8 +322,9 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
         agent_factor=src.number(g, "agent_factor", "grammar", 0.0, lo=0, hi=1),
         quote_patterns=tuple(src.strings(g, "quote_patterns", "grammar", [])),
         presale_patterns=tuple(src.strings(g, "presale_patterns", "grammar", [])),
+        agent_presale_patterns=tuple(src.strings(g, "agent_presale_patterns", "grammar", [])),
     )
-    for key in ("quote_patterns", "presale_patterns"):
+    for key in ("quote_patterns", "presale_patterns", "agent_presale_patterns"):
         for i, qp in enumerate(getattr(grammar, key)):
             src.regex(qp, f"grammar.{key}[{i}]")
     other = src.string(g, "other", "grammar", default="其他")
@@ -333,7 +342,8 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
         if not isinstance(body, dict):
             raise src.fail(path, "must be a table")
         src.unknown(body, ("name", "absorbs", "takes_over", "takes_over_at", "counts_as_other",
-                           "agent_factor", "agent_alone") + _TERM_TABLES, path)
+                           "agent_factor", "agent_alone", "presale_factor") + _TERM_TABLES,
+                    path)
         as_other = body.get("counts_as_other", False)
         if not isinstance(as_other, bool):
             raise src.fail(f"{path}.counts_as_other", "must be true or false")
@@ -348,7 +358,8 @@ def _parse_lost(doc: dict, label: str) -> LostLexicon:
                    counts_as_other=as_other,
                    agent_factor=(src.number(body, "agent_factor", path, 0.0, lo=0, hi=1)
                                  if "agent_factor" in body else None),
-                   agent_alone=src.number(body, "agent_alone", path, 0.0))
+                   agent_alone=src.number(body, "agent_alone", path, 0.0),
+                   presale_factor=src.number(body, "presale_factor", path, 1.0, lo=0, hi=1))
         if not (r.terms or r.negatable or r.patterns or r.fallback):
             raise src.fail(path, "has no terms, negatable, patterns or fallback words")
         reasons.append(r)

@@ -403,11 +403,13 @@ def _take_over(scores: np.ndarray, lex: LostLexicon) -> np.ndarray:
     return scores
 
 
-def presale_days(texts, unit: np.ndarray, n_units: int, lex: LostLexicon) -> np.ndarray:
+def presale_days(texts, unit: np.ndarray, n_units: int, lex: LostLexicon,
+                 pats: tuple[str, ...] | None = None) -> np.ndarray:
     """Units (buyer-days) where some buyer message matches ``grammar.presale_patterns``
     (a product page's link, 还没下单 …): the buyer has not bought yet.  Each distinct
-    message is tested once, on its normalised but unblanked text."""
-    pats = lex.grammar.presale_patterns
+    message is tested once, on its normalised but unblanked text.  ``pats``: other
+    patterns (the agents' ``grammar.agent_presale_patterns`` over their turns)."""
+    pats = lex.grammar.presale_patterns if pats is None else pats
     out = np.zeros(n_units, dtype=bool)
     if not pats or len(texts) == 0 or n_units == 0:
         return out
@@ -419,7 +421,7 @@ def presale_days(texts, unit: np.ndarray, n_units: int, lex: LostLexicon) -> np.
     return out
 
 
-def _agent_context(ctx: np.ndarray, own: np.ndarray, buyer_texts, ucode: np.ndarray,
+def _agent_context(ctx: np.ndarray, own: np.ndarray, pre: np.ndarray,
                    lex: LostLexicon) -> np.ndarray:
     """What the agents' turns (scores ``ctx``) add to the buyer's own scores ``own``.
 
@@ -434,7 +436,6 @@ def _agent_context(ctx: np.ndarray, own: np.ndarray, buyer_texts, ucode: np.ndar
     base = np.full(len(lex.reasons), g.agent_factor)
     af = np.array([g.agent_factor if r.agent_factor is None else r.agent_factor
                    for r in lex.reasons])
-    pre = presale_days(buyer_texts.reset_index(drop=True), ucode, n_units, lex)
     add = ctx * np.where(pre[:, None], base[None, :], af[None, :])
     at = np.array([r.agent_alone for r in lex.reasons])
     alone = (at > 0) & (g.agent_factor > 0)
@@ -555,13 +556,20 @@ def classify(buyer_texts: pd.DataFrame, signals: pd.DataFrame | None = None,
     ucode = codes[0]
     text_scores = score_texts(bt[tcol].reset_index(drop=True), ucode, n_units, lex)
     own = _take_over(text_scores, lex) > 0  # reasons the buyer raised themselves
+    pre = presale_days(bt[tcol].reset_index(drop=True), ucode, n_units, lex)
     if at is not None and len(at):
         acode = codes[2]
         known = acode >= 0
+        # …or the agent invites the buyer to buy (放心购买, 欢迎下单)
+        pre |= presale_days(at[tcol].reset_index(drop=True), acode, n_units, lex,
+                            lex.grammar.agent_presale_patterns)
         if known.any():
             ctx = score_texts(at[tcol].reset_index(drop=True)[known], acode[known], n_units, lex)
-            text_scores = text_scores + _agent_context(ctx, text_scores, bt[tcol], ucode, lex)
+            text_scores = text_scores + _agent_context(ctx, text_scores, pre, lex)
     text_scores = _take_over(text_scores, lex)
+    pf = np.array([r.presale_factor for r in lex.reasons])
+    if n_units and (pf != 1).any():  # the buyer has not bought yet: reasons' presale_factor
+        text_scores[pre] *= pf[None, :]
     # a reason the buyer never raised is listed only when it is the day's topic (the
     # primary): the agent's boilerplate (七天无理由, 运费险) adds no secondary reasons
     top = np.zeros_like(own)
