@@ -12,7 +12,8 @@ byte-identical to one process's (tests/test_local_pool.py).
 Why processes: the pandas and numpy steps between the large array operations hold the
 GIL, so a second thread gains little; a forked process shares the imported modules
 (copy-on-write) and starts in milliseconds.  One group (a small store, one shop, a
-``--shop``) runs in this process as before, without forking.  Memory: each worker holds
+``--shop``), or fewer than :data:`PARALLEL_ROWS` messages, runs in this process as
+before, without forking.  Memory: each worker holds
 one slice and the next; the workers together up to ``jobs`` times that.
 
 ``CSKIT_JOBS`` sets the number of processes (``1``: compute in this process only);
@@ -28,6 +29,9 @@ import sys
 #: at most this many worker processes unless ``CSKIT_JOBS`` says otherwise: each holds a
 #: slice (up to SLICE_ROWS messages, or a big shop's month) and the next one
 MAX_JOBS = 4
+#: fewer messages to read than this: computed in this process (starting workers, about
+#: 10-50 ms, and sending the sums back would cost more than they save)
+PARALLEL_ROWS = 200_000
 
 
 def local_jobs() -> int:
@@ -57,8 +61,8 @@ def run_local(fn, store, shops: list[str], period, before, after, **kw) -> list:
 
         plans = _plans(store, shops, period, before, after)
         groups = shop_groups(plans)
-        if len(groups) > 1:
-            rows = [sum(plans[s].rows for s in g if plans[s] is not None) for g in groups]
+        rows = [sum(plans[s].rows for s in g if plans[s] is not None) for g in groups]
+        if len(groups) > 1 and sum(rows) >= PARALLEL_ROWS:
             return _forked(fn, store, groups, rows, period, min(jobs, len(groups)), kw)
     return fn(store, shops, period, **kw)
 

@@ -58,7 +58,9 @@ def many_store(tmp_path_factory):
 
 @pytest.fixture
 def small_slices(monkeypatch):
+    """Slices and groups as a big store has them, and workers even for a small one."""
     monkeypatch.setattr(kpi, "SLICE_ROWS", 800)
+    monkeypatch.setattr(local_pool, "PARALLEL_ROWS", 0)
 
 
 @pytest.fixture
@@ -100,10 +102,16 @@ def test_forked_same_bytes(many_store, small_slices, forks):
             assert len(one.stdout) > 200
 
 
-def test_one_group_not_forked(many_store, forks):
-    """SLICE_ROWS as shipped: one shop alone (--shop) is one group: computed here."""
+def test_one_group_not_forked(many_store, forks, monkeypatch):
+    """One shop alone (--shop) is one group: computed here; so is a small store."""
+    monkeypatch.setattr(local_pool, "PARALLEL_ROWS", 0)
     shop = many_store.shops()[0]
     r = _run(["kpi", "--store", str(many_store.root), "--shop", shop, "-f", "csv"], 2)
+    assert r.exit_code == 0, r.output
+    assert forks == []
+    monkeypatch.setattr(local_pool, "PARALLEL_ROWS", 200_000)
+    monkeypatch.setattr(kpi, "SLICE_ROWS", 800)  # several groups, but few messages
+    r = _run(["kpi", "--store", str(many_store.root), "-f", "csv"], 2)
     assert r.exit_code == 0, r.output
     assert forks == []
 
