@@ -205,6 +205,7 @@ def main() -> None:
                  # one process (no forked workers): the CPU the machinery saves apart from
                  # using the second core
                  "kpi_agent_1job": (KPI, str(store), "agent", "csv", "1"),
+                 "kpi_agent_2jobs": (KPI, str(store), "agent", "csv", "2"),
                  "floor": (FLOOR, str(store), "all", cols)}
         if have_duck:
             steps["duckdb"] = (DUCK, str(store))
@@ -224,7 +225,8 @@ def main() -> None:
                 outs[name] = out
             loads.append(os.getloadavg()[0])
         row["load_avg_1min"] = f"{min(loads):.1f}-{max(loads):.1f}"
-        for name in ("kpi_day", "kpi_agent", "kpi_table", "kpi_agent_1job", "floor", "duckdb"):
+        for name in ("kpi_day", "kpi_agent", "kpi_table", "kpi_agent_1job", "kpi_agent_2jobs",
+                     "floor", "duckdb"):
             if name in times:
                 row[f"{name}_s"] = round(median(times[name]), 2)
                 row[f"{name}_cpu_s"] = round(median(cpus[name]), 2)
@@ -243,10 +245,11 @@ def main() -> None:
         row["largest_partition_read_peak_mib"] = round(p_m)
         if have_duck:
             row["numbers_agree"] = json.loads(outs["duckdb"]) == cskit_day_numbers(outs["kpi_day"])
-            for by in ("day", "agent", "agent_1job"):
+            for by in ("day", "agent", "agent_1job", "agent_2jobs"):
                 row[f"kpi_{by}_vs_duckdb"] = round(row[f"kpi_{by}_s"] / row["duckdb_s"], 2)
                 row[f"kpi_{by}_vs_duckdb_cpu"] = round(row[f"kpi_{by}_cpu_s"] / row["duckdb_cpu_s"], 2)
         row["kpi_agent_1job_same"] = outs["kpi_agent_1job"] == outs["kpi_agent"]
+        row["kpi_agent_2jobs_same"] = outs["kpi_agent_2jobs"] == outs["kpi_agent"]
         for by in ("day", "agent"):
             row[f"kpi_{by}_vs_floor"] = round(row[f"kpi_{by}_s"] / row["floor_s"], 2)
         results.append(row)
@@ -259,7 +262,7 @@ def main() -> None:
     print("(times are wall-clock seconds of a fresh process, including Python start-up and imports, "
           f"the median of --repeat runs; *_cpu_s its user+sys CPU seconds (its worker processes included); "
           f"peak = the largest ru_maxrss of those processes (*_worker_peak: of one of their forked "
-          f"workers; several run at once); kpi_agent_1job: CSKIT_JOBS=1; "
+          f"workers; several run at once); kpi_agent_1job/_2jobs: CSKIT_JOBS=1/2 (else the idle cores); "
           f"machine: {os.cpu_count()} cores)")
 
 

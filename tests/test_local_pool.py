@@ -125,6 +125,10 @@ def test_jobs_setting(monkeypatch):
     assert local_pool.local_jobs() == 1
     monkeypatch.delenv("CSKIT_JOBS")
     assert 1 <= local_pool.local_jobs() <= local_pool.MAX_JOBS
+    monkeypatch.setattr(local_pool.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5})
+    assert local_pool.local_jobs(load=0.2) == local_pool.MAX_JOBS  # idle: up to MAX_JOBS
+    assert local_pool.local_jobs(load=3.7) == 2  # two cores idle
+    assert local_pool.local_jobs(load=12.0) == 1  # busy: one process
 
 
 def _die(store, shops, period, **kw):
