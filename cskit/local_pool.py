@@ -11,7 +11,7 @@ byte-identical to one process's (tests/test_local_pool.py).
 
 Why processes: the pandas and numpy steps between the large array operations hold the
 GIL, so a second thread gains little; a forked process shares the imported modules
-(copy-on-write) and starts in milliseconds.  One group (a small store, one shop, a
+(copy-on-write) and imports nothing again.  One group (a small store, one shop, a
 ``--shop``), or fewer than :data:`PARALLEL_ROWS` messages, runs in this process as
 before, without forking.  Memory: each worker holds
 one slice and the next; the workers together up to ``jobs`` times that.
