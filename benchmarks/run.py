@@ -35,6 +35,9 @@ MESSAGE_COLUMNS = message_columns(get_rule())
 #: CPU seconds (user + sys) of the last :func:`child`: on a shared machine the wall time
 #: follows the load, the CPU time much less
 LAST_CPU = [0.0]
+#: peak RSS (MiB) of the largest worker process the last :func:`child` started (cskit kpi
+#: computes several groups of shops in forked workers, cskit/local_pool.py; 0: none)
+LAST_WORKER_PEAK = [0.0]
 
 
 def child(code: str, *args: str) -> tuple[float, float, str]:
@@ -49,12 +52,14 @@ def child(code: str, *args: str) -> tuple[float, float, str]:
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"step failed: {code[:60]}…")
-    # the child prints its own peak RSS (MiB) as its last stderr line
-    peak = float(proc.stderr.strip().splitlines()[-1])
+    # the child prints its own peak RSS (MiB) and its largest worker's as its last stderr line
+    peak, worker = (float(x) for x in proc.stderr.strip().splitlines()[-1].split())
+    LAST_WORKER_PEAK[0] = worker
     return dt, peak, proc.stdout
 
 
-PEAK = "import resource,sys; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024, file=sys.stderr)"
+PEAK = ("import resource,sys; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024, "
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024, file=sys.stderr)")
 
 GEN = """
 import sys
@@ -74,7 +79,9 @@ print(r.totals()["rows_added"])
 """ + PEAK
 
 KPI = """
-import sys
+import os, sys
+if len(sys.argv) > 4:  # worker processes (CSKIT_JOBS; default: the usable cores, up to 4)
+    os.environ["CSKIT_JOBS"] = sys.argv[4]
 args = ["kpi", "--store", sys.argv[1], "--by", sys.argv[2], "--format", sys.argv[3]]
 from cskit.cli import main
 sys.argv = ["cskit"] + args
@@ -199,6 +206,10 @@ def main() -> None:
         steps = {"kpi_day": (KPI, str(store), "day", "csv"),
                  "kpi_agent": (KPI, str(store), "agent", "csv"),
                  "kpi_table": (KPI, str(store), "day", "table"),  # what a person runs
+                 # one process (no forked workers): the CPU the machinery saves apart from
+                 # using the second core
+                 "kpi_agent_1job": (KPI, str(store), "agent", "csv", "1"),
+                 "kpi_agent_2jobs": (KPI, str(store), "agent", "csv", "2"),
                  "floor": (FLOOR, str(store), "all", cols),
                  "imports_floor": (IMPORTS,)}
         if have_duck:
@@ -206,6 +217,7 @@ def main() -> None:
         times: dict[str, list[float]] = {k: [] for k in steps}
         cpus: dict[str, list[float]] = {k: [] for k in steps}
         peaks: dict[str, list[float]] = {k: [] for k in steps}
+        workers: dict[str, list[float]] = {k: [] for k in steps}
         outs: dict[str, str] = {}
         loads = [os.getloadavg()[0]]
         for _ in range(max(1, a.repeat)):  # interleaved: drift of the machine hits all alike
@@ -214,14 +226,18 @@ def main() -> None:
                 times[name].append(t)
                 cpus[name].append(LAST_CPU[0])
                 peaks[name].append(m)
+                workers[name].append(LAST_WORKER_PEAK[0])
                 outs[name] = out
             loads.append(os.getloadavg()[0])
         row["load_avg_1min"] = f"{min(loads):.1f}-{max(loads):.1f}"
-        for name in ("kpi_day", "kpi_agent", "kpi_table", "floor", "imports_floor", "duckdb"):
+        for name in ("kpi_day", "kpi_agent", "kpi_table", "kpi_agent_1job", "kpi_agent_2jobs",
+                     "floor", "imports_floor", "duckdb"):
             if name in times:
                 row[f"{name}_s"] = round(median(times[name]), 2)
                 row[f"{name}_cpu_s"] = round(median(cpus[name]), 2)
                 row[f"{name}_peak_mib"] = round(max(peaks[name]))
+                if name.startswith("kpi") and max(workers[name]):
+                    row[f"{name}_worker_peak_mib"] = round(max(workers[name]))
         if a.repeat > 1:
             row["runs"] = a.repeat
             row["kpi_day_s_min_max"] = f"{min(times['kpi_day']):.2f}-{max(times['kpi_day']):.2f}"
@@ -234,9 +250,11 @@ def main() -> None:
         row["largest_partition_read_peak_mib"] = round(p_m)
         if have_duck:
             row["numbers_agree"] = json.loads(outs["duckdb"]) == cskit_day_numbers(outs["kpi_day"])
-            for by in ("day", "agent"):
+            for by in ("day", "agent", "agent_1job", "agent_2jobs"):
                 row[f"kpi_{by}_vs_duckdb"] = round(row[f"kpi_{by}_s"] / row["duckdb_s"], 2)
                 row[f"kpi_{by}_vs_duckdb_cpu"] = round(row[f"kpi_{by}_cpu_s"] / row["duckdb_cpu_s"], 2)
+        row["kpi_agent_1job_same"] = outs["kpi_agent_1job"] == outs["kpi_agent"]
+        row["kpi_agent_2jobs_same"] = outs["kpi_agent_2jobs"] == outs["kpi_agent"]
         for by in ("day", "agent"):
             row[f"kpi_{by}_vs_floor"] = round(row[f"kpi_{by}_s"] / row["floor_s"], 2)
         results.append(row)
@@ -247,7 +265,9 @@ def main() -> None:
     for k in keys:
         print(f"{k:{width}}  " + "  ".join(f"{str(r.get(k, '')):>14}" for r in results))
     print("(times are wall-clock seconds of a fresh process, including Python start-up and imports, "
-          f"the median of --repeat runs; *_cpu_s its user+sys CPU seconds; peak = the largest ru_maxrss of those processes; "
+          f"the median of --repeat runs; *_cpu_s its user+sys CPU seconds (its worker processes included); "
+          f"peak = the largest ru_maxrss of those processes (*_worker_peak: of one of their forked "
+          f"workers; several run at once); kpi_agent_1job/_2jobs: CSKIT_JOBS=1/2 (else the idle cores); "
           f"machine: {os.cpu_count()} cores)")
 
 

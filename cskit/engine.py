@@ -41,11 +41,14 @@ INSTALL_HINT = "install it: pip install 'cskit[dask]'"
 
 def run_groups(engine, fn, store, shops: list[str], period, before, after, **kw) -> list:
     """``fn(store, shops, period, **kw)`` (a list per group of shops) for all ``shops``:
-    one call here (``engine`` None: the local engine, which reads ahead in a thread), or
+    one call here (``engine`` None: the local engine, which reads ahead in a thread, and
+    runs the groups in forked processes when there are several, :mod:`cskit.local_pool`), or
     one call per group of :func:`cskit.kpi.shop_groups` on the Dask cluster, the lists
     joined in group order.  ``before``/``after``: the read margins ``fn`` plans with."""
     if engine is None:
-        return fn(store, shops, period, **kw)
+        from cskit.local_pool import run_local
+
+        return run_local(fn, store, shops, period, before, after, **kw)
     return engine.run(fn, store, shops, period, before, after, **kw)
 
 

@@ -22,7 +22,7 @@ class ExitCode(IntEnum):
     NO_DATA = 5  #: the store holds nothing for the requested range / shop
     STORE = 6  #: the store is missing, corrupt or cannot be written
     PARTIAL = 7  #: ingest: some files or folders were rejected; the others were stored
-    ENGINE = 8  #: --engine dask: the scheduler cannot be reached or the cluster failed
+    ENGINE = 8  #: --engine dask: the scheduler cannot be reached or the cluster failed; a local worker process died
 
 
 class CskitError(Exception):
@@ -102,7 +102,8 @@ class StoreError(CskitError):
 
 
 class EngineError(CskitError):
-    """``--engine dask``: the scheduler cannot be reached, or workers kept dying."""
+    """``--engine dask``: the scheduler cannot be reached, or workers kept dying; the local
+    engine: one of its worker processes died (:mod:`cskit.local_pool`)."""
 
     exit_code = ExitCode.ENGINE
 

@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 
 from cskit.errors import UsageError
 from cskit.i18n import Msg
+from cskit.metrics.codes import log_gids
 from cskit.metrics.common import day_number, epoch_seconds, pooled_sums, seconds
 from cskit.metrics.common import in_range as _in_range
 from cskit.metrics.common import ratio as _ratio
@@ -454,12 +455,16 @@ class _Data:
         has = (oshop >= 0) & (obuy >= 0)
         if has.any():
             ngid = len(log.shop_of_gid)
-            gkey = _joined(self.shop_names[log.shop_of_gid], log.buyer_of_gid)
-            okey = _joined(self.shop_names[oshop[has]], bnames[obuy[has]])
-            at = pd.Index(gkey).get_indexer(okey)
+            # by the buyers' category codes (cskit.metrics.codes); else by strings
+            at = log_gids(log, oshop[has], bnames[obuy[has]])
+            if at is None:
+                gkey = _joined(self.shop_names[log.shop_of_gid], log.buyer_of_gid)
+                okey = _joined(self.shop_names[oshop[has]], bnames[obuy[has]])
+                at = pd.Index(gkey).get_indexer(okey)
             new = at < 0
             if new.any():
-                extra, inv = np.unique(okey[new], return_inverse=True)
+                okey = _joined(self.shop_names[oshop[has][new]], bnames[obuy[has][new]])
+                extra, inv = np.unique(okey, return_inverse=True)
                 at[new] = ngid + inv.ravel()
             og[has] = at
         self._orders(orders, oshop, og, o_mask, None, self.m_shop, self.m_t)
@@ -780,9 +785,16 @@ class ConversionSlices:
         else:
             pt, pok = np.zeros(len(orders), np.int64), np.zeros(len(orders), bool)
         self._ct, self._cok, self._pt, self._pok = ct, cok, pt, pok
-        # the orders' share of the data end (each slice adds its messages')
-        d = _Data(None, orders, self.W, self.L, anchor, None)
-        self.end: dict = dict(zip(d.shop_names, d.end_of_shop[:len(d.shop_names)].tolist()))
+        # the orders' share of the data end (each slice adds its messages'): per shop
+        # (stripped, non-blank name) the latest creation or payment of an order with a
+        # creation time, as :meth:`_Data._orders` takes it
+        (oshop,), names = _shared_codes(orders["shop"])
+        okeep = (oshop >= 0) & cok
+        end = np.full(max(len(names), 1), _MIN, dtype=np.int64)
+        np.maximum.at(end, oshop[okeep], ct[okeep])
+        pm = okeep & pok
+        np.maximum.at(end, oshop[pm], pt[pm])
+        self.end: dict = dict(zip(names, end[:len(names)].tolist()))
         # ``data_end`` (shop → time): the store's data end, past what the slices read, so
         # that ``pending`` does not depend on the range read (issue 12)
         for name, e in (data_end or {}).items():

@@ -1,0 +1,174 @@
+"""The local engine on several cores (cskit/local_pool.py): the groups of shops computed in
+forked worker processes give byte for byte what one process gives, for every --by, the
+unreplied list and the agent report, on a store of several groups (big shops sliced by
+month, small ones packed); a store of one group is not forked; a worker that dies is one
+error line (exit 8), never a partial table."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cskit import kpi, local_pool
+from cskit.cli import app
+from cskit.errors import EngineError, ExitCode
+from cskit.metrics import get_rule
+from cskit.sample import bulk_shops, generate_messages_bulk
+from cskit.store import Store
+
+BYS = ["day", "week", "shop", "agent", "hour"]
+
+
+def _orders(m: pd.DataFrame) -> pd.DataFrame:
+    """An order 10 minutes after the first message of every third buyer, two in three paid."""
+    first = m[m["sender"] == "buyer"].groupby(["shop", "buyer_id"], as_index=False).first()
+    first = first.iloc[::3].reset_index(drop=True)
+    n = len(first)
+    created = first["sent_at"] + pd.Timedelta(minutes=10)
+    paid = created.where(np.arange(n) % 3 != 0) + pd.Timedelta(minutes=5)
+    return pd.DataFrame({
+        "shop": first["shop"], "platform": first["platform"],
+        "order_id": [f"o{i:06d}" for i in range(n)], "buyer_id": first["buyer_id"],
+        "created_at": created, "paid_at": paid, "amount": 50.0 + np.arange(n) % 7,
+        "status": np.where(paid.notna(), "paid", "unpaid"), "status_raw": "",
+        "item_id": "", "item_title": "", "quantity": 1, "source_file": "orders.csv",
+        "source_row": np.arange(n) + 2})
+
+
+@pytest.fixture(scope="module")
+def many_store(tmp_path_factory):
+    """3 big shops (several month slices each with SLICE_ROWS 800) and 12 small ones
+    (packed in groups) over two months, with orders."""
+    specs = bulk_shops(15)
+    m = pd.concat([generate_messages_bulk(5_000, seed=7, shops=specs[:3], days=62),
+                   generate_messages_bulk(1_200, seed=8, shops=specs[3:], days=62)],
+                  ignore_index=True)
+    m["source_file"] = "chats.csv"
+    m["source_row"] = np.arange(len(m)) + 2
+    st = Store(tmp_path_factory.mktemp("many") / "store")
+    with st.transaction() as tx:
+        tx.append("messages", m)
+        tx.append("orders", _orders(m))
+    return st
+
+
+@pytest.fixture
+def small_slices(monkeypatch):
+    """Slices and groups as a big store has them, and workers even for a small one."""
+    monkeypatch.setattr(kpi, "SLICE_ROWS", 800)
+    monkeypatch.setattr(local_pool, "PARALLEL_ROWS", 0)
+
+
+@pytest.fixture
+def forks(monkeypatch):
+    """Counts the forked runs (in this process: the workers' calls are not seen here)."""
+    calls = []
+    real = local_pool._forked
+
+    def counting(fn, store, groups, *args):
+        calls.append(len(groups))
+        return real(fn, store, groups, *args)
+
+    monkeypatch.setattr(local_pool, "_forked", counting)
+    return calls
+
+
+def _run(args, jobs: int):
+    return CliRunner().invoke(app, args, env={"CSKIT_JOBS": str(jobs)})
+
+
+def test_forked_same_bytes(many_store, small_slices, forks):
+    plans = kpi._plans(many_store, many_store.shops(), kpi.Period(None, None), 0,
+                       kpi.REPLY_SLACK)
+    sizes = [len(g) for g in kpi.shop_groups(plans)]
+    assert max(sizes) > 1 and sizes.count(1) >= 3  # packed groups and sliced big shops
+    assert max(len(p.owned) for p in plans.values()) > 1
+    base = ["kpi", "--store", str(many_store.root)]
+    for extra in [["--by", b] for b in BYS] + [["--list", "unreplied"]]:
+        fmts = ("csv", "json") if extra[-1] == "agent" else ("json",)
+        for fmt in fmts:
+            args = base + extra + ["-f", fmt]
+            one = _run(args, 1)
+            assert one.exit_code == 0, one.output
+            n = len(forks)
+            two = _run(args, 2)
+            assert two.exit_code == 0, two.output
+            assert len(forks) == n + 1 and forks[-1] == len(sizes)  # it did fork
+            assert two.stdout == one.stdout, (extra, fmt)
+            assert len(one.stdout) > 200
+
+
+def test_one_group_not_forked(many_store, forks, monkeypatch):
+    """One shop alone (--shop) is one group: computed here; so is a small store."""
+    monkeypatch.setattr(local_pool, "PARALLEL_ROWS", 0)
+    shop = many_store.shops()[0]
+    r = _run(["kpi", "--store", str(many_store.root), "--shop", shop, "-f", "csv"], 2)
+    assert r.exit_code == 0, r.output
+    assert forks == []
+    monkeypatch.setattr(local_pool, "PARALLEL_ROWS", 200_000)
+    monkeypatch.setattr(kpi, "SLICE_ROWS", 800)  # several groups, but few messages
+    r = _run(["kpi", "--store", str(many_store.root), "-f", "csv"], 2)
+    assert r.exit_code == 0, r.output
+    assert forks == []
+
+
+def test_jobs_setting(monkeypatch):
+    monkeypatch.setenv("CSKIT_JOBS", "3")
+    assert local_pool.local_jobs() == 3
+    monkeypatch.setenv("CSKIT_JOBS", "0")
+    assert local_pool.local_jobs() == 1
+    monkeypatch.setenv("CSKIT_JOBS", "many")
+    assert local_pool.local_jobs() == 1
+    monkeypatch.delenv("CSKIT_JOBS")
+    assert 1 <= local_pool.local_jobs() <= local_pool.MAX_JOBS
+    monkeypatch.setattr(local_pool.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5})
+    assert local_pool.local_jobs(load=0.2) == local_pool.MAX_JOBS  # idle: up to MAX_JOBS
+    assert local_pool.local_jobs(load=3.7) == 2  # two cores idle
+    assert local_pool.local_jobs(load=12.0) == 1  # busy: one process
+
+
+def _die(store, shops, period, **kw):
+    os._exit(1)
+
+
+def test_dying_worker_is_an_error(many_store, small_slices, monkeypatch):
+    monkeypatch.setenv("CSKIT_JOBS", "2")
+    with pytest.raises(EngineError) as err:
+        local_pool.run_local(_die, many_store, many_store.shops(), kpi.Period(None, None), 0,
+                             kpi.REPLY_SLACK)
+    assert err.value.exit_code == ExitCode.ENGINE
+
+
+def test_error_in_worker_reaches_the_user(many_store, small_slices, monkeypatch):
+    """A cskit error raised in a worker (here: a damaged part file) is the same one line
+    as in one process."""
+    monkeypatch.setenv("CSKIT_JOBS", "2")
+    victim = next(f for f in many_store.files("messages") if f.shop == many_store.shops()[-1])
+    path = many_store.root / victim.path
+    keep = path.read_bytes()
+    try:
+        path.write_bytes(b"not parquet")
+        args = ["kpi", "--store", str(many_store.root), "--by", "agent", "--lang", "en"]
+        one, two = _run(args, 1), _run(args, 2)
+    finally:
+        path.write_bytes(keep)
+    assert one.exit_code == two.exit_code == ExitCode.STORE
+    assert two.stderr == one.stderr and two.stdout == ""
+
+
+def test_report_function_same(many_store, small_slices, monkeypatch):
+    """kpi_report (the library function the monthly/weekly reports use): equal frames."""
+    def report():
+        return kpi.kpi_report(many_store, shops=None, period=kpi.Period(None, None),
+                              rule=get_rule("pdd5"), attr=kpi.Attribution(), by="agent")
+
+    monkeypatch.setenv("CSKIT_JOBS", "1")
+    one = report()
+    monkeypatch.setenv("CSKIT_JOBS", "2")
+    two = report()
+    pd.testing.assert_frame_equal(one[0], two[0])
+    assert one[1] == two[1] and one[2] == two[2]
