@@ -147,6 +147,10 @@ def main(argv=None) -> int:
             if name != FRESH:
                 unlabelled = sum(1 for key in pred if part(key[0]) == name and key not in labelled)
                 print(f"   flagged but not labelled in this part: {unlabelled}")
+                if a.errors:
+                    for key in sorted(k for k in pred if part(k[0]) == name and k not in labelled):
+                        print(name, key[0], key[1], "gold=unlabelled",
+                              "flagged=" + ";".join(sorted(pred[key])))
     rows = committed()
     items = committed_items(rows, qc)
     print(f"\n== committed synthetic set {COMMITTED.relative_to(ROOT)}: {len(items)} agent messages")
