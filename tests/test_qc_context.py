@@ -203,3 +203,14 @@ def test_round4_address_forms_and_welcome_pleasantries_are_greeting_parts(reply)
 ])
 def test_round4_the_new_greeting_parts_with_an_answer_are_not_greeting_only(reply):
     assert flagged(QUESTION, ("agent", reply)) == []
+
+
+@pytest.mark.parametrize("buyer, real", [
+    ("有没有更耐用的？发个链接给我。谢谢", True),   # thanks in advance: the question stands
+    ("能改地址吗 谢谢", True),
+    ("好的，谢谢", False),                          # thanks that close the matter
+    ("知道了谢谢", False),
+])
+def test_round4_thanks_after_a_question_do_not_settle_it(buyer, real):
+    reply = "您好，请问有什么可以帮您？"
+    assert flagged(("buyer", buyer), ("agent", reply)) == ([reply] if real else [])
