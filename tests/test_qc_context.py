@@ -165,3 +165,52 @@ def test_an_auto_reply_under_the_agent_is_neither_inspected_nor_a_reply():
     # the question still stands after the auto-reply: the agent's bare 在的 is the violation
     assert flagged(QUESTION, ("agent", "【自动回复】亲，在的哦"), ("agent", "在的"),
                    ("buyer", "？")) == ["在的"]
+
+
+# round 4 (the whole old dev set as tuning data): each case below fails on the round-3 rules
+@pytest.mark.parametrize("buyer, real", [
+    ("你好，是人工吗", False),          # "is this a person?" is 在吗 in other words
+    ("您是机器人吗?", False),
+    ("是人工客服吗", False),
+    ("等了这么久了", False),            # 这么 holds 么 but asks nothing
+    ("怎么这么慢", True),               # …怎么 still asks
+    ("那么就这样", False),
+    ("大概多久能发货", True),           # how long: a question word without ?
+    ("退款要多长时间", True),
+    ("换个收货电话", True),             # a bare imperative: a request
+    ("改一下地址", True),
+    ("地址改好了", False),              # 改 without 个/一下: a statement
+])
+def test_round4_what_is_a_real_question(buyer, real):
+    reply = "您好，请问有什么可以帮您？"
+    assert flagged(("buyer", buyer), ("agent", reply)) == ([reply] if real else [])
+
+
+@pytest.mark.parametrize("reply", [
+    "亲爱的客户，您好",                  # 亲爱的 is stripped first; the address noun alone
+    "尊敬的客户您好",
+    "您好 美好的一天从遇见您开始，客服很高兴为您服务",
+    "终于等到您啦，请问有什么可以为您服务的呢",
+])
+def test_round4_address_forms_and_welcome_pleasantries_are_greeting_parts(reply):
+    assert flagged(QUESTION, ("agent", reply)) == [reply]
+
+
+@pytest.mark.parametrize("reply", [
+    "亲爱的客户，这个地址可以改的",
+    "美好的一天从遇见您开始，运输途中可以改的",
+    "客户需要自己申请",
+])
+def test_round4_the_new_greeting_parts_with_an_answer_are_not_greeting_only(reply):
+    assert flagged(QUESTION, ("agent", reply)) == []
+
+
+@pytest.mark.parametrize("buyer, real", [
+    ("有没有更耐用的？发个链接给我。谢谢", True),   # thanks in advance: the question stands
+    ("能改地址吗 谢谢", True),
+    ("好的，谢谢", False),                          # thanks that close the matter
+    ("知道了谢谢", False),
+])
+def test_round4_thanks_after_a_question_do_not_settle_it(buyer, real):
+    reply = "您好，请问有什么可以帮您？"
+    assert flagged(("buyer", buyer), ("agent", reply)) == ([reply] if real else [])
