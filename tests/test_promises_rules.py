@@ -227,6 +227,9 @@ STILL_PROMISES_4 = [
     # the agent will note it on the order
     ("我会备注下的", "remark"),
     ("好的您拍下后我会备注顺丰的", "remark"),
+    # a reply at a stated hour, and with the buyer after the verb
+    ("好的，这边[数字x]点后给您回电", "reply"),
+    ("请留个电话，稍后有结果回复您", "reply"),
 ]
 
 
