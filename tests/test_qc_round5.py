@@ -87,3 +87,13 @@ def test_turning_down_an_off_platform_request_is_no_bare_refusal():
 def test_saying_what_is_possible_is_an_alternative():
     assert one("可以改昵称 ID改不了", before="帮我改一下会员名") == []
     assert one("ID改不了", before="帮我改一下会员名") == ["refuse"]
+
+
+def test_a_denied_guarantee_denies_its_whole_clause():
+    assert one("这个目前真的不能保证8点之前一定送达的") == []
+    assert one("8点之前一定送达的") == ["overpromise"]
+
+
+def test_a_topic_announced_in_advance_is_no_question():
+    assert one("您好，请问有什么可以帮您的呢?", before="我想提前咨询一下") == []
+    assert one("您好，请问有什么可以帮您的呢?", before="我想提前发货") == ["only_zai"]
