@@ -10,6 +10,9 @@ labelled blind (``benchmarks/labels/qc_real_test2.csv``, ``promises_real_test2.c
 rules were tuned on the old development set only.  Prints the same tables as
 ``eval_qc_real.py`` and ``eval_promises_real.py``, and how many flagged messages have no label
 (0 when the labels are exhaustive).  Labels only: the corpus text is never printed.
+
+From QC round 5 on test2 is tuning data: ``--errors`` lists every QC miss and false flag as
+(session, turn, gold, flagged), ids only; the honest number comes from test3.
 """
 
 from __future__ import annotations
