@@ -42,6 +42,8 @@ def test_turning_down_a_wechat_request_is_not_off_platform(text):
 
 def test_off_platform_still_flagged_outside_those_contexts():
     assert one("加我微信吧，私下给您便宜") == ["off_platform"]
+    assert one("没问题加我微信吧") == ["off_platform"]  # 没 only right before the word
+    assert one("不用客气加我微信吧") == ["off_platform"]
     assert one("商品名称: 小熊 儿童餐椅。好评返现5元，加微信领取") == ["off_platform"]
 
 
