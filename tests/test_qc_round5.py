@@ -61,6 +61,7 @@ def test_overpromise_still_flagged():
     assert one("下次购买的话我们绝对不会漏发") == ["overpromise"]  # a conditional on buying
     assert one("百分百正品") == ["overpromise"]  # 广告法 absolute term
     assert one("保证明天一定送到") == ["overpromise"]
+    assert one("没问题保证明天送到") == ["overpromise"]  # 没 only right before 保证
 
 
 # -------------------------------------------------------------------- only_zai
