@@ -10,6 +10,9 @@ labelled blind (``benchmarks/labels/qc_real_test2.csv``, ``promises_real_test2.c
 rules were tuned on the old development set only.  Prints the same tables as
 ``eval_qc_real.py`` and ``eval_promises_real.py``, and how many flagged messages have no label
 (0 when the labels are exhaustive).  Labels only: the corpus text is never printed.
+
+From QC round 5 on test2 is tuning data: ``--errors`` lists every QC miss and false flag as
+(session, turn, gold, flagged), ids only; the honest number comes from test3.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ def main(argv=None) -> int:
     ap.add_argument("--jddc", required=True, help="the current JDDC sample (overlap check only)")
     ap.add_argument("--test2", required=True, help="the earlier JDDC sample (test2)")
     ap.add_argument("--n", type=int, default=200, help="conversations of the draw labelled")
+    ap.add_argument("--errors", action="store_true",
+                    help="list (session, turn, gold, flagged) of every QC miss and false flag "
+                    "(test2 is tuning data from round 5 on; the final number comes from test3); "
+                    "ids only, no text")
     a = ap.parse_args(argv)
     convs = test2_sample(a.test2, a.jddc, n=a.n)
     sessions = {c.session_id for c in convs}
@@ -52,6 +59,14 @@ def main(argv=None) -> int:
     items = [(set() if r["rules"] == "none" else set(r["rules"].split(";")),
               pred.get((r["session_id"], int(r["turn"])), set())) for r in labels]
     unlabelled = sum(1 for k in pred if k[0] in done and k not in keys)
+    if a.errors:
+        for r, (gold, got) in zip(labels, items):
+            if gold != got:
+                print("test2", r["session_id"], r["turn"],
+                      "gold=" + (";".join(sorted(gold)) or "none"),
+                      "flagged=" + (";".join(sorted(got)) or "none"))
+        for k in sorted(k for k in pred if k[0] in done and k not in keys):
+            print("test2", k[0], k[1], "gold=unlabelled", "flagged=" + ";".join(sorted(pred[k])))
     print(f"== QC on test2: {len(done)} conversations, {len(items)} labelled agent messages")
     fmt = {"precision": "{:.2f}".format, "recall": "{:.2f}".format}
     print(eval_qc_real.score(items, ids).to_string(index=False, formatters=fmt))

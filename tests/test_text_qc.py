@@ -118,8 +118,12 @@ def test_only_zai_needs_a_real_question_before_and_no_answer_straight_after():
 
 
 def test_refuse_needs_a_request_and_no_reason_or_alternative():
-    assert rules_of("这个不能添加的亲", before="税号可以加进去吗") == ["refuse"]
-    assert rules_of("很抱歉哈，没办法通过号码查询订单呢", before="通过手机号能查到订单吗") == ["refuse"]
+    assert rules_of("这个不能添加的亲", before="帮我把税号加进去") == ["refuse"]
+    assert rules_of("很抱歉哈，没办法通过号码查询订单呢", before="通过手机号查一下订单 麻烦了") == ["refuse"]
+    # round 5: a yes/no question whether a thing can be done is answered by a no (a fact)
+    assert rules_of("这个不能添加的亲", before="税号可以加进去吗") == []
+    assert rules_of("很抱歉哈，没办法通过号码查询订单呢", before="通过手机号能查到订单吗") == []
+    assert rules_of("不支持的哦", before="此单需开两张发票 我一起拍了行吗?") == []
     # a factual answer (the buyer did not ask the shop to do anything) is not a refusal
     assert rules_of("不可以的", before="充电的时候可以用吗") == []
     assert rules_of("有些地方是无法送达的呢", before="为什么有些地方送不到") == []
@@ -133,7 +137,7 @@ def test_refuse_needs_a_request_and_no_reason_or_alternative():
              ("buyer", "我可以不开这个内容可以吗"), ("agent", "不可以的亲"))
     assert inspect(m).empty
     # but not a routine sentence two turns earlier: only the agent's previous message counts
-    m = msgs(("buyer", "能分开打包吗"), ("agent", "这个不能的哦"), ("buyer", "？"))
+    m = msgs(("buyer", "帮我分开打包"), ("agent", "这个不能的哦"), ("buyer", "？"))
     assert inspect(m)["rule_id"].tolist() == ["refuse"]
 
 
@@ -364,5 +368,5 @@ def test_only_zai_covers_greeting_only_templates():
 
 def test_refuse_with_the_rules_scope_is_explained():
     # 不支持跨市修改 states the scope of the rule: a reason, not a bare no
-    assert rules_of("您好，京东快递不支持跨市修改哦", before="那我可以改签到山西运城吗") == []
-    assert rules_of("您好，京东快递不支持修改哦", before="那我可以改签到山西运城吗") == ["refuse"]
+    assert rules_of("您好，京东快递不支持跨市修改哦", before="那帮我改签到山西运城") == []
+    assert rules_of("您好，京东快递不支持修改哦", before="那帮我改签到山西运城") == ["refuse"]

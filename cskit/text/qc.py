@@ -85,7 +85,8 @@ def _hits(rule: QCRule, text: pa.Array, whole: list) -> np.ndarray:
     hit = contains(t, rule.pattern())
     greet = rule.greeting_pattern()
     if rule.match == "whole" and greet is not None:
-        rest = pc.utf8_trim(replace(t, greet, ""), _TRIM + "\u3000~!")
+        # brackets are punctuation too: 请问有什么可以帮到您呢?(人工客服哦)
+        rest = pc.utf8_trim(replace(t, greet, ""), _TRIM + "\u3000~!()[]【】")
         core = replace(t, _FILLER, "")  # 嗯嗯 / 哦 / 的 alone is an answer, not a greeting
         hit = hit | (_empty(rest) & ~_empty(core))
     return hit
