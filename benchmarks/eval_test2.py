@@ -11,6 +11,9 @@ rules were tuned on the old development set only.  Prints the same tables as
 ``eval_qc_real.py`` and ``eval_promises_real.py``, and how many flagged messages have no label
 (0 when the labels are exhaustive).  Labels only: the corpus text is never printed.
 
+``--set test3`` scores test3 instead: draw positions 300-499, every agent message labelled
+blind (``qc_real_test3.csv``, ``promises_real_test3.csv``) after round 4 and never tuned on;
+round 5 was tuned on test2 and the old development set, so test3 is its honest number.
 From QC round 5 on test2 is tuning data: ``--errors`` lists every QC miss and false flag as
 (session, turn, gold, flagged), ids only; the honest number comes from test3.
 """
@@ -30,6 +33,8 @@ from benchmarks.real_corpus import test2_sample  # noqa: E402
 from cskit.text.lexicon import load_qc_rules  # noqa: E402
 
 LABELS = ROOT / "benchmarks" / "labels"
+#: the labelled sets of the seeded draw: positions [first, last) of ``test2_sample``
+SETS = {"test2": (0, 200), "test3": (300, 500)}
 
 
 def _rows(path: Path) -> list[dict]:
@@ -46,14 +51,19 @@ def main(argv=None) -> int:
                     help="list (session, turn, gold, flagged) of every QC miss and false flag "
                     "(test2 is tuning data from round 5 on; the final number comes from test3); "
                     "ids only, no text")
+    ap.add_argument("--set", choices=sorted(SETS), default="test2",
+                    help="test2: draw positions 0-199 (tuning data from round 5 on); test3: "
+                    "positions 300-499, labelled blind after round 4, never tuned on")
     a = ap.parse_args(argv)
-    convs = test2_sample(a.test2, a.jddc, n=a.n)
+    first, last = SETS[a.set]
+    convs = test2_sample(a.test2, a.jddc, n=last)[first:last] if a.set != "test2" \
+        else test2_sample(a.test2, a.jddc, n=a.n)
     sessions = {c.session_id for c in convs}
 
     qc = load_qc_rules(None)
     ids = [r.id for r in qc.text_rules()]
     pred = eval_qc_real.predictions(convs, qc)
-    labels = [r for r in _rows(LABELS / "qc_real_test2.csv") if r["session_id"] in sessions]
+    labels = [r for r in _rows(LABELS / f"qc_real_{a.set}.csv") if r["session_id"] in sessions]
     done = {r["session_id"] for r in labels}
     keys = {(r["session_id"], int(r["turn"])) for r in labels}
     items = [(set() if r["rules"] == "none" else set(r["rules"].split(";")),
@@ -62,24 +72,24 @@ def main(argv=None) -> int:
     if a.errors:
         for r, (gold, got) in zip(labels, items):
             if gold != got:
-                print("test2", r["session_id"], r["turn"],
+                print(a.set, r["session_id"], r["turn"],
                       "gold=" + (";".join(sorted(gold)) or "none"),
                       "flagged=" + (";".join(sorted(got)) or "none"))
         for k in sorted(k for k in pred if k[0] in done and k not in keys):
-            print("test2", k[0], k[1], "gold=unlabelled", "flagged=" + ";".join(sorted(pred[k])))
-    print(f"== QC on test2: {len(done)} conversations, {len(items)} labelled agent messages")
+            print(a.set, k[0], k[1], "gold=unlabelled", "flagged=" + ";".join(sorted(pred[k])))
+    print(f"== QC on {a.set}: {len(done)} conversations, {len(items)} labelled agent messages")
     fmt = {"precision": "{:.2f}".format, "recall": "{:.2f}".format}
     print(eval_qc_real.score(items, ids).to_string(index=False, formatters=fmt))
     print(f"   flagged but not labelled: {unlabelled}")
 
     hits, _ = eval_promises_real.predictions(convs)
-    labels = [r for r in _rows(LABELS / "promises_real_test2.csv") if r["session_id"] in sessions]
+    labels = [r for r in _rows(LABELS / f"promises_real_{a.set}.csv") if r["session_id"] in sessions]
     done = {r["session_id"] for r in labels}
     keys = {(r["session_id"], int(r["turn"])) for r in labels}
     s = eval_promises_real.score([(r["promise"] == "1", (r["session_id"], int(r["turn"])) in hits)
                                   for r in labels])
     unlabelled = sum(1 for k in hits if k[0] in done and k not in keys)
-    print(f"\n== promises on test2: {len(done)} conversations, {s['n']} labelled agent messages")
+    print(f"\n== promises on {a.set}: {len(done)} conversations, {s['n']} labelled agent messages")
     print(f"gold {s['gold']} · flagged {s['flagged']} · tp {s['tp']} · fp {s['fp']} · fn {s['fn']}"
           f" · precision {s['precision']:.3f} · recall {s['recall']:.3f}")
     print(f"   flagged but not labelled: {unlabelled}")
