@@ -191,3 +191,19 @@ def test_commands_have_help():
     for cmd in ("lost", "qc"):
         r = run(cmd, "--help")
         assert r.exit_code == 0 and "--store" in r.stdout
+
+
+def test_qc_text_flags_come_with_a_review_note(store, tmp_path):
+    """A text-rule flag is a lead, not a verdict: the note says so (stderr, any format); a
+    day with only log signals (slow_reply) or nothing flagged gets no such note."""
+    r = run("qc", "--store", store, *DAY, "--format", "csv")
+    assert r.exit_code == 0, r.stderr
+    assert "质检标记是待复核的线索，不是结论" in r.stderr and "质检标记" not in r.stdout
+    r = run("qc", "--store", store, *DAY, "--lang", "en")
+    assert "QC flags are leads to check, not verdicts" in r.stderr
+    rules = tmp_path / "log_only.toml"
+    rules.write_text('[[rules]]\nid = "slow_reply"\nname = "长时间未回复"\nseverity = "medium"\n'
+                     'penalty = "超时"\nsource = "late"\n', encoding="utf-8")
+    r = run("qc", "--store", store, *DAY, "--rules", rules, "--format", "csv")
+    assert r.exit_code == 0, r.stderr
+    assert "slow_reply" in r.stdout and "待复核" not in r.stderr
