@@ -60,22 +60,9 @@ def _unsegment(text: str) -> str:
 def jddc(path: str | Path, *, held_out: bool = False) -> list[Conversation]:
     """The JDDC sessions in file order: sessions 501+ (the development part), or with
     ``held_out`` only sessions 1-500 (for the independent check; do not tune on them)."""
-    order: list[str] = []
-    turns: dict[str, list[tuple[str, str]]] = {}
-    sku: dict[str, str | None] = {}
-    with open(path, encoding="utf-8", newline="") as fh:
-        for row in csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE):
-            if len(row) < 7:
-                continue
-            sid, _user, waiter, _transfer, _repeat, s, content = row[:7]
-            if sid not in turns:
-                order.append(sid)
-                turns[sid] = []
-                sku[sid] = None if s in ("", "nan") else s
-            turns[sid].append(("agent" if waiter.strip() == "1" else "buyer", content.strip()))
+    convs = _read_jddc(path, "jddc")
     first = JDDC_FIRST_DEV_SESSION - 1
-    chosen = order[:first] if held_out else order[first:]
-    return [Conversation("jddc", f"jddc:{sid}", turns[sid], sku[sid]) for sid in chosen]
+    return convs[:first] if held_out else convs[first:]
 
 
 def ecd(path: str | Path, name: str | None = None) -> list[Conversation]:
@@ -159,7 +146,8 @@ def overlap_keys(convs: list[Conversation]) -> tuple[set[str], set[str]]:
     return whole, utts
 
 
-def _read_jddc(path: str | Path) -> list[Conversation]:
+def _read_jddc(path: str | Path, source: str = "jddc2") -> list[Conversation]:
+    """Every session of a JDDC 7-column TSV in file order, ids ``<source>:<session>``."""
     order: list[str] = []
     turns: dict[str, list[tuple[str, str]]] = {}
     sku: dict[str, str | None] = {}
@@ -173,7 +161,7 @@ def _read_jddc(path: str | Path) -> list[Conversation]:
                 turns[sid] = []
                 sku[sid] = None if s in ("", "nan") else s
             turns[sid].append(("agent" if waiter.strip() == "1" else "buyer", content.strip()))
-    return [Conversation("jddc2", f"jddc2:{sid}", turns[sid], sku[sid]) for sid in order]
+    return [Conversation(source, f"{source}:{sid}", turns[sid], sku[sid]) for sid in order]
 
 
 def jddc_test2(path: str | Path, other_jddc: str | Path) -> list[Conversation]:

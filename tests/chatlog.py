@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from typer.testing import CliRunner
 
 from cskit.cli import app
@@ -35,3 +37,19 @@ def chat_store(directory: Path, chats: list[str], orders: str | None = None, *,
 def run(*args):
     """The CLI with ``args`` (paths and numbers as text)."""
     return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def bulk_orders(m: pd.DataFrame) -> pd.DataFrame:
+    """An order 10 minutes after the first message of every third buyer, two in three paid."""
+    first = m[m["sender"] == "buyer"].groupby(["shop", "buyer_id"], as_index=False).first()
+    first = first.iloc[::3].reset_index(drop=True)
+    n = len(first)
+    created = first["sent_at"] + pd.Timedelta(minutes=10)
+    paid = created.where(np.arange(n) % 3 != 0) + pd.Timedelta(minutes=5)
+    return pd.DataFrame({
+        "shop": first["shop"], "platform": first["platform"],
+        "order_id": [f"o{i:06d}" for i in range(n)], "buyer_id": first["buyer_id"],
+        "created_at": created, "paid_at": paid, "amount": 50.0 + np.arange(n) % 7,
+        "status": np.where(paid.notna(), "paid", "unpaid"), "status_raw": "",
+        "item_id": "", "item_title": "", "quantity": 1, "source_file": "orders.csv",
+        "source_row": np.arange(n) + 2})

@@ -18,6 +18,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+from chatlog import bulk_orders
 from typer.testing import CliRunner  # noqa: E402
 
 from cskit import kpi  # noqa: E402
@@ -55,22 +56,6 @@ def sample_store(tmp_path_factory):
     return st
 
 
-def _orders(m: pd.DataFrame) -> pd.DataFrame:
-    """An order 10 minutes after the first message of every third buyer, two in three paid."""
-    first = m[m["sender"] == "buyer"].groupby(["shop", "buyer_id"], as_index=False).first()
-    first = first.iloc[::3].reset_index(drop=True)
-    n = len(first)
-    created = first["sent_at"] + pd.Timedelta(minutes=10)
-    paid = created.where(np.arange(n) % 3 != 0) + pd.Timedelta(minutes=5)
-    return pd.DataFrame({
-        "shop": first["shop"], "platform": first["platform"],
-        "order_id": [f"o{i:06d}" for i in range(n)], "buyer_id": first["buyer_id"],
-        "created_at": created, "paid_at": paid, "amount": 50.0 + np.arange(n) % 7,
-        "status": np.where(paid.notna(), "paid", "unpaid"), "status_raw": "",
-        "item_id": "", "item_title": "", "quantity": 1, "source_file": "orders.csv",
-        "source_row": np.arange(n) + 2})
-
-
 @pytest.fixture(scope="module")
 def many_store(tmp_path_factory):
     """4 big shops (several month slices each) and 26 small ones (packed in groups) over two
@@ -84,7 +69,7 @@ def many_store(tmp_path_factory):
     st = Store(tmp_path_factory.mktemp("many") / "store")
     with st.transaction() as tx:
         tx.append("messages", m)
-        tx.append("orders", _orders(m))
+        tx.append("orders", bulk_orders(m))
     return st
 
 

@@ -11,6 +11,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from chatlog import bulk_orders
 from typer.testing import CliRunner
 
 from cskit import kpi, local_pool
@@ -21,22 +22,6 @@ from cskit.sample import bulk_shops, generate_messages_bulk
 from cskit.store import Store
 
 BYS = ["day", "week", "shop", "agent", "hour"]
-
-
-def _orders(m: pd.DataFrame) -> pd.DataFrame:
-    """An order 10 minutes after the first message of every third buyer, two in three paid."""
-    first = m[m["sender"] == "buyer"].groupby(["shop", "buyer_id"], as_index=False).first()
-    first = first.iloc[::3].reset_index(drop=True)
-    n = len(first)
-    created = first["sent_at"] + pd.Timedelta(minutes=10)
-    paid = created.where(np.arange(n) % 3 != 0) + pd.Timedelta(minutes=5)
-    return pd.DataFrame({
-        "shop": first["shop"], "platform": first["platform"],
-        "order_id": [f"o{i:06d}" for i in range(n)], "buyer_id": first["buyer_id"],
-        "created_at": created, "paid_at": paid, "amount": 50.0 + np.arange(n) % 7,
-        "status": np.where(paid.notna(), "paid", "unpaid"), "status_raw": "",
-        "item_id": "", "item_title": "", "quantity": 1, "source_file": "orders.csv",
-        "source_row": np.arange(n) + 2})
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +37,7 @@ def many_store(tmp_path_factory):
     st = Store(tmp_path_factory.mktemp("many") / "store")
     with st.transaction() as tx:
         tx.append("messages", m)
-        tx.append("orders", _orders(m))
+        tx.append("orders", bulk_orders(m))
     return st
 
 
