@@ -39,6 +39,8 @@ def main(argv=None) -> int:
     ap.add_argument("--jddc", required=True, help="the current JDDC sample (overlap check only)")
     ap.add_argument("--test2", required=True, help="the earlier JDDC sample (test2)")
     ap.add_argument("--n", type=int, default=200, help="conversations of the draw labelled")
+    ap.add_argument("--errors", choices=["promises"], default=None,
+                    help="list the promise errors (ids, gold, flagged, text: terminal only)")
     a = ap.parse_args(argv)
     convs = test2_sample(a.test2, a.jddc, n=a.n)
     sessions = {c.session_id for c in convs}
@@ -57,7 +59,7 @@ def main(argv=None) -> int:
     print(eval_qc_real.score(items, ids).to_string(index=False, formatters=fmt))
     print(f"   flagged but not labelled: {unlabelled}")
 
-    hits, _ = eval_promises_real.predictions(convs)
+    hits, texts = eval_promises_real.predictions(convs)
     labels = [r for r in _rows(LABELS / "promises_real_test2.csv") if r["session_id"] in sessions]
     done = {r["session_id"] for r in labels}
     keys = {(r["session_id"], int(r["turn"])) for r in labels}
@@ -68,6 +70,13 @@ def main(argv=None) -> int:
     print(f"gold {s['gold']} · flagged {s['flagged']} · tp {s['tp']} · fp {s['fp']} · fn {s['fn']}"
           f" · precision {s['precision']:.3f} · recall {s['recall']:.3f}")
     print(f"   flagged but not labelled: {unlabelled}")
+    if a.errors == "promises":
+        print("\nsession_id\tturn\tgold\tflagged\ttext")
+        for r in labels:
+            k = (r["session_id"], int(r["turn"]))
+            gold, flagged = r["promise"] == "1", k in hits
+            if gold != flagged:
+                print(f"{k[0]}\t{k[1]}\t{int(gold)}\t{int(flagged)}\t{texts.get(k, '')}")
     return 0
 
 
