@@ -246,3 +246,56 @@ def test_still_a_promise_fourth_round(text, kind):
 def test_in_chat_processing_is_no_promise_fourth_round():
     # 正在为您处理 is the in-chat step, not the agent's later step
     assert _kinds(["正在为您处理一下"]) == [None]
+
+
+# Fifth round (docs/promises.md, fifth round): test2 is tuning data for promises.  Made-up
+# texts; each "not" was flagged by the fourth-round rules, each "still" was missed by them or
+# keeps a fifth-round exception from reaching too far.
+NOT_PROMISES_5 = [
+    # a procedure after an event outside the agent's hands (invoice issued, order completed)
+    "好的，等您的发票出来 我会帮您修改的",
+    "发票开具了帮您修改抬头哦",
+    "等订单完成后三天 给您登记补发",
+    # a past action named as a noun
+    "为您申请的[数字x]元优惠券明天到账",
+    "给您申请的上门取件 请注意接听",
+    # an in-chat contact whose answer is in the same message
+    "我帮您联系一下仓库。 仓库回复说今天下午发出",
+    # a third party's reported answer
+    "这边厂家确认 会给您补发的",
+    # an offer, then asked back in the same message
+    "可以 给您申请退款的 需要我给您申请退款么",
+    # the courier's visit
+    "上门给您换新的哦",
+    # a step of the return's procedure (goods back in the warehouse)
+    "商品返仓之后给您退款的",
+    # a status report of an escalation made already
+    "我已经为您反馈专员了 稍后会给您回电的",
+    # the shop's practice once stock is in, said to nobody in particular
+    "咱们到货会及时发货的",
+    "一旦到货会马上发出的哦",
+]
+
+STILL_PROMISES_5 = [
+    # 告知 is a way to tell the buyer later, like 通知
+    ("我这边有结果告知您", "reply"),
+    ("这边修改完成短信告知您哦", "reply"),
+    # a past action as a noun needs a noun after 的: a closing particle keeps the promise
+    ("我会帮您申请的哦", "reply"),
+    # contacting a third party without their answer in the message stays a promise
+    ("这边帮您联系配送那边核实确认的呢", "reply"),
+    # shipping once stock is in, for this buyer
+    ("到货后会尽快给您发出", "ship"),
+    # an escalation in this message with a time is still one
+    ("我帮您升级专员，[数字x]小时内给您回电", "reply"),
+]
+
+
+@pytest.mark.parametrize("text", NOT_PROMISES_5)
+def test_not_a_promise_fifth_round(text):
+    assert _kinds([text]) == [None]
+
+
+@pytest.mark.parametrize("text,kind", STILL_PROMISES_5)
+def test_still_a_promise_fifth_round(text, kind):
+    assert _kinds([text]) == [kind]
