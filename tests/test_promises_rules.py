@@ -271,6 +271,7 @@ NOT_PROMISES_5 = [
     "商品返仓之后给您退款的",
     # a status report of an escalation made already
     "我已经为您反馈专员了 稍后会给您回电的",
+    "您的服务单已经提交[数字x]小时给您回电的呢",
     # the shop's practice once stock is in, said to nobody in particular
     "咱们到货会及时发货的",
     "一旦到货会马上发出的哦",
@@ -280,6 +281,9 @@ STILL_PROMISES_5 = [
     # 告知 is a way to tell the buyer later, like 通知
     ("我这边有结果告知您", "reply"),
     ("这边修改完成短信告知您哦", "reply"),
+    ("好的 [数字x]小时内短信告知您", "reply"),
+    # N 小时给您回电 without 内 names the deadline all the same
+    ("这边给您处理，[数字x]小时给您回电", "reply"),
     # a past action as a noun needs a noun after 的: a closing particle keeps the promise
     ("我会帮您申请的哦", "reply"),
     # contacting a third party without their answer in the message stays a promise
