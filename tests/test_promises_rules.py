@@ -275,6 +275,8 @@ NOT_PROMISES_5 = [
     # the shop's practice once stock is in, said to nobody in particular
     "咱们到货会及时发货的",
     "一旦到货会马上发出的哦",
+    # a question to the buyer, no third party named
+    "我问一下您是哪个订单呢",
 ]
 
 STILL_PROMISES_5 = [
@@ -284,6 +286,11 @@ STILL_PROMISES_5 = [
     ("好的 [数字x]小时内短信告知您", "reply"),
     # N 小时给您回电 without 内 names the deadline all the same
     ("这边给您处理，[数字x]小时给您回电", "reply"),
+    # asking or telling a named third party for the buyer
+    ("我问下仓库还有没有货哈", "reply"),
+    ("好的我帮您跟快递员说一下", "reply"),
+    # a call back by a stated hour, the verb before the buyer
+    ("这边会在明天[数字x]点前联系您", "reply"),
     # a past action as a noun needs a noun after 的: a closing particle keeps the promise
     ("我会帮您申请的哦", "reply"),
     # contacting a third party without their answer in the message stays a promise
