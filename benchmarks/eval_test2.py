@@ -47,14 +47,16 @@ def main(argv=None) -> int:
     ap.add_argument("--jddc", required=True, help="the current JDDC sample (overlap check only)")
     ap.add_argument("--test2", required=True, help="the earlier JDDC sample (test2)")
     ap.add_argument("--n", type=int, default=200, help="conversations of the draw labelled")
-    ap.add_argument("--errors", action="store_true",
-                    help="list (session, turn, gold, flagged) of every QC miss and false flag "
-                    "(test2 is tuning data from round 5 on; the final number comes from test3); "
-                    "ids only, no text")
+    ap.add_argument("--errors", choices=["qc", "promises"], default=None,
+                    help="qc: list (session, turn, gold, flagged) of every QC miss and false flag, "
+                    "ids only; promises: the promise errors (ids, gold, flagged, text: terminal "
+                    "only). test2 is tuning data from round 5 on; the final number comes from test3")
     ap.add_argument("--set", choices=sorted(SETS), default="test2",
                     help="test2: draw positions 0-199 (tuning data from round 5 on); test3: "
                     "positions 300-499, labelled blind after round 4, never tuned on")
     a = ap.parse_args(argv)
+    if a.errors and a.set == "test3":
+        ap.error("test3 is the untouched set: its errors are not listed (tune on test2)")
     first, last = SETS[a.set]
     convs = test2_sample(a.test2, a.jddc, n=last)[first:last] if a.set != "test2" \
         else test2_sample(a.test2, a.jddc, n=a.n)
@@ -69,7 +71,7 @@ def main(argv=None) -> int:
     items = [(set() if r["rules"] == "none" else set(r["rules"].split(";")),
               pred.get((r["session_id"], int(r["turn"])), set())) for r in labels]
     unlabelled = sum(1 for k in pred if k[0] in done and k not in keys)
-    if a.errors:
+    if a.errors == "qc":
         for r, (gold, got) in zip(labels, items):
             if gold != got:
                 print(a.set, r["session_id"], r["turn"],
@@ -82,7 +84,7 @@ def main(argv=None) -> int:
     print(eval_qc_real.score(items, ids).to_string(index=False, formatters=fmt))
     print(f"   flagged but not labelled: {unlabelled}")
 
-    hits, _ = eval_promises_real.predictions(convs)
+    hits, texts = eval_promises_real.predictions(convs)
     labels = [r for r in _rows(LABELS / f"promises_real_{a.set}.csv") if r["session_id"] in sessions]
     done = {r["session_id"] for r in labels}
     keys = {(r["session_id"], int(r["turn"])) for r in labels}
@@ -93,6 +95,13 @@ def main(argv=None) -> int:
     print(f"gold {s['gold']} · flagged {s['flagged']} · tp {s['tp']} · fp {s['fp']} · fn {s['fn']}"
           f" · precision {s['precision']:.3f} · recall {s['recall']:.3f}")
     print(f"   flagged but not labelled: {unlabelled}")
+    if a.errors == "promises":
+        print("\nsession_id\tturn\tgold\tflagged\ttext")
+        for r in labels:
+            k = (r["session_id"], int(r["turn"]))
+            gold, flagged = r["promise"] == "1", k in hits
+            if gold != flagged:
+                print(f"{k[0]}\t{k[1]}\t{int(gold)}\t{int(flagged)}\t{texts.get(k, '')}")
     return 0
 
 

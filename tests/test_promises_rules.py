@@ -246,3 +246,67 @@ def test_still_a_promise_fourth_round(text, kind):
 def test_in_chat_processing_is_no_promise_fourth_round():
     # 正在为您处理 is the in-chat step, not the agent's later step
     assert _kinds(["正在为您处理一下"]) == [None]
+
+
+# Fifth round (docs/promises.md, fifth round): test2 is tuning data for promises.  Made-up
+# texts; each "not" was flagged by the fourth-round rules, each "still" was missed by them or
+# keeps a fifth-round exception from reaching too far.
+NOT_PROMISES_5 = [
+    # a procedure after an event outside the agent's hands (invoice issued, order completed)
+    "等您发票出来以后 小妹帮您修改抬头",
+    "纸质发票开出后帮您修改抬头",
+    "等订单签收两天后 给您安排补发",
+    # a past action named as a noun
+    "为您申请的[数字x]元优惠券明天到账",
+    "帮您提交的换货单 今天审核",
+    # an in-chat contact whose answer is in the same message
+    "我帮您联系一下仓库。 仓库回复说今天下午发出",
+    # a third party's reported answer
+    "供应商那边确认了，会给您补发一件",
+    # an offer, then asked back in the same message
+    "给您补发一个也行 需要我帮您补发么",
+    # the courier's visit
+    "明天上门为您换新机",
+    # a step of the return's procedure (goods back in the warehouse)
+    "包裹回仓以后为您退款",
+    # a status report of an escalation made already
+    "已经帮您升级给主管了 晚点会给您回电的",
+    "工单已经转交售后，[数字x]小时内给您回复",
+    # the shop's practice once stock is in, said to nobody in particular
+    "我们到货了就会马上发货的",
+    "一旦有货就第一时间发出",
+    # a question to the buyer, no third party named
+    "我问一下您是哪个订单呢",
+]
+
+STILL_PROMISES_5 = [
+    # 告知 is a way to tell the buyer later, like 通知
+    ("我这边有结果告知您", "reply"),
+    ("我这边修改好之后短信告知您", "reply"),
+    ("这边[数字x]分钟内电话告知您", "reply"),
+    # N 小时(后)给您答复 without 内 names the deadline all the same
+    ("小妹核实一下，[数字x]小时后给您答复", "reply"),
+    # asking or telling a named third party for the buyer
+    ("我问问快递那边能不能改地址", "reply"),
+    ("我帮您和仓库沟通下", "reply"),
+    # a call back by a stated hour, the verb before the buyer
+    ("这边会在明天[数字x]点前联系您", "reply"),
+    # a past action as a noun needs a noun after 的: a closing particle keeps the promise
+    ("我会帮您申请的哦", "reply"),
+    # contacting a third party without their answer in the message stays a promise
+    ("我帮您联系站点那边确认一下", "reply"),
+    # shipping once stock is in, for this buyer
+    ("到货后会尽快给您发出", "ship"),
+    # an escalation in this message with a time is still one
+    ("我帮您升级专员，[数字x]小时内给您回电", "reply"),
+]
+
+
+@pytest.mark.parametrize("text", NOT_PROMISES_5)
+def test_not_a_promise_fifth_round(text):
+    assert _kinds([text]) == [None]
+
+
+@pytest.mark.parametrize("text,kind", STILL_PROMISES_5)
+def test_still_a_promise_fifth_round(text, kind):
+    assert _kinds([text]) == [kind]
