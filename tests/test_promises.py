@@ -207,3 +207,16 @@ def test_rules_file_is_checked(tmp_path, store):
                    'patterns = ["问一下"]\n', encoding="utf-8")
     rows = _rows(run("promises", "--store", store, *PERIOD, "--rules", own, "-f", "csv"))
     assert sorted(x["buyer_id"] for x in rows) == ["b10", "b2"]
+
+
+def test_broken_promises_come_with_a_review_note(store):
+    """A broken promise counted against an agent is a lead, not a verdict: the note says so
+    on stderr (never in the CSV); a period with no broken promise gets no such note."""
+    r = run("promises", "--store", store, *PERIOD, "-f", "csv")
+    assert r.exit_code == 0, r.stderr
+    assert "识别出的承诺是待复核的线索" in r.stderr and "待复核" not in r.stdout
+    r = run("promises", "--store", store, *PERIOD, "--by", "agent", "--lang", "en")
+    assert "a detected promise is a lead, not a verdict" in r.stderr
+    r = run("promises", "--store", store, "--day", "2026-11-17", "-f", "csv")
+    assert r.exit_code == 0 and [row["status"] for row in _rows(r)] == ["open"]
+    assert "待复核" not in r.stderr
