@@ -4,7 +4,11 @@
   with the domain user dictionary (``cskit/data/userdict.txt``).
 * :mod:`cskit.text.lexicon` — the lexicons are data (``cskit/data/lost_reasons.toml``,
   ``cskit/data/qc_rules.toml``), loaded and validated here.
-* :mod:`cskit.text.lost` — :func:`classify`, :func:`reason_summary`, :func:`examples`.
+* :mod:`cskit.text.lost` — :func:`classify`, :func:`reason_summary`, :func:`examples`,
+  :func:`lost_list` (every name below re-exported from here); the scorer (lexicon compiled,
+  clauses, jieba once per text) in :mod:`cskit.text.lost_scoring`, the conversation rules
+  (pre-sale days, agent context, take-over) in :mod:`cskit.text.lost_grammar`, evidence
+  quotes in :mod:`cskit.text.lost_quotes`.
 * :mod:`cskit.text.qc` — :func:`inspect`, :func:`qc_summary`.
 
 See docs/text.md.

@@ -1,0 +1,29 @@
+"""cskit.text.lost is split by idea (scorer / conversation rules / classify and lists):
+every name callers use stays importable from cskit.text.lost as the same object, and each
+module stays a size a reader can hold."""
+
+from pathlib import Path
+
+import cskit.text.lost as lost
+import cskit.text.lost_grammar as grammar
+import cskit.text.lost_scoring as scoring
+
+
+def test_names_reexported_from_lost():
+    for name in ("score_texts", "split_clauses", "MEMO_MAX", "_compile", "_Compiled",
+                 "_scores_of", "_message_scores", "_is_question", "_clause_scores", "_lookup"):
+        assert getattr(lost, name) is getattr(scoring, name), name
+    for name in ("presale_days", "_agent_context", "_take_over"):
+        assert getattr(lost, name) is getattr(grammar, name), name
+    for name in lost.__all__:
+        assert hasattr(lost, name), name
+    assert lost._NOT_A_QUOTE is not None and lost._QUOTE_MASK is not None
+
+
+def test_modules_are_split_by_idea():
+    # the scorer lives in lost_scoring, the conversation rules in lost_grammar
+    assert scoring.score_texts.__module__ == "cskit.text.lost_scoring"
+    assert grammar.presale_days.__module__ == "cskit.text.lost_grammar"
+    for mod in (lost, scoring, grammar):
+        assert mod.__doc__ and len(mod.__doc__) > 100
+        assert len(Path(mod.__file__).read_text(encoding="utf-8").splitlines()) < 800
