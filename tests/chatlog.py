@@ -53,3 +53,22 @@ def bulk_orders(m: pd.DataFrame) -> pd.DataFrame:
         "status": np.where(paid.notna(), "paid", "unpaid"), "status_raw": "",
         "item_id": "", "item_title": "", "quantity": 1, "source_file": "orders.csv",
         "source_row": np.arange(n) + 2})
+
+
+def bulk_store(directory: Path, *, shops: int, big: int, big_rows: int, small_rows: int) -> Store:
+    """A generated many-shop store over 62 days with orders: the first ``big`` of ``shops``
+    bulk shops get ``big_rows`` messages (several month slices each), the others share
+    ``small_rows`` (packed in groups) — the local-pool and Dask engine tests' store."""
+    from cskit.sample import bulk_shops, generate_messages_bulk
+
+    specs = bulk_shops(shops)
+    m = pd.concat([generate_messages_bulk(big_rows, seed=7, shops=specs[:big], days=62),
+                   generate_messages_bulk(small_rows, seed=8, shops=specs[big:], days=62)],
+                  ignore_index=True)
+    m["source_file"] = "chats.csv"
+    m["source_row"] = np.arange(len(m)) + 2
+    st = Store(directory / "store")
+    with st.transaction() as tx:
+        tx.append("messages", m)
+        tx.append("orders", bulk_orders(m))
+    return st

@@ -12,13 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from chatlog import bulk_orders
+from chatlog import bulk_store
 from typer.testing import CliRunner  # noqa: E402
 
 from cskit import kpi  # noqa: E402
@@ -27,7 +26,6 @@ from cskit.engine import DaskEngine  # noqa: E402
 from cskit.errors import EngineError, ExitCode  # noqa: E402
 from cskit.ingest import ingest  # noqa: E402
 from cskit.metrics import get_rule  # noqa: E402
-from cskit.sample import bulk_shops, generate_messages_bulk  # noqa: E402
 from cskit.store import Store  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
@@ -60,17 +58,7 @@ def sample_store(tmp_path_factory):
 def many_store(tmp_path_factory):
     """4 big shops (several month slices each) and 26 small ones (packed in groups) over two
     months, with orders; SLICE_ROWS 800 (set per test, passed on to the workers)."""
-    specs = bulk_shops(30)
-    m = pd.concat([generate_messages_bulk(6_000, seed=7, shops=specs[:4], days=62),
-                   generate_messages_bulk(1_500, seed=8, shops=specs[4:], days=62)],
-                  ignore_index=True)
-    m["source_file"] = "chats.csv"
-    m["source_row"] = np.arange(len(m)) + 2
-    st = Store(tmp_path_factory.mktemp("many") / "store")
-    with st.transaction() as tx:
-        tx.append("messages", m)
-        tx.append("orders", bulk_orders(m))
-    return st
+    return bulk_store(tmp_path_factory.mktemp("many"), shops=30, big=4, big_rows=6_000, small_rows=1_500)
 
 
 @pytest.fixture

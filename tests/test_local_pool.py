@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pandas as pd
 import pytest
-from chatlog import bulk_orders
+from chatlog import bulk_store
 from typer.testing import CliRunner
 
 from cskit import kpi, local_pool
 from cskit.cli import app
 from cskit.errors import EngineError, ExitCode
 from cskit.metrics import get_rule
-from cskit.sample import bulk_shops, generate_messages_bulk
-from cskit.store import Store
 
 BYS = ["day", "week", "shop", "agent", "hour"]
 
@@ -28,17 +25,7 @@ BYS = ["day", "week", "shop", "agent", "hour"]
 def many_store(tmp_path_factory):
     """3 big shops (several month slices each with SLICE_ROWS 800) and 12 small ones
     (packed in groups) over two months, with orders."""
-    specs = bulk_shops(15)
-    m = pd.concat([generate_messages_bulk(5_000, seed=7, shops=specs[:3], days=62),
-                   generate_messages_bulk(1_200, seed=8, shops=specs[3:], days=62)],
-                  ignore_index=True)
-    m["source_file"] = "chats.csv"
-    m["source_row"] = np.arange(len(m)) + 2
-    st = Store(tmp_path_factory.mktemp("many") / "store")
-    with st.transaction() as tx:
-        tx.append("messages", m)
-        tx.append("orders", bulk_orders(m))
-    return st
+    return bulk_store(tmp_path_factory.mktemp("many"), shops=15, big=3, big_rows=5_000, small_rows=1_200)
 
 
 @pytest.fixture
