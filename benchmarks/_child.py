@@ -11,32 +11,73 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def cskit_child(args: list[str]) -> tuple[float, float, float]:
-    """(wall seconds, peak MiB, CPU seconds user+sys) of ``python -m cskit ARGS`` in a fresh
-    process (start-up and imports included, as a user runs it); exits on failure."""
+def cskit_run(args: list[str]) -> tuple[float, float, float, str]:
+    """(wall seconds, peak MiB, CPU seconds user+sys, stdout) of ``python -m cskit ARGS`` in a
+    fresh process (start-up and imports included, as a user runs it); exits on failure.
+    Output goes through temporary files, so a long CSV cannot block the child."""
+    import tempfile
+
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    t = time.perf_counter()
-    p = subprocess.Popen([sys.executable, "-m", "cskit", *args], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t
-    p.returncode = os.waitstatus_to_exitcode(status)
-    if p.returncode != 0:
-        raise SystemExit(f"cskit {' '.join(args)} failed: {p.stderr.read().decode()[-400:]}")
-    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # Linux: KiB
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        p = subprocess.Popen([sys.executable, "-m", "cskit", *args], stdout=out, stderr=err,
+                             env=env)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if p.returncode != 0:
+            raise SystemExit(f"cskit {' '.join(args)} failed: {err.read().decode()[-400:]}")
+        stdout = out.read().decode("utf-8")
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, stdout  # Linux: KiB
 
 
-def measure(name: str, args: list[str], repeat: int) -> dict:
-    """``repeat`` fresh runs of ``cskit ARGS``: ``{name}_s`` (median wall), ``{name}_runs_s``,
-    ``{name}_cpu_s`` (median user+sys: what wall time cannot say on a shared, loaded
-    machine) and ``{name}_peak_mib`` (largest)."""
+def cskit_child(args: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, peak MiB, CPU seconds user+sys) of :func:`cskit_run`."""
+    return cskit_run(args)[:3]
+
+
+def summarise(name: str, runs: list[tuple]) -> dict:
+    """``{name}_s`` (median wall), ``{name}_runs_s``, ``{name}_cpu_s`` (median user+sys: what
+    wall time cannot say on a shared, loaded machine) and ``{name}_peak_mib`` (largest) of
+    runs as :func:`cskit_run` / :func:`cskit_child` give them."""
     import statistics
 
-    runs = [cskit_child(args) for _ in range(repeat)]
     return {f"{name}_s": round(statistics.median(r[0] for r in runs), 2),
             f"{name}_runs_s": [round(r[0], 2) for r in runs],
             f"{name}_cpu_s": round(statistics.median(r[2] for r in runs), 2),
             f"{name}_peak_mib": round(max(r[1] for r in runs))}
+
+
+def measure(name: str, args: list[str], repeat: int) -> dict:
+    """``repeat`` fresh runs of ``cskit ARGS``, summed up by :func:`summarise`."""
+    return summarise(name, [cskit_child(args) for _ in range(repeat)])
+
+
+def store_bench(doc: str, argv, command: str, variants: list[tuple[str, list[str]]]) -> int:
+    """The main of a one-command store benchmark: ``--store DIR [--repeat N]``, then each
+    ``(name, extra args)`` variant of ``cskit COMMAND --store DIR --format csv`` measured,
+    printed as one JSON line with the store's size, the cores and the load average."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--store", required=True, type=Path)
+    ap.add_argument("--repeat", type=int, default=3)
+    a = ap.parse_args(argv)
+    out: dict = {"store": str(a.store)}
+    n = store_messages(a.store)
+    if n is not None:
+        out["messages"] = n
+    out["load_avg_before"] = [round(x, 1) for x in os.getloadavg()]
+    for name, extra in variants:
+        out.update(measure(name, [command, "--store", str(a.store), "--format", "csv", *extra],
+                           a.repeat))
+    out["cores"] = os.cpu_count()
+    out["load_avg_1m"] = round(os.getloadavg()[0], 1)
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
 
 
 def store_messages(store: Path) -> int | None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,33 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _child import cskit_run, summarise  # noqa: E402
 from bench_lost import add_orders  # noqa: E402
+
 from cskit import schema  # noqa: E402
 from cskit.store import Store  # noqa: E402
-
-RUN = """
-import resource, sys
-from cskit.cli import main
-sys.argv = ["cskit"] + sys.argv[1:]
-try:
-    main()
-except SystemExit as e:
-    if e.code: raise
-r = resource.getrusage(resource.RUSAGE_SELF)
-print(r.ru_utime + r.ru_stime, r.ru_maxrss / 1024, file=sys.stderr)
-"""
-
-
-def child(*args: str) -> tuple[float, float, float, str]:
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"cskit {' '.join(args)} failed")
-    cpu, peak = (float(x) for x in proc.stderr.strip().splitlines()[-1].split())
-    return wall, cpu, peak, proc.stdout
 
 
 def describe(store: Store) -> dict:
@@ -126,18 +103,12 @@ def main(argv=None) -> int:
         n = add_orders(a.store, 0.30, 0.03, a.seed)
         print(f"added {n:,} synthetic orders in {time.perf_counter() - t0:.1f} s")
     out = {"messages": n_msgs, **describe(store)}
-    walls, cpus, peaks, doc = [], [], [], {}
-    for _ in range(max(1, a.repeat)):
-        w, c, p, stdout = child("answers", "--store", str(a.store), "-f", "json", "--top", "20")
-        walls.append(w)
-        cpus.append(c)
-        peaks.append(p)
-        doc = json.loads(stdout)
-    walls.sort()
-    rows = doc.get("rows", [])
-    out.update({"answers_wall_s": round(walls[len(walls) // 2], 2),
-                "answers_cpu_s": round(sorted(cpus)[len(cpus) // 2], 2),
-                "answers_peak_mib": round(max(peaks)),
+    runs = [cskit_run(["answers", "--store", str(a.store), "-f", "json", "--top", "20"])
+            for _ in range(max(1, a.repeat))]
+    m = summarise("answers", runs)
+    rows = json.loads(runs[-1][3]).get("rows", [])
+    out.update({"answers_wall_s": m["answers_s"], "answers_cpu_s": m["answers_cpu_s"],
+                "answers_peak_mib": m["answers_peak_mib"],
                 "rows": len(rows), "groups": len({(r["shop"], r["q_key"]) for r in rows}),
                 "best_claimed": sum(bool(r["best"]) for r in rows),
                 "load_avg": " ".join(f"{x:.2f}" for x in os.getloadavg())})

@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,21 +27,12 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _child import cskit_run, summarise  # noqa: E402
 
 from cskit import schema  # noqa: E402
 from cskit.store import Store  # noqa: E402
-
-PEAK = ("import resource,sys; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024, "
-        "file=sys.stderr)")
-RUN = """
-import sys
-from cskit.cli import main
-sys.argv = ["cskit"] + sys.argv[1:]
-try:
-    main()
-except SystemExit as e:
-    if e.code: raise
-""" + PEAK
 
 
 def add_orders(store_dir: Path, paid_share: float, unpaid_share: float, seed: int) -> int:
@@ -77,22 +66,6 @@ def add_orders(store_dir: Path, paid_share: float, unpaid_share: float, seed: in
     return len(orders)
 
 
-def child(*args: str) -> tuple[float, float, str, float]:
-    """(wall seconds, peak MiB, stdout, CPU seconds user+sys) of one fresh process."""
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    dt = time.perf_counter() - t0
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr)
-        raise SystemExit(f"cskit {' '.join(args)} failed")
-    peak = float(proc.stderr.strip().splitlines()[-1])
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    return dt, peak, proc.stdout, cpu
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--store", type=Path, required=True)
@@ -111,21 +84,12 @@ def main(argv=None) -> int:
     # the summary as JSON (it says how many buyer-days were classified); the list as CSV
     # (what a supervisor exports; 300 k rows of JSON mostly time the JSON writer)
     for name, extra in (("lost", ["--format", "json"]), ("lost_list", ["--list", "--format", "csv"])):
-        times, peaks, cpus, n = [], [], [], None
-        for _ in range(max(1, a.repeat)):
-            t, p, stdout, cpu = child("lost", "--store", str(a.store), *extra)
-            times.append(t)
-            peaks.append(p)
-            cpus.append(cpu)
-            n = json.loads(stdout).get("lost_buyers") if name == "lost" else \
-                max(0, len(stdout.splitlines()) - 1)
-        times.sort()
-        out[f"{name}_s"] = round(times[len(times) // 2], 2)
-        out[f"{name}_peak_mib"] = round(max(peaks))
-        cpus.sort()  # CPU time (user+sys): what wall time cannot say on a loaded machine
-        out[f"{name}_cpu_s"] = round(cpus[len(cpus) // 2], 2)
-        out[f"{name}_runs_s"] = [round(x, 2) for x in times]
-        out[f"{name}_buyer_days"] = n
+        runs = [cskit_run(["lost", "--store", str(a.store), *extra])
+                for _ in range(max(1, a.repeat))]
+        out.update(summarise(name, runs))
+        stdout = runs[-1][3]
+        out[f"{name}_buyer_days"] = json.loads(stdout).get("lost_buyers") if name == "lost" \
+            else max(0, len(stdout.splitlines()) - 1)
     for k, v in out.items():
         print(f"{k:<24}{v}")
     print(f"(wall-clock seconds of a fresh process incl. start-up and imports, median of "

@@ -14,34 +14,16 @@ can be far off under load: read CPU time and the load average with it.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _child import measure, store_messages  # noqa: E402
+from _child import store_bench
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--store", required=True, type=Path)
-    ap.add_argument("--repeat", type=int, default=3)
-    a = ap.parse_args(argv)
-    out: dict = {"store": str(a.store)}
-    n = store_messages(a.store)
-    if n is not None:
-        out["messages"] = n
-    out["load_avg_before"] = [round(x, 1) for x in os.getloadavg()]
-    for name, extra in (("promises", []), ("promises_by_agent", ["--by", "agent"])):
-        out.update(measure(name, ["promises", "--store", str(a.store), "--format", "csv", *extra],
-                           a.repeat))
-    out["cores"] = os.cpu_count()
-    out["load_avg_1m"] = round(os.getloadavg()[0], 1)
-    print(json.dumps(out, ensure_ascii=False))
-    return 0
+    return store_bench(__doc__, argv, "promises",
+                       [("promises", []), ("promises_by_agent", ["--by", "agent"])])
 
 
 if __name__ == "__main__":

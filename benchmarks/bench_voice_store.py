@@ -13,33 +13,19 @@ time much less.  Target: ≤ 10 s and ≤ 1 GB on 3 M messages.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _child import measure  # noqa: E402
+from _child import store_bench
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--store", required=True, type=Path)
-    ap.add_argument("--repeat", type=int, default=3)
-    a = ap.parse_args(argv)
-    out: dict = {"store": str(a.store)}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, extra in (("voice", []), ("voice_list", ["--list"]),
-                            ("voice_out", ["--out", str(Path(tmp) / "mail")])):
-            out.update(measure(name, ["voice", "--store", str(a.store), "--format", "csv", *extra],
-                               a.repeat))
-    out["cores"] = os.cpu_count()
-    out["load_avg_1m"] = round(os.getloadavg()[0], 1)
-    print(json.dumps(out, ensure_ascii=False))
-    return 0
+        return store_bench(__doc__, argv, "voice",
+                           [("voice", []), ("voice_list", ["--list"]),
+                            ("voice_out", ["--out", str(Path(tmp) / "mail")])])
 
 
 if __name__ == "__main__":
