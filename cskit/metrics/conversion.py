@@ -921,17 +921,23 @@ def lost_buyers(messages: pd.DataFrame, orders: pd.DataFrame | None, since=None,
     lo, hi = day_number(since, "since"), day_number(until, "until")
     d = _setup(messages, orders, window_days, lookback_days, anchor, as_of, excluded)
     m = d.bd_inquiry & ~d.bd_paid & _in_range(d.bd_day, lo, hi)
+    out = _buyer_day_frame(d, m, had_unpaid_order=d.bd_ordered, pending=d.bd_pending)
+    return out.sort_values(["shop", "date", "buyer_id"], kind="stable").reset_index(drop=True)
+
+
+def _buyer_day_frame(d, m: np.ndarray, **flags: np.ndarray) -> pd.DataFrame:
+    """The buyer-days ``m`` selects of the engine state ``d``: shop, buyer_id, date,
+    agent_id (object columns), then each of ``flags`` as a bool column."""
     out = pd.DataFrame({
         "shop": d.shop_names[d.bd_shop[m]],
         "buyer_id": d.buyer_names[d.bd_g[m] % d.nb],
         "date": _dates(d.bd_day[m]),
         "agent_id": d.agent_names[d.bd_agent[m]],
-        "had_unpaid_order": d.bd_ordered[m].astype(bool),
-        "pending": d.bd_pending[m].astype(bool),
+        **{name: flag[m].astype(bool) for name, flag in flags.items()},
     })
     for c in ("shop", "buyer_id", "date", "agent_id"):
         out[c] = out[c].astype(object)
-    return out.sort_values(["shop", "date", "buyer_id"], kind="stable").reset_index(drop=True)
+    return out
 
 
 def unpaid_list(messages: pd.DataFrame, orders: pd.DataFrame | None, since=None, until=None,
@@ -1003,14 +1009,4 @@ def inquiry_outcomes(messages: pd.DataFrame, orders: pd.DataFrame | None, since=
     lo, hi = day_number(since, "since"), day_number(until, "until")
     d = _setup(messages, orders, window_days, lookback_days, anchor, as_of, excluded)
     m = d.bd_inquiry & _in_range(d.bd_day, lo, hi)
-    out = pd.DataFrame({
-        "shop": d.shop_names[d.bd_shop[m]],
-        "buyer_id": d.buyer_names[d.bd_g[m] % d.nb],
-        "date": _dates(d.bd_day[m]),
-        "agent_id": d.agent_names[d.bd_agent[m]],
-        "paid": d.bd_paid[m].astype(bool),
-        "pending": d.bd_pending[m].astype(bool),
-    })
-    for c in ("shop", "buyer_id", "date", "agent_id"):
-        out[c] = out[c].astype(object)
-    return out.reset_index(drop=True)
+    return _buyer_day_frame(d, m, paid=d.bd_paid, pending=d.bd_pending).reset_index(drop=True)
