@@ -16,6 +16,10 @@ blind (``qc_real_test3.csv``, ``promises_real_test3.csv``) after round 4 and nev
 round 5 was tuned on test2 and the old development set, so test3 is its honest number.
 From QC round 5 on test2 is tuning data: ``--errors`` lists every QC miss and false flag as
 (session, turn, gold, flagged), ids only; the honest number comes from test3.
+
+``--set test4``: draw positions 500-699, labelled blind after round 5 was measured on test3.
+From round 6 on test2 and test3 are both tuning data (their errors may be listed) and test4 is
+the untouched set: its errors are never listed.
 """
 
 from __future__ import annotations
@@ -34,7 +38,9 @@ from cskit.text.lexicon import load_qc_rules  # noqa: E402
 
 LABELS = ROOT / "benchmarks" / "labels"
 #: the labelled sets of the seeded draw: positions [first, last) of ``test2_sample``
-SETS = {"test2": (0, 200), "test3": (300, 500)}
+SETS = {"test2": (0, 200), "test3": (300, 500), "test4": (500, 700)}
+#: the set nobody may tune on: its errors are refused
+UNTOUCHED = "test4"
 
 
 def _rows(path: Path) -> list[dict]:
@@ -52,11 +58,13 @@ def main(argv=None) -> int:
                     "ids only; promises: the promise errors (ids, gold, flagged, text: terminal "
                     "only). test2 is tuning data from round 5 on; the final number comes from test3")
     ap.add_argument("--set", choices=sorted(SETS), default="test2",
-                    help="test2: draw positions 0-199 (tuning data from round 5 on); test3: "
-                    "positions 300-499, labelled blind after round 4, never tuned on")
+                    help="test2: draw positions 0-199; test3: positions 300-499 (both tuning data "
+                    "from round 6 on); test4: positions 500-699, labelled blind after round 5, "
+                    "never tuned on")
     a = ap.parse_args(argv)
-    if a.errors and a.set == "test3":
-        ap.error("test3 is the untouched set: its errors are not listed (tune on test2)")
+    if a.errors and a.set == UNTOUCHED:
+        ap.error(f"{UNTOUCHED} is the untouched set: its errors are not listed "
+                 "(tune on test2 or test3)")
     first, last = SETS[a.set]
     convs = test2_sample(a.test2, a.jddc, n=last)[first:last] if a.set != "test2" \
         else test2_sample(a.test2, a.jddc, n=a.n)
