@@ -406,13 +406,18 @@ def qc_summary(flags: pd.DataFrame, rules: QCRules | str | None = None,
     agent with ≥ 1 agent message, flagged or not).  Columns: shop, agent_id,
     [agent_messages], flags (all rules), high / medium / low (by severity), then
     one count column per rule, named by its id, in rule order.  Sorted by shop,
-    flags (descending), agent_id.
+    flags (descending), agent_id.  ``flags`` with a ``tier`` column (``inspect(review=True)``):
+    the review-tier flags are in none of those counts but in a last column ``review``.
     """
     qc = _rules(rules)
     ids = [r.id for r in qc.rules]
     sev = {r.id: r.severity for r in qc.rules}
     keys = ["shop", "agent_id"]
     f = flags.copy()
+    weak = None
+    if "tier" in f.columns:  # review-tier flags: counted apart, in no rule column
+        is_weak = (f["tier"] == "review").to_numpy(dtype=bool)
+        weak, f = f[is_weak].copy(), f[~is_weak]
     for k in keys:
         f[k] = f[k].astype(object).where(f[k].notna(), "")
     if len(f):
@@ -441,6 +446,16 @@ def qc_summary(flags: pd.DataFrame, rules: QCRules | str | None = None,
         wide[level] = wide[cols].sum(axis=1).astype(np.int64) if cols else 0
     cols = keys + (["agent_messages"] if messages is not None else []) + \
         ["flags", "high", "medium", "low"] + ids
+    if weak is not None:
+        for k in keys:
+            weak[k] = weak[k].astype(object).where(weak[k].notna(), "")
+        n = weak.groupby(keys, sort=False).size().rename("review").reset_index()
+        wide = wide.merge(n, on=keys, how="outer")
+        for c in ids + ["flags", "high", "medium", "low"] + \
+                (["agent_messages"] if messages is not None else []):
+            wide[c] = wide[c].fillna(0).astype(np.int64)
+        wide["review"] = wide["review"].fillna(0).astype(np.int64)
+        cols.append("review")
     wide["_f"] = -wide["flags"]
     wide = wide.sort_values(["shop", "_f", "agent_id"], kind="stable")
     return wide[cols].reset_index(drop=True)
