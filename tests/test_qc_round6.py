@@ -37,12 +37,12 @@ def default(text: str, before: str | None = None) -> list[str]:
 @pytest.mark.parametrize("text,rule", [
     ("退款会在1-7个工作日退回，您可以在微信里查看", "off_platform"),  # WeChat named as an app
     ("您可以关注我们的微信看活动", "off_platform"),
-    ("下单时选择公司转账就可以，点付款选线下付款", "off_platform"),  # the checkout's own option
-    ("相信您买这个肯定是挑了很久的", "overpromise"),  # 肯定 about the buyer's choice
+    ("企业采购可以用对公转账，在收银台选线下付款", "off_platform"),  # the checkout's own option
+    ("您选的这个颜色肯定很适合送人", "overpromise"),  # 肯定 as "surely", an opinion
     ("祝您生意兴隆，其他妈妈也很喜欢", "abuse"),  # 他妈 inside 其他妈妈
     ("机器有毛病的话可以申请售后", "abuse"),  # a defect, not an insult
-    ("是否会降价我们也不清楚的", "shirk"),  # what nobody can know, stated
-    ("亲 您没有下单 这边不清楚您说的是哪个订单", "shirk"),  # asks back
+    ("明年会不会出新款我们也不清楚的", "shirk"),  # what nobody can know, stated
+    ("您有好几个订单 这边不清楚您指的是哪一个", "shirk"),  # asks back
     ("您可以自己查一下物流哦", "shirk"),
 ])
 def test_weak_evidence_is_review_tier_only(text, rule):
@@ -55,8 +55,8 @@ def test_weak_evidence_is_review_tier_only(text, rule):
     ("可以转账给我", "off_platform"), ("好评返现5元", "off_platform"),
     ("滚吧", "abuse"), ("你有病吧", "abuse"), ("爱买不买", "abuse"),
     ("保证明天到", "overpromise"),
-    ("这个小妹也不知道呢", "shirk"), ("抱歉的哦  这个我们不是很清楚的呢", "shirk"),
-    ("这个也不是特别的清楚哦", "shirk"),
+    ("这个我也不知道呢", "shirk"), ("不好意思 这个我们不太清楚哦", "shirk"),
+    ("这个也不是很清楚哈", "shirk"),
 ])
 def test_strong_evidence_stays_confident(text, rule):
     assert default(text) == [rule]
@@ -64,7 +64,7 @@ def test_strong_evidence_stays_confident(text, rule):
 
 
 def test_a_blessing_with_cai_yun_is_no_abuse_in_any_tier():
-    assert tiers("祝您天天好运、财运滚滚、发大财哟") == []
+    assert tiers("新年快乐，祝您财运滚滚") == []
 
 
 def test_tier_column_only_when_asked_and_late_rows_are_confident():
@@ -104,12 +104,12 @@ def test_rules_file_review_keys(tmp_path):
 
 
 # -------------------------------------------------------------------- only_zai
-@pytest.mark.parametrize("buyer", ["有人?", "怎么没人说话呀", "还不回复吗"])
+@pytest.mark.parametrize("buyer", ["有人?", "怎么还没人说话", "还不回复吗"])
 def test_asking_whether_anyone_is_there_is_no_question(buyer):
     assert default("您好!请问有什么可以帮到您的吗?", before=buyer) == []
 
 
-@pytest.mark.parametrize("buyer", ["你好 想绑定另外一个手机号", "客户反馈没收到 麻烦核实",
-                                   "55寸带音箱的有几款呢"])
+@pytest.mark.parametrize("buyer", ["我想绑定新的邮箱", "快递显示签收了可我没拿到 麻烦核实",
+                                   "这款耳机有几款颜色"])
 def test_requests_and_how_many_questions_are_real_questions(buyer):
     assert default("您好", before=buyer) == ["only_zai"]
