@@ -53,7 +53,7 @@ def test_weak_evidence_is_review_tier_only(text, rule):
 @pytest.mark.parametrize("text,rule", [
     ("加我微信给您便宜", "off_platform"), ("微信联系我哈", "off_platform"),
     ("可以转账给我", "off_platform"), ("好评返现5元", "off_platform"),
-    ("滚吧", "abuse"), ("你有病吧", "abuse"), ("爱买不买", "abuse"),
+    ("滚吧", "abuse"), ("亲 滚", "abuse"), ("你有病吧", "abuse"), ("爱买不买", "abuse"),
     ("保证明天到", "overpromise"),
     ("这个我也不知道呢", "shirk"), ("不好意思 这个我们不太清楚哦", "shirk"),
     ("这个也不是很清楚哈", "shirk"),
