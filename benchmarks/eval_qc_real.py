@@ -52,11 +52,13 @@ def part(session_id: str) -> str:
         else "report"
 
 
-def predictions(convs: list[Conversation], rules=None) -> dict[tuple[str, int], set[str]]:
-    """(session id, turn index) → text-rule ids flagged by cskit on that agent turn."""
+def predictions(convs: list[Conversation], rules=None,
+                review: bool = False) -> dict[tuple[str, int], set[str]]:
+    """(session id, turn index) → text-rule ids flagged by cskit on that agent turn: the
+    confident tier (what `cskit qc` shows), or with ``review`` both tiers (`cskit qc --all`)."""
     m = as_messages(convs)
     m["turn"] = m.groupby("buyer_id", sort=False).cumcount()
-    flags = inspect(m, rules)
+    flags = inspect(m, rules, review=review)
     f = flags.merge(m[["buyer_id", "sent_at", "turn"]], on=["buyer_id", "sent_at"])
     out: dict[tuple[str, int], set[str]] = {}
     for sid, turn, rid in zip(f["buyer_id"], f["turn"], f["rule_id"]):
@@ -109,6 +111,9 @@ def main(argv=None) -> int:
                     help="list (part, session, turn, gold, flagged) of every miss in both parts "
                     "(round 4: the whole old dev set is tuning data; the final number comes "
                     "from the untouched test2 set); no text")
+    ap.add_argument("--all-tiers", action="store_true",
+                    help="score the confident and review tiers together (`cskit qc --all`) "
+                    "instead of the default, confident flags only")
     ap.add_argument("--tune-only", action="store_true",
                     help="print the tune part only (while working on the rules: the report "
                     "part's numbers are read once, at the end)")
@@ -119,7 +124,9 @@ def main(argv=None) -> int:
     fmt = {"precision": "{:.2f}".format, "recall": "{:.2f}".format}
     if a.jddc or a.ecd:
         convs = load_all(a.jddc, a.ecd)
-        pred = predictions(convs, qc)
+        pred = predictions(convs, qc, review=a.all_tiers)
+        if a.all_tiers:
+            print("(scoring both tiers: confident + review, as `cskit qc --all`)")
         with open(a.labels, encoding="utf-8", newline="") as fh:
             labels = list(csv.DictReader(fh))
         known = {c.session_id for c in convs}

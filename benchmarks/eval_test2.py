@@ -61,6 +61,9 @@ def main(argv=None) -> int:
                     help="test2: draw positions 0-199; test3: positions 300-499 (both tuning data "
                     "from round 6 on); test4: positions 500-699, labelled blind after round 5, "
                     "never tuned on")
+    ap.add_argument("--all-tiers", action="store_true",
+                    help="score the confident and review tiers together (`cskit qc --all`) "
+                    "instead of the default, confident flags only")
     a = ap.parse_args(argv)
     if a.errors and a.set == UNTOUCHED:
         ap.error(f"{UNTOUCHED} is the untouched set: its errors are not listed "
@@ -72,7 +75,7 @@ def main(argv=None) -> int:
 
     qc = load_qc_rules(None)
     ids = [r.id for r in qc.text_rules()]
-    pred = eval_qc_real.predictions(convs, qc)
+    pred = eval_qc_real.predictions(convs, qc, review=a.all_tiers)
     labels = [r for r in _rows(LABELS / f"qc_real_{a.set}.csv") if r["session_id"] in sessions]
     done = {r["session_id"] for r in labels}
     keys = {(r["session_id"], int(r["turn"])) for r in labels}
@@ -87,7 +90,9 @@ def main(argv=None) -> int:
                       "flagged=" + (";".join(sorted(got)) or "none"))
         for k in sorted(k for k in pred if k[0] in done and k not in keys):
             print(a.set, k[0], k[1], "gold=unlabelled", "flagged=" + ";".join(sorted(pred[k])))
-    print(f"== QC on {a.set}: {len(done)} conversations, {len(items)} labelled agent messages")
+    tiers = "both tiers (cskit qc --all)" if a.all_tiers else "confident tier (cskit qc)"
+    print(f"== QC on {a.set}: {len(done)} conversations, {len(items)} labelled agent messages; "
+          f"{tiers}")
     fmt = {"precision": "{:.2f}".format, "recall": "{:.2f}".format}
     print(eval_qc_real.score(items, ids).to_string(index=False, formatters=fmt))
     print(f"   flagged but not labelled: {unlabelled}")

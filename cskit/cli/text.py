@@ -88,6 +88,11 @@ QC_LIST_COLUMNS = [
     Column("wait_s", "等待(秒)", "wait (s)", "seconds"),
     Column("rule_id", "规则代码", "rule id", optional=True),
 ]
+#: `cskit qc --all`: the tier of each flag (docs/text.md "Two tiers of evidence")
+QC_TIER_COLUMN = Column("tier", "证据级别", "tier",
+                        labels=(("confident", "确定", "confident"), ("review", "待复核", "to review")))
+#: `cskit qc --all` without --list: the review-tier flags per agent, in no other count
+QC_REVIEW_COLUMN = Column("review", "待复核", "to review", "count")
 
 
 def run_lost(store, *, shops=None, period, by="shop", n_examples=0, list_rows=False, lexicon=None,
@@ -169,30 +174,34 @@ def lost_cmd(
 
 
 def run_qc(store, *, shops=None, period, rules=None, list_flags=False, fmt="table", lang="zh",
-           output=None, wide=False, excel=False):
+           output=None, wide=False, excel=False, review=False):
     from cskit.text.frames import qc_frames
     from cskit.text.lexicon import load_qc_rules
     from cskit.text.qc import qc_summary
 
     qc = load_qc_rules(rules)
-    flags, agents = qc_frames(store, shops=shops, period=period, rules=qc)
+    flags, agents = qc_frames(store, shops=shops, period=period, rules=qc, review=review)
     meta = {"since": period.since.isoformat() if period.since else None,
             "until": period.until.isoformat() if period.until else None,
             "rules": [{"id": r.id, "name": r.name, "severity": r.severity, "penalty": r.penalty}
                       for r in qc.rules],
-            "flags": int(len(flags))}
+            "flags": int(len(flags)) if not review else int((flags["tier"] == "confident").sum())}
+    if review:
+        meta["review_flags"] = int((flags["tier"] == "review").sum())
     with output_file(output, fmt) as handle:
         if len(flags) and flags["rule_id"].isin([r.id for r in qc.text_rules()]).any():
             _note_review(lang)  # text rules only: a log signal (slow_reply) is not a guess
         if list_flags:
             title = f"质检违规明细 · {period.label(lang)}" if lang == "zh" else \
                 f"Quality-inspection flags · {period.label(lang)}"
-            emit(flags, QC_LIST_COLUMNS, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide,
+            cols = QC_LIST_COLUMNS if not review else \
+                QC_LIST_COLUMNS[:6] + [QC_TIER_COLUMN] + QC_LIST_COLUMNS[6:]
+            emit(flags, cols, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide,
                  excel=excel)
             return flags
         frame = qc_summary(flags, qc, messages=agents)
         cols = QC_HEAD_COLUMNS + [Column(r.id, r.name, r.id.replace("_", " "), "count")
-                                  for r in qc.rules]
+                                  for r in qc.rules] + ([QC_REVIEW_COLUMN] if review else [])
         title = f"客服质检 · {period.label(lang)}" if lang == "zh" else \
             f"Quality inspection · {period.label(lang)}"
         emit(frame, cols, fmt, out=handle, lang=lang, title=title, meta=meta, wide=wide,
@@ -218,6 +227,7 @@ def _note_review(lang: str) -> None:
 def qc_cmd(
     rules: Annotated[Optional[Path], typer.Option("--rules", help="Quality-inspection rules TOML replacing the packaged ones (docs/text.md).")] = None,
     list_: Annotated[bool, typer.Option("--list", help="List every flagged message (time, buyer, agent, rule, severity, text) instead of per-agent counts.")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Also the review-tier flags (待复核: weaker evidence, e.g. WeChat merely named): a tier column with --list, a 'to review' count per agent without. By default only the confident flags are shown and counted.")] = False,
     store=None, shop=None, since=None, until=None, week=None, last_week=False,
     wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
@@ -226,4 +236,4 @@ def qc_cmd(
     reuse_freed_memory()
     run_qc(open_store(store), shops=shop, period=period_of(since, until, week, last_week), rules=rules,
            list_flags=list_, fmt=fmt.value, lang=lang.value, output=output, wide=wide,
-           excel=excel)
+           excel=excel, review=all_)

@@ -243,8 +243,9 @@ def _classify_days(days: list, keys: list[str], lex):
     return cl, pd.concat([d[3] for d in days], ignore_index=True)
 
 
-def qc_frames(store, *, shops=None, period, rules=None, rule=None):
-    """Per shop: flags and the agent messages inspected.  Returns (flags, agent messages)."""
+def qc_frames(store, *, shops=None, period, rules=None, rule=None, review=False):
+    """Per shop: flags and the agent messages inspected.  Returns (flags, agent messages).
+    ``review``: the review-tier flags too, with a ``tier`` column (:func:`cskit.text.qc.inspect`)."""
     from cskit.kpi import read_excluded, select_shops
     from cskit.metrics import get_rule
     from cskit.metrics.reply import late_annotation
@@ -269,12 +270,13 @@ def qc_frames(store, *, shops=None, period, rules=None, rule=None):
                                                              "wait_s", "agent"]]
             late = late.assign(content=msgs.loc[late.index, "content"].to_numpy())
         # buyers' messages too: the context rules look at the buyer's question before
-        flags.append(inspect(msgs if inside.all() else msgs[inside], qc, late=late))
+        flags.append(inspect(msgs if inside.all() else msgs[inside], qc, late=late,
+                             review=review))
         agents.append(agent)
     if seen == 0:
         raise _no_messages(store, period)
     f = pd.concat(flags, ignore_index=True) if flags else inspect(
-        pd.DataFrame(columns=["sender", "content"]), qc)
+        pd.DataFrame(columns=["sender", "content"]), qc, review=review)
     a = pd.concat(agents, ignore_index=True) if agents else \
         pd.DataFrame(columns=["shop", "agent_id", "sender"])
     return f, a

@@ -468,6 +468,11 @@ class QCRule:
     #: context: not flagged when the buyer's last message before it matches one of these
     #: (the buyer closed the matter: …好吧 / 谢谢 / 没有了 at its end)
     buyer_settled: tuple[str, ...] = ()
+    #: the second tier (待复核 / to review): weaker evidence, flagged only when asked for
+    #: (``cskit qc --all``) and never counted in the default results — a message that
+    #: matches only these and not ``keywords``/``patterns`` is a review-tier flag
+    review_keywords: tuple[str, ...] = ()
+    review_patterns: tuple[str, ...] = ()
 
     def needs_context(self) -> bool:
         return bool(self.buyer_before or self.cleared_by or self.cleared_before
@@ -478,10 +483,14 @@ class QCRule:
         """One alternation of the greeting parts (None without any)."""
         return "|".join(f"(?:{p})" for p in self.greeting) if self.greeting else None
 
-    def pattern(self) -> str | None:
-        """One alternation of keywords (escaped) and patterns; None for ``late`` rules."""
-        parts = [escape(k) for k in sorted(self.keywords, key=len, reverse=True)]
-        parts += [f"(?:{p})" for p in self.patterns]
+    def pattern(self, tier: str = "confident") -> str | None:
+        """One alternation of keywords (escaped) and patterns; None for ``late`` rules
+        (and for a tier the rule has no evidence in).  ``tier = "review"``: the
+        review-tier keywords and patterns instead."""
+        kw, pats = (self.keywords, self.patterns) if tier == "confident" else \
+            (self.review_keywords, self.review_patterns)
+        parts = [escape(k) for k in sorted(kw, key=len, reverse=True)]
+        parts += [f"(?:{p})" for p in pats]
         if not parts:
             return None
         body = "|".join(parts)
@@ -515,7 +524,8 @@ class QCRules:
 _QC_KEYS = ("id", "name", "severity", "penalty", "keywords", "patterns", "exceptions", "match",
             "source", "only_if_last", "allow", "buyer_before", "buyer_ignore", "cleared_by",
             "cleared_before",
-            "unless_followed", "greeting", "answered_within_s", "buyer_settled")
+            "unless_followed", "greeting", "answered_within_s", "buyer_settled",
+            "review_keywords", "review_patterns")
 
 
 def _parse_qc(doc: dict, label: str) -> QCRules:
@@ -555,6 +565,10 @@ def _parse_qc(doc: dict, label: str) -> QCRules:
             src.regex(p, f"{path}.patterns[{j}]")
         for j, p in enumerate(exceptions):
             src.regex(p, f"{path}.exceptions[{j}]")
+        review_kw = tuple(normalize_term(k) for k in src.strings(body, "review_keywords", path))
+        review_pat = tuple(src.strings(body, "review_patterns", path))
+        for j, p in enumerate(review_pat):
+            src.regex(p, f"{path}.review_patterns[{j}]")
         allow = tuple(normalize_term(a) for a in src.strings(body, "allow", path))
         context = {}
         for key in ("buyer_before", "buyer_ignore", "cleared_by", "cleared_before", "greeting",
@@ -562,9 +576,10 @@ def _parse_qc(doc: dict, label: str) -> QCRules:
             context[key] = tuple(src.strings(body, key, path))
             for j, p in enumerate(context[key]):
                 src.regex(p, f"{path}.{key}[{j}]")
-        if source == "text" and not (keywords or patterns):
+        if source == "text" and not (keywords or patterns or review_kw or review_pat):
             raise src.fail(path, "a text rule needs keywords or patterns")
-        if source != "text" and (keywords or patterns or exceptions or allow
+        if source != "text" and (keywords or patterns or exceptions or allow or review_kw
+                                 or review_pat
                                  or any(context.values())):
             raise src.fail(path, "a late rule takes no keywords, patterns or exceptions")
         flags = {}
@@ -579,7 +594,8 @@ def _parse_qc(doc: dict, label: str) -> QCRules:
         rules.append(QCRule(id=rid, name=src.string(body, "name", path), severity=sev,
                             penalty=src.string(body, "penalty", path, required=False),
                             keywords=keywords, patterns=patterns, exceptions=exceptions,
-                            match=match, source=source, allow=allow, **flags, **context))
+                            match=match, source=source, allow=allow, review_keywords=review_kw,
+                            review_patterns=review_pat, **flags, **context))
     for kind in ("late", "late_closing"):
         if sum(r.source == kind for r in rules) > 1:
             raise src.fail("rules", 'only one rule may have source = "{kind}"', kind=kind)

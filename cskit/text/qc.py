@@ -41,10 +41,14 @@ from cskit.readers.qianniu_text import AUTO_REPLY_RE
 from cskit.text._regex import as_arrow, contains, distinct, normalise, replace
 from cskit.text.lexicon import QCRule, QCRules, load_qc_rules
 
-__all__ = ["inspect", "qc_summary", "FLAG_COLUMNS"]
+__all__ = ["inspect", "qc_summary", "FLAG_COLUMNS", "TIERS"]
 
 FLAG_COLUMNS = ["sent_at", "shop", "buyer_id", "agent_id", "rule_id", "rule", "severity",
                 "content", "wait_s"]
+#: a flag's tier (column ``tier`` with ``inspect(review=True)``): ``confident`` — evidence
+#: strong enough to put to the agent, the default results; ``review`` (待复核) — weaker
+#: evidence (the rules' ``review_keywords``/``review_patterns``), listed only on request
+TIERS = ("confident", "review")
 _TRIM = " \t\r\n,.!?;:~。…、\"'"
 #: emoji codes such as [微笑] / [捂脸] and the polite particles around a "whole" message
 _EMOJI = r"\[[^\[\]]{1,6}\]"
@@ -70,9 +74,10 @@ def _texts(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
     return codes, pc.utf8_trim(normalise(texts), _TRIM)
 
 
-def _hits(rule: QCRule, text: pa.Array, whole: list) -> np.ndarray:
+def _hits(rule: QCRule, text: pa.Array, whole: list, tier: str = "confident") -> np.ndarray:
     """Per distinct text: does the rule's text part match (exceptions blanked)?  A
-    ``whole`` rule with ``greeting`` parts also matches a text made only of them."""
+    ``whole`` rule with ``greeting`` parts also matches a text made only of them.
+    ``tier = "review"``: the review-tier evidence instead (greetings are confident)."""
     if rule.match == "whole":
         if not whole:
             whole.append(pc.utf8_trim(replace(replace(text, _EMOJI, ""), _PARTICLES, ""), _TRIM))
@@ -82,9 +87,10 @@ def _hits(rule: QCRule, text: pa.Array, whole: list) -> np.ndarray:
     exc = rule.exception_pattern()
     if exc is not None:
         t = replace(t, exc, _BLANK)
-    hit = contains(t, rule.pattern())
+    pat = rule.pattern(tier)
+    hit = contains(t, pat) if pat is not None else np.zeros(len(t), dtype=bool)
     greet = rule.greeting_pattern()
-    if rule.match == "whole" and greet is not None:
+    if rule.match == "whole" and greet is not None and tier == "confident":
         # brackets are punctuation too: 请问有什么可以帮到您呢?(人工客服哦)
         rest = pc.utf8_trim(replace(t, greet, ""), _TRIM + "\u3000~!()[]【】")
         core = replace(t, _FILLER, "")  # 嗯嗯 / 哦 / 的 alone is an answer, not a greeting
@@ -93,7 +99,7 @@ def _hits(rule: QCRule, text: pa.Array, whole: list) -> np.ndarray:
 
 
 def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
-            late: pd.DataFrame | None = None) -> pd.DataFrame:
+            late: pd.DataFrame | None = None, review: bool = False) -> pd.DataFrame:
     """Flagged agent messages, one row per (message, rule).
 
     ``messages``: sender and content, plus shop, buyer_id, agent_id, sent_at when
@@ -113,6 +119,11 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
     Columns: sent_at, shop, buyer_id, agent_id, rule_id, rule, severity, content
     (the agent's message; for late rows the buyer's message if given), wait_s
     (late rows only).  Sorted by shop, sent_at, agent_id, rule order.
+
+    ``review``: also the review-tier flags (待复核: a message matching only a rule's
+    ``review_keywords``/``review_patterns``, with the same context), and a last column
+    ``tier`` (:data:`TIERS`; late rows are ``confident``: a log signal).  Without it only the
+    confident flags, and no ``tier`` column.
     """
     qc = _rules(rules)
     order = {r.id: i for i, r in enumerate(qc.rules)}
@@ -130,14 +141,22 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
             is_agent[agent_rows[~mine]] = False
             agent_rows, codes = agent_rows[mine], codes[mine]
         whole: list = []
-        matched = [(r, _hits(r, text, whole)[codes]) for r in qc.text_rules()
-                   if r.pattern() is not None]
+        matched = []
+        for r in qc.text_rules():
+            strong = _hits(r, text, whole) if r.pattern() is not None else None
+            if strong is not None:
+                matched.append((r, strong[codes], "confident"))
+            if review and r.pattern("review") is not None:
+                weak = _hits(r, text, whole, "review")
+                if strong is not None:
+                    weak &= ~strong
+                matched.append((r, weak[codes], "review"))
         need = np.zeros(len(agent_rows), dtype=bool)
-        for rule, hit in matched:
+        for rule, hit, _tier in matched:
             if rule.needs_context():
                 need |= hit
         ctx = _Context(messages, is_agent, need) if need.any() else None
-        for rule, hit in matched:
+        for rule, hit, tier in matched:
             if rule.needs_context() and hit.any():
                 hit = hit & ctx.keep(rule, hit)
             if hit.any():
@@ -147,7 +166,7 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
                     "shop": _col(sel, "shop"), "buyer_id": _col(sel, "buyer_id"),
                     "agent_id": _col(sel, "agent_id"), "rule_id": rule.id, "rule": rule.name,
                     "severity": rule.severity, "content": _col(sel, "content"),
-                    "wait_s": np.nan}))
+                    "wait_s": np.nan, "tier": tier}))
     lr, cr = qc.late_rule(), qc.late_closing_rule()
     if (lr is not None or cr is not None) and late is not None and len(late):
         who = "agent_id" if "agent_id" in late.columns else "agent"
@@ -162,17 +181,18 @@ def inspect(messages: pd.DataFrame, rules: QCRules | str | None = None,
                 "agent_id": _col(part, who), "rule_id": rule.id, "rule": rule.name,
                 "severity": rule.severity, "content": _col(part, "content"),
                 "wait_s": pd.to_numeric(part["wait_s"], errors="coerce").to_numpy(dtype=float)
-                if "wait_s" in part else np.nan}))
+                if "wait_s" in part else np.nan, "tier": "confident"}))
+    cols = FLAG_COLUMNS + (["tier"] if review else [])
     if not frames:
         return pd.DataFrame({
             c: pd.Series([], dtype="datetime64[s]" if c == "sent_at" else
-                         float if c == "wait_s" else object) for c in FLAG_COLUMNS})
+                         float if c == "wait_s" else object) for c in cols})
     out = pd.concat(frames, ignore_index=True)
     out["sent_at"] = pd.to_datetime(out["sent_at"], errors="coerce")
     out["_o"] = out["rule_id"].map(order)
     out = out.sort_values(["shop", "sent_at", "agent_id", "_o"], kind="stable",
                           na_position="last")
-    return out[FLAG_COLUMNS].reset_index(drop=True)
+    return out[cols].reset_index(drop=True)
 
 
 class _Context:
@@ -386,13 +406,18 @@ def qc_summary(flags: pd.DataFrame, rules: QCRules | str | None = None,
     agent with ≥ 1 agent message, flagged or not).  Columns: shop, agent_id,
     [agent_messages], flags (all rules), high / medium / low (by severity), then
     one count column per rule, named by its id, in rule order.  Sorted by shop,
-    flags (descending), agent_id.
+    flags (descending), agent_id.  ``flags`` with a ``tier`` column (``inspect(review=True)``):
+    the review-tier flags are in none of those counts but in a last column ``review``.
     """
     qc = _rules(rules)
     ids = [r.id for r in qc.rules]
     sev = {r.id: r.severity for r in qc.rules}
     keys = ["shop", "agent_id"]
     f = flags.copy()
+    weak = None
+    if "tier" in f.columns:  # review-tier flags: counted apart, in no rule column
+        is_weak = (f["tier"] == "review").to_numpy(dtype=bool)
+        weak, f = f[is_weak].copy(), f[~is_weak]
     for k in keys:
         f[k] = f[k].astype(object).where(f[k].notna(), "")
     if len(f):
@@ -421,6 +446,16 @@ def qc_summary(flags: pd.DataFrame, rules: QCRules | str | None = None,
         wide[level] = wide[cols].sum(axis=1).astype(np.int64) if cols else 0
     cols = keys + (["agent_messages"] if messages is not None else []) + \
         ["flags", "high", "medium", "low"] + ids
+    if weak is not None:
+        for k in keys:
+            weak[k] = weak[k].astype(object).where(weak[k].notna(), "")
+        n = weak.groupby(keys, sort=False).size().rename("review").reset_index()
+        wide = wide.merge(n, on=keys, how="outer")
+        for c in ids + ["flags", "high", "medium", "low"] + \
+                (["agent_messages"] if messages is not None else []):
+            wide[c] = wide[c].fillna(0).astype(np.int64)
+        wide["review"] = wide["review"].fillna(0).astype(np.int64)
+        cols.append("review")
     wide["_f"] = -wide["flags"]
     wide = wide.sort_values(["shop", "_f", "agent_id"], kind="stable")
     return wide[cols].reset_index(drop=True)
