@@ -198,12 +198,15 @@ def test_qc_text_flags_come_with_a_review_note(store, tmp_path):
     day with only log signals (slow_reply) or nothing flagged gets no such note."""
     r = run("qc", "--store", store, *DAY, "--format", "csv")
     assert r.exit_code == 0, r.stderr
-    assert "质检标记是待复核的线索，不是结论" in r.stderr and "质检标记" not in r.stdout
+    assert "质检标记是待核实的线索，不是结论" in r.stderr and "质检标记" not in r.stdout
+    assert "约每 8 条“确定”标记中有 1 条" in r.stderr and "待复核标记" not in r.stderr
     r = run("qc", "--store", store, *DAY, "--lang", "en")
     assert "QC flags are leads to check, not verdicts" in r.stderr
+    r = run("qc", "--store", store, *DAY, "--all", "--format", "csv")
+    assert "待复核标记（--all）证据较弱" in r.stderr  # --all: the weaker tier is named too
     rules = tmp_path / "log_only.toml"
     rules.write_text('[[rules]]\nid = "slow_reply"\nname = "长时间未回复"\nseverity = "medium"\n'
                      'penalty = "超时"\nsource = "late"\n', encoding="utf-8")
     r = run("qc", "--store", store, *DAY, "--rules", rules, "--format", "csv")
     assert r.exit_code == 0, r.stderr
-    assert "slow_reply" in r.stdout and "待复核" not in r.stderr
+    assert "slow_reply" in r.stdout and "待核实" not in r.stderr
