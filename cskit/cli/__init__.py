@@ -3,14 +3,15 @@
 ``app`` (with the one error boundary) lives in :mod:`cskit.cli.app`, the shared options
 in :mod:`cskit.cli.options`, and one module per command group registers its commands;
 no command module imports a sibling except ``demo`` (which runs ingest, kpi and answers).
+The command modules are imported lazily: :data:`cskit.cli.app.COMMANDS` names each
+command's module (a new command is added there), and only the module of the command that
+runs is imported (``cskit --help`` imports them all).
 """
 
 from __future__ import annotations
 
 import signal
 
-from cskit.cli import (answers, demo, ingest, kpi, products, promises, ratings, report,  # noqa: F401
-                       score, text, voice, workload)  # (register the commands)
 from cskit.cli.app import app
 
 __all__ = ["app", "main"]
