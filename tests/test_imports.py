@@ -132,3 +132,38 @@ def test_help_lists_every_command_in_order():
     assert names == list(COMMANDS)
     kpi_line = next(line for line in listed if line.split() and line.split()[0] == "kpi")
     assert "Reply rate" in kpi_line
+
+
+def test_kpi_imports_its_library_with_the_collector_paused(tmp_path):
+    """`cskit kpi` imports cskit.kpi (pandas, pyarrow) through cskit.cli.app.import_paused:
+    what the imports created is frozen (gc.freeze), so collections during the run, and
+    the shutdown, skip it."""
+    store = chat_store(tmp_path, [
+        "店A,pdd,c1,b1,,buyer,2026-11-02 10:00:00,在吗,text,m1",
+        "店A,pdd,c1,b1,a1,agent,2026-11-02 10:01:00,在的亲,text,m2",
+    ])
+    code = ("import gc, sys\nfrom cskit.cli import app\n"
+            "try:\n    app(['kpi', '--store', sys.argv[1], '--format', 'csv'])\n"
+            "except SystemExit as e:\n    assert not e.code, e.code\n"
+            "assert gc.isenabled()\n"
+            "print('frozen', gc.get_freeze_count(), file=sys.stderr)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-c", code, str(store)], capture_output=True,
+                          text=True, env=env, cwd=ROOT, check=True)
+    frozen = int(proc.stderr.strip().splitlines()[-1].split()[1])
+    assert frozen > 50_000  # pandas' and pyarrow's objects
+
+
+def test_main_freezes_the_heap_before_shutdown():
+    """cskit.cli.main freezes the heap when the command ends (the shutdown's collections
+    then skip it); exit handlers still run after it."""
+    code = ("import atexit, gc, sys\n"
+            "atexit.register(lambda: print('frozen', gc.get_freeze_count()))\n"
+            "from cskit.cli import main\nsys.argv = ['cskit', '--version']\nmain()")
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, cwd=ROOT)
+    assert proc.returncode == 0
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].startswith("cskit ")
+    assert lines[-1].startswith("frozen ") and int(lines[-1].split()[1]) > 0
