@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
+import importlib
 import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from cskit import __version__
 from cskit.cli import coercion
@@ -24,8 +27,58 @@ from cskit.i18n import tr
 
 coercion.install()  # option values without pydantic where typer's result is plain
 
+#: every command, in the order `cskit --help` lists them, and the module that registers it
+#: (``@app.command``).  A module is imported when one of its commands is looked up: a
+#: command runs with its own module only (``cskit kpi`` never imports answers', lost's or
+#: chart's module); ``cskit --help`` imports them all to list them.
+COMMANDS = {
+    "answers": "cskit.cli.answers", "ingest": "cskit.cli.ingest", "kpi": "cskit.cli.kpi",
+    "unpaid": "cskit.cli.kpi", "promises": "cskit.cli.promises",
+    "products": "cskit.cli.products", "demo": "cskit.cli.demo", "ratings": "cskit.cli.ratings",
+    "chart": "cskit.cli.report", "report": "cskit.cli.report", "score": "cskit.cli.score",
+    "lost": "cskit.cli.text", "qc": "cskit.cli.text", "voice": "cskit.cli.voice",
+    "workload": "cskit.cli.workload",
+}
+
+
+class LazyGroup(TyperGroup):
+    """cskit's command group: click's lazy-loading group pattern on typer's group.  The
+    commands are listed from :data:`COMMANDS`; a command's module is imported, and the
+    commands it registered on :data:`app` are built, the first time it is looked up.  An
+    unknown name loads them all first, so typer's "did you mean" suggestions are the same."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(dict.fromkeys([*COMMANDS, *self.commands]))
+
+    def get_command(self, ctx, cmd_name: str):
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(COMMANDS[cmd_name])
+            self._build_registered()
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx, args):
+        if args and args[0] not in COMMANDS:
+            for module in dict.fromkeys(COMMANDS.values()):
+                importlib.import_module(module)
+            self._build_registered()
+        return super().resolve_command(ctx, args)
+
+    def _build_registered(self) -> None:
+        """The click commands of the commands registered on :data:`app` since the group
+        was built, made as typer makes them (:func:`typer.main.get_command_from_info`)."""
+        from typer.main import get_command_from_info, get_command_name
+
+        for info in app.registered_commands:
+            name = info.name or get_command_name(info.callback.__name__)
+            if name not in self.commands:
+                self.commands[name] = get_command_from_info(
+                    info, pretty_exceptions_short=app.pretty_exceptions_short,
+                    rich_markup_mode=self.rich_markup_mode)
+
+
 app = typer.Typer(
     name="cskit",
+    cls=LazyGroup,
     help="cskit — 电商客服数据工具. Ingest chat and order exports (拼多多/淘宝千牛/京东/抖店) "
          "into a Parquet store and compute customer-service KPIs (5分钟回复率, 响应时长, 询单转化).",
     no_args_is_help=True,
@@ -84,6 +137,30 @@ def boundary(fn):
             i18n.set_lang(old)
 
     return wrapper
+
+
+def import_paused(*modules: str) -> None:
+    """Import a command's library ``modules`` (pandas and pyarrow come with them) with the
+    cyclic garbage collector paused, then freeze (:func:`gc.freeze`) what is loaded.
+
+    Those imports create a few hundred thousand objects that live until the process ends.
+    With the collector running, the heap growing by a quarter triggered a full collection
+    of all of them, again and again (about 50 ms of CPU of a cold `cskit kpi`); frozen,
+    later collections skip them (and forked workers, :mod:`cskit.local_pool`, do not touch
+    their pages).  Whatever garbage the imports left stays frozen: a few module-level
+    cycles at most.  Nothing is done when the modules are loaded already (a second command
+    in one process, the tests)."""
+    if all(m in sys.modules for m in modules):
+        return
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for m in modules:
+            importlib.import_module(m)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def _error(msg: str) -> None:

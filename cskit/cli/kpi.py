@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cskit.cli.app import app, boundary, open_store, output_file, state
+from cskit.cli.app import app, boundary, import_paused, open_store, output_file, state
 from cskit.cli.options import shared_options
 from cskit.cli.options import (AnchorOpt, AnchorOption, Fmt, LookbackOpt, RuleOpt, RuleOption, SlowOpt,
                                ThresholdOpt, WindowDaysOpt)
@@ -214,6 +214,7 @@ def kpi_cmd(
     wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
     """Reply rate (5分钟回复率), response times, 答问比; with --by agent, day, week or shop also 询单转化 and sales. 客服指标"""
+    import_paused("cskit.kpi")
     from cskit.kpi import Attribution, resolve_period
     from cskit.metrics import get_rule, parse_threshold
 
@@ -269,6 +270,7 @@ def unpaid_cmd(
     wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
     """催付 list: inquiring buyers with an unpaid order, newest first; --by agent: 催付成功率 per agent."""
+    import_paused("cskit.kpi")
     from cskit.agent_extras import dunning_frames
     from cskit.kpi import Attribution, resolve_period, unpaid_report
 

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from cskit.cli.app import app, boundary, open_store, state
+from cskit.cli.app import app, boundary, import_paused, open_store, state
 from cskit.cli.options import shared_options
 from cskit.cli.options import (EngineOpt, EngineOption, Lang, RuleOpt, RuleOption,
                                SchedulerOpt, SlowOpt, WorkersOpt,
@@ -183,6 +183,7 @@ def report_cmd(
     path of index.html (docs/report.md has a crontab line).  Exit codes: 0 ok,
     2 bad option, 5 no data in the week, 6 store problem.
     """
+    import_paused("cskit.kpi", "cskit.report")
     from cskit.kpi import resolve_period
     from cskit.metrics import get_rule, parse_threshold
 
