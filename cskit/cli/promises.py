@@ -60,6 +60,8 @@ def run_promises(store, *, shops=None, period, status=None, by=None, rules=None,
     with output_file(output, fmt) as handle:
         if counts.get("broken"):
             _note_review(lang)
+        if all_tiers:
+            _note_weak(lang)
         if by == "agent":
             g = by_agent(frame)
             title = f"日清 · 客服承诺兑现 · {period.label(lang)}" if lang == "zh" else \
@@ -83,9 +85,19 @@ def _note_review(lang: str) -> None:
     from cskit.render import print_line
 
     print_line("note: " + tr("a detected promise is a lead, not a verdict: on real chats the "
-                             "rules were never tuned on, about four in ten were not promises "
-                             "(docs/promises.md); read the quote before counting a broken "
+                             "rules had not been tuned on, up to one in five listed promises was "
+                             "not one (docs/promises.md); read the quote before counting a broken "
                              "promise against an agent", lang))
+
+
+def _note_weak(lang: str) -> None:
+    """The stderr note under ``--all``: the weak tier is mostly no promise."""
+    from cskit.i18n import tr
+    from cskit.render import print_line
+
+    print_line("note: " + tr("--all lists the weak promise forms too (tier 待确认 / to confirm): on "
+                             "real chats about two in three of them were not promises; they are "
+                             "not counted in the agent report or the weekly report", lang))
 
 
 @app.command("promises")
