@@ -96,7 +96,7 @@ def _note_weak(lang: str) -> None:
     from cskit.render import print_line
 
     print_line("note: " + tr("--all lists the weak promise forms too (tier 待确认 / to confirm): on "
-                             "real chats about two in three of them were not promises; they are "
+                             "real chats more than half of them were not promises; they are "
                              "not counted in the agent report or the weekly report", lang))
 
 
