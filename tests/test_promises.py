@@ -196,6 +196,7 @@ def test_weekly_report_section_and_files(store, tmp_path):
     assert agents[A] == "3"
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "日清 · 客服承诺" in page and "超期未兑现 3 条" in page
+    assert "cskit promises --all" in page  # the weak tier is not counted here (round 6)
     assert "promises.csv" in page
 
 
