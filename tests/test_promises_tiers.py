@@ -1,6 +1,7 @@
 """Promise tiers (issue 15 item 4, round 6): confident promise forms are listed and counted by
 default; weak forms (a step taken for the buyer, shipping once stock is in or "as soon as
-possible" with no day, 到货联系, a bare report of a note, a bare 给您退款/补发) only with
+possible" with no day, 到货联系, a bare report of a note, a bare 给您退款/补发, contacting a
+third party with no 帮您 and no word of coming back) only with
 ``cskit promises --all``, marked 待确认 / "to confirm".  Texts are made up (no corpus text)."""
 
 from __future__ import annotations
@@ -60,10 +61,12 @@ WEAK = [
     ("已经备注了", "remark_done"),
     ("退回来给您补发", "resend_bare"),
     ("签收了给您退款", "refund_bare"),
+    ("这边联系下快递", "reply_contact"),
 ]
 CONFIDENT = [
     ("稍后给您回复", "reply"),
     ("我帮您问一下仓库", "reply"),
+    ("小妹帮您联系一下站点", "reply"),
     ("明天给您发出", "ship"),
     ("这边给您补发一个", "resend"),
     ("我们会给您退差价", "refund"),
