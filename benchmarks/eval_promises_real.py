@@ -47,11 +47,12 @@ def part(session_id: str) -> str:
         else "report"
 
 
-def predictions(convs, rules=None) -> tuple[set[tuple[str, int]], dict]:
-    """(session id, turn) of every agent turn cskit calls a promise; and the texts."""
+def predictions(convs, rules=None, tiers=("confident",)) -> tuple[set[tuple[str, int]], dict]:
+    """(session id, turn) of every agent turn cskit calls a promise (by default the confident
+    tier, as `cskit promises` lists; ``tiers=TIERS``: as ``--all``); and the texts."""
     m = as_messages(convs)
     m["turn"] = m.groupby("buyer_id", sort=False).cumcount()
-    d = detect(m, rules)
+    d = detect(m, rules, tiers=tiers)
     hit = m.loc[d["row"].to_numpy()]
     texts = {(s, int(t)): c for s, t, c in zip(m["buyer_id"], m["turn"], m["content"])}
     return set(zip(hit["buyer_id"], hit["turn"].astype(int))), texts

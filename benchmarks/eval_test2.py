@@ -20,6 +20,9 @@ From QC round 5 on test2 is tuning data: ``--errors`` lists every QC miss and fa
 ``--set test4``: draw positions 500-699, labelled blind after round 5 was measured on test3.
 From round 6 on test2 and test3 are both tuning data (their errors may be listed) and test4 is
 the untouched set: its errors are never listed.
+
+Promises: the default (confident) tier is scored as `cskit promises` lists it, then both tiers
+(`cskit promises --all`) on one line (round 6, docs/promises.md "Tiers").
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import eval_promises_real, eval_qc_real  # noqa: E402
 from benchmarks.real_corpus import test2_sample  # noqa: E402
 from cskit.text.lexicon import load_qc_rules  # noqa: E402
+from cskit.text.promises import TIERS  # noqa: E402
 
 LABELS = ROOT / "benchmarks" / "labels"
 #: the labelled sets of the seeded draw: positions [first, last) of ``test2_sample``
@@ -108,6 +112,12 @@ def main(argv=None) -> int:
     print(f"gold {s['gold']} · flagged {s['flagged']} · tp {s['tp']} · fp {s['fp']} · fn {s['fn']}"
           f" · precision {s['precision']:.3f} · recall {s['recall']:.3f}")
     print(f"   flagged but not labelled: {unlabelled}")
+    # round 6: the default is the confident tier; --all (both tiers) for the record
+    every, _ = eval_promises_real.predictions(convs, tiers=TIERS)
+    s = eval_promises_real.score([(r["promise"] == "1", (r["session_id"], int(r["turn"])) in every)
+                                  for r in labels])
+    print(f"   with --all (confident and weak tiers): flagged {s['flagged']} · tp {s['tp']} · "
+          f"fp {s['fp']} · precision {s['precision']:.3f} · recall {s['recall']:.3f}")
     if a.errors == "promises":
         print("\nsession_id\tturn\tgold\tflagged\ttext")
         for r in labels:

@@ -80,7 +80,8 @@ def promises_html(data, table, clip) -> list[str]:
     agent_cols, list_cols = _columns()
     counts = {s: int((promises["status"] == s).sum()) for s in ("kept", "broken", "open", "unknown")}
     out.append(f"<p>共 {len(promises)} 条承诺: 已兑现 {counts['kept']}, 超期未兑现 {counts['broken']}, "
-               f"未到期 {counts['open']}, 无法判断 {counts['unknown']} (订单数据无法说明). 规则见 "
+               f"未到期 {counts['open']}, 无法判断 {counts['unknown']} (订单数据无法说明). 只计确定的承诺句式 "
+               "(待确认的弱句式见 cskit promises --all); 规则见 "
                f'docs/promises.md; 完整清单见 <a href="{FILE}">{FILE}</a>.</p>')
     g = by_agent(promises).sort_values(["broken", "promises"], ascending=False, kind="stable")
     out.append(table(g, agent_cols))

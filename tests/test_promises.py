@@ -15,7 +15,7 @@ from rich.console import Console
 from chatlog import chat_store, run
 from cskit.cli.promises import PROMISE_AGENT_COLUMNS, promise_list_columns
 from cskit.render import display_frame, print_table
-from cskit.text.promises import detect, load_promise_rules, promise_status
+from cskit.text.promises import TIERS, detect, load_promise_rules, promise_status
 
 A, B = "店A:阿强", "店A:小美"
 # 2026-11-16 is a Monday; the store's data end is 2026-11-17 22:00 (b9's last message)
@@ -72,11 +72,14 @@ def test_detects_promises_not_pleasantries_or_robots():
                       "content": ["稍后给您回复", "我帮您问一下", "明天给您发出", "给您补发一个",
                                   "备注了不发韵达", "退款马上给您处理", "到货后联系您",
                                   "有问题随时联系哦", "亲，稍等", "稍后给您回复", "我帮您问一下"]})
-    d = detect(m)
+    d = detect(m, tiers=TIERS)
     assert d["content"].tolist() == ["稍后给您回复", "我帮您问一下", "明天给您发出", "给您补发一个",
                                      "备注了不发韵达", "退款马上给您处理", "到货后联系您"]
     assert d["kind"].tolist() == ["reply", "reply", "ship", "resend", "remark", "refund",
                                   "arrival"]
+    # 到货后联系您 is a weak form (round 6): listed only with --all
+    assert d["tier"].tolist() == ["confident"] * 6 + ["weak"]
+    assert detect(m)["content"].tolist() == d["content"].tolist()[:6]
 
 
 @pytest.mark.parametrize("text,deadline", [
@@ -193,6 +196,7 @@ def test_weekly_report_section_and_files(store, tmp_path):
     assert agents[A] == "3"
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "日清 · 客服承诺" in page and "超期未兑现 3 条" in page
+    assert "cskit promises --all" in page  # the weak tier is not counted here (round 6)
     assert "promises.csv" in page
 
 

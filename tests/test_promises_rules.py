@@ -11,14 +11,16 @@ import pyarrow as pa
 import pytest
 
 from cskit.text._regex import normalise
-from cskit.text.promises import clauses, detect, load_promise_rules
+from cskit.text.promises import TIERS, clauses, detect, load_promise_rules
 
 
 def _kinds(texts: list[str]) -> list[str | None]:
+    """The kind each text is detected as, in either tier (these tests are about the
+    exceptions; which forms are weak is tests/test_promises_tiers.py's)."""
     m = pd.DataFrame({"sender": "agent", "shop": "s", "buyer_id": [f"b{i}" for i in range(len(texts))],
                       "agent_id": "a", "sent_at": pd.Timestamp("2026-11-16 10:00"),
                       "content": texts})
-    d = detect(m)
+    d = detect(m, tiers=TIERS)
     found = dict(zip(d["row"], d["kind"]))
     return [found.get(i) for i in range(len(texts))]
 

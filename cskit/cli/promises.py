@@ -44,19 +44,24 @@ def _period(day, since, until, week, last_week):
 
 
 def run_promises(store, *, shops=None, period, status=None, by=None, rules=None, fmt="table",
-                 lang="zh", output=None, wide=False, excel=False):
+                 lang="zh", output=None, wide=False, excel=False, all_tiers=False):
     from cskit.text.promise_frames import promise_frame
-    from cskit.text.promises import by_agent, load_promise_rules
+    from cskit.text.promises import TIERS, by_agent, load_promise_rules
 
     r = load_promise_rules(rules)
-    frame = promise_frame(store, shops=shops, period=period, rules=r)
+    frame = promise_frame(store, shops=shops, period=period, rules=r, all_tiers=all_tiers)
     counts = {s: int((frame["status"] == s).sum()) for s, _, _ in STATUS_LABELS}
     meta = {"since": period.since.isoformat() if period.since else None,
             "until": period.until.isoformat() if period.until else None,
-            "rules": r.source, "promises": int(len(frame)), **counts}
+            "rules": r.source, "tiers": list(TIERS) if all_tiers else ["confident"],
+            "promises": int(len(frame)), **counts}
+    if all_tiers:
+        meta["weak"] = int((frame["tier"] == "weak").sum())
     with output_file(output, fmt) as handle:
         if counts.get("broken"):
             _note_review(lang)
+        if all_tiers:
+            _note_weak(lang)
         if by == "agent":
             g = by_agent(frame)
             title = f"日清 · 客服承诺兑现 · {period.label(lang)}" if lang == "zh" else \
@@ -68,7 +73,7 @@ def run_promises(store, *, shops=None, period, status=None, by=None, rules=None,
             frame = frame[frame["status"] == status].reset_index(drop=True)
         title = f"日清 · 客服承诺 · {period.label(lang)} · {len(frame)} 条" if lang == "zh" else \
             f"Agent promises (daily check) · {period.label(lang)} · {len(frame)}"
-        emit(frame, promise_list_columns(r), fmt, out=handle, lang=lang, title=title, meta=meta,
+        emit(frame, promise_list_columns(r, all_tiers), fmt, out=handle, lang=lang, title=title, meta=meta,
              wide=wide, excel=excel)
         return frame
 
@@ -80,9 +85,19 @@ def _note_review(lang: str) -> None:
     from cskit.render import print_line
 
     print_line("note: " + tr("a detected promise is a lead, not a verdict: on real chats the "
-                             "rules were never tuned on, about four in ten were not promises "
-                             "(docs/promises.md); read the quote before counting a broken "
+                             "rules had not been tuned on, up to one in five listed promises was "
+                             "not one (docs/promises.md); read the quote before counting a broken "
                              "promise against an agent", lang))
+
+
+def _note_weak(lang: str) -> None:
+    """The stderr note under ``--all``: the weak tier is mostly no promise."""
+    from cskit.i18n import tr
+    from cskit.render import print_line
+
+    print_line("note: " + tr("--all lists the weak promise forms too (tier 待确认 / to confirm): on "
+                             "real chats more than half of them were not promises; they are "
+                             "not counted in the agent report or the weekly report", lang))
 
 
 @app.command("promises")
@@ -93,6 +108,7 @@ def promises_cmd(
     status: Annotated[Optional[StatusOpt], typer.Option("--status", help="Only promises that are open (deadline not reached), broken (deadline passed, no follow-up), kept, or unknown (only order data could show it, and it cannot).")] = None,
     by: Annotated[Optional[PromisesBy], typer.Option("--by", help="agent: per-agent counts (承诺数, 已兑现, 超期未兑现, 未到期, 无法判断) instead of the list.")] = None,
     rules: Annotated[Optional[Path], typer.Option("--rules", help="Promise rules TOML replacing the packaged ones (docs/promises.md).")] = None,
+    all_tiers: Annotated[bool, typer.Option("--all", help="Also the weak promise forms (a step taken for the buyer, shipping once stock is in, …), marked 待确认 / to confirm in a column tier; by default only confident promises are listed and counted.")] = False,
     store=None, shop=None, since=None, until=None, week=None, last_week=False,
     wide=False, fmt=Fmt.table, lang=None, output=None, excel=False,
 ) -> None:
@@ -104,4 +120,4 @@ def promises_cmd(
     run_promises(open_store(store), shops=shop, period=_period(day, since, until, week, last_week),
                  status=status.value if status else None, by=by.value if by else None,
                  rules=rules, fmt=fmt.value, lang=lang.value, output=output, wide=wide,
-                 excel=excel)
+                 excel=excel, all_tiers=all_tiers)

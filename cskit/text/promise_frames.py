@@ -53,14 +53,17 @@ def _agent_messages(store, shop: str, period, slack) -> tuple[pd.DataFrame, int]
     return t.to_pandas(), n_inside
 
 
-def promise_frame(store, *, shops=None, period, rules=None) -> pd.DataFrame:
+def promise_frame(store, *, shops=None, period, rules=None, all_tiers: bool = False) -> pd.DataFrame:
     """The 日清 list: one row per promise made in ``period`` (columns
-    :data:`cskit.text.promises.PROMISE_COLUMNS`), sorted by shop, promised_at."""
+    :data:`cskit.text.promises.PROMISE_COLUMNS`), sorted by shop, promised_at.  Confident
+    promises only; ``all_tiers``: the weak ones too, and a column ``tier`` (confident / weak)."""
     from cskit.kpi import data_ends, select_shops
     from cskit.text.frames import _in_period, _no_messages
-    from cskit.text.promises import PROMISE_COLUMNS, detect, load_promise_rules, promise_status
+    from cskit.text.promises import (PROMISE_COLUMNS, TIERS, detect, load_promise_rules,
+                                     promise_status)
 
     r = load_promise_rules(rules)
+    cols = PROMISE_COLUMNS + ["tier"] if all_tiers else PROMISE_COLUMNS
     slack = dt.timedelta(days=r.max_days + 1)
     out, seen = [], 0
     for shop in select_shops(store, shops):
@@ -71,7 +74,7 @@ def promise_frame(store, *, shops=None, period, rules=None) -> pd.DataFrame:
         inside = _in_period(msgs["sent_at"], period)
         # promises are made inside the period; follow-ups may come after it
         cand = msgs[inside]
-        found = detect(cand, r)
+        found = detect(cand, r, tiers=TIERS if all_tiers else ("confident",))
         if found.empty:
             continue
         orders = None
@@ -86,13 +89,13 @@ def promise_frame(store, *, shops=None, period, rules=None) -> pd.DataFrame:
     if not out:
         return pd.DataFrame({c: pd.Series([], dtype="datetime64[ns]" if c in
                                           ("promised_at", "deadline", "followed_up_at") else object)
-                             for c in PROMISE_COLUMNS})
+                             for c in cols})
     f = pd.concat(out, ignore_index=True)
     f["quote"] = _mask(f["content"])
     f["promised_at"] = pd.to_datetime(f["promised_at"])
     f["deadline"] = pd.to_datetime(f["deadline"])
     f = f.sort_values(["shop", "promised_at", "buyer_id"], kind="stable")
-    return f[PROMISE_COLUMNS].reset_index(drop=True)
+    return f[cols].reset_index(drop=True)
 
 
 def broken_by_agent(store, *, shops=None, period, rules=None) -> pd.DataFrame:

@@ -36,8 +36,11 @@ import pyarrow.compute as pc
 from cskit.text._regex import as_arrow, contains, normalise, replace
 
 __all__ = ["PromiseRules", "load_promise_rules", "detect", "promise_status", "by_agent",
-           "PROMISE_COLUMNS", "STATUSES", "KINDS_FULFILMENT"]
+           "PROMISE_COLUMNS", "STATUSES", "KINDS_FULFILMENT", "TIERS"]
 
+#: promise tiers (``[[families]] tier``): confident forms are counted by default; weak ones
+#: (a bare agreement, a procedure-like step) only with ``--all``, marked 待确认
+TIERS = ("confident", "weak")
 #: the statuses, in display order
 STATUSES = ("broken", "open", "kept", "unknown")
 #: order statuses a ``fulfilled_by`` list may name
@@ -79,7 +82,7 @@ class PromiseRules:
     source: str
     exceptions: tuple[str, ...]
     kinds: dict
-    families: tuple[tuple[str, str, str], ...]  #: (id, kind id, pattern)
+    families: tuple[tuple[str, str, str], ...]  #: (id, kind id, pattern): confident tier first
     same_day: tuple[str, ...]
     next_day: tuple[str, ...]
     day_after: tuple[str, ...]
@@ -87,6 +90,10 @@ class PromiseRules:
     min_gap_s: float
     trivial: tuple[str, ...]
     clause_breaks: tuple[str, ...] = ()
+    #: per family (as ``families``): its tier, "confident" or "weak"
+    tiers: tuple[str, ...] = ()
+    #: per family (as ``families``): its patterns one by one (benchmarks/promise_families.py)
+    patterns: tuple[tuple[str, ...], ...] = ()
 
     def exception_pattern(self) -> str | None:
         return "|".join(f"(?:{p})" for p in self.exceptions) or None
@@ -129,19 +136,27 @@ def _parse(doc: dict, label: str) -> PromiseRules:
     fams = []
     for i, f in enumerate(doc.get("families", [])):
         path = f"families[{i}]"
-        src.unknown(f, ("id", "kind", "patterns"), path)
+        src.unknown(f, ("id", "kind", "tier", "patterns"), path)
         if f.get("kind") not in kinds:
             raise src.fail(f"{path}.kind", "unknown kind {v!r}", v=f.get("kind"))
+        tier = f.get("tier", "confident")
+        if tier not in TIERS:
+            raise src.fail(f"{path}.tier", "unknown value {v!r} (allowed: {allowed})", v=tier,
+                           allowed=", ".join(TIERS))
         pats = strings(f, "patterns", path)
         if pats:
             fams.append((str(f.get("id", f["kind"])), str(f["kind"]),
-                         "|".join(f"(?:{p})" for p in pats)))
+                         "|".join(f"(?:{p})" for p in pats), tier, pats))
+    # the confident families are tried first (each tier in file order): a message that a
+    # confident form matches is a confident promise whatever weak form it also holds
+    fams.sort(key=lambda f: TIERS.index(f[3]))
     dl = doc.get("deadline", {})
     src.unknown(dl, ("same_day", "next_day", "day_after", "max_days"), "deadline")
     fu = doc.get("follow_up", {})
     src.unknown(fu, ("min_gap_s", "trivial"), "follow_up")
     return PromiseRules(source=label, exceptions=strings(doc, "exceptions", ""), kinds=kinds,
-                        families=tuple(fams),
+                        families=tuple(f[:3] for f in fams), tiers=tuple(f[3] for f in fams),
+                        patterns=tuple(f[4] for f in fams),
                         same_day=tuple(dl.get("same_day", ())), next_day=tuple(dl.get("next_day", ())),
                         day_after=tuple(dl.get("day_after", ())),
                         max_days=int(dl.get("max_days", 14)),
@@ -252,14 +267,18 @@ def _deadlines(sent: np.ndarray, mode: np.ndarray, a: np.ndarray, b: np.ndarray)
     return out
 
 
-def detect(messages: pd.DataFrame, rules: PromiseRules | str | None = None) -> pd.DataFrame:
+def detect(messages: pd.DataFrame, rules: PromiseRules | str | None = None,
+           tiers: tuple[str, ...] = ("confident",)) -> pd.DataFrame:
     """The promises among ``messages``' human agent messages: one row per promise with
-    shop, agent_id, buyer_id, promised_at, deadline, kind, family, content (and the
-    message's position ``row`` in ``messages``).  A promise whose deadline is more than
-    ``max_days`` days away, or names a date that does not exist, is not kept track of."""
+    shop, agent_id, buyer_id, promised_at, deadline, kind, family, tier, content (and the
+    message's position ``row`` in ``messages``).  Only promises of ``tiers`` are returned:
+    by default the confident ones (a message a confident family matches is confident, one
+    only a weak family matches is weak; ``tiers=TIERS`` returns both).  A promise whose
+    deadline is more than ``max_days`` days away, or names a date that does not exist, is not
+    kept track of."""
     r = load_promise_rules(rules)
     cols = ["row", "shop", "agent_id", "buyer_id", "promised_at", "deadline", "kind", "family",
-            "content"]
+            "tier", "content"]
     is_agent = (messages["sender"] == "agent").to_numpy(dtype=bool, na_value=False)
     rows = np.flatnonzero(is_agent)
     if not len(rows) or not r.families:
@@ -270,7 +289,10 @@ def detect(messages: pd.DataFrame, rules: PromiseRules | str | None = None) -> p
     exc = r.exception_pattern()
     t = replace(t, exc, _BLANK) if exc else t
     fam = np.full(len(text), -1, dtype=np.int64)
+    fam_tiers = np.array(r.tiers or ["confident"] * len(r.families), dtype=object)
     for i, (_, _, pat) in enumerate(r.families):
+        if fam_tiers[i] not in tiers:
+            continue
         todo = fam < 0
         if not todo.any():
             break
@@ -298,7 +320,8 @@ def detect(messages: pd.DataFrame, rules: PromiseRules | str | None = None) -> p
         "row": sel.astype(np.int64),
         "shop": _col(picked, "shop"), "agent_id": _col(picked, "agent_id"),
         "buyer_id": _col(picked, "buyer_id"), "promised_at": sent, "deadline": deadline,
-        "kind": kinds[per[hit]], "family": ids[per[hit]], "content": _col(picked, "content")})
+        "kind": kinds[per[hit]], "family": ids[per[hit]], "tier": fam_tiers[per[hit]],
+        "content": _col(picked, "content")})
     far = sent + np.timedelta64(int(r.max_days) * 86400, "s")
     keep = ~np.isnat(deadline) & (deadline <= far)
     return out[keep].reset_index(drop=True)
