@@ -85,19 +85,20 @@ def _note_review(lang: str) -> None:
     from cskit.render import print_line
 
     print_line("note: " + tr("a detected promise is a lead, not a verdict: on real chats the "
-                             "rules had not been tuned on, up to one in five listed promises was "
+                             "rules were never tuned on, about one listed promise in eight was "
                              "not one (docs/promises.md); read the quote before counting a broken "
                              "promise against an agent", lang))
 
 
 def _note_weak(lang: str) -> None:
-    """The stderr note under ``--all``: the weak tier is mostly no promise."""
+    """The stderr note under ``--all``: the weak tier is often no promise."""
     from cskit.i18n import tr
     from cskit.render import print_line
 
     print_line("note: " + tr("--all lists the weak promise forms too (tier 待确认 / to confirm): on "
-                             "real chats more than half of them were not promises; they are "
-                             "not counted in the agent report or the weekly report", lang))
+                             "real chats a quarter to two thirds of them, depending on the set, "
+                             "were not promises; they are not counted in the agent report or the "
+                             "weekly report", lang))
 
 
 @app.command("promises")
