@@ -233,14 +233,31 @@ def add_keys(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _add_keys(kind: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     """:func:`add_keys`, and whether ``_k1`` is known to be distinct on every row."""
-    ident = list(schema.IDENTITY[kind])
     out = frame.copy()
-    k1, k2 = _hash_folds(out, ident, [_K1, _K2])
+    k1, k2, distinct, _ = identity_keys(kind, out)
+    out["_k1"] = k1
+    out["_k2"] = k2
+    content = [c for c in schema.columns(kind) if c not in ("source_file", "source_row")]
+    out["_h"] = hash_rows(out, content, _K1) if kind in VERSIONED else np.uint64(0)
+    return out.drop(columns=["_occ"], errors="ignore"), distinct
+
+
+def identity_keys(kind: str, frame: pd.DataFrame, keep_base: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray | None]:
+    """``(_k1, _k2, distinct, base)`` of :func:`add_keys` for the rows of ``frame``:
+    ``distinct`` whether ``_k1`` is known to be distinct on every row; ``base`` (with
+    ``keep_base``, for kinds with an occurrence number) the identity-only hash ``_k1`` was
+    folded from."""
+    ident = list(schema.IDENTITY[kind])
+    k1, k2 = _hash_folds(frame, ident, [_K1, _K2])
     distinct = False
+    base = None
     if kind in OCCURRENCE:
-        src = out["source_file"] if "source_file" in out else pd.Series("", index=out.index)
+        src = frame["source_file"] if "source_file" in frame else pd.Series("", index=frame.index)
+        if keep_base:
+            base = k1.copy()
         occ, distinct = _occurrences(src, k1)
-        occ = _col_array(pd.Series(occ, index=out.index))
+        occ = _col_array(pd.Series(occ, index=frame.index))
         mult = np.uint64(1000003)
         with np.errstate(over="ignore"):
             for h, key in ((k1, _K1), (k2, _K2)):
@@ -248,11 +265,7 @@ def _add_keys(kind: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
                 np.bitwise_xor(h, pd.util.hash_array(occ, hash_key=key, categorize=False), out=h)
         # with distinct identity hashes occ is 0 everywhere, and x -> (x * odd) ^ c is
         # one-to-one: the keys are distinct too
-    out["_k1"] = k1
-    out["_k2"] = k2
-    content = [c for c in schema.columns(kind) if c not in ("source_file", "source_row")]
-    out["_h"] = hash_rows(out, content, _K1) if kind in VERSIONED else np.uint64(0)
-    return out.drop(columns=["_occ"], errors="ignore"), distinct
+    return k1, k2, distinct, base
 
 
 # --------------------------------------------------------------------------- manifest
@@ -662,6 +675,12 @@ class Transaction:
             # batch, so a version written now is never tied with one written before
             self.batch += 1
         frame = conform(kind, frame)
+        if kind in OCCURRENCE and kind not in VERSIONED and schema.TIME_COLUMN[kind]:
+            # messages: one partition at a time, the hash of one while others are written
+            from cskit.store_pipeline import NotPipelined, append_messages
+
+            with contextlib.suppress(NotPipelined):
+                return append_messages(self, kind, frame)
         keyed, distinct = _add_keys(kind, frame)
         versioned = kind in VERSIONED
         # duplicates inside the new data itself (overlapping files in one ingest)
@@ -794,7 +813,6 @@ class Transaction:
         and writing Parquet all run in arrow without the GIL.  Every file is listed in
         ``self.new`` before it is written, so a failure rolls all of them back."""
         tcol = schema.TIME_COLUMN[kind]
-        root = self.store.root.resolve()
         times = None
         if tcol:
             times = table.column(tcol).to_numpy()
@@ -811,10 +829,7 @@ class Transaction:
                 part.columns + [pa.array(np.full(len(pos), self.batch, "int64"))], schema=target)
             if tcol and times is None:
                 part = part.sort_by([(tcol, "ascending")])
-            pq.write_table(part, root / entry.path, compression="zstd", row_group_size=256_000,
-                           use_dictionary=_dictionary_columns(kind),
-                           write_statistics=_statistics_columns(kind))
-            _fsync_path(root / entry.path)
+            self._write_part(kind, entry, part)
 
         for entry, pos in jobs:
             entry.rows = len(pos)
@@ -826,6 +841,14 @@ class Transaction:
             futures = [pool.submit(write, entry, pos) for entry, pos in jobs]
         for f in futures:
             f.result()  # re-raise the first failure (all writes have finished)
+
+    def _write_part(self, kind: str, entry: FileEntry, part: pa.Table) -> None:
+        """Write (and flush) one part file: ``part`` has the part files' schema and order."""
+        path = self.store.root.resolve() / entry.path
+        pq.write_table(part, path, compression="zstd", row_group_size=256_000,
+                       use_dictionary=_dictionary_columns(kind),
+                       write_statistics=_statistics_columns(kind))
+        _fsync_path(path)
 
     def rollback(self) -> None:
         root = self.store.root
