@@ -94,15 +94,19 @@ _SAMPLE, _FEW = 8192, 4096
 
 def _text_values(s: pd.Series) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray | None]:
     """The values ``_hash_text`` hashes (missing → "\x00") as arrow binary, plus, for
-    low-cardinality columns, the index of each row's value in that (distinct-values) array."""
+    low-cardinality columns, the index of each row's value in that (distinct-values) array
+    (an empty index: one value on every row, the array's only one)."""
     from cskit.readers.common import arrow_str
 
     arr = arrow_str(s)
     if arr.null_count:
         arr = pc.fill_null(arr, pa.scalar("\x00", arr.type))
     idx = None
-    if len(arr) > _SAMPLE and \
-            pc.count_distinct(arr.slice(0, _SAMPLE)).as_py() <= _FEW:
+    few = len(arr) > _SAMPLE and pc.count_distinct(arr.slice(0, _SAMPLE)).as_py()
+    if few == 1 and pc.all(pc.equal(arr, arr[0])).as_py():
+        # one value on every row (a partition's shop): no dictionary to build
+        idx, arr = np.zeros(0, dtype="int32"), arr.slice(0, 1)
+    elif few and few <= _FEW:
         enc = pc.dictionary_encode(arr)
         if isinstance(enc, pa.ChunkedArray):
             enc = enc.unify_dictionaries()
@@ -149,6 +153,9 @@ def _column_hasher(s: pd.Series, keys: list[str]):
 
     if idx is None:
         return block
+    if not len(idx):  # the same value on every row
+        one = block(0, 1)
+        return lambda lo, hi: [h[0] for h in one]
     distinct = [np.empty(len(text), dtype="uint64") for _ in keys]
     for lo in range(0, len(text), _HASH_BLOCK):
         for d, h in zip(distinct, block(lo, min(lo + _HASH_BLOCK, len(text)))):
@@ -156,12 +163,16 @@ def _column_hasher(s: pd.Series, keys: list[str]):
     return lambda lo, hi: [d[idx[lo:hi]] for d in distinct]
 
 
-def _hash_folds(frame: pd.DataFrame, cols: list[str], keys: list[str]) -> list[np.ndarray]:
+def _hash_folds(frame: pd.DataFrame, cols: list[str], keys: list[str],
+                hashers: list | None = None) -> list[np.ndarray]:
     """``hash_rows(frame, cols, key)`` for several keys at once: each column is converted
-    once, and rows are folded a block at a time (small temporaries)."""
+    once, and rows are folded a block at a time (small temporaries).  ``hashers``: the
+    columns' :func:`_column_hasher` for these keys, when the caller set them up already."""
     n = len(frame)
     series = [frame[c] for c in cols]
-    if n >= _PARALLEL_HASH and len(cols) > 1 and _WRITERS > 1:
+    if hashers is not None:
+        pass
+    elif n >= _PARALLEL_HASH and len(cols) > 1 and _WRITERS > 1:
         # the columns' set-up (arrow dictionary encoding of low-cardinality text, which
         # releases the GIL) runs on several threads; the results are the same
         with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
@@ -200,15 +211,17 @@ def _cumcount(codes: np.ndarray, k: int) -> np.ndarray:
     return occ
 
 
-def _occurrences(src: pd.Series, base: np.ndarray) -> tuple[np.ndarray, bool]:
+def _occurrences(src: pd.Series, base: np.ndarray, ordered: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, bool]:
     """Occurrence number of each row among rows with the same source file and identity
     hash (``groupby([src, base], sort=False).cumcount()``), and whether the hashes are
-    all distinct (then so are the keys made from them)."""
+    all distinct (then so are the keys made from them).  ``ordered``: ``base`` sorted,
+    when the caller has it."""
     from cskit.readers.common import arrow_str
 
     arr = arrow_str(src)
     if len(arr) and arr.null_count == 0:
-        if _distinct(base):
+        if _distinct(base, ordered):
             return np.zeros(len(base), dtype="int64"), True
         b_codes, b_uniq = pd.factorize(base)
         if pc.all(pc.equal(arr, arr[0])).as_py():  # one source file: group by hash alone
@@ -242,21 +255,27 @@ def _add_keys(kind: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     return out.drop(columns=["_occ"], errors="ignore"), distinct
 
 
-def identity_keys(kind: str, frame: pd.DataFrame, keep_base: bool = False
+def identity_hashers(kind: str, frame: pd.DataFrame) -> list:
+    """The set-up of :func:`identity_keys` (``hashers``): arrow work mostly, without the GIL."""
+    return [_column_hasher(frame[c], [_K1, _K2]) for c in schema.IDENTITY[kind]]
+
+
+def identity_keys(kind: str, frame: pd.DataFrame, keep_base: bool = False,
+                  hashers: list | None = None
                   ) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray | None]:
     """``(_k1, _k2, distinct, base)`` of :func:`add_keys` for the rows of ``frame``:
     ``distinct`` whether ``_k1`` is known to be distinct on every row; ``base`` (with
     ``keep_base``, for kinds with an occurrence number) the identity-only hash ``_k1`` was
-    folded from."""
+    folded from, sorted.  ``hashers``: :func:`identity_hashers` of ``frame``, set up already."""
     ident = list(schema.IDENTITY[kind])
-    k1, k2 = _hash_folds(frame, ident, [_K1, _K2])
+    k1, k2 = _hash_folds(frame, ident, [_K1, _K2], hashers)
     distinct = False
     base = None
     if kind in OCCURRENCE:
         src = frame["source_file"] if "source_file" in frame else pd.Series("", index=frame.index)
         if keep_base:
-            base = k1.copy()
-        occ, distinct = _occurrences(src, k1)
+            base = np.sort(k1)
+        occ, distinct = _occurrences(src, k1, base)
         occ = _col_array(pd.Series(occ, index=frame.index))
         mult = np.uint64(1000003)
         with np.errstate(over="ignore"):
@@ -927,9 +946,10 @@ def _statistics_columns(kind: str) -> list[str]:
         ["_k1", "_k2", "_h", "_batch"]
 
 
-def _distinct(values: np.ndarray) -> bool:
-    """No value occurs twice (sorting beats hashing here, by far on large arrays)."""
-    s = np.sort(values)
+def _distinct(values: np.ndarray, ordered: np.ndarray | None = None) -> bool:
+    """No value occurs twice (sorting beats hashing here, by far on large arrays);
+    ``ordered``: ``values`` sorted, when the caller has it."""
+    s = np.sort(values) if ordered is None else ordered
     return not bool((s[1:] == s[:-1]).any())
 
 

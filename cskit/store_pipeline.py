@@ -83,9 +83,12 @@ def append_messages(tx: st.Transaction, kind: str, frame: pd.DataFrame) -> st.Ap
     bases: list[np.ndarray] = []
     room = threading.BoundedSemaphore(_AHEAD + st._WRITERS)
 
-    def take(pos: np.ndarray) -> pa.Table:
-        # time order (stable, as Table.sort_by), rows copied once; numpy sorts without the GIL
-        return st._rows(table, pos[np.argsort(times[pos], kind="stable")])
+    def take(pos: np.ndarray) -> tuple[pa.Table, pd.DataFrame, list]:
+        # time order (stable, as Table.sort_by), rows copied once; numpy sorts without the
+        # GIL; and the hash's set-up (arrow dictionary encoding of low-cardinality text)
+        part = st._rows(table, pos[np.argsort(times[pos], kind="stable")])
+        hashed = _hash_frame(part, need)
+        return part, hashed, st.identity_hashers(kind, hashed)
 
     def write(entry: st.FileEntry, part: pa.Table, k1, k2) -> None:
         try:
@@ -128,8 +131,8 @@ def _one(tx, kind, stats, job, need, bases, pool, write, room) -> list:
     the checks against the store, its write submitted to ``pool``; the write's future
     (none when nothing is new)."""
     shop, month, fut = job
-    part = fut.result()
-    k1, k2, distinct, base = st.identity_keys(kind, _hash_frame(part, need), keep_base=True)
+    part, hashed, hashers = fut.result()
+    k1, k2, distinct, base = st.identity_keys(kind, hashed, keep_base=True, hashers=hashers)
     bases.append(base)
     keep = np.ones(len(k1), dtype=bool)
     if not distinct:  # duplicates inside the new rows: the first is kept
@@ -163,7 +166,8 @@ def _shared_hashes(bases: list[np.ndarray]) -> bool:
     numbers occurrences differently)."""
     if len(bases) < 2:
         return False
-    every = np.sort(np.concatenate(bases))
+    # each partition's hashes are sorted: a stable (merging) sort of the runs is quick
+    every = np.sort(np.concatenate(bases), kind="stable")
     same = every[1:] == every[:-1]
     if not same.any():
         return False
