@@ -68,17 +68,20 @@ def _hash_frame(table: pa.Table, cols: list[str]) -> pd.DataFrame:
 def append_messages(tx: st.Transaction, kind: str, frame: pd.DataFrame) -> st.AppendStats:
     """``tx.append(kind, frame)`` for a conformed, non-empty frame of messages, one
     partition at a time (see the module's docstring).  Raises :class:`NotPipelined`, with
-    nothing written, when the frame is for the whole-frame pass: missing shops or times,
-    or identity hashes shared by two partitions."""
+    nothing written, when the frame is for the whole-frame pass: missing shops, times or
+    source files, or identity hashes shared by two partitions."""
     tcol = schema.TIME_COLUMN[kind]
     if kind in st.VERSIONED or kind not in st.OCCURRENCE or tcol is None or \
-            frame["shop"].isna().any() or frame[tcol].isna().any():
+            frame["shop"].isna().any() or frame[tcol].isna().any() or \
+            "source_file" not in frame or frame["source_file"].isna().any():
+        # (with a missing source file the whole frame's occurrence numbers are counted
+        # by a groupby, as floats: hashed differently from a partition's integers)
         raise NotPipelined
     stats = st.AppendStats(rows=len(frame))
     parts = st._partitions(kind, frame)
     table, target = _data_table(kind, frame)
     times = table.column(tcol).to_numpy()
-    need = list(schema.IDENTITY[kind]) + (["source_file"] if "source_file" in table.column_names else [])
+    need = list(schema.IDENTITY[kind]) + ["source_file"]
     written_before = len(tx.new)
     bases: list[np.ndarray] = []
     room = threading.BoundedSemaphore(_AHEAD + st._WRITERS)
