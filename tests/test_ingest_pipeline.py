@@ -17,6 +17,7 @@ import pytest
 
 import cskit.store as store_mod
 import cskit.store_pipeline as pipeline
+from cskit.errors import StoreError
 from cskit.store import Store, conform
 
 COLS = ["shop", "platform", "conversation_id", "buyer_id", "agent_id", "sender", "sent_at",
@@ -39,13 +40,16 @@ def frame(n: int, seed: int, source: str = "a.csv") -> pd.DataFrame:
         shop = rnd.choice(["店A", "店B", "店C"])
         buyer = f"b{rnd.randint(1, 40)}"
         role = rnd.choice(["buyer", "agent", "bot"])
-        rows.append(dict(
-            shop=shop, platform="pdd", conversation_id=f"{shop}-{buyer}", buyer_id=buyer,
-            agent_id=None if role == "buyer" else f"{shop}:客服{rnd.randint(1, 3)}", sender=role,
-            sent_at=pd.Timestamp(2026, rnd.choice([4, 5, 6]), rnd.randint(1, 3), 10,
-                                 rnd.randint(0, 2), rnd.randint(0, 5)),
-            content=rnd.choice(["在吗", "好的", "谢谢", None]), msg_type="text",
-            msg_id=None if i % 5 == 0 else f"{9000 + i}", source_row=i + 2, source_file=source))
+        rows.append({
+            "shop": shop, "platform": "pdd", "conversation_id": f"{shop}-{buyer}",
+            "buyer_id": buyer,
+            "agent_id": None if role == "buyer" else f"{shop}:客服{rnd.randint(1, 3)}",
+            "sender": role,
+            "sent_at": pd.Timestamp(2026, rnd.choice([4, 5, 6]), rnd.randint(1, 3), 10,
+                                    rnd.randint(0, 2), rnd.randint(0, 5)),
+            "content": rnd.choice(["在吗", "好的", "谢谢", None]), "msg_type": "text",
+            "msg_id": None if i % 5 == 0 else f"{9000 + i}", "source_row": i + 2,
+            "source_file": source})
     out = pd.DataFrame(rows, columns=COLS)
     # the same message twice in one file (both kept: occurrence numbers), and rows that are
     # exact copies of earlier ones
@@ -158,7 +162,7 @@ def test_a_failed_write_in_the_pipeline_leaves_nothing(tmp_path, monkeypatch):
         real(self, kind, entry, part)
 
     monkeypatch.setattr(store_mod.Transaction, "_write_part", flaky)
-    with pytest.raises(Exception):
+    with pytest.raises(StoreError, match="No space left"):
         append(tmp_path / "st", [frame(300, 5, "c.csv")])
     assert (parquet_files(tmp_path / "st"), st.manifest_path.read_bytes()) == before
 
