@@ -92,17 +92,24 @@ def _col_array(s: pd.Series) -> np.ndarray:
 _SAMPLE, _FEW = 8192, 4096
 
 
-def _text_values(s: pd.Series) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray | None]:
+def _text_values(s: pd.Series, how: str | None = None
+                 ) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray | None]:
     """The values ``_hash_text`` hashes (missing → "\x00") as arrow binary, plus, for
     low-cardinality columns, the index of each row's value in that (distinct-values) array
-    (an empty index: one value on every row, the array's only one)."""
+    (an empty index: one value on every row, the array's only one).  ``how``: what the
+    caller knows of the column, instead of a look at its first values: ``"one"`` (one value
+    on every row, checked), ``"few"`` (low cardinality) or ``"many"``.  The values hashed
+    are the same either way; only the work differs."""
     from cskit.readers.common import arrow_str
 
     arr = arrow_str(s)
     if arr.null_count:
         arr = pc.fill_null(arr, pa.scalar("\x00", arr.type))
     idx = None
-    few = len(arr) > _SAMPLE and pc.count_distinct(arr.slice(0, _SAMPLE)).as_py()
+    if how is None:
+        few = len(arr) > _SAMPLE and pc.count_distinct(arr.slice(0, _SAMPLE)).as_py()
+    else:
+        few = {"one": 1, "few": _FEW}.get(how, 0) if len(arr) else 0
     if few == 1 and pc.all(pc.equal(arr, arr[0])).as_py():
         # one value on every row (a partition's shop): no dictionary to build
         idx, arr = np.zeros(0, dtype="int32"), arr.slice(0, 1)
@@ -135,16 +142,16 @@ def _hash_texts(s: pd.Series, keys: list[str]) -> list[np.ndarray]:
     return _hash_folds(s.to_frame("v"), ["v"], keys)
 
 
-def _column_hasher(s: pd.Series, keys: list[str]):
+def _column_hasher(s: pd.Series, keys: list[str], how: str | None = None):
     """``f(lo, hi) -> [hash of rows lo:hi for each key]`` for one column, as ``hash_rows``
     hashes it.  Text goes to ``hash_array`` as UTF-8 ``bytes`` (hashed exactly as the
     ``str`` they encode, without encoding each value again); low-cardinality text hashes
-    each distinct value once."""
+    each distinct value once (``how``: see :func:`_text_values`)."""
     values = _col_array(s)
     if values is not None:
         return lambda lo, hi: [pd.util.hash_array(values[lo:hi], hash_key=key, categorize=False)
                                for key in keys]
-    text, idx = _text_values(s)
+    text, idx = _text_values(s, how)
 
     def block(lo: int, hi: int) -> list[np.ndarray]:
         part = text.slice(lo, hi - lo)
@@ -255,9 +262,12 @@ def _add_keys(kind: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     return out.drop(columns=["_occ"], errors="ignore"), distinct
 
 
-def identity_hashers(kind: str, frame: pd.DataFrame) -> list:
-    """The set-up of :func:`identity_keys` (``hashers``): arrow work mostly, without the GIL."""
-    return [_column_hasher(frame[c], [_K1, _K2]) for c in schema.IDENTITY[kind]]
+def identity_hashers(kind: str, frame: pd.DataFrame, how: dict[str, str] | None = None
+                     ) -> list:
+    """The set-up of :func:`identity_keys` (``hashers``): arrow work mostly, without the GIL.
+    ``how``: per text column, what is known of its values (see :func:`_text_values`)."""
+    how = how or {}
+    return [_column_hasher(frame[c], [_K1, _K2], how.get(c)) for c in schema.IDENTITY[kind]]
 
 
 def identity_keys(kind: str, frame: pd.DataFrame, keep_base: bool = False,

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cskit import schema
 from cskit import store as st
@@ -52,6 +53,24 @@ def _data_table(kind: str, frame: pd.DataFrame) -> tuple[pa.Table, pa.Schema]:
     return one_chunk(table).cast(rows), target
 
 
+def _cardinality(table: pa.Table, kind: str) -> dict[str, str]:
+    """Per text identity column, what the hash's set-up should expect in every partition,
+    looked up once on the whole table (instead of on each partition's first values): the
+    shop is one value per partition; other columns few values or many, as their first
+    values show.  Only the work depends on it, never the hashes."""
+    out = {}
+    for c in schema.IDENTITY[kind]:
+        col = table.column(c)
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            continue
+        if c == "shop":
+            out[c] = "one"
+            continue
+        n = pc.count_distinct(col.slice(0, st._SAMPLE), mode="all").as_py()
+        out[c] = "few" if len(col) > st._SAMPLE and n <= st._FEW else "many"
+    return out
+
+
 def _hash_frame(table: pa.Table, cols: list[str]) -> pd.DataFrame:
     """The columns the identity hash reads, as pandas (text stays arrow, no copy)."""
     data = {}
@@ -81,6 +100,7 @@ def append_messages(tx: st.Transaction, kind: str, frame: pd.DataFrame) -> st.Ap
     table, target = _data_table(kind, frame)
     times = table.column(tcol).to_numpy()
     need = list(schema.IDENTITY[kind]) + ["source_file"]
+    how = _cardinality(table, kind)
     written_before = len(tx.new)
     bases: list[np.ndarray] = []
     room = threading.BoundedSemaphore(_AHEAD + st._WRITERS)
@@ -90,7 +110,7 @@ def append_messages(tx: st.Transaction, kind: str, frame: pd.DataFrame) -> st.Ap
         # GIL; and the hash's set-up (arrow dictionary encoding of low-cardinality text)
         part = st._rows(table, pos[np.argsort(times[pos], kind="stable")])
         hashed = _hash_frame(part, need)
-        return part, hashed, st.identity_hashers(kind, hashed)
+        return part, hashed, st.identity_hashers(kind, hashed, how)
 
     def write(entry: st.FileEntry, part: pa.Table, k1, k2) -> None:
         try:

@@ -177,11 +177,17 @@ def test_shared_hashes_finds_a_hash_in_two_partitions_only():
 
 @pytest.mark.parametrize("values", [["店A"] * 40, ["店A"] * 30 + ["店B"] * 10,
                                     ["店A"] * 20 + [None] * 20, [None] * 40])
-def test_a_column_with_one_value_hashes_as_any_other(values):
-    """One value on every row (hashed once) or only in the sample (the dictionary then):
-    the hashes of the plain per-row formulation."""
+@pytest.mark.parametrize("how", [None, "one", "few", "many"])
+def test_a_column_with_one_value_hashes_as_any_other(values, how):
+    """One value on every row (hashed once) or only in the sample (the dictionary then),
+    and whatever the caller says to expect (the pipeline's per-table look): the hashes of
+    the plain per-row formulation."""
     s = pd.Series(values, dtype="string")
     plain = pd.Series(["\x00" if v is None else v for v in values], dtype=object)
-    for key in (store_mod._K1, store_mod._K2):
+    keys = [store_mod._K1, store_mod._K2]
+    got = store_mod._column_hasher(s, keys, how)(0, len(s))
+    for key, h in zip(keys, got):
         want = pd.util.hash_array(plain.to_numpy(), hash_key=key, categorize=False)
-        assert np.array_equal(store_mod._hash_text(s, key), want)
+        assert np.array_equal(np.broadcast_to(h, len(s)), want)
+        if how is None:
+            assert np.array_equal(store_mod._hash_text(s, key), want)
