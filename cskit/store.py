@@ -271,12 +271,14 @@ def identity_hashers(kind: str, frame: pd.DataFrame, how: dict[str, str] | None 
 
 
 def identity_keys(kind: str, frame: pd.DataFrame, keep_base: bool = False,
-                  hashers: list | None = None
+                  hashers: list | None = None, positions: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray | None]:
     """``(_k1, _k2, distinct, base)`` of :func:`add_keys` for the rows of ``frame``:
     ``distinct`` whether ``_k1`` is known to be distinct on every row; ``base`` (with
     ``keep_base``, for kinds with an occurrence number) the identity-only hash ``_k1`` was
-    folded from, sorted.  ``hashers``: :func:`identity_hashers` of ``frame``, set up already."""
+    folded from, sorted.  ``hashers``: :func:`identity_hashers` of ``frame``, set up already.
+    ``positions``: each row's place in the order occurrences are counted in (the order of
+    the frame the rows were taken from; by default the order of ``frame``)."""
     ident = list(schema.IDENTITY[kind])
     k1, k2 = _hash_folds(frame, ident, [_K1, _K2], hashers)
     distinct = False
@@ -285,7 +287,13 @@ def identity_keys(kind: str, frame: pd.DataFrame, keep_base: bool = False,
         src = frame["source_file"] if "source_file" in frame else pd.Series("", index=frame.index)
         if keep_base:
             base = np.sort(k1)
-        occ, distinct = _occurrences(src, k1, base)
+        if positions is not None and not _distinct(k1, base):
+            order = np.argsort(positions, kind="stable")
+            counted, distinct = _occurrences(src.iloc[order], k1[order], base)
+            occ = np.empty_like(counted)
+            occ[order] = counted
+        else:
+            occ, distinct = _occurrences(src, k1, base)
         occ = _col_array(pd.Series(occ, index=frame.index))
         mult = np.uint64(1000003)
         with np.errstate(over="ignore"):

@@ -6,10 +6,11 @@ The store written is the one :meth:`cskit.store.Transaction.append` writes: the 
 files (one per shop and month), rows, row order, keys, counts and schema.  That holds
 because a message's identity includes its shop and its time: rows with the same identity
 hash are in the same partition, so each partition's occurrence numbers, in-batch
-duplicates and key checks are the ones the whole-frame pass gives.  Only a 64-bit hash
-collision between rows of two partitions could make them differ; it is checked after the
-last partition, and then the files are taken back and the whole-frame pass runs
-(:class:`NotPipelined`).
+duplicates and key checks are the ones the whole-frame pass gives (counted in the frame's
+order, not the partition's time order, in case two rows share a hash by accident).  Only
+a 64-bit hash collision between rows of two partitions could make them differ; it is
+checked after the last partition, and then the files are taken back and the whole-frame
+pass runs (:class:`NotPipelined`).
 """
 
 from __future__ import annotations
@@ -105,12 +106,13 @@ def append_messages(tx: st.Transaction, kind: str, frame: pd.DataFrame) -> st.Ap
     bases: list[np.ndarray] = []
     room = threading.BoundedSemaphore(_AHEAD + st._WRITERS)
 
-    def take(pos: np.ndarray) -> tuple[pa.Table, pd.DataFrame, list]:
+    def take(pos: np.ndarray) -> tuple[pa.Table, np.ndarray, pd.DataFrame, list]:
         # time order (stable, as Table.sort_by), rows copied once; numpy sorts without the
         # GIL; and the hash's set-up (arrow dictionary encoding of low-cardinality text)
-        part = st._rows(table, pos[np.argsort(times[pos], kind="stable")])
+        pos = pos[np.argsort(times[pos], kind="stable")]
+        part = st._rows(table, pos)
         hashed = _hash_frame(part, need)
-        return part, hashed, st.identity_hashers(kind, hashed, how)
+        return part, pos, hashed, st.identity_hashers(kind, hashed, how)
 
     def write(entry: st.FileEntry, part: pa.Table, k1, k2) -> None:
         try:
@@ -153,13 +155,18 @@ def _one(tx, kind, stats, job, need, bases, pool, write, room) -> list:
     the checks against the store, its write submitted to ``pool``; the write's future
     (none when nothing is new)."""
     shop, month, fut = job
-    part, hashed, hashers = fut.result()
-    k1, k2, distinct, base = st.identity_keys(kind, hashed, keep_base=True, hashers=hashers)
+    part, pos, hashed, hashers = fut.result()
+    # occurrences are numbered, and the first of duplicates kept, in the frame's order
+    # (``pos``), not the partition's time order: as the whole-frame pass does, whatever
+    # the hashes
+    k1, k2, distinct, base = st.identity_keys(kind, hashed, keep_base=True, hashers=hashers,
+                                              positions=pos)
     bases.append(base)
     keep = np.ones(len(k1), dtype=bool)
     if not distinct:  # duplicates inside the new rows: the first is kept
-        keys = pd.DataFrame({"_k1": k1, "_k2": k2, "_h": np.zeros(len(k1), "uint64")})
-        keep = ~keys.duplicated(["_k1", "_k2", "_h"], keep="first").to_numpy()
+        order = np.argsort(pos, kind="stable")
+        keys = pd.DataFrame({"_k1": k1[order], "_k2": k2[order]})
+        keep[order] = ~keys.duplicated(["_k1", "_k2"], keep="first").to_numpy()
         stats.duplicates += int((~keep).sum())
     existing = tx._existing_keys(kind, shop, month)
     if existing.empty:

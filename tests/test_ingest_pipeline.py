@@ -191,3 +191,30 @@ def test_a_column_with_one_value_hashes_as_any_other(values, how):
         assert np.array_equal(np.broadcast_to(h, len(s)), want)
         if how is None:
             assert np.array_equal(store_mod._hash_text(s, key), want)
+
+
+def test_rows_sharing_a_hash_at_different_times_are_numbered_in_the_frame_order(
+        tmp_path, monkeypatch):
+    """Two rows of one partition with the same identity hash but different times (a hash
+    collision; made here by leaving the time out of the identity): their occurrence numbers
+    and the duplicate kept follow the frame's order, as in the whole-frame pass, not the
+    partition's time order."""
+    from cskit import schema
+
+    monkeypatch.setitem(schema.IDENTITY, "messages",
+                        tuple(c for c in schema.IDENTITY["messages"] if c != "sent_at"))
+    f = frame(60, 6)
+    f["sent_at"] = pd.Timestamp(2026, 4, 2, 12) - pd.to_timedelta(f.index, unit="s")  # reversed
+    f["buyer_id"] = f["buyer_id"].where(f.index % 3 > 0, "b1")
+    f["content"] = f["content"].where(f.index % 3 > 0, "在吗")
+    f = pd.concat([f, f.iloc[:9].assign(source_file="b.csv", source_row=99)], ignore_index=True)
+    real = pipeline._shared_hashes
+    shared = []
+    monkeypatch.setattr(pipeline, "_shared_hashes",
+                        lambda b: shared.append(real(b)) or shared[-1])
+    got = append(tmp_path / "pipe", [f])
+    assert shared == [False]  # the pipeline ran to its end (one month: no fallback)
+    whole_frame_only(monkeypatch)
+    want = append(tmp_path / "whole", [f])
+    assert got == want and want[0][2] > 0
+    assert stores_differ(tmp_path / "pipe", tmp_path / "whole") == []
