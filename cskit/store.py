@@ -92,17 +92,28 @@ def _col_array(s: pd.Series) -> np.ndarray:
 _SAMPLE, _FEW = 8192, 4096
 
 
-def _text_values(s: pd.Series) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray | None]:
+def _text_values(s: pd.Series, how: str | None = None
+                 ) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray | None]:
     """The values ``_hash_text`` hashes (missing → "\x00") as arrow binary, plus, for
-    low-cardinality columns, the index of each row's value in that (distinct-values) array."""
+    low-cardinality columns, the index of each row's value in that (distinct-values) array
+    (an empty index: one value on every row, the array's only one).  ``how``: what the
+    caller knows of the column, instead of a look at its first values: ``"one"`` (one value
+    on every row, checked), ``"few"`` (low cardinality) or ``"many"``.  The values hashed
+    are the same either way; only the work differs."""
     from cskit.readers.common import arrow_str
 
     arr = arrow_str(s)
     if arr.null_count:
         arr = pc.fill_null(arr, pa.scalar("\x00", arr.type))
     idx = None
-    if len(arr) > _SAMPLE and \
-            pc.count_distinct(arr.slice(0, _SAMPLE)).as_py() <= _FEW:
+    if how is None:
+        few = len(arr) > _SAMPLE and pc.count_distinct(arr.slice(0, _SAMPLE)).as_py()
+    else:
+        few = {"one": 1, "few": _FEW}.get(how, 0) if len(arr) else 0
+    if few == 1 and pc.all(pc.equal(arr, arr[0])).as_py():
+        # one value on every row (a partition's shop): no dictionary to build
+        idx, arr = np.zeros(0, dtype="int32"), arr.slice(0, 1)
+    elif few and few <= _FEW:
         enc = pc.dictionary_encode(arr)
         if isinstance(enc, pa.ChunkedArray):
             enc = enc.unify_dictionaries()
@@ -131,16 +142,16 @@ def _hash_texts(s: pd.Series, keys: list[str]) -> list[np.ndarray]:
     return _hash_folds(s.to_frame("v"), ["v"], keys)
 
 
-def _column_hasher(s: pd.Series, keys: list[str]):
+def _column_hasher(s: pd.Series, keys: list[str], how: str | None = None):
     """``f(lo, hi) -> [hash of rows lo:hi for each key]`` for one column, as ``hash_rows``
     hashes it.  Text goes to ``hash_array`` as UTF-8 ``bytes`` (hashed exactly as the
     ``str`` they encode, without encoding each value again); low-cardinality text hashes
-    each distinct value once."""
+    each distinct value once (``how``: see :func:`_text_values`)."""
     values = _col_array(s)
     if values is not None:
         return lambda lo, hi: [pd.util.hash_array(values[lo:hi], hash_key=key, categorize=False)
                                for key in keys]
-    text, idx = _text_values(s)
+    text, idx = _text_values(s, how)
 
     def block(lo: int, hi: int) -> list[np.ndarray]:
         part = text.slice(lo, hi - lo)
@@ -149,6 +160,9 @@ def _column_hasher(s: pd.Series, keys: list[str]):
 
     if idx is None:
         return block
+    if not len(idx):  # the same value on every row
+        one = block(0, 1)
+        return lambda lo, hi: [h[0] for h in one]
     distinct = [np.empty(len(text), dtype="uint64") for _ in keys]
     for lo in range(0, len(text), _HASH_BLOCK):
         for d, h in zip(distinct, block(lo, min(lo + _HASH_BLOCK, len(text)))):
@@ -156,12 +170,16 @@ def _column_hasher(s: pd.Series, keys: list[str]):
     return lambda lo, hi: [d[idx[lo:hi]] for d in distinct]
 
 
-def _hash_folds(frame: pd.DataFrame, cols: list[str], keys: list[str]) -> list[np.ndarray]:
+def _hash_folds(frame: pd.DataFrame, cols: list[str], keys: list[str],
+                hashers: list | None = None) -> list[np.ndarray]:
     """``hash_rows(frame, cols, key)`` for several keys at once: each column is converted
-    once, and rows are folded a block at a time (small temporaries)."""
+    once, and rows are folded a block at a time (small temporaries).  ``hashers``: the
+    columns' :func:`_column_hasher` for these keys, when the caller set them up already."""
     n = len(frame)
     series = [frame[c] for c in cols]
-    if n >= _PARALLEL_HASH and len(cols) > 1 and _WRITERS > 1:
+    if hashers is not None:
+        pass
+    elif n >= _PARALLEL_HASH and len(cols) > 1 and _WRITERS > 1:
         # the columns' set-up (arrow dictionary encoding of low-cardinality text, which
         # releases the GIL) runs on several threads; the results are the same
         with ThreadPoolExecutor(max_workers=_WRITERS) as pool:
@@ -200,15 +218,17 @@ def _cumcount(codes: np.ndarray, k: int) -> np.ndarray:
     return occ
 
 
-def _occurrences(src: pd.Series, base: np.ndarray) -> tuple[np.ndarray, bool]:
+def _occurrences(src: pd.Series, base: np.ndarray, ordered: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, bool]:
     """Occurrence number of each row among rows with the same source file and identity
     hash (``groupby([src, base], sort=False).cumcount()``), and whether the hashes are
-    all distinct (then so are the keys made from them)."""
+    all distinct (then so are the keys made from them).  ``ordered``: ``base`` sorted,
+    when the caller has it."""
     from cskit.readers.common import arrow_str
 
     arr = arrow_str(src)
     if len(arr) and arr.null_count == 0:
-        if _distinct(base):
+        if _distinct(base, ordered):
             return np.zeros(len(base), dtype="int64"), True
         b_codes, b_uniq = pd.factorize(base)
         if pc.all(pc.equal(arr, arr[0])).as_py():  # one source file: group by hash alone
@@ -233,14 +253,48 @@ def add_keys(kind: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _add_keys(kind: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     """:func:`add_keys`, and whether ``_k1`` is known to be distinct on every row."""
-    ident = list(schema.IDENTITY[kind])
     out = frame.copy()
-    k1, k2 = _hash_folds(out, ident, [_K1, _K2])
+    k1, k2, distinct, _ = identity_keys(kind, out)
+    out["_k1"] = k1
+    out["_k2"] = k2
+    content = [c for c in schema.columns(kind) if c not in ("source_file", "source_row")]
+    out["_h"] = hash_rows(out, content, _K1) if kind in VERSIONED else np.uint64(0)
+    return out.drop(columns=["_occ"], errors="ignore"), distinct
+
+
+def identity_hashers(kind: str, frame: pd.DataFrame, how: dict[str, str] | None = None
+                     ) -> list:
+    """The set-up of :func:`identity_keys` (``hashers``): arrow work mostly, without the GIL.
+    ``how``: per text column, what is known of its values (see :func:`_text_values`)."""
+    how = how or {}
+    return [_column_hasher(frame[c], [_K1, _K2], how.get(c)) for c in schema.IDENTITY[kind]]
+
+
+def identity_keys(kind: str, frame: pd.DataFrame, keep_base: bool = False,
+                  hashers: list | None = None, positions: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray | None]:
+    """``(_k1, _k2, distinct, base)`` of :func:`add_keys` for the rows of ``frame``:
+    ``distinct`` whether ``_k1`` is known to be distinct on every row; ``base`` (with
+    ``keep_base``, for kinds with an occurrence number) the identity-only hash ``_k1`` was
+    folded from, sorted.  ``hashers``: :func:`identity_hashers` of ``frame``, set up already.
+    ``positions``: each row's place in the order occurrences are counted in (the order of
+    the frame the rows were taken from; by default the order of ``frame``)."""
+    ident = list(schema.IDENTITY[kind])
+    k1, k2 = _hash_folds(frame, ident, [_K1, _K2], hashers)
     distinct = False
+    base = None
     if kind in OCCURRENCE:
-        src = out["source_file"] if "source_file" in out else pd.Series("", index=out.index)
-        occ, distinct = _occurrences(src, k1)
-        occ = _col_array(pd.Series(occ, index=out.index))
+        src = frame["source_file"] if "source_file" in frame else pd.Series("", index=frame.index)
+        if keep_base:
+            base = np.sort(k1)
+        if positions is not None and not _distinct(k1, base):
+            order = np.argsort(positions, kind="stable")
+            counted, distinct = _occurrences(src.iloc[order], k1[order], base)
+            occ = np.empty_like(counted)
+            occ[order] = counted
+        else:
+            occ, distinct = _occurrences(src, k1, base)
+        occ = _col_array(pd.Series(occ, index=frame.index))
         mult = np.uint64(1000003)
         with np.errstate(over="ignore"):
             for h, key in ((k1, _K1), (k2, _K2)):
@@ -248,11 +302,7 @@ def _add_keys(kind: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
                 np.bitwise_xor(h, pd.util.hash_array(occ, hash_key=key, categorize=False), out=h)
         # with distinct identity hashes occ is 0 everywhere, and x -> (x * odd) ^ c is
         # one-to-one: the keys are distinct too
-    out["_k1"] = k1
-    out["_k2"] = k2
-    content = [c for c in schema.columns(kind) if c not in ("source_file", "source_row")]
-    out["_h"] = hash_rows(out, content, _K1) if kind in VERSIONED else np.uint64(0)
-    return out.drop(columns=["_occ"], errors="ignore"), distinct
+    return k1, k2, distinct, base
 
 
 # --------------------------------------------------------------------------- manifest
@@ -662,6 +712,12 @@ class Transaction:
             # batch, so a version written now is never tied with one written before
             self.batch += 1
         frame = conform(kind, frame)
+        if kind in OCCURRENCE and kind not in VERSIONED and schema.TIME_COLUMN[kind]:
+            # messages: one partition at a time, the hash of one while others are written
+            from cskit.store_pipeline import NotPipelined, append_messages
+
+            with contextlib.suppress(NotPipelined):
+                return append_messages(self, kind, frame)
         keyed, distinct = _add_keys(kind, frame)
         versioned = kind in VERSIONED
         # duplicates inside the new data itself (overlapping files in one ingest)
@@ -794,7 +850,6 @@ class Transaction:
         and writing Parquet all run in arrow without the GIL.  Every file is listed in
         ``self.new`` before it is written, so a failure rolls all of them back."""
         tcol = schema.TIME_COLUMN[kind]
-        root = self.store.root.resolve()
         times = None
         if tcol:
             times = table.column(tcol).to_numpy()
@@ -811,10 +866,7 @@ class Transaction:
                 part.columns + [pa.array(np.full(len(pos), self.batch, "int64"))], schema=target)
             if tcol and times is None:
                 part = part.sort_by([(tcol, "ascending")])
-            pq.write_table(part, root / entry.path, compression="zstd", row_group_size=256_000,
-                           use_dictionary=_dictionary_columns(kind),
-                           write_statistics=_statistics_columns(kind))
-            _fsync_path(root / entry.path)
+            self._write_part(kind, entry, part)
 
         for entry, pos in jobs:
             entry.rows = len(pos)
@@ -826,6 +878,14 @@ class Transaction:
             futures = [pool.submit(write, entry, pos) for entry, pos in jobs]
         for f in futures:
             f.result()  # re-raise the first failure (all writes have finished)
+
+    def _write_part(self, kind: str, entry: FileEntry, part: pa.Table) -> None:
+        """Write (and flush) one part file: ``part`` has the part files' schema and order."""
+        path = self.store.root.resolve() / entry.path
+        pq.write_table(part, path, compression="zstd", row_group_size=256_000,
+                       use_dictionary=_dictionary_columns(kind),
+                       write_statistics=_statistics_columns(kind))
+        _fsync_path(path)
 
     def rollback(self) -> None:
         root = self.store.root
@@ -904,9 +964,10 @@ def _statistics_columns(kind: str) -> list[str]:
         ["_k1", "_k2", "_h", "_batch"]
 
 
-def _distinct(values: np.ndarray) -> bool:
-    """No value occurs twice (sorting beats hashing here, by far on large arrays)."""
-    s = np.sort(values)
+def _distinct(values: np.ndarray, ordered: np.ndarray | None = None) -> bool:
+    """No value occurs twice (sorting beats hashing here, by far on large arrays);
+    ``ordered``: ``values`` sorted, when the caller has it."""
+    s = np.sort(values) if ordered is None else ordered
     return not bool((s[1:] == s[:-1]).any())
 
 
