@@ -689,8 +689,9 @@ class _Part:
     histogram of (group, whole-second response time) for exact medians and P90s."""
 
     sums: pd.DataFrame  # shop, _k, then sum columns
-    #: measure ("response", "first_response") → _r (row of sums), _v (seconds), _n (how many)
-    hist: dict[str, pd.DataFrame]
+    #: measure ("response", "first_response") → (row of sums, seconds, how many): three int64
+    #: arrays, in no particular order, each (row, seconds) pair once
+    hist: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 class _Acc:
@@ -770,19 +771,37 @@ class _Acc:
         return _Part(sums, {name: self._hist_frame(idx, v, rows)
                             for name, (idx, v) in self.hist.items()})
 
-    def _hist_frame(self, idx: np.ndarray, v: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
-        vmax = int(v.max()) + 1 if len(v) else 1
-        if self.size < _BIG // vmax:
-            u, n = np.unique(idx * vmax + v, return_counts=True)
-            gi, vv = np.divmod(u, vmax)
-        else:
-            frame = pd.DataFrame({"g": idx, "v": v}).value_counts().sort_index()
-            gi = frame.index.get_level_values(0).to_numpy(np.int64)
-            vv = frame.index.get_level_values(1).to_numpy(np.int64)
-            n = frame.to_numpy(np.int64)
+    def _hist_frame(self, idx: np.ndarray, v: np.ndarray, rows: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row of the part's sums, seconds, count) of the distinct (group, seconds) pairs.
+        Waits are mostly short: the seconds below ``cap`` are counted in a dense
+        (row × seconds) table, only the long tail is sorted."""
         at = np.full(self.size, -1, dtype=np.int64)
         at[rows] = np.arange(len(rows))
-        return pd.DataFrame({"_r": at[gi], "_v": vv, "_n": n.astype(np.int64)})
+        r = at[idx]
+        nrow = max(len(rows), 1)
+        vmax = int(v.max()) + 1 if len(v) else 1
+        cap = min(vmax, max(1, (4 * len(v) + _DENSE_CELLS) // nrow))
+        small = (v >= 0) & (v < cap)
+        neg = not small.all() and int(v.min()) < 0  # (never: replies come after)
+        dense = np.bincount(r[small] * cap + v[small], minlength=nrow * cap)
+        cell = np.flatnonzero(dense)
+        r_out, v_out = np.divmod(cell, cap)
+        n_out = dense[cell]
+        if cap < vmax or neg:  # the long waits: sorted (a distinct pair once, with its count)
+            tail = ~small
+            if tail.any() and nrow < _BIG // vmax and not neg:
+                u, n = np.unique(r[tail] * vmax + v[tail], return_counts=True)
+                ru, vu = np.divmod(u, vmax)
+            elif tail.any():
+                frame = pd.DataFrame({"g": r[tail], "v": v[tail]}).value_counts()
+                ru = frame.index.get_level_values(0).to_numpy(np.int64)
+                vu = frame.index.get_level_values(1).to_numpy(np.int64)
+                n = frame.to_numpy(np.int64)
+            if tail.any():
+                r_out, v_out = np.concatenate([r_out, ru]), np.concatenate([v_out, vu])
+                n_out = np.concatenate([n_out, n])
+        return (r_out.astype(np.int64), v_out.astype(np.int64), n_out.astype(np.int64))
 
     def _keys(self, second: np.ndarray) -> np.ndarray:
         if self.by == "day":
@@ -939,8 +958,9 @@ def _finish(parts: list[_Part], by: str, rule: RuleConfig) -> pd.DataFrame:
     if by != "hour":
         for name in _MEANS:
             cols[name] = _ratio(tab[name + "#s"].to_numpy(), tab[name + "#n"].to_numpy())
+        rows = _part_rows(tab.index, parts)
         for measure, qs in _QUANTILES.items():
-            cols.update(_hist_quantiles(tab.index, parts, measure, qs))
+            cols.update(_hist_quantiles(len(tab), rows, parts, measure, qs))
         if "unreplied_closing_buyers" in columns:  # nullable: NA when no content was read
             cols["unreplied_closing_buyers"] = pd.array(
                 cols.get("unreplied_closing_buyers", [pd.NA] * len(tab)), dtype="Int64")
@@ -969,23 +989,43 @@ def _finish(parts: list[_Part], by: str, rule: RuleConfig) -> pd.DataFrame:
     return out.sort_values(_KEY_COLS[by], kind="stable").reset_index(drop=True)
 
 
-def _hist_quantiles(index: pd.MultiIndex, parts: list[_Part], measure: str,
+def _part_rows(index: pd.MultiIndex, parts: list[_Part]) -> list[np.ndarray]:
+    """Per part, the row of the pooled table (``index``) of each of its sums' rows: one
+    lookup for all the parts."""
+    have = [p.sums for p in parts if len(p.sums)]
+    if not have:
+        return [np.zeros(0, dtype=np.int64) for _ in parts]
+    keys = pd.MultiIndex.from_arrays(
+        [np.concatenate([s["shop"].to_numpy(object) for s in have]),
+         np.concatenate([s["_k"].to_numpy() for s in have])])
+    at = np.asarray(index.get_indexer(keys), dtype=np.int64)
+    out, i = [], 0
+    for p in parts:
+        n = len(p.sums)
+        out.append(at[i:i + n])
+        i += n
+    return out
+
+
+def _hist_quantiles(nr: int, rows: list[np.ndarray], parts: list[_Part], measure: str,
                     quantiles) -> dict[str, np.ndarray]:
-    """Linear-interpolation quantiles (as numpy/pandas) per group from the (value, count)
-    pairs of ``measure``'s histograms; ``quantiles``: (column, q) pairs."""
-    nr = len(index)
+    """Linear-interpolation quantiles (as numpy/pandas) per row of the pooled table (``nr``
+    rows; ``rows``: :func:`_part_rows`) from the (value, count) pairs of ``measure``'s
+    histograms; ``quantiles``: (column, q) pairs."""
     out = {name: np.full(nr, np.nan) for name, _ in quantiles}
-    hists = [(p.sums, p.hist[measure]) for p in parts
-             if measure in p.hist and len(p.hist[measure])]
+    hists = [(r, p.hist[measure]) for r, p in zip(rows, parts)
+             if measure in p.hist and len(p.hist[measure][0])]
     if not hists:
         return out
     # (row, value, count) of every batch; equal values of a row need not be merged
-    row = np.concatenate([index.get_indexer(pd.MultiIndex.from_arrays(
-        [sums["shop"].to_numpy(object), sums["_k"].to_numpy()]))[h["_r"].to_numpy()]
-        for sums, h in hists])
-    v = np.concatenate([h["_v"].to_numpy(np.int64) for _, h in hists])
-    n = np.concatenate([h["_n"].to_numpy(np.int64) for _, h in hists])
-    order = np.lexsort((v, row))
+    row = np.concatenate([r[h[0]] for r, h in hists])
+    v = np.concatenate([h[1] for _, h in hists])
+    n = np.concatenate([h[2] for _, h in hists])
+    vmax = int(v.max()) + 1 if len(v) else 1
+    if len(v) and int(v.min()) >= 0 and nr < _BIG // vmax:
+        order = np.argsort(row * vmax + v)  # one key: (row, value) pairs in order
+    else:
+        order = np.lexsort((v, row))
     row, v, n = row[order], v[order].astype(float), n[order]
     cnt = np.bincount(row, weights=n, minlength=nr).astype(np.int64)
     cum = np.cumsum(n)
