@@ -1137,8 +1137,12 @@ class ReplySlices:
         self.late: list[pd.DataFrame] = []
         self.shop = None
         self.first = True  # no slice added yet
-        self.last_agent: dict = {}  # buyer id → label of the last agent who wrote to them
-        self.last_agent_day: dict = {}  # buyer id → the day of that message
+        # per buyer id (distinct), the label of the last agent who wrote to them and the day
+        # of that message; only the buyers a later slice can still attribute to them (that
+        # day inside the lead-in of the next slice's first day, :meth:`_remember`)
+        self.prior_buyers = np.empty(0, dtype=object)
+        self.prior_agents = np.empty(0, dtype=object)
+        self.prior_days = np.empty(0, dtype=np.int64)
         self.sessions = pd.Series([], dtype=np.int64)  # conversation → last buyer day
         self.deferred: dict[str, np.ndarray] | None = None
         self.prev_hi: int | None = None
@@ -1175,7 +1179,7 @@ class ReplySlices:
         self.first = False
         rule = self.rule
         a = _annotate_core(log, rule)
-        if self.attribution and self.last_agent:
+        if self.attribution and len(self.prior_buyers):
             self._apply_prior(log, a)
         own_lo = lo_d if self.lo is None else max(lo_d, self.lo)
         own_hi = hi_d if self.hi is None else min(hi_d, self.hi)
@@ -1214,7 +1218,9 @@ class ReplySlices:
         """No slice follows: settle what is deferred and drop the state carried between
         slices (only the per-group sums stay, for :meth:`result` or :func:`pooled_results`)."""
         self._flush(final=True)
-        self.last_agent, self.last_agent_day, self.excluded = {}, {}, None
+        self.excluded = None
+        self.prior_buyers, self.prior_agents = self.prior_buyers[:0], self.prior_agents[:0]
+        self.prior_days = self.prior_days[:0]
         self.sessions = pd.Series([], dtype=np.int64)
 
     # ------------------------------------------------------------------------------------
@@ -1224,12 +1230,10 @@ class ReplySlices:
         need = np.flatnonzero((a.prev < 0) & ((a.h_pos < 0) | (a.r_pos < 0)))
         if len(need) == 0:
             return
-        get = self.last_agent.get
-        buyers = log.buyer_of_gid[a.gid[need]].tolist()
-        names = np.array([get(b) for b in buyers], dtype=object)
-        when = np.array([self.last_agent_day.get(b, _ALWAYS) for b in buyers], dtype=np.int64)
-        has = pd.notna(names) & within_lead(when, a.day[need])
-        need, names = need[has], names[has]
+        at = pd.Index(self.prior_buyers, dtype=object).get_indexer(log.buyer_of_gid[a.gid[need]])
+        when = np.where(at >= 0, self.prior_days[np.maximum(at, 0)], _ALWAYS)
+        has = (at >= 0) & within_lead(when, a.day[need])
+        need, names = need[has], self.prior_agents[at[has]]
         if len(need) == 0:
             return
         at = pd.Index(log.agent_names).get_indexer(names)
@@ -1252,9 +1256,8 @@ class ReplySlices:
                 g = log.gid[hp]
                 last = np.ones(len(g), dtype=bool)
                 last[:-1] = g[1:] != g[:-1]
-                buyers = log.buyer_of_gid[g[last]].tolist()
-                self.last_agent.update(zip(buyers, log.agent_names[log.agent[hp[last]]].tolist()))
-                self.last_agent_day.update(zip(buyers, log.day[hp[last]].tolist()))
+                self._carry(log.buyer_of_gid[g[last]], log.agent_names[log.agent[hp[last]]],
+                            log.day[hp[last]], hi_d)
         if self.rule.unit == "session" and "conversation_id" in log.frame.columns:
             c = log.conversation_codes()[a.rows]
             at = np.flatnonzero((c >= 0) & (a.day <= hi_d))
@@ -1264,6 +1267,26 @@ class ReplySlices:
                 last = last[~last.index.duplicated(keep="last")]
                 keep = self.sessions[~self.sessions.index.isin(last.index)]
                 self.sessions = pd.concat([keep, last]) if len(keep) else last
+
+    def _carry(self, buyers: np.ndarray, agents: np.ndarray, days: np.ndarray,
+               hi_d: int) -> None:
+        """Update the buyers' last agents with this slice's (newer) ones, keeping only those
+        dated in the lead-in of the day after ``hi_d``: a later slice counts only buyer
+        messages from that day on, and an older agent message is outside their lead-in
+        (:func:`~cskit.metrics.horizon.within_lead`), so it could attribute nothing."""
+        new = within_lead(days, hi_d + 1)
+        buyers, agents, days = buyers[new], agents[new], days[new]
+        if len(buyers) > 1:  # one entry per buyer id (a log's groups are distinct buyers)
+            dup = pd.Index(buyers, dtype=object).duplicated(keep="last")
+            if dup.any():
+                buyers, agents, days = buyers[~dup], agents[~dup], days[~dup]
+        old = within_lead(self.prior_days, hi_d + 1)
+        if old.any():
+            old[old] = ~pd.Index(self.prior_buyers[old], dtype=object).isin(buyers)
+        self.prior_buyers = np.concatenate([self.prior_buyers[old], np.asarray(buyers, object)])
+        self.prior_agents = np.concatenate([self.prior_agents[old], np.asarray(agents, object)])
+        self.prior_days = np.concatenate([self.prior_days[old],
+                                          np.asarray(days, dtype=np.int64)])
 
     def _defer(self, log: _Log, a: _Ann, ev: _Events, deferred: np.ndarray) -> None:
         sel = np.flatnonzero(deferred)
@@ -1300,8 +1323,14 @@ class ReplySlices:
         ng = len(log.buyer_of_gid)
         wanted = pd.unique(D["buyer"][at])
         found = np.flatnonzero(pd.Index(log.buyer_of_gid, dtype=object).isin(wanted))
-        gid_of = dict(zip(log.buyer_of_gid[found].tolist(), found.tolist()))
-        g = np.array([gid_of.get(b, -1) for b in D["buyer"][at].tolist()], dtype=np.int64)
+        keys = pd.Index(log.buyer_of_gid[found], dtype=object)
+        if keys.is_unique:  # (a slice carrying deferred messages is one shop's)
+            loc = keys.get_indexer(D["buyer"][at])
+            g = _take(found, loc, -1).astype(np.int64) if len(found) else \
+                np.full(len(at), -1, dtype=np.int64)
+        else:
+            gid_of = dict(zip(log.buyer_of_gid[found].tolist(), found.tolist()))
+            g = np.array([gid_of.get(b, -1) for b in D["buyer"][at].tolist()], dtype=np.int64)
         own = log.t >= t0
         is_h = (log.sender == _AGENT) & own
         is_r = (is_h | ((log.sender == _BOT) & own)) if self.rule.count_bot_replies else is_h
