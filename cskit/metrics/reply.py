@@ -737,6 +737,10 @@ class _Acc:
         return base
 
     def _bc(self, idx, weights=None) -> np.ndarray:
+        if self.size == 1:  # one group (one shop's slice, by shop): a count or a sum
+            # (weights are whole seconds: their sum is exact in any order)
+            return np.array([len(idx)], dtype=np.intp) if weights is None else \
+                np.array([np.sum(weights, dtype=np.float64)])
         return np.bincount(idx, weights=weights, minlength=self.size)
 
     def count(self, name: str, idx: np.ndarray) -> None:
@@ -877,12 +881,16 @@ def _partial(ev: _Events, by: str, rule: RuleConfig, slow_threshold_s: int,
         cache["base"] = ~ev.excl & ev.rng  # every buyer message of the range (all hours)
     counted, win, slow, base = cache["counted"], cache["win"], cache["slow"], cache["base"]
 
-    if by == "agent":
+    if acc.size == 1:
+        pre = {}
+    elif by == "agent":
         pre = {"r": acc.index(ev.shop, None, ev.r_agent), "h": acc.index(ev.shop, None, ev.h_agent)}
     else:
         pre = {None: acc.index(ev.shop, ev.day, None, ev.hour)}
 
     def idx(m, agent=None):
+        if acc.size == 1:  # every index is 0: only the count matters
+            return np.zeros(int(np.count_nonzero(m)), dtype=np.int64)
         return pre[agent][m]
 
     # volumes of agents and robots: their own day, hour and label
