@@ -118,9 +118,17 @@ def _time_ordered_blocks(shop_c: np.ndarray, t: np.ndarray) -> bool:
 
 def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
     """Positions (into ``pos``) sorted by shop, buyer, sent_at, tie-break, input order."""
+    return _sorted(shop_c, buyer_c, t, df, pos)[0]
+
+
+def _sorted(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """:func:`_sort_order`, and in that order the group key ``shop * nb + buyer`` and the
+    time (what the sort computed anyway: no gather of the inputs again), and ``nb``."""
     n = len(pos)
     if n == 0:
-        return np.zeros(0, dtype=np.int64)
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z, 1
     nb = int(buyer_c.max()) + 1
     tmin, span = int(t.min()), int(t.max() - t.min()) + 1
     ngroups = (int(shop_c.max()) + 1) * nb
@@ -137,12 +145,16 @@ def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.nda
         order = np.argsort(key)
         ks = key[order]
         eq = ks[1:] == ks[:-1]
+        gs, ts = np.divmod(ks, span)
+        ts += tmin
     else:  # astronomically many buyers × a very long time span: slower exact path
         order = np.lexsort((t, buyer_c, shop_c))
         s_, b_, t_ = shop_c[order], buyer_c[order], t[order]
         eq = (s_[1:] == s_[:-1]) & (b_[1:] == b_[:-1]) & (t_[1:] == t_[:-1])
+        gs, ts = s_ * nb + b_, t_
+    # (the tie-break below reorders rows of equal group and time only: gs, ts stay)
     if not eq.any():
-        return order
+        return order, gs, ts, nb
     tied = np.zeros(n, dtype=bool)
     tied[1:] |= eq
     tied[:-1] |= eq
@@ -160,7 +172,7 @@ def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.nda
         keys.append(np.where(sf < 0, _NEVER, sf))
     keys.append(run)
     order[tpos] = sub[np.lexsort(keys)]
-    return order
+    return order, gs, ts, nb
 
 
 @dataclass
@@ -238,22 +250,21 @@ def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None, t_lo: int | 
         keep &= t_all < t_hi
     if keep.all():  # the usual case: no copies before the sort
         pos = np.arange(len(df))
-        pos = _sort_order(shop_c, buyer_c, t_all, df, pos)
+        pos, gkey, t, nb = _sorted(shop_c, buyer_c, t_all, df, pos)
     else:
         pos = np.flatnonzero(keep)
-        pos = pos[_sort_order(shop_c[pos], buyer_c[pos], t_all[pos], df, pos)]
+        order, gkey, t, nb = _sorted(shop_c[pos], buyer_c[pos], t_all[pos], df, pos)
+        pos = pos[order]
 
     n = len(pos)
-    shop_s, buy_s = shop_c[pos], buyer_c[pos]
     new = np.ones(n, dtype=bool)
     if n:
-        new[1:] = (shop_s[1:] != shop_s[:-1]) | (buy_s[1:] != buy_s[:-1])
+        new[1:] = gkey[1:] != gkey[:-1]
     gid = np.cumsum(new) - 1
     starts = np.flatnonzero(new)
-    shop_of_gid = shop_s[starts]
-    buyer_of_gid = buyer_u[buy_s[starts]]
+    shop_of_gid, buy_of_gid = np.divmod(gkey[starts], nb)
+    buyer_of_gid = buyer_u[buy_of_gid]
 
-    t = t_all[pos]
     day, sod = np.divmod(t, _DAY)
     sender = sender_all[pos]
 
@@ -342,24 +353,28 @@ def _joined(shops: np.ndarray, buyers: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------
 # per buyer message: reply, wait, attribution, rounds, sessions
 # ----------------------------------------------------------------------------------------
-def _next_pos(is_reply: np.ndarray, gid: np.ndarray) -> np.ndarray:
-    """For every row, the position of the first reply row at or after it in the same
-    group (-1 if none): a reverse running minimum of reply positions."""
-    n = len(is_reply)
-    p = np.where(is_reply, np.arange(n), n)
-    nxt = np.minimum.accumulate(p[::-1])[::-1] if n else p
-    ok = nxt < n
-    ok[ok] = gid[nxt[ok]] == gid[ok]
+def _next_at(reply_at: np.ndarray, gid: np.ndarray, rows: np.ndarray,
+             g: np.ndarray) -> np.ndarray:
+    """For each of the (sorted) log positions ``rows`` (``g``: their groups), the position of
+    the first reply row at or after it in the same group, -1 if none; ``reply_at``: the
+    reply rows' positions, sorted.  One binary search per row."""
+    if len(reply_at) == 0:
+        return np.full(len(rows), -1, dtype=np.int64)
+    i = np.searchsorted(reply_at, rows, side="left")
+    nxt = reply_at[np.minimum(i, len(reply_at) - 1)]
+    ok = (i < len(reply_at)) & (gid[nxt] == g)
     return np.where(ok, nxt, -1)
 
 
-def _prev_pos(is_reply: np.ndarray, gid: np.ndarray) -> np.ndarray:
-    """For every row, the position of the last reply row at or before it (-1 if none)."""
-    n = len(is_reply)
-    p = np.where(is_reply, np.arange(n), -1)
-    prv = np.maximum.accumulate(p) if n else p
-    ok = prv >= 0
-    ok[ok] = gid[prv[ok]] == gid[ok]
+def _prev_at(reply_at: np.ndarray, gid: np.ndarray, rows: np.ndarray,
+             g: np.ndarray) -> np.ndarray:
+    """For each of the (sorted) log positions ``rows`` (``g``: their groups), the position of
+    the last reply row at or before it in the same group, -1 if none."""
+    if len(reply_at) == 0:
+        return np.full(len(rows), -1, dtype=np.int64)
+    i = np.searchsorted(reply_at, rows, side="right") - 1
+    prv = reply_at[np.maximum(i, 0)]
+    ok = (i >= 0) & (gid[prv] == g)
     return np.where(ok, prv, -1)
 
 
@@ -416,18 +431,18 @@ class _Ann:
 def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
     """The rule's verdict per buyer message."""
     is_h = log.sender == _AGENT
-    h_next = _next_pos(is_h, log.gid)
-    r_next = _next_pos(is_h | (log.sender == _BOT), log.gid) if rule.count_bot_replies else h_next
-    h_prev = _prev_pos(is_h, log.gid)
-
     rows = np.flatnonzero(log.sender == _BUYER)
     g, t, day, sod = log.gid[rows], log.t[rows], log.day[rows], log.sod[rows]
+    h_at = np.flatnonzero(is_h)
+    h_next = _next_at(h_at, log.gid, rows, g)
+    r_next = _next_at(np.flatnonzero(is_h | (log.sender == _BOT)), log.gid, rows, g) \
+        if rule.count_bot_replies else h_next
     # a reply lies within the horizon, the last agent within the lead-in (metrics/horizon.py)
-    h_pos = _bounded(h_next[rows], log.day, day, within_horizon)
-    r_pos = h_pos if r_next is h_next else _bounded(r_next[rows], log.day, day, within_horizon)
+    h_pos = _bounded(h_next, log.day, day, within_horizon)
+    r_pos = h_pos if r_next is h_next else _bounded(r_next, log.day, day, within_horizon)
 
     # unanswered: the agent who last sent a human message to this buyer before it
-    prev = _bounded(h_prev[rows], log.day, day, within_lead)
+    prev = _bounded(_prev_at(h_at, log.gid, rows, g), log.day, day, within_lead)
     fallback = _take(log.agent, prev, log.unassigned)
     h_agent = _take(log.agent, h_pos, fallback)
     h_wait = np.where(h_pos >= 0, _take(log.t, h_pos, 0) - t, np.nan)
