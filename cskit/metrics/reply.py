@@ -366,16 +366,19 @@ def _next_at(reply_at: np.ndarray, gid: np.ndarray, rows: np.ndarray,
     return np.where(ok, nxt, -1)
 
 
-def _prev_at(reply_at: np.ndarray, gid: np.ndarray, rows: np.ndarray,
-             g: np.ndarray) -> np.ndarray:
-    """For each of the (sorted) log positions ``rows`` (``g``: their groups), the position of
-    the last reply row at or before it in the same group, -1 if none."""
+def _around(reply_at: np.ndarray, gid: np.ndarray, rows: np.ndarray,
+            g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_next_at`, and the position of the last reply row before each row in the same
+    group (-1 if none), from one binary search: ``rows`` are no reply rows (buyer messages)."""
     if len(reply_at) == 0:
-        return np.full(len(rows), -1, dtype=np.int64)
-    i = np.searchsorted(reply_at, rows, side="right") - 1
-    prv = reply_at[np.maximum(i, 0)]
-    ok = (i >= 0) & (gid[prv] == g)
-    return np.where(ok, prv, -1)
+        none = np.full(len(rows), -1, dtype=np.int64)
+        return none, none.copy()
+    i = np.searchsorted(reply_at, rows, side="left")
+    nxt = reply_at[np.minimum(i, len(reply_at) - 1)]
+    ok = (i < len(reply_at)) & (gid[nxt] == g)
+    prv = reply_at[np.maximum(i - 1, 0)]
+    ok_p = (i > 0) & (gid[prv] == g)
+    return np.where(ok, nxt, -1), np.where(ok_p, prv, -1)
 
 
 def _take(values: np.ndarray, at: np.ndarray, default) -> np.ndarray:
@@ -434,7 +437,7 @@ def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
     rows = np.flatnonzero(log.sender == _BUYER)
     g, t, day, sod = log.gid[rows], log.t[rows], log.day[rows], log.sod[rows]
     h_at = np.flatnonzero(is_h)
-    h_next = _next_at(h_at, log.gid, rows, g)
+    h_next, h_prev = _around(h_at, log.gid, rows, g)
     r_next = _next_at(np.flatnonzero(is_h | (log.sender == _BOT)), log.gid, rows, g) \
         if rule.count_bot_replies else h_next
     # a reply lies within the horizon, the last agent within the lead-in (metrics/horizon.py)
@@ -442,7 +445,7 @@ def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
     r_pos = h_pos if r_next is h_next else _bounded(r_next, log.day, day, within_horizon)
 
     # unanswered: the agent who last sent a human message to this buyer before it
-    prev = _bounded(_prev_at(h_at, log.gid, rows, g), log.day, day, within_lead)
+    prev = _bounded(h_prev, log.day, day, within_lead)
     fallback = _take(log.agent, prev, log.unassigned)
     h_agent = _take(log.agent, h_pos, fallback)
     h_wait = np.where(h_pos >= 0, _take(log.t, h_pos, 0) - t, np.nan)
@@ -833,21 +836,36 @@ class _Acc:
 
 
 def _buyer_days(ev: _Events, mask: np.ndarray, flag: np.ndarray, agent: np.ndarray | None,
-                cache: dict | None = None, key=None):
+                cache: dict | None = None, key=None, fkey=None):
     """Distinct (buyer, day[, agent]) among masked buyer messages: shop, day, agent, any(flag).
-    ``cache``/``key``: masked arrays kept for the other groupings of the same events."""
-    if cache is not None and key in cache:
-        g, d, f, sh, first, run = cache[key]
+    ``cache``/``key``: masked arrays kept for the other calls with the same ``mask`` (other
+    flags, other groupings of the same events); ``fkey`` names the flag among them."""
+    if cache is None:
+        cache = {}
+    if key in cache:
+        g, d, sh, first, run = cache[key]
     else:
-        g, d, f, sh = ev.buyer[mask], ev.day[mask], flag[mask], ev.shop[mask]
+        g, d, sh = ev.buyer[mask], ev.day[mask], ev.shop[mask]
         first = _runs(g, d)  # a buyer-day's messages are adjacent: a buyer-day is a run
         run = np.cumsum(first) - 1
-        if cache is not None:
-            cache[key] = (g, d, f, sh, first, run)
+        if key is not None:
+            cache[key] = (g, d, sh, first, run)
+    if fkey is not None and (key, fkey) in cache:
+        f = cache[key, fkey]
+    else:
+        f = flag[mask]
+        if key is not None and fkey is not None:
+            cache[key, fkey] = f
     if agent is None:
         anyf = np.zeros(len(g) and int(run[-1]) + 1, dtype=bool)
         anyf[run[f]] = True
-        return sh[first], d[first], None, anyf
+        if key is not None and (key, "first") in cache:
+            sh_f, d_f = cache[key, "first"]
+        else:
+            sh_f, d_f = sh[first], d[first]
+            if key is not None:
+                cache[key, "first"] = (sh_f, d_f)
+        return sh_f, d_f, None, anyf
     if len(g) == 0:
         z = np.zeros(0, dtype=np.int64)
         return z, z, z, np.zeros(0, dtype=bool)
@@ -924,7 +942,7 @@ def _partial(ev: _Events, by: str, rule: RuleConfig, slow_threshold_s: int,
     h_agent = "h" if agent_mode else None
     # headline: buyer-days, then rounds / messages / sessions
     sh, d, ag, f = _buyer_days(ev, counted, ev.late, ev.r_agent if agent_mode else None,
-                               cache, "bd_counted")
+                               cache, "bd_counted", "late")
     bd = acc.index(sh, d, ag)
     acc.count("consult_buyers", bd)
     if rule.unit == "buyer":
@@ -933,7 +951,7 @@ def _partial(ev: _Events, by: str, rule: RuleConfig, slow_threshold_s: int,
             # unreplied buyer-days (cells) whose every late message is a closing remark
             _, _, _, real = _buyer_days(ev, counted, ev.late & ~ev.closing,
                                         ev.r_agent if agent_mode else None, cache,
-                                        "bd_counted_real")
+                                        "bd_counted", "real")
             acc.sum("unreplied_closing_buyers", bd, f & ~real)
     else:
         m = counted & ev.unit_start
@@ -958,7 +976,7 @@ def _partial(ev: _Events, by: str, rule: RuleConfig, slow_threshold_s: int,
     acc.count("_win", idx(win, h_agent))
     acc.sum("_fast", idx(win, h_agent), ev.h_wait[win] <= FAST_ANSWER_S)
     sh, d, ag, f = _buyer_days(ev, win, slow, ev.h_agent if agent_mode else None, cache,
-                               "bd_win")
+                               "bd_win", "slow")
     acc.sum("slow_buyers", acc.index(sh, d, ag), f)
     acc.count("buyer_messages", idx(base, h_agent))
     return acc.part()
