@@ -13,7 +13,14 @@ import pytest
 from cskit.metrics import get_rule, reply_kpis
 from cskit.metrics.conversion import _max_into
 from cskit.metrics.horizon import within_lead
-from cskit.metrics.reply import _DENSE_CELLS, ReplySlices, _Acc, _around, _next_at, _sorted
+from cskit.metrics.reply import (
+    _DENSE_CELLS,
+    ReplySlices,
+    _Acc,
+    _around,
+    _next_at,
+    _sorted,
+)
 
 
 def _acc(size: int) -> _Acc:
