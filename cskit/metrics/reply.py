@@ -118,9 +118,17 @@ def _time_ordered_blocks(shop_c: np.ndarray, t: np.ndarray) -> bool:
 
 def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.ndarray:
     """Positions (into ``pos``) sorted by shop, buyer, sent_at, tie-break, input order."""
+    return _sorted(shop_c, buyer_c, t, df, pos)[0]
+
+
+def _sorted(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """:func:`_sort_order`, and in that order the group key ``shop * nb + buyer`` and the
+    time (what the sort computed anyway: no gather of the inputs again), and ``nb``."""
     n = len(pos)
     if n == 0:
-        return np.zeros(0, dtype=np.int64)
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z, 1
     nb = int(buyer_c.max()) + 1
     tmin, span = int(t.min()), int(t.max() - t.min()) + 1
     ngroups = (int(shop_c.max()) + 1) * nb
@@ -137,12 +145,16 @@ def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.nda
         order = np.argsort(key)
         ks = key[order]
         eq = ks[1:] == ks[:-1]
+        gs, ts = np.divmod(ks, span)
+        ts += tmin
     else:  # astronomically many buyers × a very long time span: slower exact path
         order = np.lexsort((t, buyer_c, shop_c))
         s_, b_, t_ = shop_c[order], buyer_c[order], t[order]
         eq = (s_[1:] == s_[:-1]) & (b_[1:] == b_[:-1]) & (t_[1:] == t_[:-1])
+        gs, ts = s_ * nb + b_, t_
+    # (the tie-break below reorders rows of equal group and time only: gs, ts stay)
     if not eq.any():
-        return order
+        return order, gs, ts, nb
     tied = np.zeros(n, dtype=bool)
     tied[1:] |= eq
     tied[:-1] |= eq
@@ -160,7 +172,7 @@ def _sort_order(shop_c, buyer_c, t, df: pd.DataFrame, pos: np.ndarray) -> np.nda
         keys.append(np.where(sf < 0, _NEVER, sf))
     keys.append(run)
     order[tpos] = sub[np.lexsort(keys)]
-    return order
+    return order, gs, ts, nb
 
 
 @dataclass
@@ -238,22 +250,21 @@ def _prepare(messages: pd.DataFrame, excluded: pd.DataFrame | None, t_lo: int | 
         keep &= t_all < t_hi
     if keep.all():  # the usual case: no copies before the sort
         pos = np.arange(len(df))
-        pos = _sort_order(shop_c, buyer_c, t_all, df, pos)
+        pos, gkey, t, nb = _sorted(shop_c, buyer_c, t_all, df, pos)
     else:
         pos = np.flatnonzero(keep)
-        pos = pos[_sort_order(shop_c[pos], buyer_c[pos], t_all[pos], df, pos)]
+        order, gkey, t, nb = _sorted(shop_c[pos], buyer_c[pos], t_all[pos], df, pos)
+        pos = pos[order]
 
     n = len(pos)
-    shop_s, buy_s = shop_c[pos], buyer_c[pos]
     new = np.ones(n, dtype=bool)
     if n:
-        new[1:] = (shop_s[1:] != shop_s[:-1]) | (buy_s[1:] != buy_s[:-1])
+        new[1:] = gkey[1:] != gkey[:-1]
     gid = np.cumsum(new) - 1
     starts = np.flatnonzero(new)
-    shop_of_gid = shop_s[starts]
-    buyer_of_gid = buyer_u[buy_s[starts]]
+    shop_of_gid, buy_of_gid = np.divmod(gkey[starts], nb)
+    buyer_of_gid = buyer_u[buy_of_gid]
 
-    t = t_all[pos]
     day, sod = np.divmod(t, _DAY)
     sender = sender_all[pos]
 
@@ -342,25 +353,32 @@ def _joined(shops: np.ndarray, buyers: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------
 # per buyer message: reply, wait, attribution, rounds, sessions
 # ----------------------------------------------------------------------------------------
-def _next_pos(is_reply: np.ndarray, gid: np.ndarray) -> np.ndarray:
-    """For every row, the position of the first reply row at or after it in the same
-    group (-1 if none): a reverse running minimum of reply positions."""
-    n = len(is_reply)
-    p = np.where(is_reply, np.arange(n), n)
-    nxt = np.minimum.accumulate(p[::-1])[::-1] if n else p
-    ok = nxt < n
-    ok[ok] = gid[nxt[ok]] == gid[ok]
+def _next_at(reply_at: np.ndarray, gid: np.ndarray, rows: np.ndarray,
+             g: np.ndarray) -> np.ndarray:
+    """For each of the (sorted) log positions ``rows`` (``g``: their groups), the position of
+    the first reply row at or after it in the same group, -1 if none; ``reply_at``: the
+    reply rows' positions, sorted.  One binary search per row."""
+    if len(reply_at) == 0:
+        return np.full(len(rows), -1, dtype=np.int64)
+    i = np.searchsorted(reply_at, rows, side="left")
+    nxt = reply_at[np.minimum(i, len(reply_at) - 1)]
+    ok = (i < len(reply_at)) & (gid[nxt] == g)
     return np.where(ok, nxt, -1)
 
 
-def _prev_pos(is_reply: np.ndarray, gid: np.ndarray) -> np.ndarray:
-    """For every row, the position of the last reply row at or before it (-1 if none)."""
-    n = len(is_reply)
-    p = np.where(is_reply, np.arange(n), -1)
-    prv = np.maximum.accumulate(p) if n else p
-    ok = prv >= 0
-    ok[ok] = gid[prv[ok]] == gid[ok]
-    return np.where(ok, prv, -1)
+def _around(reply_at: np.ndarray, gid: np.ndarray, rows: np.ndarray,
+            g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_next_at`, and the position of the last reply row before each row in the same
+    group (-1 if none), from one binary search: ``rows`` are no reply rows (buyer messages)."""
+    if len(reply_at) == 0:
+        none = np.full(len(rows), -1, dtype=np.int64)
+        return none, none.copy()
+    i = np.searchsorted(reply_at, rows, side="left")
+    nxt = reply_at[np.minimum(i, len(reply_at) - 1)]
+    ok = (i < len(reply_at)) & (gid[nxt] == g)
+    prv = reply_at[np.maximum(i - 1, 0)]
+    ok_p = (i > 0) & (gid[prv] == g)
+    return np.where(ok, nxt, -1), np.where(ok_p, prv, -1)
 
 
 def _take(values: np.ndarray, at: np.ndarray, default) -> np.ndarray:
@@ -416,18 +434,18 @@ class _Ann:
 def _annotate_core(log: _Log, rule: RuleConfig) -> _Ann:
     """The rule's verdict per buyer message."""
     is_h = log.sender == _AGENT
-    h_next = _next_pos(is_h, log.gid)
-    r_next = _next_pos(is_h | (log.sender == _BOT), log.gid) if rule.count_bot_replies else h_next
-    h_prev = _prev_pos(is_h, log.gid)
-
     rows = np.flatnonzero(log.sender == _BUYER)
     g, t, day, sod = log.gid[rows], log.t[rows], log.day[rows], log.sod[rows]
+    h_at = np.flatnonzero(is_h)
+    h_next, h_prev = _around(h_at, log.gid, rows, g)
+    r_next = _next_at(np.flatnonzero(is_h | (log.sender == _BOT)), log.gid, rows, g) \
+        if rule.count_bot_replies else h_next
     # a reply lies within the horizon, the last agent within the lead-in (metrics/horizon.py)
-    h_pos = _bounded(h_next[rows], log.day, day, within_horizon)
-    r_pos = h_pos if r_next is h_next else _bounded(r_next[rows], log.day, day, within_horizon)
+    h_pos = _bounded(h_next, log.day, day, within_horizon)
+    r_pos = h_pos if r_next is h_next else _bounded(r_next, log.day, day, within_horizon)
 
     # unanswered: the agent who last sent a human message to this buyer before it
-    prev = _bounded(h_prev[rows], log.day, day, within_lead)
+    prev = _bounded(h_prev, log.day, day, within_lead)
     fallback = _take(log.agent, prev, log.unassigned)
     h_agent = _take(log.agent, h_pos, fallback)
     h_wait = np.where(h_pos >= 0, _take(log.t, h_pos, 0) - t, np.nan)
@@ -689,8 +707,9 @@ class _Part:
     histogram of (group, whole-second response time) for exact medians and P90s."""
 
     sums: pd.DataFrame  # shop, _k, then sum columns
-    #: measure ("response", "first_response") → _r (row of sums), _v (seconds), _n (how many)
-    hist: dict[str, pd.DataFrame]
+    #: measure ("response", "first_response") → (row of sums, seconds, how many): three int64
+    #: arrays, in no particular order, each (row, seconds) pair once
+    hist: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 class _Acc:
@@ -736,6 +755,10 @@ class _Acc:
         return base
 
     def _bc(self, idx, weights=None) -> np.ndarray:
+        if self.size == 1:  # one group (one shop's slice, by shop): a count or a sum
+            # (weights are whole seconds: their sum is exact in any order)
+            return np.array([len(idx)], dtype=np.intp) if weights is None else \
+                np.array([np.sum(weights, dtype=np.float64)])
         return np.bincount(idx, weights=weights, minlength=self.size)
 
     def count(self, name: str, idx: np.ndarray) -> None:
@@ -770,19 +793,37 @@ class _Acc:
         return _Part(sums, {name: self._hist_frame(idx, v, rows)
                             for name, (idx, v) in self.hist.items()})
 
-    def _hist_frame(self, idx: np.ndarray, v: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
-        vmax = int(v.max()) + 1 if len(v) else 1
-        if self.size < _BIG // vmax:
-            u, n = np.unique(idx * vmax + v, return_counts=True)
-            gi, vv = np.divmod(u, vmax)
-        else:
-            frame = pd.DataFrame({"g": idx, "v": v}).value_counts().sort_index()
-            gi = frame.index.get_level_values(0).to_numpy(np.int64)
-            vv = frame.index.get_level_values(1).to_numpy(np.int64)
-            n = frame.to_numpy(np.int64)
+    def _hist_frame(self, idx: np.ndarray, v: np.ndarray, rows: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row of the part's sums, seconds, count) of the distinct (group, seconds) pairs.
+        Waits are mostly short: the seconds below ``cap`` are counted in a dense
+        (row × seconds) table, only the long tail is sorted."""
         at = np.full(self.size, -1, dtype=np.int64)
         at[rows] = np.arange(len(rows))
-        return pd.DataFrame({"_r": at[gi], "_v": vv, "_n": n.astype(np.int64)})
+        r = at[idx]
+        nrow = max(len(rows), 1)
+        vmax = int(v.max()) + 1 if len(v) else 1
+        cap = min(vmax, max(1, (4 * len(v) + _DENSE_CELLS) // nrow))
+        small = (v >= 0) & (v < cap)
+        neg = not small.all() and int(v.min()) < 0  # (never: replies come after)
+        dense = np.bincount(r[small] * cap + v[small], minlength=nrow * cap)
+        cell = np.flatnonzero(dense)
+        r_out, v_out = np.divmod(cell, cap)
+        n_out = dense[cell]
+        if cap < vmax or neg:  # the long waits: sorted (a distinct pair once, with its count)
+            tail = ~small
+            if tail.any() and nrow < _BIG // vmax and not neg:
+                u, n = np.unique(r[tail] * vmax + v[tail], return_counts=True)
+                ru, vu = np.divmod(u, vmax)
+            elif tail.any():
+                frame = pd.DataFrame({"g": r[tail], "v": v[tail]}).value_counts()
+                ru = frame.index.get_level_values(0).to_numpy(np.int64)
+                vu = frame.index.get_level_values(1).to_numpy(np.int64)
+                n = frame.to_numpy(np.int64)
+            if tail.any():
+                r_out, v_out = np.concatenate([r_out, ru]), np.concatenate([v_out, vu])
+                n_out = np.concatenate([n_out, n])
+        return (r_out.astype(np.int64), v_out.astype(np.int64), n_out.astype(np.int64))
 
     def _keys(self, second: np.ndarray) -> np.ndarray:
         if self.by == "day":
@@ -795,21 +836,36 @@ class _Acc:
 
 
 def _buyer_days(ev: _Events, mask: np.ndarray, flag: np.ndarray, agent: np.ndarray | None,
-                cache: dict | None = None, key=None):
+                cache: dict | None = None, key=None, fkey=None):
     """Distinct (buyer, day[, agent]) among masked buyer messages: shop, day, agent, any(flag).
-    ``cache``/``key``: masked arrays kept for the other groupings of the same events."""
-    if cache is not None and key in cache:
-        g, d, f, sh, first, run = cache[key]
+    ``cache``/``key``: masked arrays kept for the other calls with the same ``mask`` (other
+    flags, other groupings of the same events); ``fkey`` names the flag among them."""
+    if cache is None:
+        cache = {}
+    if key in cache:
+        g, d, sh, first, run = cache[key]
     else:
-        g, d, f, sh = ev.buyer[mask], ev.day[mask], flag[mask], ev.shop[mask]
+        g, d, sh = ev.buyer[mask], ev.day[mask], ev.shop[mask]
         first = _runs(g, d)  # a buyer-day's messages are adjacent: a buyer-day is a run
         run = np.cumsum(first) - 1
-        if cache is not None:
-            cache[key] = (g, d, f, sh, first, run)
+        if key is not None:
+            cache[key] = (g, d, sh, first, run)
+    if fkey is not None and (key, fkey) in cache:
+        f = cache[key, fkey]
+    else:
+        f = flag[mask]
+        if key is not None and fkey is not None:
+            cache[key, fkey] = f
     if agent is None:
         anyf = np.zeros(len(g) and int(run[-1]) + 1, dtype=bool)
         anyf[run[f]] = True
-        return sh[first], d[first], None, anyf
+        if key is not None and (key, "first") in cache:
+            sh_f, d_f = cache[key, "first"]
+        else:
+            sh_f, d_f = sh[first], d[first]
+            if key is not None:
+                cache[key, "first"] = (sh_f, d_f)
+        return sh_f, d_f, None, anyf
     if len(g) == 0:
         z = np.zeros(0, dtype=np.int64)
         return z, z, z, np.zeros(0, dtype=bool)
@@ -858,12 +914,16 @@ def _partial(ev: _Events, by: str, rule: RuleConfig, slow_threshold_s: int,
         cache["base"] = ~ev.excl & ev.rng  # every buyer message of the range (all hours)
     counted, win, slow, base = cache["counted"], cache["win"], cache["slow"], cache["base"]
 
-    if by == "agent":
+    if acc.size == 1:
+        pre = {}
+    elif by == "agent":
         pre = {"r": acc.index(ev.shop, None, ev.r_agent), "h": acc.index(ev.shop, None, ev.h_agent)}
     else:
         pre = {None: acc.index(ev.shop, ev.day, None, ev.hour)}
 
     def idx(m, agent=None):
+        if acc.size == 1:  # every index is 0: only the count matters
+            return np.zeros(int(np.count_nonzero(m)), dtype=np.int64)
         return pre[agent][m]
 
     # volumes of agents and robots: their own day, hour and label
@@ -882,7 +942,7 @@ def _partial(ev: _Events, by: str, rule: RuleConfig, slow_threshold_s: int,
     h_agent = "h" if agent_mode else None
     # headline: buyer-days, then rounds / messages / sessions
     sh, d, ag, f = _buyer_days(ev, counted, ev.late, ev.r_agent if agent_mode else None,
-                               cache, "bd_counted")
+                               cache, "bd_counted", "late")
     bd = acc.index(sh, d, ag)
     acc.count("consult_buyers", bd)
     if rule.unit == "buyer":
@@ -891,7 +951,7 @@ def _partial(ev: _Events, by: str, rule: RuleConfig, slow_threshold_s: int,
             # unreplied buyer-days (cells) whose every late message is a closing remark
             _, _, _, real = _buyer_days(ev, counted, ev.late & ~ev.closing,
                                         ev.r_agent if agent_mode else None, cache,
-                                        "bd_counted_real")
+                                        "bd_counted", "real")
             acc.sum("unreplied_closing_buyers", bd, f & ~real)
     else:
         m = counted & ev.unit_start
@@ -916,7 +976,7 @@ def _partial(ev: _Events, by: str, rule: RuleConfig, slow_threshold_s: int,
     acc.count("_win", idx(win, h_agent))
     acc.sum("_fast", idx(win, h_agent), ev.h_wait[win] <= FAST_ANSWER_S)
     sh, d, ag, f = _buyer_days(ev, win, slow, ev.h_agent if agent_mode else None, cache,
-                               "bd_win")
+                               "bd_win", "slow")
     acc.sum("slow_buyers", acc.index(sh, d, ag), f)
     acc.count("buyer_messages", idx(base, h_agent))
     return acc.part()
@@ -939,8 +999,9 @@ def _finish(parts: list[_Part], by: str, rule: RuleConfig) -> pd.DataFrame:
     if by != "hour":
         for name in _MEANS:
             cols[name] = _ratio(tab[name + "#s"].to_numpy(), tab[name + "#n"].to_numpy())
+        rows = _part_rows(tab.index, parts)
         for measure, qs in _QUANTILES.items():
-            cols.update(_hist_quantiles(tab.index, parts, measure, qs))
+            cols.update(_hist_quantiles(len(tab), rows, parts, measure, qs))
         if "unreplied_closing_buyers" in columns:  # nullable: NA when no content was read
             cols["unreplied_closing_buyers"] = pd.array(
                 cols.get("unreplied_closing_buyers", [pd.NA] * len(tab)), dtype="Int64")
@@ -969,23 +1030,43 @@ def _finish(parts: list[_Part], by: str, rule: RuleConfig) -> pd.DataFrame:
     return out.sort_values(_KEY_COLS[by], kind="stable").reset_index(drop=True)
 
 
-def _hist_quantiles(index: pd.MultiIndex, parts: list[_Part], measure: str,
+def _part_rows(index: pd.MultiIndex, parts: list[_Part]) -> list[np.ndarray]:
+    """Per part, the row of the pooled table (``index``) of each of its sums' rows: one
+    lookup for all the parts."""
+    have = [p.sums for p in parts if len(p.sums)]
+    if not have:
+        return [np.zeros(0, dtype=np.int64) for _ in parts]
+    keys = pd.MultiIndex.from_arrays(
+        [np.concatenate([s["shop"].to_numpy(object) for s in have]),
+         np.concatenate([s["_k"].to_numpy() for s in have])])
+    at = np.asarray(index.get_indexer(keys), dtype=np.int64)
+    out, i = [], 0
+    for p in parts:
+        n = len(p.sums)
+        out.append(at[i:i + n])
+        i += n
+    return out
+
+
+def _hist_quantiles(nr: int, rows: list[np.ndarray], parts: list[_Part], measure: str,
                     quantiles) -> dict[str, np.ndarray]:
-    """Linear-interpolation quantiles (as numpy/pandas) per group from the (value, count)
-    pairs of ``measure``'s histograms; ``quantiles``: (column, q) pairs."""
-    nr = len(index)
+    """Linear-interpolation quantiles (as numpy/pandas) per row of the pooled table (``nr``
+    rows; ``rows``: :func:`_part_rows`) from the (value, count) pairs of ``measure``'s
+    histograms; ``quantiles``: (column, q) pairs."""
     out = {name: np.full(nr, np.nan) for name, _ in quantiles}
-    hists = [(p.sums, p.hist[measure]) for p in parts
-             if measure in p.hist and len(p.hist[measure])]
+    hists = [(r, p.hist[measure]) for r, p in zip(rows, parts)
+             if measure in p.hist and len(p.hist[measure][0])]
     if not hists:
         return out
     # (row, value, count) of every batch; equal values of a row need not be merged
-    row = np.concatenate([index.get_indexer(pd.MultiIndex.from_arrays(
-        [sums["shop"].to_numpy(object), sums["_k"].to_numpy()]))[h["_r"].to_numpy()]
-        for sums, h in hists])
-    v = np.concatenate([h["_v"].to_numpy(np.int64) for _, h in hists])
-    n = np.concatenate([h["_n"].to_numpy(np.int64) for _, h in hists])
-    order = np.lexsort((v, row))
+    row = np.concatenate([r[h[0]] for r, h in hists])
+    v = np.concatenate([h[1] for _, h in hists])
+    n = np.concatenate([h[2] for _, h in hists])
+    vmax = int(v.max()) + 1 if len(v) else 1
+    if len(v) and int(v.min()) >= 0 and nr < _BIG // vmax:
+        order = np.argsort(row * vmax + v)  # one key: (row, value) pairs in order
+    else:
+        order = np.lexsort((v, row))
     row, v, n = row[order], v[order].astype(float), n[order]
     cnt = np.bincount(row, weights=n, minlength=nr).astype(np.int64)
     cum = np.cumsum(n)
@@ -1097,8 +1178,12 @@ class ReplySlices:
         self.late: list[pd.DataFrame] = []
         self.shop = None
         self.first = True  # no slice added yet
-        self.last_agent: dict = {}  # buyer id → label of the last agent who wrote to them
-        self.last_agent_day: dict = {}  # buyer id → the day of that message
+        # per buyer id (distinct), the label of the last agent who wrote to them and the day
+        # of that message; only the buyers a later slice can still attribute to them (that
+        # day inside the lead-in of the next slice's first day, :meth:`_remember`)
+        self.prior_buyers = np.empty(0, dtype=object)
+        self.prior_agents = np.empty(0, dtype=object)
+        self.prior_days = np.empty(0, dtype=np.int64)
         self.sessions = pd.Series([], dtype=np.int64)  # conversation → last buyer day
         self.deferred: dict[str, np.ndarray] | None = None
         self.prev_hi: int | None = None
@@ -1135,7 +1220,7 @@ class ReplySlices:
         self.first = False
         rule = self.rule
         a = _annotate_core(log, rule)
-        if self.attribution and self.last_agent:
+        if self.attribution and len(self.prior_buyers):
             self._apply_prior(log, a)
         own_lo = lo_d if self.lo is None else max(lo_d, self.lo)
         own_hi = hi_d if self.hi is None else min(hi_d, self.hi)
@@ -1174,7 +1259,9 @@ class ReplySlices:
         """No slice follows: settle what is deferred and drop the state carried between
         slices (only the per-group sums stay, for :meth:`result` or :func:`pooled_results`)."""
         self._flush(final=True)
-        self.last_agent, self.last_agent_day, self.excluded = {}, {}, None
+        self.excluded = None
+        self.prior_buyers, self.prior_agents = self.prior_buyers[:0], self.prior_agents[:0]
+        self.prior_days = self.prior_days[:0]
         self.sessions = pd.Series([], dtype=np.int64)
 
     # ------------------------------------------------------------------------------------
@@ -1184,12 +1271,10 @@ class ReplySlices:
         need = np.flatnonzero((a.prev < 0) & ((a.h_pos < 0) | (a.r_pos < 0)))
         if len(need) == 0:
             return
-        get = self.last_agent.get
-        buyers = log.buyer_of_gid[a.gid[need]].tolist()
-        names = np.array([get(b) for b in buyers], dtype=object)
-        when = np.array([self.last_agent_day.get(b, _ALWAYS) for b in buyers], dtype=np.int64)
-        has = pd.notna(names) & within_lead(when, a.day[need])
-        need, names = need[has], names[has]
+        at = pd.Index(self.prior_buyers, dtype=object).get_indexer(log.buyer_of_gid[a.gid[need]])
+        when = np.where(at >= 0, self.prior_days[np.maximum(at, 0)], _ALWAYS)
+        has = (at >= 0) & within_lead(when, a.day[need])
+        need, names = need[has], self.prior_agents[at[has]]
         if len(need) == 0:
             return
         at = pd.Index(log.agent_names).get_indexer(names)
@@ -1212,9 +1297,8 @@ class ReplySlices:
                 g = log.gid[hp]
                 last = np.ones(len(g), dtype=bool)
                 last[:-1] = g[1:] != g[:-1]
-                buyers = log.buyer_of_gid[g[last]].tolist()
-                self.last_agent.update(zip(buyers, log.agent_names[log.agent[hp[last]]].tolist()))
-                self.last_agent_day.update(zip(buyers, log.day[hp[last]].tolist()))
+                self._carry(log.buyer_of_gid[g[last]], log.agent_names[log.agent[hp[last]]],
+                            log.day[hp[last]], hi_d)
         if self.rule.unit == "session" and "conversation_id" in log.frame.columns:
             c = log.conversation_codes()[a.rows]
             at = np.flatnonzero((c >= 0) & (a.day <= hi_d))
@@ -1224,6 +1308,26 @@ class ReplySlices:
                 last = last[~last.index.duplicated(keep="last")]
                 keep = self.sessions[~self.sessions.index.isin(last.index)]
                 self.sessions = pd.concat([keep, last]) if len(keep) else last
+
+    def _carry(self, buyers: np.ndarray, agents: np.ndarray, days: np.ndarray,
+               hi_d: int) -> None:
+        """Update the buyers' last agents with this slice's (newer) ones, keeping only those
+        dated in the lead-in of the day after ``hi_d``: a later slice counts only buyer
+        messages from that day on, and an older agent message is outside their lead-in
+        (:func:`~cskit.metrics.horizon.within_lead`), so it could attribute nothing."""
+        new = within_lead(days, hi_d + 1)
+        buyers, agents, days = buyers[new], agents[new], days[new]
+        if len(buyers) > 1:  # one entry per buyer id (a log's groups are distinct buyers)
+            dup = pd.Index(buyers, dtype=object).duplicated(keep="last")
+            if dup.any():
+                buyers, agents, days = buyers[~dup], agents[~dup], days[~dup]
+        old = within_lead(self.prior_days, hi_d + 1)
+        if old.any():
+            old[old] = ~pd.Index(self.prior_buyers[old], dtype=object).isin(buyers)
+        self.prior_buyers = np.concatenate([self.prior_buyers[old], np.asarray(buyers, object)])
+        self.prior_agents = np.concatenate([self.prior_agents[old], np.asarray(agents, object)])
+        self.prior_days = np.concatenate([self.prior_days[old],
+                                          np.asarray(days, dtype=np.int64)])
 
     def _defer(self, log: _Log, a: _Ann, ev: _Events, deferred: np.ndarray) -> None:
         sel = np.flatnonzero(deferred)
@@ -1260,8 +1364,14 @@ class ReplySlices:
         ng = len(log.buyer_of_gid)
         wanted = pd.unique(D["buyer"][at])
         found = np.flatnonzero(pd.Index(log.buyer_of_gid, dtype=object).isin(wanted))
-        gid_of = dict(zip(log.buyer_of_gid[found].tolist(), found.tolist()))
-        g = np.array([gid_of.get(b, -1) for b in D["buyer"][at].tolist()], dtype=np.int64)
+        keys = pd.Index(log.buyer_of_gid[found], dtype=object)
+        if keys.is_unique:  # (a slice carrying deferred messages is one shop's)
+            loc = keys.get_indexer(D["buyer"][at])
+            g = _take(found, loc, -1).astype(np.int64) if len(found) else \
+                np.full(len(at), -1, dtype=np.int64)
+        else:
+            gid_of = dict(zip(log.buyer_of_gid[found].tolist(), found.tolist()))
+            g = np.array([gid_of.get(b, -1) for b in D["buyer"][at].tolist()], dtype=np.int64)
         own = log.t >= t0
         is_h = (log.sender == _AGENT) & own
         is_r = (is_h | ((log.sender == _BOT) & own)) if self.rule.count_bot_replies else is_h
