@@ -35,6 +35,10 @@ c0 = time.process_time()
 import pyarrow.csv as pacsv
 import cskit.ingest as ing, cskit.readers.common as rc, cskit.readers.chats_tabular as ct
 import cskit.store as st
+try:  # CSV parsing moved out of readers.common (which re-exports it: wrap it where it is called)
+    import cskit.readers.tabular as rt
+except ImportError:  # an older tree
+    rt = rc
 imports = time.process_time() - c0
 cpu = {}
 def wrap(owner, name, label, clock=time.process_time):
@@ -49,8 +53,8 @@ def wrap(owner, name, label, clock=time.process_time):
         finally:
             cpu[label] = cpu.get(label, 0.0) + clock() - c
     setattr(owner, name, g)
-for owner, name, label in [(pacsv, "read_csv", "csv_parse"), (rc, "one_chunk", "combine"),
-                           (rc, "broken_rows", "byte_checks"), (ct, "run_jobs", "cleaning"),
+for owner, name, label in [(pacsv, "read_csv", "csv_parse"), (rt, "one_chunk", "combine"),
+                           (rt, "broken_rows", "byte_checks"), (ct, "run_jobs", "cleaning"),
                            (ing, "read_one", "read_total"), (st, "_hash_folds", "row_hash"),
                            (st, "_partitions", "partitions"), (st.Transaction, "_write_all", "write"),
                            (st.Transaction, "commit", "commit"), (st.Transaction, "append", "append_total")]:

@@ -80,9 +80,9 @@ class DaskEngine:
         result in, or an error (never some of them)."""
         from distributed import KilledWorker
 
-        from cskit import kpi
+        from cskit import kpi_slices
 
-        task = functools.partial(_task, fn, kpi.SLICE_ROWS, kw)
+        task = functools.partial(_task, fn, kpi_slices.SLICE_ROWS, kw)
         run_id = uuid.uuid4().hex[:8]
         futures = [self.client.submit(task, store, group, *args, key=f"cskit-{run_id}-{i}",
                                       retries=RETRIES, pure=False)
@@ -105,10 +105,10 @@ class DaskEngine:
 
 def _task(fn, slice_rows: int, kw: dict, store, group: list[str], *args) -> list:
     """One task: ``fn`` for one group of shops, slicing as the client planned it (the
-    client's :data:`cskit.kpi.SLICE_ROWS`)."""
-    from cskit import kpi
+    client's :data:`cskit.kpi_slices.SLICE_ROWS`)."""
+    from cskit import kpi_slices
 
-    kpi.SLICE_ROWS = slice_rows
+    kpi_slices.SLICE_ROWS = slice_rows
     return fn(store, group, *args, **kw)
 
 

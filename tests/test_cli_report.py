@@ -225,9 +225,9 @@ def test_report_exit_codes_for_cron(store, tmp_path):
 
 
 def test_report_defaults_to_last_week(store, tmp_path, monkeypatch):
-    import cskit.kpi
+    import cskit.period
 
-    monkeypatch.setattr(cskit.kpi, "last_week", lambda today=None: parse_week(W47))
+    monkeypatch.setattr(cskit.period, "last_week", lambda today=None: parse_week(W47))
     out = tmp_path / "r"
     r = run("report", "--out", out, "--store", store, "--no-charts")
     assert r.exit_code == 0, r.stderr

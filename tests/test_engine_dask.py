@@ -20,7 +20,7 @@ distributed = pytest.importorskip("distributed")
 from chatlog import bulk_store
 from typer.testing import CliRunner  # noqa: E402
 
-from cskit import kpi  # noqa: E402
+from cskit import kpi, kpi_slices  # noqa: E402
 from cskit.cli import app  # noqa: E402
 from cskit.engine import DaskEngine  # noqa: E402
 from cskit.errors import EngineError, ExitCode  # noqa: E402
@@ -63,7 +63,7 @@ def many_store(tmp_path_factory):
 
 @pytest.fixture
 def small_slices(monkeypatch):
-    monkeypatch.setattr(kpi, "SLICE_ROWS", 800)
+    monkeypatch.setattr(kpi_slices, "SLICE_ROWS", 800)
 
 
 def _run(args: list[str], env: dict | None = None):

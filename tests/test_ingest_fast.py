@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+import cskit.readers.cells as cells
 import cskit.readers.chats_tabular as chats
 import cskit.readers.common as common
 import cskit.store as store_mod
@@ -105,8 +106,8 @@ def write(path, lines, *, encoding="utf-8", newline="\n", bom=b"", header=HEADER
 def small_thresholds(monkeypatch):
     """Let the tiny test files take the large-file code paths too (per-value cleaning,
     threads, per-value hashing, hashing in blocks)."""
-    monkeypatch.setattr(common, "DICT_SAMPLE", 16)
-    monkeypatch.setattr(common, "DICT_MAX", 8)
+    monkeypatch.setattr(cells, "DICT_SAMPLE", 16)
+    monkeypatch.setattr(cells, "DICT_MAX", 8)
     monkeypatch.setattr(chats, "PARALLEL_ROWS", 0)
     monkeypatch.setattr(store_mod, "_SAMPLE", 16)
     monkeypatch.setattr(store_mod, "_FEW", 8)
@@ -328,7 +329,7 @@ def test_reader_output_does_not_depend_on_threads_or_per_value_cleaning(
     path = write(tmp_path / "m.csv", MESSY * 3 + normal_rows(300))
     expected = read_file(path, ReadOptions(shop="店Z"))
     monkeypatch.setattr(chats, "PARALLEL_ROWS", parallel_rows)
-    monkeypatch.setattr(common, "DICT_SAMPLE", dict_sample)
+    monkeypatch.setattr(cells, "DICT_SAMPLE", dict_sample)
     got = read_file(path, ReadOptions(shop="店Z"))
     assert_same_frame(got.frame, expected.frame)
     assert got.rejects == expected.rejects and got.platform == expected.platform
@@ -491,9 +492,9 @@ def test_one_chunk_on_threads_gives_the_same_table(monkeypatch, threshold):
     table (values, types, missing cells) as one column at a time."""
     import pyarrow as pa
 
-    from cskit.readers import common
+    from cskit.readers import common, tabular
 
-    monkeypatch.setattr(common, "PARALLEL_COMBINE", threshold)
+    monkeypatch.setattr(tabular, "PARALLEL_COMBINE", threshold)
     a = pa.chunked_array([pa.array(["x", None], pa.large_string()), pa.array(["在吗"], pa.large_string())])
     b = pa.chunked_array([pa.array([1, 2]), pa.array([None], pa.int64())])
     c = pa.chunked_array([pa.array(["k", "l", "m"])])  # one chunk already

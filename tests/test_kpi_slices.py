@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cskit import kpi, schema
+from cskit import kpi, kpi_slices, schema
 from cskit.ingest import ingest
 from cskit.metrics import get_rule, reply_kpis, unreplied_list
 from cskit.metrics.conversion import ConversionSlices, conversion_kpis
@@ -73,7 +73,7 @@ def built(tmp_path_factory):
 @pytest.fixture(params=["month", "joined"])
 def store(request, built, monkeypatch):
     """Each month its own slice (as big shops are read), or small months joined in one."""
-    monkeypatch.setattr(kpi, "SLICE_ROWS", 0 if request.param == "month" else 10**9)
+    monkeypatch.setattr(kpi_slices, "SLICE_ROWS", 0 if request.param == "month" else 10**9)
     return built
 
 
@@ -238,7 +238,7 @@ def assert_agent_report_equals_one_computation(store, shops, period, attr) -> No
 
 def test_each_month_is_read_once_with_only_the_needed_columns(store, monkeypatch):
     slices = []
-    real_slices, real_packed = kpi.month_slices, kpi.packed_slice
+    real_slices, real_packed = kpi_slices.month_slices, kpi_slices.packed_slice
 
     def count(*a, **kw):
         for sl in real_slices(*a, **kw):
@@ -250,8 +250,8 @@ def test_each_month_is_read_once_with_only_the_needed_columns(store, monkeypatch
         slices.append((sl.lo, sl.hi))
         return sl
 
-    monkeypatch.setattr(kpi, "month_slices", count)
-    monkeypatch.setattr(kpi, "packed_slice", count_packed)
+    monkeypatch.setattr(kpi_slices, "month_slices", count)
+    monkeypatch.setattr(kpi_slices, "packed_slice", count_packed)
     calls = []
     real = Store.read_table
 
@@ -262,7 +262,7 @@ def test_each_month_is_read_once_with_only_the_needed_columns(store, monkeypatch
     monkeypatch.setattr(Store, "read_table", spy)
     kpi.reply_report(store, shops=None, period=ALL, rule=get_rule("pdd5"), by="day")
     msg_calls = [c for c in calls if c[0] == schema.MESSAGES]
-    if kpi.SLICE_ROWS == 0:  # a slice per month, owning its days; each month read once
+    if kpi_slices.SLICE_ROWS == 0:  # a slice per month, owning its days; each month read once
         assert [sorted(c[1]) for c in msg_calls] == [["2027-01"], ["2027-02"]]
         assert slices == [(D(2027, 1, 1), D(2027, 1, 31)), (D(2027, 2, 1), D(2027, 2, 28))]
     else:  # the whole (small) shop in one slice, read in one scan
@@ -284,7 +284,7 @@ def test_each_month_is_read_once_with_only_the_needed_columns(store, monkeypatch
 def test_big_shop_in_months_small_shops_packed(monkeypatch):
     """shop_groups: consecutive small shops share a group up to SLICE_ROWS messages; a shop
     sliced by month, or without messages, is a group of its own."""
-    monkeypatch.setattr(kpi, "SLICE_ROWS", 100)
+    monkeypatch.setattr(kpi_slices, "SLICE_ROWS", 100)
 
     def plan(rows, months=1):
         return kpi._Plan("x", {}, [], [(D(2027, 1, 1), D(2027, 1, 31))] * months, False, rows,
@@ -382,7 +382,7 @@ def four_shops(tmp_path_factory):
 @pytest.mark.parametrize("period", [ALL, kpi.Period(D(2026, 11, 12), D(2026, 11, 18))], ids=str)
 def test_shops_packed_in_one_slice_equal_one_computation(four_shops, monkeypatch, slice_rows,
                                                          period):
-    monkeypatch.setattr(kpi, "SLICE_ROWS", slice_rows)
+    monkeypatch.setattr(kpi_slices, "SLICE_ROWS", slice_rows)
     store = four_shops
     shops = store.shops(schema.MESSAGES)
     groups = kpi.shop_groups(kpi._plans(store, shops, period, 0, kpi.REPLY_SLACK))
@@ -404,7 +404,7 @@ def test_shops_packed_in_one_slice_equal_one_computation(four_shops, monkeypatch
 
 
 def test_packed_shops_keep_the_order_asked_for(four_shops, monkeypatch):
-    monkeypatch.setattr(kpi, "SLICE_ROWS", 10**9)
+    monkeypatch.setattr(kpi_slices, "SLICE_ROWS", 10**9)
     shops = sorted(four_shops.shops(schema.MESSAGES), reverse=True)
     got = kpi.reply_report(four_shops, shops=shops, period=ALL, rule=get_rule("pdd5"), by="day")
     assert list(pd.unique(got["shop"])) == shops

@@ -13,7 +13,7 @@ import pytest
 from chatlog import bulk_store
 from typer.testing import CliRunner
 
-from cskit import kpi, local_pool
+from cskit import kpi, kpi_slices, local_pool
 from cskit.cli import app
 from cskit.errors import EngineError, ExitCode
 from cskit.metrics import get_rule
@@ -31,7 +31,7 @@ def many_store(tmp_path_factory):
 @pytest.fixture
 def small_slices(monkeypatch):
     """Slices and groups as a big store has them, and workers even for a small one."""
-    monkeypatch.setattr(kpi, "SLICE_ROWS", 800)
+    monkeypatch.setattr(kpi_slices, "SLICE_ROWS", 800)
     monkeypatch.setattr(local_pool, "PARALLEL_ROWS", 0)
 
 
@@ -82,7 +82,7 @@ def test_one_group_not_forked(many_store, forks, monkeypatch):
     assert r.exit_code == 0, r.output
     assert forks == []
     monkeypatch.setattr(local_pool, "PARALLEL_ROWS", 200_000)
-    monkeypatch.setattr(kpi, "SLICE_ROWS", 800)  # several groups, but few messages
+    monkeypatch.setattr(kpi_slices, "SLICE_ROWS", 800)  # several groups, but few messages
     r = _run(["kpi", "--store", str(many_store.root), "-f", "csv"], 2)
     assert r.exit_code == 0, r.output
     assert forks == []
