@@ -13,10 +13,11 @@ reply and conversion columns side by side per agent, day, week or shop
 (:func:`merge_kpi_frames`), the 合计 row (:func:`total_row`), unknown conversion left
 empty (:func:`kpi_report`), ``--sort``, the 催付 list.
 
-It does not read the store itself: the period is :mod:`cskit.period`, the store's facts
-around a computation (shops, excluded buyers, data ends, unknown conversion) are
-:mod:`cskit.kpi_store`, the slicing is :mod:`cskit.kpi_slices`; their names are
-re-exported here (the knob ``SLICE_ROWS`` is not: set :data:`cskit.kpi_slices.SLICE_ROWS`).
+Its only reads of its own are the orders a group of shops needs and :func:`read_shop`
+(one shop whole, for the 催付 list).  The period is :mod:`cskit.period`, the store's facts
+around a computation (shops, excluded buyers, data ends, unknown conversion)
+:mod:`cskit.kpi_store`, the slicing :mod:`cskit.kpi_slices`; their names are re-exported
+here (the knob ``SLICE_ROWS`` is not: set :data:`cskit.kpi_slices.SLICE_ROWS`).
 """
 
 from __future__ import annotations
