@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-import cskit.readers.cells as cells
+from cskit.readers import cells
 import cskit.readers.chats_tabular as chats
 import cskit.readers.common as common
 import cskit.store as store_mod
