@@ -59,6 +59,8 @@ for owner, name, label in [(pacsv, "read_csv", "csv_parse"), (rt, "one_chunk", "
                            (st, "_partitions", "partitions"), (st.Transaction, "_write_all", "write"),
                            (st.Transaction, "commit", "commit"), (st.Transaction, "append", "append_total")]:
     wrap(owner, name, label)
+if rt is not rc:  # the store's writes import one_chunk from readers.common: count those too
+    wrap(rc, "one_chunk", "combine")
 # the partition pipeline (cskit/store_pipeline.py): its phases overlap, so each part file's
 # write is timed on its own thread, and the whole append as the CPU of all threads
 wrap(st.Transaction, "_write_part", "write_part_threads", time.thread_time)
