@@ -93,3 +93,35 @@ def test_shop_groups_follow_slice_rows_in_kpi_slices(monkeypatch):
 def test_modules_are_one_idea_of_a_readable_size(mod):
     assert mod.__doc__ and len(mod.__doc__) > 300  # says what it holds and what it does not
     assert len(Path(mod.__file__).read_text(encoding="utf-8").splitlines()) < 800
+
+
+@pytest.mark.parametrize("threads, pooled", [(1, False), (2, True)])
+def test_one_chunk_follows_the_threads_knob_in_cells(monkeypatch, threads, pooled):
+    """tabular.one_chunk reads cells.THREADS when called (the readers' one thread knob), not
+    a copy taken at import: setting it there decides whether columns combine on a pool."""
+    import pyarrow as pa
+
+    used = []
+
+    class Pool:
+        def __init__(self, max_workers):
+            used.append(max_workers)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, fn, items):
+            return map(fn, items)
+
+    monkeypatch.setattr(tabular, "ThreadPoolExecutor", Pool)
+    monkeypatch.setattr(tabular, "PARALLEL_COMBINE", 0)
+    monkeypatch.setattr(cells, "THREADS", threads)
+    a = pa.chunked_array([pa.array(["x"]), pa.array(["y"])])
+    b = pa.chunked_array([pa.array([1]), pa.array([2])])
+    got = common.one_chunk(pa.table({"a": a, "b": b}))
+    assert [c.num_chunks for c in got.columns] == [1, 1]
+    assert got.column("a").to_pylist() == ["x", "y"] and got.column("b").to_pylist() == [1, 2]
+    assert used == ([threads] if pooled else [])

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from cskit.errors import InputFileError
-from cskit.readers.cells import THREADS
+from cskit.readers import cells as _cells  # its THREADS knob, read at call time
 from cskit.readers.csvcheck import broken_rows, ragged
 from cskit.readers.encoding import (
     ENCODINGS,
@@ -285,7 +285,7 @@ def one_chunk(table: pa.Table | list[pa.Table]) -> pa.Table:
     on a chunked column concatenates it each time).  Given the table in a one-item list
     (which is emptied), each column's chunks are freed as soon as it is combined, so at most
     one column exists twice — or, for a large table, one per thread: its columns are then
-    combined on :data:`THREADS` threads (arrow copies without the GIL)."""
+    combined on :data:`cskit.readers.cells.THREADS` threads (arrow copies without the GIL)."""
     if isinstance(table, list):
         table = table.pop()
     if all(col.num_chunks <= 1 for col in table.columns):
@@ -299,8 +299,9 @@ def one_chunk(table: pa.Table | list[pa.Table]) -> pa.Table:
         if col.num_chunks > 1:
             cols[i] = pa.chunked_array([col.combine_chunks()], type=col.type)
 
-    if THREADS > 1 and len(cols) > 1 and cols[0].length() >= PARALLEL_COMBINE:
-        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+    threads = _cells.THREADS  # the readers' one thread knob (set it there)
+    if threads > 1 and len(cols) > 1 and cols[0].length() >= PARALLEL_COMBINE:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
             list(pool.map(combine, range(len(cols))))
     else:
         for i in range(len(cols)):
