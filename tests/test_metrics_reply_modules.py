@@ -36,7 +36,13 @@ def test_names_reexported_from_reply():
     for name in reply.__all__:
         assert hasattr(reply, name), name
     # what other modules and tests import from cskit.metrics.reply
-    from cskit.metrics import BOT_AGENT, UNASSIGNED, annotate, reply_kpis, unreplied_list
+    from cskit.metrics import (
+        BOT_AGENT,
+        UNASSIGNED,
+        annotate,
+        reply_kpis,
+        unreplied_list,
+    )
     from cskit.metrics.conversion import _exclusion_days, _sender_codes, _sort_order
     assert (BOT_AGENT, UNASSIGNED) == ("机器人", "未分配")
     assert annotate is reply.annotate and reply_kpis is reply.reply_kpis
