@@ -62,3 +62,14 @@ def test_the_lower_modules_do_not_import_the_store():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=Path(store.__file__).parent.parent).stdout
     assert out.strip() == "['cskit.store_files', 'cskit.store_keys', 'cskit.store_write']"
+
+
+def test_reading_the_store_loads_no_ingest_code():
+    # the split keeps the lazy imports: `cskit kpi` imports cskit.store without the ingest
+    # readers or the order versions (they are imported where the write path uses them)
+    code = ("import sys, cskit.store; "
+            "print(sorted(m for m in sys.modules if m.startswith('cskit')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(store.__file__).parent.parent).stdout
+    assert out.strip() == ("['cskit', 'cskit.errors', 'cskit.schema', 'cskit.store', "
+                           "'cskit.store_files', 'cskit.store_keys', 'cskit.store_write']")
