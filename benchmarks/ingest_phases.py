@@ -48,7 +48,13 @@ def wrap(owner, name, label, clock=time.process_time):
             return f(*a, **k)
         finally:
             cpu[label] = cpu.get(label, 0.0) + clock() - c
-    setattr(owner, name, g)
+    # every module holding the function: a name re-exported or imported by name is called
+    # through that module's own binding
+    homes = [m for m in list(sys.modules.values())
+             if m is not None and getattr(m, "__dict__", {}).get(name) is f] \
+        if isinstance(owner, type(sys)) else []
+    for home in homes or [owner]:
+        setattr(home, name, g)
 for owner, name, label in [(pacsv, "read_csv", "csv_parse"), (rc, "one_chunk", "combine"),
                            (rc, "broken_rows", "byte_checks"), (ct, "run_jobs", "cleaning"),
                            (ing, "read_one", "read_total"), (st, "_hash_folds", "row_hash"),
