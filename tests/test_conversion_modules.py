@@ -10,8 +10,7 @@ import cskit.metrics.conversion_lists as lists
 import cskit.metrics.conversion_rules as rules
 import cskit.metrics.conversion_slices as slices
 import cskit.metrics.conversion_tables as tables
-import cskit.metrics.joins as joins
-from cskit.metrics import registry
+from cskit.metrics import joins, registry
 
 MODULES = (conv, rules, data, joins, tables, slices, lists)
 
