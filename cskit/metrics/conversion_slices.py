@@ -33,7 +33,8 @@ from cskit.metrics.joins import _seconds, _shared_codes
 class ConversionSlices:
     """Conversion KPIs of one shop fed one time slice at a time (``cskit kpi`` reads the
     store one shop-month at a time), or of several small shops in one slice; :meth:`result`
-    equals :func:`conversion_kpis` on all the messages at once.  Pure: frames in, frames out.
+    equals :func:`~cskit.metrics.conversion.conversion_kpis` on all the messages at once.  Pure:
+    frames in, frames out.
 
     ``orders``: all the shop's orders the whole computation would see (orders are few
     next to messages; each slice uses the ones its windows reach).  Each :meth:`add`
