@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from unittest import mock
 
+import pyarrow.parquet as pq
 from typer.testing import CliRunner
 
 from cskit import store as store_mod
@@ -234,7 +235,7 @@ def _fault(t, obj, name, err):
 
 @case
 def disk_full_part_file(t):
-    return _fault(t, store_mod.pq, "write_table", errno.ENOSPC)
+    return _fault(t, pq, "write_table", errno.ENOSPC)
 
 
 @case

@@ -35,7 +35,7 @@ c0 = time.process_time()
 import pyarrow.csv as pacsv
 import cskit.ingest as ing, cskit.readers.common as rc, cskit.readers.chats_tabular as ct
 import cskit.store as st
-try:  # CSV parsing moved out of readers.common (which re-exports it: wrap it where it is called)
+try:  # CSV parsing moved out of readers.common (wrap() patches every module holding it)
     import cskit.readers.tabular as rt
 except ImportError:  # an older tree
     rt = rc
@@ -52,15 +52,19 @@ def wrap(owner, name, label, clock=time.process_time):
             return f(*a, **k)
         finally:
             cpu[label] = cpu.get(label, 0.0) + clock() - c
-    setattr(owner, name, g)
+    # every module holding the function: a name re-exported or imported by name is called
+    # through that module's own binding
+    homes = [m for m in list(sys.modules.values())
+             if m is not None and getattr(m, "__dict__", {}).get(name) is f] \
+        if isinstance(owner, type(sys)) else []
+    for home in homes or [owner]:
+        setattr(home, name, g)
 for owner, name, label in [(pacsv, "read_csv", "csv_parse"), (rt, "one_chunk", "combine"),
                            (rt, "broken_rows", "byte_checks"), (ct, "run_jobs", "cleaning"),
                            (ing, "read_one", "read_total"), (st, "_hash_folds", "row_hash"),
                            (st, "_partitions", "partitions"), (st.Transaction, "_write_all", "write"),
                            (st.Transaction, "commit", "commit"), (st.Transaction, "append", "append_total")]:
     wrap(owner, name, label)
-if rt is not rc:  # the store's writes import one_chunk from readers.common: count those too
-    wrap(rc, "one_chunk", "combine")
 # the partition pipeline (cskit/store_pipeline.py): its phases overlap, so each part file's
 # write is timed on its own thread, and the whole append as the CPU of all threads
 wrap(st.Transaction, "_write_part", "write_part_threads", time.thread_time)

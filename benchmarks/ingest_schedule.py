@@ -34,6 +34,7 @@ CHILD = r"""
 import functools, json, shutil, sys, threading, time
 from pathlib import Path
 import cskit.ingest as ing
+import pyarrow.parquet as pq
 import cskit.store as st
 try:
     import cskit.store_pipeline as sp
@@ -53,11 +54,17 @@ def wrap(owner, name, label):
             with lock:
                 log.append((label, threading.current_thread() is threading.main_thread(),
                             time.thread_time() - c))
-    setattr(owner, name, g)
+    # every module holding the function: a name re-exported or imported by name is called
+    # through that module's own binding
+    homes = [m for m in list(sys.modules.values())
+             if m is not None and getattr(m, "__dict__", {}).get(name) is f] \
+        if isinstance(owner, type(sys)) else []
+    for home in homes or [owner]:
+        setattr(home, name, g)
 for owner, name, label in [(st, "_column_hasher", "col_setup"), (st, "_add_keys", "keys_before"),
                            (st, "_partitions", "partitions"), (st.Transaction, "_table", "table"),
                            (st.Transaction, "_existing_keys", "existing"),
-                           (st.pq, "write_table", "write"), (st, "_rows", "take"),
+                           (pq, "write_table", "write"), (st, "_rows", "take"),
                            (st, "identity_keys", "keys"), (st, "identity_hashers", "setup")]:
     wrap(owner, name, label)
 if sp is not None:

@@ -17,8 +17,8 @@ before, without forking.  Memory: each worker holds
 one slice and the next; the workers together up to ``jobs`` times that.
 
 ``CSKIT_JOBS`` sets the number of processes (``1``: compute in this process only);
-without it, the cores the load average leaves idle, at most :data:`MAX_JOBS`
-(:func:`local_jobs`).  Where ``fork`` is not available
+without it, the cores other running processes leave idle right now, at most
+:data:`MAX_JOBS` (:func:`local_jobs`).  Where ``fork`` is not available
 (Windows, or macOS where it is unsafe) everything runs in this process.
 """
 
@@ -37,8 +37,9 @@ PARALLEL_ROWS = 200_000
 
 def local_jobs(load: float | None = None) -> int:
     """Worker processes for the local engine: ``$CSKIT_JOBS``, else the idle cores — the
-    usable cores less the 1-minute load average (``load``; default: the machine's),
-    rounded, at least 1 and at most :data:`MAX_JOBS`; 1 where ``fork`` is unavailable.
+    usable cores less ``load``, the other processes running right now (default:
+    :func:`busy_now`), rounded, at least 1 and at most :data:`MAX_JOBS`; 1 where ``fork``
+    is unavailable.
 
     A busy machine gets one process: there a second one gains no share of the cores (the
     other work keeps them busy) and only adds its cost (11-24 % more CPU measured: page faults
@@ -56,11 +57,25 @@ def local_jobs(load: float | None = None) -> int:
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
     if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except OSError:
-            load = 0.0
+        load = busy_now()
     return max(1, min(cores, MAX_JOBS, round(cores - load)))
+
+
+def busy_now(path: str = "/proc/loadavg") -> float:
+    """How many other processes are running or runnable at this moment: the kernel's
+    count in ``/proc/loadavg`` (its fourth field, ``running/total``) less this one.  The
+    1-minute load average would lag: right after one big command ends it still reads about
+    1 on an idle machine, and the next command would run on one core of two.  Where the
+    file cannot be read: the 1-minute load average."""
+    try:
+        with open(path, encoding="ascii") as fh:
+            running = int(fh.read().split()[3].split("/")[0])
+        return float(max(0, running - 1))
+    except (OSError, ValueError, IndexError):
+        try:
+            return os.getloadavg()[0]
+        except OSError:
+            return 0.0
 
 
 def run_local(fn, store, shops: list[str], period, before, after, **kw) -> list:

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from cskit import schema
 from cskit import store as st
+from cskit import store_files, store_keys
 
 
 class NotPipelined(Exception):
@@ -67,8 +68,8 @@ def _cardinality(table: pa.Table, kind: str) -> dict[str, str]:
         if c == "shop":
             out[c] = "one"
             continue
-        n = pc.count_distinct(col.slice(0, st._SAMPLE), mode="all").as_py()
-        out[c] = "few" if len(col) > st._SAMPLE and n <= st._FEW else "many"
+        n = pc.count_distinct(col.slice(0, store_keys._SAMPLE), mode="all").as_py()
+        out[c] = "few" if len(col) > store_keys._SAMPLE and n <= store_keys._FEW else "many"
     return out
 
 
@@ -104,7 +105,7 @@ def append_messages(tx: st.Transaction, kind: str, frame: pd.DataFrame) -> st.Ap
     how = _cardinality(table, kind)
     written_before = len(tx.new)
     bases: list[np.ndarray] = []
-    room = threading.BoundedSemaphore(_AHEAD + st._WRITERS)
+    room = threading.BoundedSemaphore(_AHEAD + store_files._WRITERS)
 
     def take(pos: np.ndarray) -> tuple[pa.Table, np.ndarray, pd.DataFrame, list]:
         # time order (stable, as Table.sort_by), rows copied once; numpy sorts without the
@@ -125,7 +126,7 @@ def append_messages(tx: st.Transaction, kind: str, frame: pd.DataFrame) -> st.Ap
             room.release()
 
     root = tx.store.root
-    with ThreadPoolExecutor(max_workers=st._WRITERS) as pool:
+    with ThreadPoolExecutor(max_workers=store_files._WRITERS) as pool:
         writes: list = []
         try:
             ahead: collections.deque = collections.deque()

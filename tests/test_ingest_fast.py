@@ -26,6 +26,7 @@ from cskit.readers import cells
 import cskit.readers.chats_tabular as chats
 import cskit.readers.common as common
 import cskit.store as store_mod
+import cskit.store_keys as store_keys
 from cskit import schema
 from cskit.errors import InputFileError
 from cskit.ingest import ingest
@@ -109,9 +110,9 @@ def small_thresholds(monkeypatch):
     monkeypatch.setattr(cells, "DICT_SAMPLE", 16)
     monkeypatch.setattr(cells, "DICT_MAX", 8)
     monkeypatch.setattr(chats, "PARALLEL_ROWS", 0)
-    monkeypatch.setattr(store_mod, "_SAMPLE", 16)
-    monkeypatch.setattr(store_mod, "_FEW", 8)
-    monkeypatch.setattr(store_mod, "_HASH_BLOCK", 37)
+    monkeypatch.setattr(store_keys, "_SAMPLE", 16)
+    monkeypatch.setattr(store_keys, "_FEW", 8)
+    monkeypatch.setattr(store_keys, "_HASH_BLOCK", 37)
 
 
 def assert_same_frame(a: pd.DataFrame, b: pd.DataFrame):

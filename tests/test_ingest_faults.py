@@ -174,13 +174,13 @@ def test_disk_full_while_writing_a_part_file(tmp_path, monkeypatch):
         Path(where).write_bytes(b"PAR1 half")  # a partial file, then the disk is full
         raise OSError(errno.ENOSPC, "No space left on device", str(where))
 
-    monkeypatch.setattr(store_mod.pq, "write_table", full)
+    monkeypatch.setattr(pq, "write_table", full)
     r = run("ingest", write(tmp_path / "b.csv", ROWS_B), "--store", store, "--lang", "en")
     assert r.exit_code == ExitCode.STORE, r.stderr
     assert "cannot write the store: No space left on device" in r.stderr
     assert "part-" in r.stderr and "internal error" not in r.stderr
     assert tree(store) == before
-    monkeypatch.setattr(store_mod.pq, "write_table", real)
+    monkeypatch.setattr(pq, "write_table", real)
 
 
 def test_read_only_store_at_commit_leaves_no_trace(tmp_path, monkeypatch):

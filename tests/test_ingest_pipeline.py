@@ -16,6 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import cskit.store as store_mod
+import cskit.store_files as store_files
+import cskit.store_keys as store_keys
 import cskit.store_pipeline as pipeline
 from cskit.errors import StoreError
 from cskit.store import Store, conform
@@ -28,9 +30,9 @@ COLS = ["shop", "platform", "conversation_id", "buyer_id", "agent_id", "sender",
 def small_thresholds(monkeypatch):
     """Tiny frames take the large-frame paths too: per-value hashing (and the one-value
     shortcut), hashing in blocks, several partitions taken ahead."""
-    monkeypatch.setattr(store_mod, "_SAMPLE", 16)
-    monkeypatch.setattr(store_mod, "_FEW", 8)
-    monkeypatch.setattr(store_mod, "_HASH_BLOCK", 37)
+    monkeypatch.setattr(store_keys, "_SAMPLE", 16)
+    monkeypatch.setattr(store_keys, "_FEW", 8)
+    monkeypatch.setattr(store_keys, "_HASH_BLOCK", 37)
 
 
 def frame(n: int, seed: int, source: str = "a.csv") -> pd.DataFrame:
@@ -95,7 +97,7 @@ def parquet_files(root) -> list[str]:
 def test_the_pipeline_writes_what_the_whole_frame_pass_writes(tmp_path, monkeypatch, ahead,
                                                               writers, missing):
     monkeypatch.setattr(pipeline, "_AHEAD", ahead)
-    monkeypatch.setattr(store_mod, "_WRITERS", writers)
+    monkeypatch.setattr(store_files, "_WRITERS", writers)
     first = frame(300, 1)
     # a second file over it: half of the first again (known), new rows, exact copies
     new = frame(120, 2, "b.csv")
@@ -130,8 +132,8 @@ def test_a_hash_shared_by_two_partitions_takes_the_whole_frame_pass(tmp_path, mo
     whole_frame_only(monkeypatch)
     want = append(tmp_path / "whole", [f])
     monkeypatch.undo()
-    monkeypatch.setattr(store_mod, "_SAMPLE", 16)
-    monkeypatch.setattr(store_mod, "_FEW", 8)
+    monkeypatch.setattr(store_keys, "_SAMPLE", 16)
+    monkeypatch.setattr(store_keys, "_FEW", 8)
     monkeypatch.setattr(pipeline, "_shared_hashes", lambda bases: True)
     written = []
     real = store_mod.Transaction._write_part

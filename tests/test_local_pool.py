@@ -103,6 +103,27 @@ def test_jobs_setting(monkeypatch):
     assert local_pool.local_jobs(load=12.0) == 1  # busy: one process
 
 
+def test_busy_now_counts_the_other_running_processes(tmp_path, monkeypatch):
+    """The default worker count follows what runs now (/proc/loadavg's running count less
+    this process), not the lagging 1-minute average: an idle machine right after a big
+    command (average about 1, nothing running) gets every core."""
+    f = tmp_path / "loadavg"
+    f.write_text("1.78 1.07 1.68 1/234 12345\n")
+    assert local_pool.busy_now(str(f)) == 0.0
+    f.write_text("9.10 8.00 7.00 4/400 12345\n")
+    assert local_pool.busy_now(str(f)) == 3.0
+    monkeypatch.setattr(local_pool.os, "getloadavg", lambda: (2.5, 0, 0))
+    assert local_pool.busy_now(str(tmp_path / "missing")) == 2.5
+    f.write_text("garbage\n")
+    assert local_pool.busy_now(str(f)) == 2.5
+    monkeypatch.delenv("CSKIT_JOBS", raising=False)
+    monkeypatch.setattr(local_pool.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(local_pool, "busy_now", lambda: 0.0)
+    assert local_pool.local_jobs() == 2  # nothing else running: both cores
+    monkeypatch.setattr(local_pool, "busy_now", lambda: 3.0)
+    assert local_pool.local_jobs() == 1
+
+
 def _die(store, shops, period, **kw):
     os._exit(1)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cskit.metrics import conversion
+from cskit.metrics import conversion, conversion_data
 from cskit.metrics.codes import log_gids
 from cskit.metrics.conversion import ConversionSlices, _Data, _joined, _shared_codes
 from cskit.metrics.reply import slice_log
@@ -77,7 +77,7 @@ def test_conversion_same_with_codes_and_strings(monkeypatch):
         return d.o_g.tolist(), d.bd_paid.tolist(), d.bd_ordered.tolist()
 
     with_codes = run()
-    monkeypatch.setattr(conversion, "log_gids", lambda *a: None)
+    monkeypatch.setattr(conversion_data, "log_gids", lambda *a: None)
     assert run() == with_codes
     ngid = len(slice_log(m, None, "2026-11-01").shop_of_gid)
     assert min(with_codes[0][:2]) >= 0  # b1, b2: their log groups

@@ -641,12 +641,13 @@ def test_docs_list_every_key_and_preset():
 def test_agent_rows_equal_with_the_sparse_buyer_day_table(monkeypatch, rule):
     """_buyer_days takes a dense (buyer-day × agent) table for few agents and hashes the
     cells otherwise: both give the same agent rows (the sample's 4 shops and 16 agents)."""
-    from cskit.metrics import reply as reply_mod
+    from cskit.metrics import reply_sums
     from cskit.sample import generate
 
     data = generate(20261116, days=10)
     dense = reply_kpis(data.messages, rule, data.excluded, by="agent")
-    monkeypatch.setattr(reply_mod, "_DENSE_CELLS", -(10**12))
+    # (patched where _buyer_days reads it: the module that holds the sums)
+    monkeypatch.setattr(reply_sums, "_DENSE_CELLS", -(10**12))
     sparse = reply_kpis(data.messages, rule, data.excluded, by="agent")
     pd.testing.assert_frame_equal(sparse, dense, check_exact=True)
     assert (sparse["consult_buyers"] > 0).sum() >= 12

@@ -175,15 +175,15 @@ PINNED_K1 = [8589817019118959398, 9791308631797030841]
 def test_row_keys_are_the_same_when_columns_are_hashed_on_threads(monkeypatch):
     """Large frames set their hash columns up on a thread pool: the keys are those of the
     one-thread path (and the pinned ones)."""
-    import cskit.store as store_mod
+    import cskit.store_keys as store_keys
     from cskit.store import add_keys, conform
 
     many = conform("messages", pd.concat([BASE] * 40, ignore_index=True).assign(
         source_row=range(200), buyer_id=[f"b{i % 7}" for i in range(200)]))
-    monkeypatch.setattr(store_mod, "_PARALLEL_HASH", 10**9)
+    monkeypatch.setattr(store_keys, "_PARALLEL_HASH", 10**9)
     serial = add_keys("messages", many)
-    monkeypatch.setattr(store_mod, "_PARALLEL_HASH", 1)
-    monkeypatch.setattr(store_mod, "_SAMPLE", 8)  # the low-cardinality path too
+    monkeypatch.setattr(store_keys, "_PARALLEL_HASH", 1)
+    monkeypatch.setattr(store_keys, "_SAMPLE", 8)  # the low-cardinality path too
     threaded = add_keys("messages", many)
     assert threaded[["_k1", "_k2"]].equals(serial[["_k1", "_k2"]])
     pinned = add_keys("messages", conform("messages", BASE.iloc[:2]))
