@@ -43,7 +43,7 @@ def test_names_reexported_from_reply():
         reply_kpis,
         unreplied_list,
     )
-    from cskit.metrics.conversion import _exclusion_days, _sender_codes, _sort_order
+    from cskit.metrics.conversion_data import _exclusion_days, _sender_codes, _sort_order
     assert (BOT_AGENT, UNASSIGNED) == ("机器人", "未分配")
     assert annotate is reply.annotate and reply_kpis is reply.reply_kpis
     assert unreplied_list is reply.unreplied_list and reply.late_annotation
