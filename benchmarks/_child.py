@@ -90,3 +90,41 @@ def store_messages(store: Path) -> int | None:
         return sum(f.get("rows", 0) for f in m.get("files", []) if f.get("kind") == "messages")
     except (OSError, ValueError, AttributeError, TypeError):
         return None
+
+
+def ingest_in_trees(csv: str, trees: dict[str, str], child: str, repeat: int,
+                    prefix: str) -> tuple[dict[str, list[dict]], list[float]]:
+    """Run ``python -c CHILD CSV STORE`` from each source tree in turn (``{name: path}``,
+    byte-compiled first), ``repeat`` times, interleaved, into a fresh temporary store; each
+    child prints a JSON object on its last line. Returns the objects per tree and the load
+    averages seen before and after each round."""
+    import compileall
+    import json
+    import shutil
+    import tempfile
+
+    for path in trees.values():
+        compileall.compile_dir(os.path.join(path, "cskit"), quiet=1)
+    work = tempfile.mkdtemp(prefix=prefix)
+    runs: dict[str, list[dict]] = {t: [] for t in trees}
+    loads = [os.getloadavg()[0]]
+    try:
+        for _ in range(repeat):
+            for name, path in trees.items():
+                proc = subprocess.run([sys.executable, "-c", child, os.path.abspath(csv),
+                                       os.path.join(work, "store")], cwd=path, text=True,
+                                      env={**os.environ, "PYTHONPATH": path}, capture_output=True,
+                                      check=False)
+                if proc.returncode:
+                    raise SystemExit(f"{name}: failed\n{proc.stderr[-2000:]}")
+                runs[name].append(json.loads(proc.stdout.strip().splitlines()[-1]))
+            loads.append(os.getloadavg()[0])
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return runs, loads
+
+
+def median(xs: list[float]) -> float:
+    """The median (the mean of the middle two for an even count)."""
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2

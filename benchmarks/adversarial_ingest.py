@@ -7,7 +7,7 @@ stored [(sent_at, content)], options). Outcome per case:
   rejected  - whole file refused with a clear (catalogued) message, or all bad rows rejected
   right     - stored exactly the expected rows (bad rows rejected with a reason)
   wrong     - anything else stored"""
-import datetime as dt, json, shutil, subprocess, sys, os
+import datetime as dt, shutil, subprocess, sys, os
 from pathlib import Path
 import openpyxl
 import tempfile
@@ -122,7 +122,7 @@ for name, data, expect, opts in cases:
         counts[out] += 1; print(f"{out:8} {name}: exit {p.returncode}: {p.stderr.strip()[:150]}"); continue
     if expect is None:
         counts["wrong"] += 1; print(f"wrong    {name}: accepted, expected refusal"); continue
-    import pyarrow.parquet as pq, pandas as pd
+    import pandas as pd
     sys.path.insert(0, sys.argv[1]); from cskit.store import Store
     try: df = Store(store).read("messages")
     except Exception: df = pd.DataFrame(columns=["sent_at", "content", "shop"])

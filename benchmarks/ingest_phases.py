@@ -20,13 +20,12 @@ ingesting the CSV into a new store; the trees run alternately.  Printed per tree
 from __future__ import annotations
 
 import argparse
-import compileall
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _child import ingest_in_trees, median  # noqa: E402
 
 CHILD = r"""
 import functools, json, shutil, sys, time
@@ -85,11 +84,6 @@ print(json.dumps(cpu))
 """
 
 
-def median(xs: list[float]) -> float:
-    xs = sorted(xs)
-    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("csv")
@@ -97,24 +91,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     trees = dict(t.split("=", 1) for t in a.trees)
-    for path in trees.values():
-        compileall.compile_dir(os.path.join(path, "cskit"), quiet=1)
-    work = tempfile.mkdtemp(prefix="cskit-phases-")
-    runs: dict[str, list[dict]] = {t: [] for t in trees}
-    loads = [os.getloadavg()[0]]
-    try:
-        for _ in range(a.repeat):
-            for name, path in trees.items():
-                proc = subprocess.run([sys.executable, "-c", CHILD, os.path.abspath(a.csv),
-                                       os.path.join(work, "store")], cwd=path, text=True,
-                                      env={**os.environ, "PYTHONPATH": path}, capture_output=True,
-                                      check=False)
-                if proc.returncode:
-                    raise SystemExit(f"{name}: failed\n{proc.stderr[-2000:]}")
-                runs[name].append(json.loads(proc.stdout.strip().splitlines()[-1]))
-            loads.append(os.getloadavg()[0])
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    runs, loads = ingest_in_trees(a.csv, trees, CHILD, a.repeat, "cskit-phases-")
     keys = list(dict.fromkeys(k for rs in runs.values() for r in rs for k in r))
     print(f"CPU seconds, medians of {a.repeat} runs; load average {min(loads):.1f}-{max(loads):.1f}, "
           f"{os.cpu_count()} cores")

@@ -22,13 +22,11 @@ machine the measured wall times follow the load; this compares the two orders of
 from __future__ import annotations
 
 import argparse
-import compileall
-import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _child import ingest_in_trees, median  # noqa: E402
 
 CHILD = r"""
 import functools, json, shutil, sys, threading, time
@@ -176,11 +174,6 @@ def model(run: dict, cores: int) -> dict:
     return {"append_cpu": cpu, "append_idle_model": simulate(prog, costs, cores)}
 
 
-def median(xs: list[float]) -> float:
-    xs = sorted(xs)
-    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("csv")
@@ -189,25 +182,8 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2)
     a = ap.parse_args()
     trees = dict(t.split("=", 1) for t in a.trees)
-    for path in trees.values():
-        compileall.compile_dir(os.path.join(path, "cskit"), quiet=1)
-    work = tempfile.mkdtemp(prefix="cskit-schedule-")
-    runs: dict[str, list[dict]] = {t: [] for t in trees}
-    loads = [os.getloadavg()[0]]
-    try:
-        for _ in range(a.repeat):
-            for name, path in trees.items():
-                proc = subprocess.run([sys.executable, "-c", CHILD, os.path.abspath(a.csv),
-                                       os.path.join(work, "store")], cwd=path, text=True,
-                                      env={**os.environ, "PYTHONPATH": path}, capture_output=True,
-                                      check=False)
-                if proc.returncode:
-                    raise SystemExit(f"{name}: failed\n{proc.stderr[-2000:]}")
-                runs[name].append(model(json.loads(proc.stdout.strip().splitlines()[-1]),
-                                        a.cores))
-            loads.append(os.getloadavg()[0])
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    raw, loads = ingest_in_trees(a.csv, trees, CHILD, a.repeat, "cskit-schedule-")
+    runs = {t: [model(r, a.cores) for r in rs] for t, rs in raw.items()}
     print(f"store append, seconds, medians of {a.repeat} runs; load average "
           f"{min(loads):.1f}-{max(loads):.1f}; model: {a.cores} idle cores")
     print(f"{'':20s}" + "".join(f"{t:>12s}" for t in trees))

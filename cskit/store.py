@@ -1,13 +1,7 @@
 """The Parquet store: atomic, idempotent appends; column-pruned, filtered reads.
 
-Layout (hive-style directories, one Parquet file per partition per ingest)::
-
-    STORE/
-      _cskit_manifest.json                    the committed file list (the only truth)
-      messages/shop=<url-quoted>/month=YYYY-MM/part-<batch>-<id>.parquet
-      orders/shop=<url-quoted>/month=YYYY-MM/part-<batch>-<id>.parquet
-      excluded/shop=<url-quoted>/part-<batch>-<id>.parquet
-      order_items/shop=<url-quoted>/part-<batch>-<id>.parquet
+Layout: hive-style directories, one Parquet file per partition per ingest, listed by a
+manifest (drawn in :mod:`cskit.store_files`).
 
 *Atomic*: a transaction writes new part files, then replaces the manifest in
 one ``os.replace``.  Readers only see files listed in the manifest, so a crash

@@ -28,6 +28,19 @@ def _loaded(code: str, *args: str) -> set[str]:
     return names | {m.split(".")[0] for m in names}
 
 
+def _kpi_loaded(tmp_path, *args: str) -> set[str]:
+    """The modules a fresh ``cskit kpi --store <a two-message store> ARGS`` loads (it must
+    exit 0)."""
+    store = chat_store(tmp_path, [
+        "店A,pdd,c1,b1,,buyer,2026-11-02 10:00:00,在吗,text,m1",
+        "店A,pdd,c1,b1,a1,agent,2026-11-02 10:01:00,在的亲,text,m2",
+    ])
+    code = ("import sys\nfrom cskit.cli import app\n"
+            f"try:\n    app(['kpi', '--store', sys.argv[1], *{list(args)!r}])\n"
+            "except SystemExit as e:\n    assert not e.code, e.code")
+    return _loaded(code, str(store))
+
+
 def test_import_cli_is_light():
     """`import cskit.cli` (what `cskit --help` pays) loads neither the charting nor the
     tokenizer library, nor the data stack: each command imports what it needs."""
@@ -42,14 +55,7 @@ def test_kpi_does_not_load_charts_or_tokenizer(tmp_path):
     lexicons behind ``cskit.text``), nor pydantic (typer's option conversion: plain option
     values are converted by cskit.cli.coercion).  As CSV it loads no rich either (notes are
     written by cskit.render.print_line), nor the ingest readers behind the store's writes."""
-    store = chat_store(tmp_path, [
-        "店A,pdd,c1,b1,,buyer,2026-11-02 10:00:00,在吗,text,m1",
-        "店A,pdd,c1,b1,a1,agent,2026-11-02 10:01:00,在的亲,text,m2",
-    ])
-    code = ("import sys\nfrom cskit.cli import app\n"
-            "try:\n    app(['kpi', '--store', sys.argv[1], '--format', 'csv'])\n"
-            "except SystemExit as e:\n    assert not e.code, e.code")
-    loaded = _loaded(code, str(store))
+    loaded = _kpi_loaded(tmp_path, "--format", "csv")
     assert "pandas" in loaded and "pyarrow" in loaded  # it did compute
     for heavy in ("matplotlib", "jieba", "cskit.charts", "cskit.text.lost", "cskit.text.qc",
                   "cskit.text.lexicon", "pydantic", "rich", "cskit.readers", "cskit.versions"):
@@ -59,14 +65,7 @@ def test_kpi_does_not_load_charts_or_tokenizer(tmp_path):
 def test_kpi_table_to_a_pipe_loads_no_rich_console(tmp_path):
     """`cskit kpi` as a table on a pipe: the table is written as text (cskit.plain_table via
     cskit.render._PipeConsole); rich's Console (about 30 ms of imports) is not loaded."""
-    store = chat_store(tmp_path, [
-        "店A,pdd,c1,b1,,buyer,2026-11-02 10:00:00,在吗,text,m1",
-        "店A,pdd,c1,b1,a1,agent,2026-11-02 10:01:00,在的亲,text,m2",
-    ])
-    code = ("import sys\nfrom cskit.cli import app\n"
-            "try:\n    app(['kpi', '--store', sys.argv[1]])\n"
-            "except SystemExit as e:\n    assert not e.code, e.code")
-    loaded = _loaded(code, str(store))
+    loaded = _kpi_loaded(tmp_path)
     assert "cskit.plain_table" in loaded  # it did draw a table
     assert "rich.console" not in loaded and "pydantic" not in loaded
 
@@ -83,14 +82,7 @@ def test_import_cli_loads_no_command_module():
 def test_kpi_imports_only_its_own_command_module(tmp_path):
     """`cskit kpi` imports cskit.cli.kpi (and the shared options), not the modules of the
     other commands (answers' alone imported typer's rich-free help machinery and more)."""
-    store = chat_store(tmp_path, [
-        "店A,pdd,c1,b1,,buyer,2026-11-02 10:00:00,在吗,text,m1",
-        "店A,pdd,c1,b1,a1,agent,2026-11-02 10:01:00,在的亲,text,m2",
-    ])
-    code = ("import sys\nfrom cskit.cli import app\n"
-            "try:\n    app(['kpi', '--store', sys.argv[1], '--format', 'csv'])\n"
-            "except SystemExit as e:\n    assert not e.code, e.code")
-    loaded = _loaded(code, str(store))
+    loaded = _kpi_loaded(tmp_path, "--format", "csv")
     assert "cskit.cli.kpi" in loaded and "pandas" in loaded  # it did run
     others = {m for m in loaded if m.startswith("cskit.cli.")} - {
         "cskit.cli.app", "cskit.cli.coercion", "cskit.cli.options", "cskit.cli.kpi"}
