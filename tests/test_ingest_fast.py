@@ -447,6 +447,37 @@ def test_reuse_freed_memory_sets_the_system_pool_and_glibc_trim(tmp_path):
     assert out.stdout.split() == ["True", "True", "system"]
 
 
+@pytest.mark.skipif(not re.match("linux", __import__("sys").platform), reason="glibc mallopt")
+def test_reuse_freed_memory_keeps_mid_sized_blocks_on_the_heap():
+    """After reuse_freed_memory an 8 MB block comes from the heap, not from a mapping of its
+    own (glibc's mallinfo2: hblkhd = bytes in such mappings); by default it would be mapped,
+    unmapped when freed and faulted in again next time (slices of about 500 k messages make
+    arrays of this size)."""
+    import subprocess
+    import sys
+
+    code = ("import ctypes\n"
+            "class MI(ctypes.Structure):\n"
+            "    _fields_ = [(n, ctypes.c_size_t) for n in ('arena ordblks smblks hblks hblkhd "
+            "usmblks fsmblks uordblks fordblks keepcost').split()]\n"
+            "libc = ctypes.CDLL(None)\n"
+            "f = getattr(libc, 'mallinfo2', None)\n"
+            "if f is None: print('skip'); raise SystemExit\n"
+            "f.restype = MI\n"
+            "from cskit.memory import reuse_freed_memory as r\n"
+            "import sys\n"
+            "if sys.argv[1] == 'tuned': r()\n"
+            "before = f().hblkhd\n"
+            "block = bytearray(8 << 20)\n"
+            "print(f().hblkhd - before >= 8 << 20)\n")
+    out = {mode: subprocess.run([sys.executable, "-c", code, mode], capture_output=True,
+                                text=True, check=True).stdout.strip()
+           for mode in ("default", "tuned")}
+    if "skip" in out.values():
+        pytest.skip("no mallinfo2 (glibc < 2.33)")
+    assert out == {"default": "True", "tuned": "False"}
+
+
 def test_byte_prechecks_find_marks_and_line_breaks_in_any_layout():
     """The ingest fast path searches a column's cells for the not-UTF-8 / mixed-encoding
     marks and for line breaks only when its bytes hold them: the byte check must never
