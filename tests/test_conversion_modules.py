@@ -11,6 +11,7 @@ import cskit.metrics.conversion_rules as rules
 import cskit.metrics.conversion_slices as slices
 import cskit.metrics.conversion_tables as tables
 from cskit.metrics import joins, registry
+from tests.modules import assert_one_idea
 
 MODULES = (conv, rules, data, joins, tables, slices, lists)
 
@@ -52,8 +53,7 @@ def test_modules_are_split_by_idea():
     src = Path(joins.__file__).read_text(encoding="utf-8")
     assert "conversion_rules" not in src.split('"""')[2] and "PAID" not in src
     for mod in MODULES:
-        assert mod.__doc__ and len(mod.__doc__) > 100, mod.__name__
-        assert len(Path(mod.__file__).read_text(encoding="utf-8").splitlines()) < 800, mod
+        assert_one_idea(mod)
 
 
 def test_conversion_kpis_registered_once_in_order():

@@ -3,7 +3,6 @@ writing the bundle; charts: fonts / figure plumbing / one module per chart famil
 name callers and tests use stays importable from the old module as the same object, and
 each module stays a size a reader can hold."""
 
-from pathlib import Path
 
 import pytest
 
@@ -18,6 +17,7 @@ import cskit.report as report
 import cskit.report_data as report_data
 import cskit.report_html as report_html
 import cskit.report_labels as report_labels
+from tests.modules import assert_one_idea
 
 REPORT_NAMES = {
     report_data: ("ReportData", "Note", "collect", "collect_shops", "previous_period",
@@ -69,6 +69,4 @@ def test_modules_are_split_by_idea():
                      (charts.agents, chart_agents), (charts.lost, chart_lost)):
         assert fn.__module__ == home.__name__
     for mod in MODULES:
-        assert mod.__doc__ and len(mod.__doc__) > 100, mod.__name__
-        n = len(Path(mod.__file__).read_text(encoding="utf-8").splitlines())
-        assert n < 500, (mod.__name__, n)
+        assert_one_idea(mod, max_lines=500)

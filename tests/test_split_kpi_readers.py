@@ -10,12 +10,12 @@ Every name callers, tests and benchmarks import from the old modules stays impor
 there as the same object; the tuning knobs are not re-exported (setting them on the old
 module would change nothing, so it must fail); each module is a size a reader can hold."""
 
-from pathlib import Path
 
 import pytest
 
 from cskit import kpi, kpi_slices, kpi_store, period
 from cskit.readers import cells, common, encoding, tabular
+from tests.modules import assert_one_idea
 
 KPI_HOMES = {
     period: ("Period", "parse_date", "parse_week", "last_week", "resolve_period"),
@@ -91,8 +91,7 @@ def test_shop_groups_follow_slice_rows_in_kpi_slices(monkeypatch):
 @pytest.mark.parametrize("mod", [kpi, kpi_slices, kpi_store, period, common, encoding, tabular,
                                  cells], ids=lambda m: m.__name__)
 def test_modules_are_one_idea_of_a_readable_size(mod):
-    assert mod.__doc__ and len(mod.__doc__) > 300  # says what it holds and what it does not
-    assert len(Path(mod.__file__).read_text(encoding="utf-8").splitlines()) < 800
+    assert_one_idea(mod, min_doc=300)  # says what it holds and what it does not
 
 
 @pytest.mark.parametrize("threads, pooled", [(1, False), (2, True)])

@@ -12,6 +12,7 @@ import cskit.store_files as files
 import cskit.store_keys as keys
 import cskit.store_pipeline as pipeline
 import cskit.store_write as write
+from tests.modules import assert_one_idea
 
 
 def test_names_reexported_from_store():
@@ -38,9 +39,8 @@ def test_modules_are_split_by_idea():
     assert store.hash_rows.__module__ == "cskit.store_keys"
     assert store.Transaction.__module__ == "cskit.store_write"
     for mod in (store, files, keys, write):
-        assert mod.__doc__ and len(mod.__doc__) > 300
+        assert_one_idea(mod, max_lines=500, min_doc=300)
         assert "Not here" in mod.__doc__ or mod is store
-        assert len(Path(mod.__file__).read_text(encoding="utf-8").splitlines()) < 500
 
 
 def test_knobs_live_in_one_module_each():

@@ -2,11 +2,11 @@
 every name callers use stays importable from cskit.text.lost as the same object, and each
 module stays a size a reader can hold."""
 
-from pathlib import Path
 
 import cskit.text.lost as lost
 import cskit.text.lost_grammar as grammar
 import cskit.text.lost_scoring as scoring
+from tests.modules import assert_one_idea
 
 
 def test_names_reexported_from_lost():
@@ -25,5 +25,4 @@ def test_modules_are_split_by_idea():
     assert scoring.score_texts.__module__ == "cskit.text.lost_scoring"
     assert grammar.presale_days.__module__ == "cskit.text.lost_grammar"
     for mod in (lost, scoring, grammar):
-        assert mod.__doc__ and len(mod.__doc__) > 100
-        assert len(Path(mod.__file__).read_text(encoding="utf-8").splitlines()) < 800
+        assert_one_idea(mod)
