@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _child import ingest_in_trees, median  # noqa: E402
+from _child import REBIND, ingest_in_trees  # noqa: E402
 
-CHILD = r"""
+CHILD = REBIND + r"""
 import functools, json, shutil, sys, time
 from pathlib import Path
 c0 = time.process_time()
@@ -51,13 +52,7 @@ def wrap(owner, name, label, clock=time.process_time):
             return f(*a, **k)
         finally:
             cpu[label] = cpu.get(label, 0.0) + clock() - c
-    # every module holding the function: a name re-exported or imported by name is called
-    # through that module's own binding
-    homes = [m for m in list(sys.modules.values())
-             if m is not None and getattr(m, "__dict__", {}).get(name) is f] \
-        if isinstance(owner, type(sys)) else []
-    for home in homes or [owner]:
-        setattr(home, name, g)
+    rebind(owner, name, f, g)
 for owner, name, label in [(pacsv, "read_csv", "csv_parse"), (rt, "one_chunk", "combine"),
                            (rt, "broken_rows", "byte_checks"), (ct, "run_jobs", "cleaning"),
                            (ing, "read_one", "read_total"), (st, "_hash_folds", "row_hash"),
@@ -97,7 +92,7 @@ def main() -> None:
           f"{os.cpu_count()} cores")
     print(f"{'':14s}" + "".join(f"{t:>12s}" for t in trees))
     for k in keys:
-        print(f"{k:14s}" + "".join(f"{median([r.get(k, 0.0) for r in runs[t]]):12.3f}" for t in trees))
+        print(f"{k:14s}" + "".join(f"{statistics.median([r.get(k, 0.0) for r in runs[t]]):12.3f}" for t in trees))
 
 
 if __name__ == "__main__":

@@ -22,13 +22,14 @@ machine the measured wall times follow the load; this compares the two orders of
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _child import ingest_in_trees, median  # noqa: E402
+from _child import REBIND, ingest_in_trees  # noqa: E402
 
-CHILD = r"""
+CHILD = REBIND + r"""
 import functools, json, shutil, sys, threading, time
 from pathlib import Path
 import cskit.ingest as ing
@@ -52,13 +53,7 @@ def wrap(owner, name, label):
             with lock:
                 log.append((label, threading.current_thread() is threading.main_thread(),
                             time.thread_time() - c))
-    # every module holding the function: a name re-exported or imported by name is called
-    # through that module's own binding
-    homes = [m for m in list(sys.modules.values())
-             if m is not None and getattr(m, "__dict__", {}).get(name) is f] \
-        if isinstance(owner, type(sys)) else []
-    for home in homes or [owner]:
-        setattr(home, name, g)
+    rebind(owner, name, f, g)
 for owner, name, label in [(st, "_column_hasher", "col_setup"), (st, "_add_keys", "keys_before"),
                            (st, "_partitions", "partitions"), (st.Transaction, "_table", "table"),
                            (st.Transaction, "_existing_keys", "existing"),
@@ -188,7 +183,7 @@ def main() -> None:
           f"{min(loads):.1f}-{max(loads):.1f}; model: {a.cores} idle cores")
     print(f"{'':20s}" + "".join(f"{t:>12s}" for t in trees))
     for k in ("append_cpu", "append_idle_model"):
-        print(f"{k:20s}" + "".join(f"{median([r[k] for r in runs[t]]):12.3f}" for t in trees))
+        print(f"{k:20s}" + "".join(f"{statistics.median([r[k] for r in runs[t]]):12.3f}" for t in trees))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -147,11 +148,6 @@ print(json.dumps([[r[0], r[1], int(r[2]), int(r[3])] for r in rows], ensure_asci
 """ + PEAK
 
 
-def median(xs: list[float]) -> float:
-    xs = sorted(xs)
-    return xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
-
-
 def cskit_day_numbers(csv_text: str) -> list[list]:
     import csv
     import io
@@ -233,8 +229,8 @@ def main() -> None:
         for name in ("kpi_day", "kpi_agent", "kpi_table", "kpi_agent_1job", "kpi_agent_2jobs",
                      "floor", "imports_floor", "duckdb"):
             if name in times:
-                row[f"{name}_s"] = round(median(times[name]), 2)
-                row[f"{name}_cpu_s"] = round(median(cpus[name]), 2)
+                row[f"{name}_s"] = round(statistics.median(times[name]), 2)
+                row[f"{name}_cpu_s"] = round(statistics.median(cpus[name]), 2)
                 row[f"{name}_peak_mib"] = round(max(peaks[name]))
                 if name.startswith("kpi") and max(workers[name]):
                     row[f"{name}_worker_peak_mib"] = round(max(workers[name]))
